@@ -1,0 +1,38 @@
+# Helpers that give every freezeframe target the same settings. Warnings (as errors) and
+# sanitizers are PRIVATE: they apply to our code and never leak to consumers.
+
+function(freezeframe_target_settings target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE
+      -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+      -Wimplicit-fallthrough -Werror)
+  elseif(MSVC)
+    target_compile_options(${target} PRIVATE /W4 /WX)
+  endif()
+  if(FREEZEFRAME_SANITIZE)
+    target_compile_options(${target} PRIVATE
+      -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# A library target `freezeframe_<name>` with alias `freezeframe::<name>`, exported as
+# `freezeframe::<name>`.
+function(freezeframe_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  add_library(freezeframe_${name} ${ARG_SOURCES})
+  add_library(freezeframe::${name} ALIAS freezeframe_${name})
+  set_target_properties(freezeframe_${name} PROPERTIES
+    EXPORT_NAME ${name} OUTPUT_NAME freezeframe_${name})
+  freezeframe_target_settings(freezeframe_${name})
+  target_include_directories(freezeframe_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  install(TARGETS freezeframe_${name} EXPORT freezeframeTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endfunction()

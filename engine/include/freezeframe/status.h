@@ -1,0 +1,156 @@
+// Errors as values: Status and Result<T>.
+//
+// Every fallible operation in freezeframe returns a [[nodiscard]] Status or Result<T>. A
+// Status is either OK (costs one null pointer) or carries an ErrorCode that a caller can
+// branch on and a message that names the object, the offset and the cause. No exception
+// crosses the public API.
+//
+// Codes are chosen by what the caller does next (retry the call, retry the whole snapshot
+// set, fix state first, give up); every other detail belongs in the message.
+//
+// Thread-safety: Status and Result are values; distinct objects may be used from different
+// threads freely, one object needs external synchronisation like any std type.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace freezeframe {
+
+enum class ErrorCode : std::uint8_t {
+  kOk = 0,
+  // The request itself is malformed: bad option, bad size, bad name. Fix the call.
+  kInvalidArgument,
+  // Offset or length lies outside the object. Fix the call.
+  kOutOfRange,
+  // Offset or length is not a multiple of the sector size. Fix the call.
+  kMisaligned,
+  // Write, discard or revert on a read-only volume or snapshot.
+  kReadOnly,
+  // The device failed the operation. The caller may retry or give up.
+  kIoError,
+  // A named object (volume, snapshot, file) does not exist.
+  kNotFound,
+  // An object with that name or id exists already.
+  kAlreadyExists,
+  // Metadata failed validation (magic, checksum, bounds). Refuse to open; never repair blindly.
+  kCorrupt,
+  // The on-disk format is newer than this reader understands.
+  kUnsupportedVersion,
+  // Storage is exhausted (diff area full under the fail-writes policy, disk full).
+  kNoSpace,
+  // A configured limit was reached (too many snapshots, too many volumes in a set).
+  kLimitExceeded,
+  // The snapshot was invalidated (overflow policy) and can no longer be read.
+  kInvalidated,
+  // Another operation holds the resource; retry later (snapshot set in progress, store busy).
+  kBusy,
+  // A deadline passed.
+  kTimeout,
+  // The operation was aborted (by a participant or the caller).
+  kAborted,
+  // The call is not valid in the object's current state (out-of-order protocol call).
+  kBadState,
+  // The platform or backend does not support the operation.
+  kUnsupported,
+};
+
+// Stable lower-case name of a code, e.g. "out-of-range".
+std::string_view error_code_name(ErrorCode code) noexcept;
+
+class [[nodiscard]] Status {
+ public:
+  // OK.
+  Status() noexcept = default;
+  Status(ErrorCode code, std::string message);
+
+  Status(const Status& other);
+  Status& operator=(const Status& other);
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
+  ~Status() = default;
+
+  static Status ok_status() noexcept { return Status(); }
+
+  bool ok() const noexcept { return state_ == nullptr; }
+  ErrorCode code() const noexcept { return state_ ? state_->code : ErrorCode::kOk; }
+  // Empty for OK.
+  const std::string& message() const noexcept;
+  // "ok" or "<code-name>: <message>".
+  std::string to_string() const;
+
+  // Returns a copy whose message is "<context>: <message>"; OK stays OK.
+  Status with_context(std::string_view context) const;
+
+  // Marks an error as deliberately ignored (the only way to drop a Status on the floor).
+  void ignore_error() const noexcept {}
+
+ private:
+  struct State {
+    ErrorCode code;
+    std::string message;
+  };
+  std::unique_ptr<State> state_;
+};
+
+// Convenience constructors.
+Status invalid_argument(std::string message);
+Status out_of_range(std::string message);
+Status io_error(std::string message);
+Status corrupt(std::string message);
+Status not_found(std::string message);
+Status bad_state(std::string message);
+
+// Result<T>: a T or a non-OK Status.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(Status status) : storage_(std::in_place_index<1>, std::move(status)) {  // NOLINT
+    if (std::get<1>(storage_).ok()) {
+      storage_.template emplace<1>(ErrorCode::kBadState, "Result constructed from an OK Status");
+    }
+  }
+
+  bool ok() const noexcept { return storage_.index() == 0; }
+  // OK when holding a value.
+  Status status() const { return ok() ? Status() : std::get<1>(storage_); }
+
+  // REQUIRES: ok().
+  T& value() & { return std::get<0>(storage_); }
+  const T& value() const& { return std::get<0>(storage_); }
+  T&& value() && { return std::get<0>(std::move(storage_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  void ignore_error() const noexcept {}
+
+ private:
+  std::variant<T, Status> storage_;
+};
+
+}  // namespace freezeframe
+
+#define FF_CONCAT_INNER_(a, b) a##b
+#define FF_CONCAT_(a, b) FF_CONCAT_INNER_(a, b)
+
+// Returns the Status of `expr` from the enclosing function if it is not OK.
+#define FF_TRY(expr)                                    \
+  do {                                                  \
+    ::freezeframe::Status ff_try_status_ = (expr);      \
+    if (!ff_try_status_.ok()) return ff_try_status_;    \
+  } while (false)
+
+// Declares `lhs` from the value of a Result expression, or returns its Status.
+#define FF_ASSIGN_OR_RETURN(lhs, expr) \
+  FF_ASSIGN_OR_RETURN_IMPL_(FF_CONCAT_(ff_result_, __LINE__), lhs, expr)
+#define FF_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()

@@ -1,0 +1,95 @@
+// Volume: the block-device abstraction every layer of freezeframe speaks.
+//
+// A volume is a fixed number of bytes addressed in logical sectors (512 or 4096 bytes). A
+// provider (CoW, RoW) is a Volume stacked on a Volume; a snapshot is a read-only Volume; a
+// simulated volume wraps a Volume and adds faults. So tests, benchmarks, backup and expose
+// code run unchanged over any of them.
+//
+// Durability: a Volume behaves like a disk with a volatile write cache. A write or discard
+// that returned OK is visible to every later read, but it is durable (survives a crash) only
+// once a flush() that started after it has returned OK. Writes not yet flushed may be lost or
+// torn at sector granularity after a crash: each sector then holds its old or its new
+// content, never a mix.
+//
+// Requests: every offset and length must be a multiple of sector_bytes() (kMisaligned
+// otherwise) and lie within [0, size_bytes()) (kOutOfRange otherwise); a zero-length request
+// succeeds and does nothing. Writes and discards on a read-only volume fail with kReadOnly
+// (flush succeeds). Device failures are kIoError. Every error message names the volume, the
+// offset and the length. These checks are made once, here, for every implementation.
+//
+// discard(): the range reads back as zeros afterwards; the volume may release the space.
+//
+// Thread-safety: all methods may be called concurrently from any number of threads.
+// Operations on disjoint ranges do not affect each other. Where concurrent operations
+// overlap (two writes, or a read and a write), the content of the overlapping sectors is
+// unspecified until both complete, and afterwards each sector holds the content of one of
+// the writes; nothing outside the overlap is affected. Layers that need ordering between
+// overlapping requests (providers) serialise them themselves.
+//
+// Lifetime: a Volume that stacks on another holds a reference or owns it, as its factory
+// says; a borrowed base must outlive the volume stacked on it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "freezeframe/status.h"
+#include "freezeframe/uuid.h"
+
+namespace freezeframe {
+
+struct VolumeIdentity {
+  // Free text chosen by the user ("C:", "data", "/dev/loop3").
+  std::string name;
+  // Stable across close and reopen.
+  Uuid uuid;
+};
+
+// True for the logical sector sizes freezeframe supports (512 and 4096).
+bool is_supported_sector_size(std::uint32_t sector_bytes) noexcept;
+
+class Volume {
+ public:
+  virtual ~Volume() = default;
+  Volume(const Volume&) = delete;
+  Volume& operator=(const Volume&) = delete;
+
+  virtual const VolumeIdentity& identity() const noexcept = 0;
+  virtual std::uint64_t size_bytes() const noexcept = 0;
+  virtual std::uint32_t sector_bytes() const noexcept = 0;
+  virtual bool read_only() const noexcept = 0;
+
+  const std::string& name() const noexcept { return identity().name; }
+  const Uuid& uuid() const noexcept { return identity().uuid; }
+
+  // Reads out.size() bytes at `offset` into `out`.
+  Status read(std::uint64_t offset, std::span<std::byte> out);
+  // Writes `data` at `offset`. Visible to reads at once, durable after the next flush().
+  Status write(std::uint64_t offset, std::span<const std::byte> data);
+  // Durability barrier: every write and discard that completed before this call started is
+  // durable when it returns OK. On error, nothing is promised about unflushed data.
+  Status flush();
+  // Zeroes [offset, offset + length); durable after the next flush().
+  Status discard(std::uint64_t offset, std::uint64_t length);
+
+  // The checks read/write/discard make, available to layers that split requests.
+  Status check_range(const char* operation, std::uint64_t offset, std::uint64_t length) const;
+
+ protected:
+  Volume() = default;
+
+  // Implementations: the request has been validated (aligned, in range, non-empty, writable).
+  virtual Status do_read(std::uint64_t offset, std::span<std::byte> out) = 0;
+  virtual Status do_write(std::uint64_t offset, std::span<const std::byte> data) = 0;
+  virtual Status do_flush() = 0;
+  virtual Status do_discard(std::uint64_t offset, std::uint64_t length) = 0;
+
+  // "volume 'NAME' (uuid) <operation> offset O length L: <detail>", for implementations'
+  // own errors.
+  std::string describe(const char* operation, std::uint64_t offset, std::uint64_t length,
+                       std::string_view detail) const;
+};
+
+}  // namespace freezeframe

@@ -1,0 +1,98 @@
+#include "freezeframe/memory_volume.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace freezeframe {
+
+Result<std::unique_ptr<MemoryVolume>> MemoryVolume::create(const MemoryVolumeOptions& options) {
+  if (!is_supported_sector_size(options.sector_bytes)) {
+    return invalid_argument("memory volume '" + options.name + "': sector size " +
+                            std::to_string(options.sector_bytes) +
+                            " is not supported (512 or 4096)");
+  }
+  if (options.size_bytes == 0 || options.size_bytes % options.sector_bytes != 0) {
+    return invalid_argument("memory volume '" + options.name + "': size " +
+                            std::to_string(options.size_bytes) +
+                            " must be a non-zero multiple of the sector size " +
+                            std::to_string(options.sector_bytes));
+  }
+  Uuid uuid = options.uuid.is_nil() ? Uuid::generate() : options.uuid;
+  return std::unique_ptr<MemoryVolume>(new MemoryVolume(options, uuid));
+}
+
+MemoryVolume::MemoryVolume(const MemoryVolumeOptions& options, Uuid uuid)
+    : identity_{options.name, uuid},
+      size_bytes_(options.size_bytes),
+      sector_bytes_(options.sector_bytes),
+      read_only_(options.read_only),
+      pages_((options.size_bytes + kPageBytes - 1) / kPageBytes) {}
+
+std::uint64_t MemoryVolume::allocated_bytes() const {
+  std::shared_lock lock(mutex_);
+  std::uint64_t pages = 0;
+  for (const auto& page : pages_) pages += page != nullptr;
+  return pages * kPageBytes;
+}
+
+Status MemoryVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
+  std::shared_lock lock(mutex_);
+  std::size_t done = 0;
+  while (done < out.size()) {
+    std::uint64_t position = offset + done;
+    std::uint64_t page = position / kPageBytes;
+    std::uint64_t in_page = position % kPageBytes;
+    std::size_t n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kPageBytes - in_page, out.size() - done));
+    if (pages_[page]) {
+      std::memcpy(out.data() + done, pages_[page].get() + in_page, n);
+    } else {
+      std::memset(out.data() + done, 0, n);
+    }
+    done += n;
+  }
+  return Status();
+}
+
+Status MemoryVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
+  std::unique_lock lock(mutex_);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    std::uint64_t position = offset + done;
+    std::uint64_t page = position / kPageBytes;
+    std::uint64_t in_page = position % kPageBytes;
+    std::size_t n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kPageBytes - in_page, data.size() - done));
+    if (!pages_[page]) {
+      pages_[page] = std::make_unique<std::byte[]>(kPageBytes);  // value-initialised: zeros
+    }
+    std::memcpy(pages_[page].get() + in_page, data.data() + done, n);
+    done += n;
+  }
+  return Status();
+}
+
+Status MemoryVolume::do_flush() { return Status(); }
+
+Status MemoryVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
+  std::unique_lock lock(mutex_);
+  std::uint64_t done = 0;
+  while (done < length) {
+    std::uint64_t position = offset + done;
+    std::uint64_t page = position / kPageBytes;
+    std::uint64_t in_page = position % kPageBytes;
+    std::uint64_t n = std::min<std::uint64_t>(kPageBytes - in_page, length - done);
+    if (pages_[page]) {
+      if (n == kPageBytes) {
+        pages_[page].reset();
+      } else {
+        std::memset(pages_[page].get() + in_page, 0, static_cast<std::size_t>(n));
+      }
+    }
+    done += n;
+  }
+  return Status();
+}
+
+}  // namespace freezeframe

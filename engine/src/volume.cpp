@@ -1,0 +1,63 @@
+#include "freezeframe/volume.h"
+
+namespace freezeframe {
+
+bool is_supported_sector_size(std::uint32_t sector_bytes) noexcept {
+  return sector_bytes == 512 || sector_bytes == 4096;
+}
+
+std::string Volume::describe(const char* operation, std::uint64_t offset, std::uint64_t length,
+                             std::string_view detail) const {
+  std::string out = "volume '" + name() + "' (" + uuid().to_string() + ") " + operation +
+                    " offset " + std::to_string(offset) + " length " + std::to_string(length);
+  if (!detail.empty()) {
+    out += ": ";
+    out += detail;
+  }
+  return out;
+}
+
+Status Volume::check_range(const char* operation, std::uint64_t offset,
+                           std::uint64_t length) const {
+  const std::uint64_t sector = sector_bytes();
+  if (offset % sector != 0 || length % sector != 0) {
+    return Status(ErrorCode::kMisaligned,
+                  describe(operation, offset, length,
+                           "not aligned to the " + std::to_string(sector) + "-byte sector size"));
+  }
+  const std::uint64_t size = size_bytes();
+  if (offset > size || length > size - offset) {
+    return Status(ErrorCode::kOutOfRange,
+                  describe(operation, offset, length,
+                           "beyond the end of the volume (" + std::to_string(size) + " bytes)"));
+  }
+  return Status();
+}
+
+Status Volume::read(std::uint64_t offset, std::span<std::byte> out) {
+  FF_TRY(check_range("read", offset, out.size()));
+  if (out.empty()) return Status();
+  return do_read(offset, out);
+}
+
+Status Volume::write(std::uint64_t offset, std::span<const std::byte> data) {
+  FF_TRY(check_range("write", offset, data.size()));
+  if (read_only()) {
+    return Status(ErrorCode::kReadOnly, describe("write", offset, data.size(), "read-only"));
+  }
+  if (data.empty()) return Status();
+  return do_write(offset, data);
+}
+
+Status Volume::flush() { return do_flush(); }
+
+Status Volume::discard(std::uint64_t offset, std::uint64_t length) {
+  FF_TRY(check_range("discard", offset, length));
+  if (read_only()) {
+    return Status(ErrorCode::kReadOnly, describe("discard", offset, length, "read-only"));
+  }
+  if (length == 0) return Status();
+  return do_discard(offset, length);
+}
+
+}  // namespace freezeframe
