@@ -7,7 +7,10 @@ function(freezeframe_target_settings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE
       -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
-      -Wimplicit-fallthrough -Werror)
+      -Wimplicit-fallthrough -Werror
+      # Designated initialisers that leave defaulted members out are the intended way to
+      # pass options structs; GCC 12 warns about them under -Wextra.
+      -Wno-missing-field-initializers)
   elseif(MSVC)
     target_compile_options(${target} PRIVATE /W4 /WX)
   endif()

@@ -34,6 +34,7 @@
 #include <optional>
 #include <vector>
 
+#include "freezeframe/clock.h"
 #include "freezeframe/random.h"
 #include "freezeframe/volume.h"
 
@@ -162,6 +163,7 @@ class SimVolume final : public Volume {
   void charge_latency(std::uint64_t bytes);
   Status cache_write(std::uint64_t offset, std::span<const std::byte> data);
   Status write_back_over_limit();
+  Status read_base_unit(std::uint64_t index, std::byte* out);
   Status write_units_to_base(const std::vector<std::pair<std::uint64_t, const std::byte*>>& units);
 
   std::unique_ptr<Volume> owned_;
@@ -170,9 +172,12 @@ class SimVolume final : public Volume {
   std::uint32_t unit_bytes_;
   SimVolumeOptions options_;
   mutable std::mutex mutex_;
-  Random random_;
+  // Separate streams, so adding a fault rule does not change which units a crash keeps.
+  Random crash_random_;
+  Random fault_random_;
   std::map<std::uint64_t, CachedUnit> cache_;  // unit index -> unit; ordered: deterministic
-  std::uint64_t cached_dirty_bytes_ = 0;       // units not yet written back
+  std::map<std::uint64_t, std::uint64_t> dirty_by_sequence_;  // sequence -> unit index
+  std::uint64_t cached_dirty_bytes_ = 0;                       // units not yet written back
   std::uint64_t sequence_ = 0;
   std::map<FaultId, ActiveFault> faults_;
   FaultId next_fault_id_ = 1;
