@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite under CTest.
+#   scripts/test.sh              normal build in build-test/
+#   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build_dir="$root/build-test"
+args=(-DFREEZEFRAME_BUILD_TESTS=ON)
+if [[ "${1:-}" == "--sanitize" ]]; then
+  build_dir="$root/build-asan"
+  args+=(-DFREEZEFRAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build.sh" "$build_dir" "${args[@]}"
+cd "$build_dir"
+ctest --output-on-failure -j "${FREEZEFRAME_JOBS:-2}" --timeout 300
