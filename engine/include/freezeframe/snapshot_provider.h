@@ -1,0 +1,249 @@
+// Snapshot providers: copy-on-write (CoW) and redirect-on-write (RoW) block snapshots over a
+// bounded diff area.
+//
+// A provider stacks on an origin Volume and is itself a Volume that applications write
+// through. Each snapshot it takes is a read-only Volume showing the origin as it was at the
+// snapshot's creation. The diff area lives on a Volume of its own (an image file next to the
+// origin, or another volume) and holds preserved (CoW) or redirected (RoW) chunks and the
+// metadata journal that maps them; see docs/formats/diff-area.md and docs/providers.md.
+//
+// CoW: the first write to a chunk after the newest snapshot copies the chunk's old content
+//   into the diff area (tagged with that snapshot), makes the copy and its map record
+//   durable, then lets the write reach the origin. A snapshot reads a chunk from the oldest
+//   copy tagged at or after it, else from the origin: one index lookup, however many
+//   snapshots exist, and one origin write copies at most once.
+// RoW: after a snapshot, a write to a chunk goes to a fresh chunk in the diff area (a
+//   partial-chunk write first reads the chunk's current content: read-modify-write); the
+//   live volume and every snapshot read through one shared per-chunk version index.
+//   consolidate() folds redirected chunks back into the origin while I/O continues.
+//
+// Durability: as Volume. A write is durable after the provider's flush(); for CoW the copy
+// of the old chunk is durable before the origin write is issued (invariant 1); committed
+// snapshots survive any crash of the volumes beneath (invariant 3); creating a snapshot
+// costs a metadata commit, no data copy (invariant 4); the diff area never exceeds its
+// maximum (invariant 5): the overflow policy acts and the act is recorded in events().
+//
+// Thread-safety: every method may be called from any thread. Writes to the live volume are
+// serialised with snapshot management; reads of the live volume and of snapshots run
+// concurrently with each other. A snapshot read never sees a half-preserved chunk.
+//
+// Lifetime: the origin and diff volumes must outlive the provider; snapshot volumes returned
+// by open_snapshot() must not outlive the provider. After a snapshot is deleted, reads of an
+// open snapshot volume fail with kNotFound; after it is invalidated, with kInvalidated.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "freezeframe/clock.h"
+#include "freezeframe/random.h"
+#include "freezeframe/volume.h"
+
+namespace freezeframe {
+
+enum class ProviderKind : std::uint8_t { kCopyOnWrite = 1, kRedirectOnWrite = 2 };
+std::string_view provider_kind_name(ProviderKind kind) noexcept;  // "cow" / "row"
+
+enum class OverflowPolicy : std::uint8_t {
+  // Delete the oldest snapshots until the chunk fits (what Windows does). The default.
+  kDeleteOldest = 1,
+  // Fail the write with kNoSpace; snapshots stay intact.
+  kFailWrites = 2,
+  // Let the write proceed and invalidate the snapshots that would have needed the space.
+  kInvalidateSnapshot = 3,
+};
+std::string_view overflow_policy_name(OverflowPolicy policy) noexcept;
+
+// The maximum size of a diff area: bytes, a percentage of the origin, or unbounded (limited
+// only by the size of the diff volume).
+struct DiffAreaLimit {
+  enum class Kind : std::uint8_t { kBytes = 0, kPercentOfOrigin = 1, kUnbounded = 2 };
+  Kind kind = Kind::kPercentOfOrigin;
+  std::uint64_t value = 10;
+
+  static DiffAreaLimit bytes(std::uint64_t n) { return {Kind::kBytes, n}; }
+  static DiffAreaLimit percent_of_origin(std::uint64_t percent) {
+    return {Kind::kPercentOfOrigin, percent};
+  }
+  static DiffAreaLimit unbounded() { return {Kind::kUnbounded, 0}; }
+  // Data bytes this limit allows for an origin of `origin_bytes`.
+  std::uint64_t resolve(std::uint64_t origin_bytes) const noexcept;
+  std::string to_string() const;
+};
+
+struct ProviderOptions {
+  // Power of two from 4 KiB to 1 MiB; at least the sector size of both volumes.
+  std::uint32_t chunk_bytes = 16 * 1024;
+  DiffAreaLimit limit = DiffAreaLimit::percent_of_origin(10);
+  // At most kSnapshotsPerVolumeMax.
+  std::uint32_t snapshots_max = 64;
+  OverflowPolicy overflow_policy = OverflowPolicy::kDeleteOldest;
+  // Store chunks zstd-compressed in the diff area.
+  bool compress = false;
+  // Creation timestamps; nullptr: a SystemClock owned by the provider.
+  Clock* clock = nullptr;
+  // Source of snapshot UUIDs; nullptr: the operating system's random source.
+  Random* random = nullptr;
+  // Name of the live volume the provider presents; empty: the origin's name.
+  std::string name;
+};
+
+struct ProviderOpenOptions {
+  Clock* clock = nullptr;
+  Random* random = nullptr;
+  std::string name;
+};
+
+constexpr std::uint32_t kSnapshotsPerVolumeMax = 512;
+
+enum class SnapshotState : std::uint8_t { kActive = 1, kInvalidated = 2 };
+
+struct SnapshotInfo {
+  Uuid id;
+  Uuid set_id;
+  // Wall-clock creation time (Clock::wall_time()).
+  Nanoseconds created{0};
+  Uuid origin_id;
+  std::string origin_name;
+  ProviderKind provider = ProviderKind::kCopyOnWrite;
+  SnapshotState state = SnapshotState::kActive;
+  // Diff-area data bytes held for this snapshot (chunks tagged with it).
+  std::uint64_t diff_area_bytes = 0;
+  // Creation order within the provider, starting at 1; never reused.
+  std::uint32_t sequence = 0;
+  // Opaque attribute bits recorded at creation (the protocol layer stores its context here).
+  std::uint32_t attributes = 0;
+};
+
+struct DiffAreaUsage {
+  // Data bytes holding preserved or redirected chunks now.
+  std::uint64_t used_bytes = 0;
+  // Data bytes of the diff volume ever written (its high-water mark).
+  std::uint64_t allocated_bytes = 0;
+  // The current maximum (resolved from the limit, capped by the diff volume).
+  std::uint64_t max_bytes = 0;
+  DiffAreaLimit limit;
+  // Bytes of the diff volume reserved for superblock and metadata journal.
+  std::uint64_t metadata_bytes = 0;
+  std::uint32_t chunk_bytes = 0;
+};
+
+enum class ProviderEventKind : std::uint8_t {
+  kSnapshotDeletedForSpace = 1,
+  kSnapshotInvalidated = 2,
+  kWriteFailedNoSpace = 3,
+};
+
+// What the overflow policy did. Kept in a bounded in-memory list (events_max most recent).
+struct ProviderEvent {
+  ProviderEventKind kind;
+  Uuid snapshot_id;  // nil for kWriteFailedNoSpace
+  std::string message;
+};
+
+struct ProviderStats {
+  // CoW: chunks copied into the diff area, and their bytes.
+  std::uint64_t chunks_preserved = 0;
+  // RoW: chunks newly redirected into the diff area.
+  std::uint64_t chunks_redirected = 0;
+  // RoW: partial-chunk writes that needed a read-modify-write.
+  std::uint64_t read_modify_writes = 0;
+  // Data bytes written to the diff volume (preserved or redirected chunks).
+  std::uint64_t diff_data_bytes_written = 0;
+  // Metadata journal commits (each one flush barrier on the diff volume), blocks, checkpoints.
+  std::uint64_t metadata_commits = 0;
+  std::uint64_t metadata_blocks_written = 0;
+  std::uint64_t checkpoints = 0;
+  // Chunks folded back into the origin by consolidate().
+  std::uint64_t chunks_consolidated = 0;
+};
+
+class SnapshotProvider : public Volume {
+ public:
+  static constexpr std::size_t kEventsMax = 256;
+
+  // Formats `diff` as a new, empty diff area for `origin`. Refuses (kAlreadyExists) if `diff`
+  // already holds a freezeframe diff area, so good data is never written over; it must be
+  // discarded first. `diff` must be large enough for the metadata journal and at least a
+  // few chunks (kInvalidArgument with the minimum otherwise).
+  static Result<std::unique_ptr<SnapshotProvider>> create(ProviderKind kind, Volume& origin,
+                                                          Volume& diff,
+                                                          const ProviderOptions& options);
+  // Opens the diff area on `diff` and recovers its state from the journal (after a crash
+  // too). Fails without writing anything if the diff area is foreign or corrupt (kCorrupt),
+  // of a newer format (kUnsupportedVersion), or belongs to another origin (kInvalidArgument).
+  static Result<std::unique_ptr<SnapshotProvider>> open(Volume& origin, Volume& diff,
+                                                        const ProviderOpenOptions& options = {});
+
+  ~SnapshotProvider() override;
+
+  ProviderKind kind() const noexcept;
+
+  const VolumeIdentity& identity() const noexcept override;
+  std::uint64_t size_bytes() const noexcept override;
+  std::uint32_t sector_bytes() const noexcept override;
+  bool read_only() const noexcept override;
+
+  // Takes a snapshot of the live volume as of this call: every write completed before it is
+  // in the snapshot, none started after. Costs one metadata commit, no data copy.
+  // kLimitExceeded when snapshots_max are live.
+  Result<SnapshotInfo> create_snapshot(const Uuid& set_id = Uuid(), std::uint32_t attributes = 0);
+  // Oldest first; invalidated snapshots included (state kInvalidated).
+  std::vector<SnapshotInfo> snapshots() const;
+  Result<SnapshotInfo> snapshot_info(const Uuid& id) const;
+  // A read-only Volume showing the snapshot. Its identity is the snapshot's id.
+  Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& id);
+  // Deletes any snapshot, oldest, middle or newest; the others read as before.
+  Status delete_snapshot(const Uuid& id);
+  // Makes the live volume read as snapshot `id` did. Snapshots newer than `id` are deleted;
+  // `id` itself stays. CoW copies the preserved chunks back (resumed after a crash); RoW
+  // drops the redirected layers (metadata only).
+  Status revert_to_snapshot(const Uuid& id);
+  // RoW: copies redirected chunks that no snapshot needs in the origin back into the origin
+  // and frees them, a batch at a time, while I/O continues. CoW: kUnsupported.
+  Status consolidate();
+  // Changes the maximum size online. Shrinking below current use applies the overflow policy
+  // (fail-writes: refused with kNoSpace).
+  Status set_limit(const DiffAreaLimit& limit);
+  Status set_overflow_policy(OverflowPolicy policy);
+
+  DiffAreaUsage usage() const;
+  std::vector<ProviderEvent> events() const;
+  ProviderStats stats() const;
+
+  // Bytes of memory held by the chunk index (for the metadata-per-changed-chunk figure).
+  std::uint64_t index_memory_bytes() const;
+
+  struct Impl;
+
+ protected:
+  Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
+  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
+  Status do_flush() override;
+  Status do_discard(std::uint64_t offset, std::uint64_t length) override;
+
+ private:
+  explicit SnapshotProvider(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The copy-on-write provider (the model of the Windows system provider).
+struct CowProvider {
+  static Result<std::unique_ptr<SnapshotProvider>> create(Volume& origin, Volume& diff,
+                                                          const ProviderOptions& options = {}) {
+    return SnapshotProvider::create(ProviderKind::kCopyOnWrite, origin, diff, options);
+  }
+};
+
+// The redirect-on-write provider.
+struct RowProvider {
+  static Result<std::unique_ptr<SnapshotProvider>> create(Volume& origin, Volume& diff,
+                                                          const ProviderOptions& options = {}) {
+    return SnapshotProvider::create(ProviderKind::kRedirectOnWrite, origin, diff, options);
+  }
+};
+
+}  // namespace freezeframe
