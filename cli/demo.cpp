@@ -21,18 +21,18 @@ constexpr int kUnflushedWrites = 64;
 int run_demo(std::uint64_t seed, std::ostream& out) {
   out << "freezeframe demo, seed " << seed << "\n\n";
   sim::SimClock clock;
-  auto base_result = MemoryVolume::create(
-      {.name = "demo", .size_bytes = kVolumeBytes, .sector_bytes = kSector});
+  auto base_result =
+      MemoryVolume::create({.name = "demo", .size_bytes = kVolumeBytes, .sector_bytes = kSector});
   if (!base_result.ok()) {
     out << "error: " << base_result.status().to_string() << "\n";
     return 1;
   }
   auto base = std::move(base_result).value();
-  auto disk_result = sim::SimVolume::create(
-      *base, {.seed = seed,
-              .clock = &clock,
-              .latency_per_operation = std::chrono::microseconds(80),
-              .latency_per_mib = std::chrono::microseconds(2500)});
+  auto disk_result =
+      sim::SimVolume::create(*base, {.seed = seed,
+                                     .clock = &clock,
+                                     .latency_per_operation = std::chrono::microseconds(80),
+                                     .latency_per_mib = std::chrono::microseconds(2500)});
   if (!disk_result.ok()) {
     out << "error: " << disk_result.status().to_string() << "\n";
     return 1;
@@ -45,10 +45,12 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
   std::vector<std::byte> flushed(kFlushedBytes);
   random.fill(flushed);
   auto check = [&](const Status& status) {
-    if (!status.ok()) out << "error: " << status.to_string() << "\n";
+    if (!status.ok())
+      out << "error: " << status.to_string() << "\n";
     return status.ok();
   };
-  if (!check(disk->write(0, flushed)) || !check(disk->flush())) return 1;
+  if (!check(disk->write(0, flushed)) || !check(disk->flush()))
+    return 1;
   out << "1. wrote " << (kFlushedBytes >> 20) << " MiB and flushed it: durable\n";
 
   // Overwrite random extents inside the flushed region, without a flush.
@@ -60,19 +62,23 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
     std::uint64_t first = random.uniform(kFlushedBytes / kSector - sectors + 1);
     std::vector<std::byte> data(sectors * kSector);
     random.fill(data);
-    if (!check(disk->write(first * kSector, data))) return 1;
+    if (!check(disk->write(first * kSector, data)))
+      return 1;
     std::memcpy(latest.data() + first * kSector, data.data(), data.size());
-    for (std::uint64_t s = first; s < first + sectors; ++s) ++writes_per_sector[s];
+    for (std::uint64_t s = first; s < first + sectors; ++s)
+      ++writes_per_sector[s];
     extents.emplace_back(first, sectors);
   }
   out << "2. overwrote " << kUnflushedWrites << " extents (" << (disk->unflushed_bytes() >> 10)
       << " KiB) without a flush\n";
   std::uint64_t dropped = disk->crash();
-  out << "3. power loss at t=" << std::chrono::duration_cast<std::chrono::microseconds>(clock.now()).count()
+  out << "3. power loss at t="
+      << std::chrono::duration_cast<std::chrono::microseconds>(clock.now()).count()
       << " us of simulated time: " << dropped << " unflushed sectors lost\n";
 
   std::vector<std::byte> image(kFlushedBytes);
-  if (!check(disk->read(0, image))) return 1;
+  if (!check(disk->read(0, image)))
+    return 1;
   std::uint64_t intact = 0;
   std::uint64_t flushed_sectors = 0;
   std::uint64_t kept_new = 0;
@@ -98,8 +104,10 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
     bool any_new = false;
     bool any_old = false;
     for (std::uint64_t s = first; s < first + sectors; ++s) {
-      if (writes_per_sector[s] != 1) continue;
-      bool is_new = std::memcmp(image.data() + s * kSector, latest.data() + s * kSector, kSector) == 0;
+      if (writes_per_sector[s] != 1)
+        continue;
+      bool is_new =
+          std::memcmp(image.data() + s * kSector, latest.data() + s * kSector, kSector) == 0;
       any_new |= is_new;
       any_old |= !is_new;
     }

@@ -50,7 +50,8 @@ SystemClock::~SystemClock() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
 }
 
 Nanoseconds SystemClock::now() const {
@@ -81,7 +82,8 @@ TimerId SystemClock::schedule_at(Nanoseconds deadline, std::function<void()> cal
 bool SystemClock::cancel(TimerId id) {
   std::lock_guard lock(impl_->mutex);
   auto it = impl_->deadline_of.find(id);
-  if (it == impl_->deadline_of.end()) return false;
+  if (it == impl_->deadline_of.end())
+    return false;
   impl_->timers.erase(std::make_pair(it->second, id));
   impl_->deadline_of.erase(it);
   return true;

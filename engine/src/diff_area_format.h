@@ -54,14 +54,14 @@ struct Superblock {
   std::uint8_t overflow_policy = 0;  // 1 delete-oldest, 2 fail-writes, 3 invalidate-snapshot
   std::uint8_t flags = 0;            // bit 0: chunks are zstd-compressed
   std::uint32_t chunk_bytes = 0;
-  std::uint32_t sector_bytes = 0;    // of the diff volume when formatted
+  std::uint32_t sector_bytes = 0;  // of the diff volume when formatted
   std::uint32_t snapshots_max = 0;
-  std::uint8_t limit_kind = 0;       // DiffAreaLimit::Kind
+  std::uint8_t limit_kind = 0;  // DiffAreaLimit::Kind
   std::uint64_t limit_value = 0;
   std::uint64_t origin_bytes = 0;
   Uuid origin_uuid;
   Uuid diff_area_uuid;
-  std::uint64_t volume_bytes = 0;    // of the diff volume when formatted
+  std::uint64_t volume_bytes = 0;  // of the diff volume when formatted
   std::uint64_t log_area_bytes = 0;
   std::array<std::uint64_t, 2> log_offset{};
   std::uint64_t data_offset = 0;

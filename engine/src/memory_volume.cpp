@@ -13,10 +13,9 @@ Result<std::unique_ptr<MemoryVolume>> MemoryVolume::create(const MemoryVolumeOpt
                             " is not supported (512 or 4096)");
   }
   if (options.size_bytes == 0 || options.size_bytes % options.sector_bytes != 0) {
-    return invalid_argument("memory volume '" + options.name + "': size " +
-                            std::to_string(options.size_bytes) +
-                            " must be a non-zero multiple of the sector size " +
-                            std::to_string(options.sector_bytes));
+    return invalid_argument(
+        "memory volume '" + options.name + "': size " + std::to_string(options.size_bytes) +
+        " must be a non-zero multiple of the sector size " + std::to_string(options.sector_bytes));
   }
   Uuid uuid = options.uuid.is_nil() ? Uuid::generate() : options.uuid;
   return std::unique_ptr<MemoryVolume>(new MemoryVolume(options, uuid));
@@ -32,7 +31,8 @@ MemoryVolume::MemoryVolume(const MemoryVolumeOptions& options, Uuid uuid)
 std::uint64_t MemoryVolume::allocated_bytes() const {
   std::shared_lock lock(mutex_);
   std::uint64_t pages = 0;
-  for (const auto& page : pages_) pages += page != nullptr;
+  for (const auto& page : pages_)
+    pages += page != nullptr;
   return pages * kPageBytes;
 }
 
@@ -43,8 +43,8 @@ Status MemoryVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
     std::uint64_t position = offset + done;
     std::uint64_t page = position / kPageBytes;
     std::uint64_t in_page = position % kPageBytes;
-    std::size_t n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(kPageBytes - in_page, out.size() - done));
+    std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kPageBytes - in_page, out.size() - done));
     if (pages_[page]) {
       std::memcpy(out.data() + done, pages_[page].get() + in_page, n);
     } else {
@@ -62,8 +62,8 @@ Status MemoryVolume::do_write(std::uint64_t offset, std::span<const std::byte> d
     std::uint64_t position = offset + done;
     std::uint64_t page = position / kPageBytes;
     std::uint64_t in_page = position % kPageBytes;
-    std::size_t n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(kPageBytes - in_page, data.size() - done));
+    std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kPageBytes - in_page, data.size() - done));
     if (!pages_[page]) {
       pages_[page] = std::make_unique<std::byte[]>(kPageBytes);  // value-initialised: zeros
     }
@@ -73,7 +73,9 @@ Status MemoryVolume::do_write(std::uint64_t offset, std::span<const std::byte> d
   return Status();
 }
 
-Status MemoryVolume::do_flush() { return Status(); }
+Status MemoryVolume::do_flush() {
+  return Status();
+}
 
 Status MemoryVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
   std::unique_lock lock(mutex_);

@@ -1,7 +1,8 @@
 #include "freezeframe/random.h"
 
-#include <algorithm>
 #include <xxhash.h>
+
+#include <algorithm>
 
 #include "freezeframe/assert.h"
 
@@ -14,13 +15,15 @@ std::uint64_t Random::uniform(std::uint64_t bound) {
   const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
   for (;;) {
     std::uint64_t value = next_u64();
-    if (value >= threshold) return value % bound;
+    if (value >= threshold)
+      return value % bound;
   }
 }
 
 std::uint64_t Random::uniform_range(std::uint64_t low, std::uint64_t high) {
   FF_ASSERT(low <= high);
-  if (low == 0 && high == UINT64_MAX) return next_u64();
+  if (low == 0 && high == UINT64_MAX)
+    return next_u64();
   return low + uniform(high - low + 1);
 }
 
@@ -29,8 +32,10 @@ double Random::uniform_real() {
 }
 
 bool Random::chance(double probability) {
-  if (probability <= 0.0) return false;
-  if (probability >= 1.0) return true;
+  if (probability <= 0.0)
+    return false;
+  if (probability >= 1.0)
+    return true;
   return uniform_real() < probability;
 }
 
@@ -47,7 +52,9 @@ void Random::fill(std::span<std::byte> out) {
   }
 }
 
-Random Random::fork(std::string_view label) const { return Random(derive_seed(seed_, label)); }
+Random Random::fork(std::string_view label) const {
+  return Random(derive_seed(seed_, label));
+}
 
 std::uint64_t derive_seed(std::uint64_t seed, std::string_view label) noexcept {
   return XXH3_64bits_withSeed(label.data(), label.size(), seed);

@@ -9,24 +9,42 @@ namespace freezeframe {
 
 std::string_view error_code_name(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidArgument: return "invalid-argument";
-    case ErrorCode::kOutOfRange: return "out-of-range";
-    case ErrorCode::kMisaligned: return "misaligned";
-    case ErrorCode::kReadOnly: return "read-only";
-    case ErrorCode::kIoError: return "io-error";
-    case ErrorCode::kNotFound: return "not-found";
-    case ErrorCode::kAlreadyExists: return "already-exists";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kUnsupportedVersion: return "unsupported-version";
-    case ErrorCode::kNoSpace: return "no-space";
-    case ErrorCode::kLimitExceeded: return "limit-exceeded";
-    case ErrorCode::kInvalidated: return "invalidated";
-    case ErrorCode::kBusy: return "busy";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kAborted: return "aborted";
-    case ErrorCode::kBadState: return "bad-state";
-    case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidArgument:
+      return "invalid-argument";
+    case ErrorCode::kOutOfRange:
+      return "out-of-range";
+    case ErrorCode::kMisaligned:
+      return "misaligned";
+    case ErrorCode::kReadOnly:
+      return "read-only";
+    case ErrorCode::kIoError:
+      return "io-error";
+    case ErrorCode::kNotFound:
+      return "not-found";
+    case ErrorCode::kAlreadyExists:
+      return "already-exists";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kUnsupportedVersion:
+      return "unsupported-version";
+    case ErrorCode::kNoSpace:
+      return "no-space";
+    case ErrorCode::kLimitExceeded:
+      return "limit-exceeded";
+    case ErrorCode::kInvalidated:
+      return "invalidated";
+    case ErrorCode::kBusy:
+      return "busy";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kAborted:
+      return "aborted";
+    case ErrorCode::kBadState:
+      return "bad-state";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
   }
   return "unknown";
 }
@@ -53,7 +71,8 @@ const std::string& Status::message() const noexcept {
 }
 
 std::string Status::to_string() const {
-  if (ok()) return "ok";
+  if (ok())
+    return "ok";
   std::string out(error_code_name(state_->code));
   out += ": ";
   out += state_->message;
@@ -61,7 +80,8 @@ std::string Status::to_string() const {
 }
 
 Status Status::with_context(std::string_view context) const {
-  if (ok()) return Status();
+  if (ok())
+    return Status();
   std::string message(context);
   message += ": ";
   message += state_->message;
@@ -74,8 +94,12 @@ Status invalid_argument(std::string message) {
 Status out_of_range(std::string message) {
   return Status(ErrorCode::kOutOfRange, std::move(message));
 }
-Status io_error(std::string message) { return Status(ErrorCode::kIoError, std::move(message)); }
-Status corrupt(std::string message) { return Status(ErrorCode::kCorrupt, std::move(message)); }
+Status io_error(std::string message) {
+  return Status(ErrorCode::kIoError, std::move(message));
+}
+Status corrupt(std::string message) {
+  return Status(ErrorCode::kCorrupt, std::move(message));
+}
 Status not_found(std::string message) {
   return Status(ErrorCode::kNotFound, std::move(message));
 }
@@ -86,8 +110,8 @@ Status bad_state(std::string message) {
 namespace detail {
 void assertion_failed(const char* condition, const char* file, int line,
                       const char* message) noexcept {
-  std::fprintf(stderr, "freezeframe: invariant violated at %s:%d: %s%s%s\n", file, line,
-               condition, message ? ": " : "", message ? message : "");
+  std::fprintf(stderr, "freezeframe: invariant violated at %s:%d: %s%s%s\n", file, line, condition,
+               message ? ": " : "", message ? message : "");
   std::fflush(stderr);
   std::abort();
 }

@@ -23,9 +23,12 @@ constexpr boost::uuids::uuid kNamespace = {{0x3f, 0x0c, 0x6e, 0x5e, 0x8a, 0x41, 
                                             0x17, 0x4e, 0x63, 0xd1, 0x0a, 0x72, 0xb5}};
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -94,7 +97,8 @@ std::string Uuid::to_string() const {
   std::string out;
   out.reserve(36);
   for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out.push_back('-');
     out.push_back(kHex[bytes_[i] >> 4]);
     out.push_back(kHex[bytes_[i] & 0x0f]);
   }

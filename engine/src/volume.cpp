@@ -36,7 +36,8 @@ Status Volume::check_range(const char* operation, std::uint64_t offset,
 
 Status Volume::read(std::uint64_t offset, std::span<std::byte> out) {
   FF_TRY(check_range("read", offset, out.size()));
-  if (out.empty()) return Status();
+  if (out.empty())
+    return Status();
   return do_read(offset, out);
 }
 
@@ -45,18 +46,22 @@ Status Volume::write(std::uint64_t offset, std::span<const std::byte> data) {
   if (read_only()) {
     return Status(ErrorCode::kReadOnly, describe("write", offset, data.size(), "read-only"));
   }
-  if (data.empty()) return Status();
+  if (data.empty())
+    return Status();
   return do_write(offset, data);
 }
 
-Status Volume::flush() { return do_flush(); }
+Status Volume::flush() {
+  return do_flush();
+}
 
 Status Volume::discard(std::uint64_t offset, std::uint64_t length) {
   FF_TRY(check_range("discard", offset, length));
   if (read_only()) {
     return Status(ErrorCode::kReadOnly, describe("discard", offset, length, "read-only"));
   }
-  if (length == 0) return Status();
+  if (length == 0)
+    return Status();
   return do_discard(offset, length);
 }
 

@@ -23,7 +23,8 @@ TimerId SimClock::schedule_at(Nanoseconds deadline, std::function<void()> callba
 bool SimClock::cancel(TimerId id) {
   std::lock_guard lock(mutex_);
   auto it = deadline_of_.find(id);
-  if (it == deadline_of_.end()) return false;
+  if (it == deadline_of_.end())
+    return false;
   timers_.erase(std::make_pair(it->second, id));
   deadline_of_.erase(it);
   return true;
@@ -46,10 +47,12 @@ std::size_t SimClock::advance_to(Nanoseconds deadline) {
       std::lock_guard lock(mutex_);
       auto first = timers_.begin();
       if (first == timers_.end() || first->first.first > deadline) {
-        if (deadline > now_) now_ = deadline;
+        if (deadline > now_)
+          now_ = deadline;
         return fired;
       }
-      if (first->first.first > now_) now_ = first->first.first;
+      if (first->first.first > now_)
+        now_ = first->first.first;
       callback = std::move(first->second);
       deadline_of_.erase(first->first.second);
       timers_.erase(first);
@@ -63,7 +66,8 @@ bool SimClock::advance_to_next_timer() {
   Nanoseconds deadline;
   {
     std::lock_guard lock(mutex_);
-    if (timers_.empty()) return false;
+    if (timers_.empty())
+      return false;
     deadline = std::max(timers_.begin()->first.first, now_);
   }
   advance_to(deadline);

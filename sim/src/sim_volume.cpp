@@ -11,15 +11,21 @@ namespace {
 
 const char* operation_name(IoOperation operation) {
   switch (operation) {
-    case IoOperation::kRead: return "read";
-    case IoOperation::kWrite: return "write";
-    case IoOperation::kFlush: return "flush";
-    case IoOperation::kDiscard: return "discard";
+    case IoOperation::kRead:
+      return "read";
+    case IoOperation::kWrite:
+      return "write";
+    case IoOperation::kFlush:
+      return "flush";
+    case IoOperation::kDiscard:
+      return "discard";
   }
   return "operation";
 }
 
-bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 }  // namespace
 
@@ -41,7 +47,8 @@ Result<std::unique_ptr<SimVolume>> SimVolume::create(Volume& base,
 
 Result<std::unique_ptr<SimVolume>> SimVolume::create(std::unique_ptr<Volume> base,
                                                      const SimVolumeOptions& options) {
-  if (!base) return invalid_argument("simulated volume: no base volume given");
+  if (!base)
+    return invalid_argument("simulated volume: no base volume given");
   FF_ASSIGN_OR_RETURN(auto volume, create(*base, options));
   volume->owned_ = std::move(base);
   return volume;
@@ -92,12 +99,13 @@ std::uint64_t SimVolume::unflushed_bytes() const {
 }
 
 // REQUIRES: mutex_ held.
-Status SimVolume::check_faults(IoOperation operation, std::uint64_t offset,
-                               std::uint64_t length) {
+Status SimVolume::check_faults(IoOperation operation, std::uint64_t offset, std::uint64_t length) {
   for (auto& [id, fault] : faults_) {
     const FaultRule& rule = fault.rule;
-    if ((rule.operations & operation_bit(operation)) == 0) continue;
-    if (rule.failures_max != 0 && fault.fired >= rule.failures_max) continue;
+    if ((rule.operations & operation_bit(operation)) == 0)
+      continue;
+    if (rule.failures_max != 0 && fault.fired >= rule.failures_max)
+      continue;
     bool fire = false;
     switch (rule.trigger) {
       case FaultRule::Trigger::kNth:
@@ -109,7 +117,8 @@ Status SimVolume::check_faults(IoOperation operation, std::uint64_t offset,
       case FaultRule::Trigger::kRange:
         fire = operation != IoOperation::kFlush && length > 0 &&
                offset < rule.offset + rule.length && rule.offset < offset + length;
-        if (fire) ++fault.matched;
+        if (fire)
+          ++fault.matched;
         break;
       case FaultRule::Trigger::kProbability:
         ++fault.matched;
@@ -127,14 +136,16 @@ Status SimVolume::check_faults(IoOperation operation, std::uint64_t offset,
 }
 
 void SimVolume::charge_latency(std::uint64_t bytes) {
-  if (options_.clock == nullptr) return;
+  if (options_.clock == nullptr)
+    return;
   Nanoseconds cost = options_.latency_per_operation;
   if (options_.latency_per_mib.count() != 0) {
-    cost += Nanoseconds(static_cast<std::int64_t>(
-        static_cast<double>(options_.latency_per_mib.count()) * static_cast<double>(bytes) /
-        static_cast<double>(1 << 20)));
+    cost += Nanoseconds(
+        static_cast<std::int64_t>(static_cast<double>(options_.latency_per_mib.count()) *
+                                  static_cast<double>(bytes) / static_cast<double>(1 << 20)));
   }
-  if (cost.count() > 0) options_.clock->advance(cost);
+  if (cost.count() > 0)
+    options_.clock->advance(cost);
 }
 
 Status SimVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
@@ -147,8 +158,7 @@ Status SimVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
   const std::uint64_t first = offset / unit_bytes_;
   const std::uint64_t end = (offset + out.size()) / unit_bytes_;
   for (auto it = cache_.lower_bound(first); it != cache_.end() && it->first < end; ++it) {
-    std::memcpy(out.data() + (it->first - first) * unit_bytes_, it->second.data.get(),
-                unit_bytes_);
+    std::memcpy(out.data() + (it->first - first) * unit_bytes_, it->second.data.get(), unit_bytes_);
   }
   ++stats_.reads;
   stats_.bytes_read += out.size();
@@ -246,7 +256,8 @@ Status SimVolume::write_units_to_base(
   std::size_t i = 0;
   while (i < units.size()) {
     std::size_t j = i + 1;
-    while (j < units.size() && units[j].first == units[j - 1].first + 1) ++j;
+    while (j < units.size() && units[j].first == units[j - 1].first + 1)
+      ++j;
     const std::uint64_t run_begin = units[i].first * unit_bytes_;
     const std::uint64_t run_end = (units[j - 1].first + 1) * unit_bytes_;
     const std::uint64_t begin = run_begin / sector * sector;
@@ -272,7 +283,8 @@ Status SimVolume::do_flush() {
   std::vector<std::pair<std::uint64_t, const std::byte*>> units;
   units.reserve(cache_.size());
   for (const auto& [index, unit] : cache_) {
-    if (!unit.written_back) units.emplace_back(index, unit.data.get());
+    if (!unit.written_back)
+      units.emplace_back(index, unit.data.get());
   }
   FF_TRY(write_units_to_base(units));
   FF_TRY(base_.flush());
@@ -293,17 +305,20 @@ std::uint64_t SimVolume::crash() {
   for (const auto& [index, unit] : cache_) {
     if (crash_random_.chance(options_.crash_survival_probability)) {
       ++kept;
-      if (!unit.written_back) units.emplace_back(index, unit.data.get());
+      if (!unit.written_back)
+        units.emplace_back(index, unit.data.get());
     } else {
       ++dropped;
       // The base holds the pre-flush content unless the device wrote the unit back early.
-      if (unit.durable) units.emplace_back(index, unit.durable.get());
+      if (unit.durable)
+        units.emplace_back(index, unit.durable.get());
     }
   }
   // The base is the medium: writing the surviving image to it cannot be refused by a
   // simulated power loss. A failure here means the base itself is broken.
   Status status = write_units_to_base(units);
-  if (status.ok()) status = base_.flush();
+  if (status.ok())
+    status = base_.flush();
   FF_ASSERT_MSG(status.ok(), "the base of a simulated volume failed while applying a crash");
   cache_.clear();
   dirty_by_sequence_.clear();

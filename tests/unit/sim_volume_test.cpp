@@ -1,4 +1,6 @@
 // The simulated disk: its volatile cache, its crash model and its injected faults.
+#include "freezeframe/sim/sim_volume.h"
+
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -9,7 +11,6 @@
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_clock.h"
-#include "freezeframe/sim/sim_volume.h"
 #include "seed.h"
 
 namespace freezeframe::sim {
@@ -23,11 +24,10 @@ struct Fixture {
   std::unique_ptr<SimVolume> sim;
 };
 
-Fixture make(std::uint64_t seed, std::uint32_t sector_bytes = 512,
-             SimVolumeOptions options = {}) {
+Fixture make(std::uint64_t seed, std::uint32_t sector_bytes = 512, SimVolumeOptions options = {}) {
   Fixture f;
-  auto base = MemoryVolume::create({.name = "disk", .size_bytes = kVolumeBytes,
-                                    .sector_bytes = sector_bytes});
+  auto base = MemoryVolume::create(
+      {.name = "disk", .size_bytes = kVolumeBytes, .sector_bytes = sector_bytes});
   EXPECT_TRUE(base.ok()) << base.status().to_string();
   f.base = std::move(base).value();
   options.seed = seed;
@@ -76,7 +76,8 @@ History write_history(SimVolume& volume, Random& random, int writes) {
     auto data = random_bytes(random, units * kUnit);
     EXPECT_TRUE(volume.write(first * kUnit, data).ok());
     std::memcpy(h.latest.data() + first * kUnit, data.data(), data.size());
-    for (std::uint64_t u = first; u < first + units; ++u) h.touched[u] = true;
+    for (std::uint64_t u = first; u < first + units; ++u)
+      h.touched[u] = true;
     h.extents.emplace_back(first, units);
   }
   return h;
@@ -99,8 +100,10 @@ void expect_old_or_new(const std::vector<std::byte>& image, const History& h,
     new_units += is_new;
     old_units += is_old && !is_new;
   }
-  if (kept_new) *kept_new = new_units;
-  if (kept_old) *kept_old = old_units;
+  if (kept_new)
+    *kept_new = new_units;
+  if (kept_old)
+    *kept_old = old_units;
 }
 
 TEST(SimVolume, ReadsSeeUnflushedWrites) {
@@ -152,14 +155,16 @@ TEST(SimVolume, CrashTearsMultiSectorWritesAtUnitGranularity) {
   // at units no later write touched: count extents where both outcomes appear.
   std::vector<int> writers(kVolumeBytes / kUnit, 0);
   for (auto [first, units] : h.extents) {
-    for (std::uint64_t u = first; u < first + units; ++u) ++writers[u];
+    for (std::uint64_t u = first; u < first + units; ++u)
+      ++writers[u];
   }
   int torn = 0;
   for (auto [first, units] : h.extents) {
     bool any_new = false;
     bool any_old = false;
     for (std::uint64_t u = first; u < first + units; ++u) {
-      if (writers[u] != 1) continue;
+      if (writers[u] != 1)
+        continue;
       bool is_new = std::memcmp(image.data() + u * kUnit, h.latest.data() + u * kUnit, kUnit) == 0;
       any_new |= is_new;
       any_old |= !is_new;
@@ -229,7 +234,8 @@ TEST(SimVolume, TearsInside4096ByteSectorsAt512Bytes) {
     for (std::uint64_t u = 0; u < 8; ++u) {
       std::byte b = got[u * 512];
       ASSERT_TRUE(b == std::byte{1} || b == std::byte{2});
-      for (std::uint64_t k = 0; k < 512; ++k) ASSERT_EQ(got[u * 512 + k], b);
+      for (std::uint64_t k = 0; k < 512; ++k)
+        ASSERT_EQ(got[u * 512 + k], b);
       news += b == std::byte{2};
     }
     mixed += news != 0 && news != 8;
@@ -256,7 +262,8 @@ TEST(SimVolume, CrashMayRevertAnUnflushedDiscard) {
 TEST(SimVolume, NthFaultFailsExactlyThatOperationAndChangesNothing) {
   auto f = make(1);
   f.sim->add_fault({.trigger = FaultRule::Trigger::kNth,
-                    .operations = operation_bit(IoOperation::kWrite), .n = 3});
+                    .operations = operation_bit(IoOperation::kWrite),
+                    .n = 3});
   std::vector<std::byte> data(512, std::byte{9});
   EXPECT_TRUE(f.sim->write(0, data).ok());
   EXPECT_TRUE(f.sim->write(512, data).ok());
@@ -273,18 +280,20 @@ TEST(SimVolume, NthFaultFailsExactlyThatOperationAndChangesNothing) {
 TEST(SimVolume, FromNthFaultFailsEveryLaterOperationUpToItsLimit) {
   auto f = make(1);
   f.sim->add_fault({.trigger = FaultRule::Trigger::kFromNth,
-                    .operations = operation_bit(IoOperation::kRead), .n = 2,
+                    .operations = operation_bit(IoOperation::kRead),
+                    .n = 2,
                     .failures_max = 3});
   std::vector<std::byte> out(512);
   EXPECT_TRUE(f.sim->read(0, out).ok());
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(f.sim->read(0, out).code(), ErrorCode::kIoError);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(f.sim->read(0, out).code(), ErrorCode::kIoError);
   EXPECT_TRUE(f.sim->read(0, out).ok());
 }
 
 TEST(SimVolume, RangeFaultHitsOnlyOverlappingRequests) {
   auto f = make(1);
-  FaultId id = f.sim->add_fault({.trigger = FaultRule::Trigger::kRange,
-                                 .offset = 4096, .length = 4096});
+  FaultId id =
+      f.sim->add_fault({.trigger = FaultRule::Trigger::kRange, .offset = 4096, .length = 4096});
   std::vector<std::byte> buffer(4096);
   EXPECT_TRUE(f.sim->read(0, buffer).ok());
   EXPECT_EQ(f.sim->read(2048, buffer).code(), ErrorCode::kIoError);
@@ -302,7 +311,8 @@ TEST(SimVolume, ProbabilisticFaultsFollowTheSeed) {
     f.sim->add_fault({.trigger = FaultRule::Trigger::kProbability, .probability = 0.3});
     std::vector<std::byte> out(512);
     std::string outcome;
-    for (int i = 0; i < 200; ++i) outcome.push_back(f.sim->read(0, out).ok() ? '.' : 'x');
+    for (int i = 0; i < 200; ++i)
+      outcome.push_back(f.sim->read(0, out).ok() ? '.' : 'x');
     return outcome;
   };
   std::string a = pattern(42);
@@ -318,7 +328,8 @@ TEST(SimVolume, FailedFlushMakesNothingDurable) {
   options.crash_survival_probability = 0.0;
   auto f = make(1, 512, options);
   f.sim->add_fault({.trigger = FaultRule::Trigger::kNth,
-                    .operations = operation_bit(IoOperation::kFlush), .n = 1});
+                    .operations = operation_bit(IoOperation::kFlush),
+                    .n = 1});
   std::vector<std::byte> data(4096, std::byte{3});
   ASSERT_TRUE(f.sim->write(0, data).ok());
   EXPECT_EQ(f.sim->flush().code(), ErrorCode::kIoError);

@@ -11,16 +11,16 @@ namespace freezeframe::detail {
                                    const char* message) noexcept;
 }  // namespace freezeframe::detail
 
-#define FF_ASSERT(condition)                                                           \
-  do {                                                                                 \
-    if (!(condition)) [[unlikely]] {                                                   \
+#define FF_ASSERT(condition)                                                            \
+  do {                                                                                  \
+    if (!(condition)) [[unlikely]] {                                                    \
       ::freezeframe::detail::assertion_failed(#condition, __FILE__, __LINE__, nullptr); \
-    }                                                                                  \
+    }                                                                                   \
   } while (false)
 
-#define FF_ASSERT_MSG(condition, message)                                              \
-  do {                                                                                 \
-    if (!(condition)) [[unlikely]] {                                                   \
+#define FF_ASSERT_MSG(condition, message)                                               \
+  do {                                                                                  \
+    if (!(condition)) [[unlikely]] {                                                    \
       ::freezeframe::detail::assertion_failed(#condition, __FILE__, __LINE__, message); \
-    }                                                                                  \
+    }                                                                                   \
   } while (false)

@@ -109,7 +109,7 @@ Status bad_state(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}        // NOLINT
   Result(Status status) : storage_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     if (std::get<1>(storage_).ok()) {
       storage_.template emplace<1>(ErrorCode::kBadState, "Result constructed from an OK Status");
@@ -141,10 +141,11 @@ class [[nodiscard]] Result {
 #define FF_CONCAT_(a, b) FF_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define FF_TRY(expr)                                    \
-  do {                                                  \
-    ::freezeframe::Status ff_try_status_ = (expr);      \
-    if (!ff_try_status_.ok()) return ff_try_status_;    \
+#define FF_TRY(expr)                               \
+  do {                                             \
+    ::freezeframe::Status ff_try_status_ = (expr); \
+    if (!ff_try_status_.ok())                      \
+      return ff_try_status_;                       \
   } while (false)
 
 // Declares `lhs` from the value of a Result expression, or returns its Status.
@@ -152,5 +153,6 @@ class [[nodiscard]] Result {
   FF_ASSIGN_OR_RETURN_IMPL_(FF_CONCAT_(ff_result_, __LINE__), lhs, expr)
 #define FF_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
-  if (!tmp.ok()) return tmp.status();             \
+  if (!tmp.ok())                                  \
+    return tmp.status();                          \
   lhs = std::move(tmp).value()

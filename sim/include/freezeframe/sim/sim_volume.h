@@ -177,7 +177,7 @@ class SimVolume final : public Volume {
   Random fault_random_;
   std::map<std::uint64_t, CachedUnit> cache_;  // unit index -> unit; ordered: deterministic
   std::map<std::uint64_t, std::uint64_t> dirty_by_sequence_;  // sequence -> unit index
-  std::uint64_t cached_dirty_bytes_ = 0;                       // units not yet written back
+  std::uint64_t cached_dirty_bytes_ = 0;                      // units not yet written back
   std::uint64_t sequence_ = 0;
   std::map<FaultId, ActiveFault> faults_;
   FaultId next_fault_id_ = 1;

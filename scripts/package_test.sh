@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs freezeframe into a scratch prefix, then builds and runs an outside project against
+# it twice: with CMake's find_package(freezeframe), and with pkg-config.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work="$root/build-package"
+prefix="$work/prefix"
+rm -rf "$work"
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build.sh" "$work/build" -DFREEZEFRAME_BUILD_TESTS=OFF \
+  -DFREEZEFRAME_BUILD_CLI=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
+cmake --install "$work/build" >/dev/null
+
+echo "package: find_package(freezeframe)"
+cmake -S "$root/tests/package" -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/consumer" >/dev/null
+"$work/consumer/consumer"
+
+echo "package: pkg-config freezeframe"
+pc_dir=$(dirname "$(find "$prefix" -name freezeframe.pc -print -quit)")
+export PKG_CONFIG_PATH="$pc_dir"
+pkg-config --exists --print-errors freezeframe
+# shellcheck disable=SC2046
+c++ -o "$work/consumer-pc" "$root/tests/package/consumer.cpp" $(pkg-config --cflags --libs freezeframe)
+"$work/consumer-pc"
+echo "package: ok ($(pkg-config --modversion freezeframe))"
