@@ -1,0 +1,637 @@
+// Encoding and validating parsing of the diff area's superblock, journal blocks and records.
+//
+// Superblock layout (all integers little-endian):
+//   [0, 8)     magic "FFDIFFAR"
+//   [8, 12)    format_version u32
+//   [12]       provider_kind u8
+//   [13]       overflow_policy u8
+//   [14]       flags u8
+//   [15]       limit_kind u8
+//   [16, 24)   generation u64
+//   [24, 28)   chunk_bytes u32
+//   [28, 32)   sector_bytes u32
+//   [32, 36)   snapshots_max u32
+//   [36, 40)   checkpoint_blocks u32
+//   [40, 48)   limit_value u64
+//   [48, 56)   origin_bytes u64
+//   [56, 72)   origin_uuid (16 raw bytes)
+//   [72, 88)   diff_area_uuid (16 raw bytes)
+//   [88, 96)   volume_bytes u64
+//   [96, 104)  log_area_bytes u64
+//   [104, 112) log_offset[0] u64
+//   [112, 120) log_offset[1] u64
+//   [120, 128) data_offset u64
+//   [128, 136) data_slots u64
+//   [136, 144) log_start_sequence u64
+//   [144]      active_log u8
+//   [145, 504) reserved, zero
+//   [504, 512) XXH3-64 of [0, 504)
+#include "diff_area_format.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <boost/endian/conversion.hpp>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "freezeframe/assert.h"
+#include "freezeframe/snapshot_provider.h"
+
+namespace freezeframe::format {
+namespace {
+
+namespace endian = boost::endian;
+
+// Fixed offsets of the superblock fields (see the layout above).
+namespace sb {
+inline constexpr std::size_t kMagic = 0;
+inline constexpr std::size_t kFormatVersion = 8;
+inline constexpr std::size_t kProviderKind = 12;
+inline constexpr std::size_t kOverflowPolicy = 13;
+inline constexpr std::size_t kFlags = 14;
+inline constexpr std::size_t kLimitKind = 15;
+inline constexpr std::size_t kGeneration = 16;
+inline constexpr std::size_t kChunkBytes = 24;
+inline constexpr std::size_t kSectorBytes = 28;
+inline constexpr std::size_t kSnapshotsMax = 32;
+inline constexpr std::size_t kCheckpointBlocks = 36;
+inline constexpr std::size_t kLimitValue = 40;
+inline constexpr std::size_t kOriginBytes = 48;
+inline constexpr std::size_t kOriginUuid = 56;
+inline constexpr std::size_t kDiffAreaUuid = 72;
+inline constexpr std::size_t kVolumeBytes = 88;
+inline constexpr std::size_t kLogAreaBytes = 96;
+inline constexpr std::size_t kLogOffset0 = 104;
+inline constexpr std::size_t kLogOffset1 = 112;
+inline constexpr std::size_t kDataOffset = 120;
+inline constexpr std::size_t kDataSlots = 128;
+inline constexpr std::size_t kLogStartSequence = 136;
+inline constexpr std::size_t kActiveLog = 144;
+inline constexpr std::size_t kFieldsEnd = 145;
+static_assert(kFieldsEnd <= kSuperblockChecksumOffset);
+static_assert(kSuperblockChecksumOffset + 8 == kSuperblockBytes);
+}  // namespace sb
+
+// Fixed offsets of the log block header fields.
+namespace lb {
+inline constexpr std::size_t kMagic = 0;
+inline constexpr std::size_t kVersion = 4;
+inline constexpr std::size_t kReserved = 6;
+inline constexpr std::size_t kSequence = 8;
+inline constexpr std::size_t kGroupFirstSequence = 16;
+inline constexpr std::size_t kGroupBlockCount = 24;
+inline constexpr std::size_t kPayloadBytes = 28;
+inline constexpr std::size_t kDiffAreaUuid = 32;
+inline constexpr std::size_t kChecksum = 48;
+static_assert(kChecksum + 8 == kLogBlockHeaderBytes);
+}  // namespace lb
+
+inline constexpr std::uint32_t kSectorBytesSmall = 512;
+inline constexpr std::uint32_t kSectorBytesLarge = 4096;
+inline constexpr std::size_t kUuidBytes = 16;
+inline constexpr std::size_t kRecordHeaderBytes = 2;
+
+// Every accessor takes the span it touches and asserts the bound, so an offset mistake in this
+// file trips an assertion instead of reading or writing out of bounds.
+unsigned char* at(std::span<std::byte> out, std::size_t offset, std::size_t size) {
+  FF_ASSERT(offset <= out.size() && size <= out.size() - offset);
+  return reinterpret_cast<unsigned char*>(out.data() + offset);
+}
+const unsigned char* at(std::span<const std::byte> in, std::size_t offset, std::size_t size) {
+  FF_ASSERT(offset <= in.size() && size <= in.size() - offset);
+  return reinterpret_cast<const unsigned char*>(in.data() + offset);
+}
+
+void put_u8(std::span<std::byte> out, std::size_t offset, std::uint8_t value) {
+  *at(out, offset, 1) = value;
+}
+void put_u16(std::span<std::byte> out, std::size_t offset, std::uint16_t value) {
+  endian::store_little_u16(at(out, offset, 2), value);
+}
+void put_u32(std::span<std::byte> out, std::size_t offset, std::uint32_t value) {
+  endian::store_little_u32(at(out, offset, 4), value);
+}
+void put_u64(std::span<std::byte> out, std::size_t offset, std::uint64_t value) {
+  endian::store_little_u64(at(out, offset, 8), value);
+}
+void put_uuid(std::span<std::byte> out, std::size_t offset, const Uuid& uuid) {
+  std::memcpy(at(out, offset, kUuidBytes), uuid.bytes().data(), kUuidBytes);
+}
+
+std::uint8_t get_u8(std::span<const std::byte> in, std::size_t offset) {
+  return *at(in, offset, 1);
+}
+std::uint16_t get_u16(std::span<const std::byte> in, std::size_t offset) {
+  return endian::load_little_u16(at(in, offset, 2));
+}
+std::uint32_t get_u32(std::span<const std::byte> in, std::size_t offset) {
+  return endian::load_little_u32(at(in, offset, 4));
+}
+std::uint64_t get_u64(std::span<const std::byte> in, std::size_t offset) {
+  return endian::load_little_u64(at(in, offset, 8));
+}
+Uuid get_uuid(std::span<const std::byte> in, std::size_t offset) {
+  std::array<std::uint8_t, kUuidBytes> bytes{};
+  std::memcpy(bytes.data(), at(in, offset, kUuidBytes), kUuidBytes);
+  return Uuid(bytes);
+}
+
+std::uint64_t checksum(std::span<const std::byte> bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+// XXH3-64 of the log block header bytes [0, kChecksum) followed by the payload. The two
+// pieces are not contiguous on disk (the checksum sits between them), so they are gathered
+// into one buffer; that keeps the hash a plain one-shot XXH3_64bits.
+std::uint64_t log_block_checksum(std::span<const std::byte> header,
+                                 std::span<const std::byte> payload) {
+  FF_ASSERT(header.size() == lb::kChecksum);
+  FF_ASSERT(payload.size() <= kLogBlockPayloadBytesMax);
+  std::array<std::byte, lb::kChecksum + kLogBlockPayloadBytesMax> gathered;
+  std::memcpy(gathered.data(), header.data(), header.size());
+  if (!payload.empty()) {
+    std::memcpy(gathered.data() + header.size(), payload.data(), payload.size());
+  }
+  return checksum(std::span<const std::byte>(gathered.data(), header.size() + payload.size()));
+}
+
+template <std::size_t N>
+bool magic_matches(std::span<const std::byte> in, const std::array<char, N>& magic) {
+  return std::memcmp(at(in, 0, N), magic.data(), N) == 0;
+}
+
+std::string hex(std::uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text = "0x";
+  bool started = false;
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    const unsigned digit = static_cast<unsigned>((value >> shift) & 0xf);
+    if (digit != 0 || started || shift == 0) {
+      text.push_back(kDigits[digit]);
+      started = true;
+    }
+  }
+  return text;
+}
+
+constexpr std::string_view kSuperblockName = "diff-area superblock";
+constexpr std::string_view kLogBlockName = "diff-area log block";
+
+Status superblock_corrupt(const std::string& detail) {
+  return corrupt(std::string(kSuperblockName) + ": " + detail);
+}
+
+// A region [offset, offset + length) of the diff volume, for the layout checks.
+struct Region {
+  std::string_view name;
+  std::uint64_t offset;
+  std::uint64_t length;
+};
+
+bool regions_overlap(const Region& a, const Region& b) {
+  if (a.length == 0 || b.length == 0) {
+    return false;
+  }
+  // Both regions are known to lie inside the volume here, so the ends do not overflow.
+  return a.offset < b.offset + b.length && b.offset < a.offset + a.length;
+}
+
+std::string region_text(const Region& region) {
+  return std::string(region.name) + " [" + std::to_string(region.offset) + ", " +
+         std::to_string(region.offset + region.length) + ")";
+}
+
+// Layout checks: every region inside `limit_bytes` (named `limit_name` in messages), aligned
+// to the sector size, and no two overlapping. The data area's length is computed here so that
+// data_slots * chunk_bytes cannot overflow.
+Status check_layout(const Superblock& s, std::uint64_t limit_bytes, std::string_view limit_name) {
+  if (limit_bytes < kSuperblockBytes) {
+    return superblock_corrupt(std::string(limit_name) + " " + std::to_string(limit_bytes) +
+                              " cannot hold the " + std::to_string(kSuperblockBytes) +
+                              "-byte superblock");
+  }
+  const std::array<std::pair<std::string_view, std::uint64_t>, 2> log_offsets = {
+      {{"log_offset[0]", s.log_offset[0]}, {"log_offset[1]", s.log_offset[1]}}};
+  for (const auto& [name, offset] : log_offsets) {
+    if (offset % s.sector_bytes != 0) {
+      return superblock_corrupt(std::string(name) + " " + std::to_string(offset) +
+                                " is not a multiple of sector_bytes " +
+                                std::to_string(s.sector_bytes));
+    }
+    if (offset > limit_bytes || s.log_area_bytes > limit_bytes - offset) {
+      return superblock_corrupt(std::string(name) + " " + std::to_string(offset) +
+                                " with log_area_bytes " + std::to_string(s.log_area_bytes) +
+                                " runs past " + std::string(limit_name) + " " +
+                                std::to_string(limit_bytes));
+    }
+  }
+  if (s.data_offset % s.sector_bytes != 0) {
+    return superblock_corrupt("data_offset " + std::to_string(s.data_offset) +
+                              " is not a multiple of sector_bytes " +
+                              std::to_string(s.sector_bytes));
+  }
+  if (s.data_offset > limit_bytes || s.data_slots > (limit_bytes - s.data_offset) / s.chunk_bytes) {
+    return superblock_corrupt("data area at data_offset " + std::to_string(s.data_offset) +
+                              " with data_slots " + std::to_string(s.data_slots) + " of " +
+                              std::to_string(s.chunk_bytes) + " bytes runs past " +
+                              std::string(limit_name) + " " + std::to_string(limit_bytes));
+  }
+  const std::array<Region, 4> regions = {{
+      {"superblock", 0, kSuperblockBytes},
+      {"log area 0", s.log_offset[0], s.log_area_bytes},
+      {"log area 1", s.log_offset[1], s.log_area_bytes},
+      {"data area", s.data_offset, s.data_slots * s.chunk_bytes},
+  }};
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    for (std::size_t j = i + 1; j < regions.size(); ++j) {
+      if (regions_overlap(regions[i], regions[j])) {
+        return superblock_corrupt(region_text(regions[i]) + " overlaps " + region_text(regions[j]));
+      }
+    }
+  }
+  return Status::ok_status();
+}
+
+Status check_superblock_fields(const Superblock& s, std::uint64_t volume_bytes) {
+  if (s.provider_kind != static_cast<std::uint8_t>(ProviderKind::kCopyOnWrite) &&
+      s.provider_kind != static_cast<std::uint8_t>(ProviderKind::kRedirectOnWrite)) {
+    return superblock_corrupt("provider_kind " + std::to_string(s.provider_kind) +
+                              " is not 1 (CoW) or 2 (RoW)");
+  }
+  if (s.overflow_policy < static_cast<std::uint8_t>(OverflowPolicy::kDeleteOldest) ||
+      s.overflow_policy > static_cast<std::uint8_t>(OverflowPolicy::kInvalidateSnapshot)) {
+    return superblock_corrupt("overflow_policy " + std::to_string(s.overflow_policy) +
+                              " is not in [1, 3]");
+  }
+  if (s.limit_kind > static_cast<std::uint8_t>(DiffAreaLimit::Kind::kUnbounded)) {
+    return superblock_corrupt("limit_kind " + std::to_string(s.limit_kind) + " is not in [0, 2]");
+  }
+  if ((s.flags & ~kFlagCompressed) != 0) {
+    return superblock_corrupt("flags " + hex(s.flags) + " has unknown bits " +
+                              hex(s.flags & ~kFlagCompressed));
+  }
+  if (s.chunk_bytes < kChunkBytesMin || s.chunk_bytes > kChunkBytesMax ||
+      !std::has_single_bit(s.chunk_bytes)) {
+    return superblock_corrupt("chunk_bytes " + std::to_string(s.chunk_bytes) +
+                              " is not a power of two in [" + std::to_string(kChunkBytesMin) +
+                              ", " + std::to_string(kChunkBytesMax) + "]");
+  }
+  if (s.sector_bytes != kSectorBytesSmall && s.sector_bytes != kSectorBytesLarge) {
+    return superblock_corrupt("sector_bytes " + std::to_string(s.sector_bytes) +
+                              " is not 512 or 4096");
+  }
+  if (s.snapshots_max < 1 || s.snapshots_max > kSnapshotsPerVolumeMax) {
+    return superblock_corrupt("snapshots_max " + std::to_string(s.snapshots_max) +
+                              " is not in [1, " + std::to_string(kSnapshotsPerVolumeMax) + "]");
+  }
+  // The layout must be consistent with the size recorded at format time, and must fit the
+  // volume actually read (a truncated volume fails here).
+  FF_TRY(check_layout(s, s.volume_bytes, "volume_bytes"));
+  FF_TRY(check_layout(s, volume_bytes, "the diff volume's size"));
+  if (s.log_area_bytes == 0 || s.log_area_bytes % kLogBlockBytes != 0) {
+    return superblock_corrupt("log_area_bytes " + std::to_string(s.log_area_bytes) +
+                              " is not a non-zero multiple of " + std::to_string(kLogBlockBytes));
+  }
+  if (s.active_log > 1) {
+    return superblock_corrupt("active_log " + std::to_string(s.active_log) + " is not 0 or 1");
+  }
+  if (s.checkpoint_blocks > s.log_area_bytes / kLogBlockBytes) {
+    return superblock_corrupt("checkpoint_blocks " + std::to_string(s.checkpoint_blocks) +
+                              " exceeds the " + std::to_string(s.log_area_bytes / kLogBlockBytes) +
+                              " blocks of a log area");
+  }
+  return Status::ok_status();
+}
+
+// Body bytes of each record type; 0 for an unknown type.
+std::size_t record_body_bytes(std::uint8_t type) noexcept {
+  switch (static_cast<RecordType>(type)) {
+    case RecordType::kSnapshotCreate:
+      return 4 + kUuidBytes + kUuidBytes + 8 + 4;  // tag id set_id created_ns attributes
+    case RecordType::kSnapshotDelete:
+    case RecordType::kRevert:
+    case RecordType::kRevertDone:
+      return 4;  // tag
+    case RecordType::kSnapshotInvalidate:
+      return 4 + 1;  // tag reason
+    case RecordType::kMapAdd:
+      return 8 + 4 + 4 + 4;  // chunk tag slot stored_bytes
+    case RecordType::kMapToOrigin:
+    case RecordType::kMapRemove:
+      return 8 + 4;  // chunk tag
+    case RecordType::kLimit:
+      return 1 + 8 + 1;  // limit_kind limit_value policy
+    case RecordType::kState:
+      return 4 + 4;  // next_tag revert_tag
+  }
+  return 0;
+}
+
+}  // namespace
+
+void encode_superblock(const Superblock& s, std::span<std::byte, kSuperblockBytes> out_fixed) {
+  const std::span<std::byte> out(out_fixed);
+  std::fill(out.begin(), out.end(), std::byte{0});
+  std::memcpy(at(out, sb::kMagic, kSuperblockMagic.size()), kSuperblockMagic.data(),
+              kSuperblockMagic.size());
+  put_u32(out, sb::kFormatVersion, s.format_version);
+  put_u8(out, sb::kProviderKind, s.provider_kind);
+  put_u8(out, sb::kOverflowPolicy, s.overflow_policy);
+  put_u8(out, sb::kFlags, s.flags);
+  put_u8(out, sb::kLimitKind, s.limit_kind);
+  put_u64(out, sb::kGeneration, s.generation);
+  put_u32(out, sb::kChunkBytes, s.chunk_bytes);
+  put_u32(out, sb::kSectorBytes, s.sector_bytes);
+  put_u32(out, sb::kSnapshotsMax, s.snapshots_max);
+  put_u32(out, sb::kCheckpointBlocks, s.checkpoint_blocks);
+  put_u64(out, sb::kLimitValue, s.limit_value);
+  put_u64(out, sb::kOriginBytes, s.origin_bytes);
+  put_uuid(out, sb::kOriginUuid, s.origin_uuid);
+  put_uuid(out, sb::kDiffAreaUuid, s.diff_area_uuid);
+  put_u64(out, sb::kVolumeBytes, s.volume_bytes);
+  put_u64(out, sb::kLogAreaBytes, s.log_area_bytes);
+  put_u64(out, sb::kLogOffset0, s.log_offset[0]);
+  put_u64(out, sb::kLogOffset1, s.log_offset[1]);
+  put_u64(out, sb::kDataOffset, s.data_offset);
+  put_u64(out, sb::kDataSlots, s.data_slots);
+  put_u64(out, sb::kLogStartSequence, s.log_start_sequence);
+  put_u8(out, sb::kActiveLog, s.active_log);
+  put_u64(out, kSuperblockChecksumOffset, checksum(out.first(kSuperblockChecksumOffset)));
+}
+
+Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint64_t volume_bytes) {
+  if (bytes.size() < kSuperblockBytes) {
+    return superblock_corrupt("only " + std::to_string(bytes.size()) + " bytes, need " +
+                              std::to_string(kSuperblockBytes));
+  }
+  const std::span<const std::byte> in = bytes.first(kSuperblockBytes);
+  if (!magic_matches(in, kSuperblockMagic)) {
+    return corrupt("not a freezeframe diff area (" + std::string(kSuperblockName) + ": bad magic)");
+  }
+  const std::uint32_t version = get_u32(in, sb::kFormatVersion);
+  if (version > kFormatVersion) {
+    return Status(ErrorCode::kUnsupportedVersion, "diff area format version " +
+                                                      std::to_string(version) +
+                                                      " is newer than this freezeframe supports (" +
+                                                      std::to_string(kFormatVersion) + ")");
+  }
+  if (version == 0) {
+    return superblock_corrupt("format_version 0 is not a valid version");
+  }
+  const std::uint64_t stored = get_u64(in, kSuperblockChecksumOffset);
+  const std::uint64_t computed = checksum(in.first(kSuperblockChecksumOffset));
+  if (stored != computed) {
+    return superblock_corrupt("checksum " + hex(stored) + " does not match contents (" +
+                              hex(computed) + ")");
+  }
+
+  Superblock s;
+  s.format_version = version;
+  s.provider_kind = get_u8(in, sb::kProviderKind);
+  s.overflow_policy = get_u8(in, sb::kOverflowPolicy);
+  s.flags = get_u8(in, sb::kFlags);
+  s.limit_kind = get_u8(in, sb::kLimitKind);
+  s.generation = get_u64(in, sb::kGeneration);
+  s.chunk_bytes = get_u32(in, sb::kChunkBytes);
+  s.sector_bytes = get_u32(in, sb::kSectorBytes);
+  s.snapshots_max = get_u32(in, sb::kSnapshotsMax);
+  s.checkpoint_blocks = get_u32(in, sb::kCheckpointBlocks);
+  s.limit_value = get_u64(in, sb::kLimitValue);
+  s.origin_bytes = get_u64(in, sb::kOriginBytes);
+  s.origin_uuid = get_uuid(in, sb::kOriginUuid);
+  s.diff_area_uuid = get_uuid(in, sb::kDiffAreaUuid);
+  s.volume_bytes = get_u64(in, sb::kVolumeBytes);
+  s.log_area_bytes = get_u64(in, sb::kLogAreaBytes);
+  s.log_offset[0] = get_u64(in, sb::kLogOffset0);
+  s.log_offset[1] = get_u64(in, sb::kLogOffset1);
+  s.data_offset = get_u64(in, sb::kDataOffset);
+  s.data_slots = get_u64(in, sb::kDataSlots);
+  s.log_start_sequence = get_u64(in, sb::kLogStartSequence);
+  s.active_log = get_u8(in, sb::kActiveLog);
+  FF_TRY(check_superblock_fields(s, volume_bytes));
+  return s;
+}
+
+std::size_t encoded_record_bytes(RecordType type) noexcept {
+  const std::size_t body = record_body_bytes(static_cast<std::uint8_t>(type));
+  return body == 0 ? 0 : kRecordHeaderBytes + body;
+}
+
+void append_record(const Record& r, std::vector<std::byte>& payload) {
+  const std::size_t body_bytes = record_body_bytes(static_cast<std::uint8_t>(r.type));
+  FF_ASSERT_MSG(body_bytes != 0, "append_record: unknown record type");
+  const std::size_t start = payload.size();
+  payload.resize(start + kRecordHeaderBytes + body_bytes, std::byte{0});
+  const std::span<std::byte> out = std::span<std::byte>(payload).subspan(start);
+  put_u8(out, 0, static_cast<std::uint8_t>(r.type));
+  put_u8(out, 1, static_cast<std::uint8_t>(body_bytes));
+  const std::span<std::byte> body = out.subspan(kRecordHeaderBytes);
+  switch (r.type) {
+    case RecordType::kSnapshotCreate:
+      put_u32(body, 0, r.tag);
+      put_uuid(body, 4, r.id);
+      put_uuid(body, 20, r.set_id);
+      put_u64(body, 36, static_cast<std::uint64_t>(r.created_ns));
+      put_u32(body, 44, r.attributes);
+      return;
+    case RecordType::kSnapshotDelete:
+    case RecordType::kRevert:
+    case RecordType::kRevertDone:
+      put_u32(body, 0, r.tag);
+      return;
+    case RecordType::kSnapshotInvalidate:
+      put_u32(body, 0, r.tag);
+      put_u8(body, 4, r.reason);
+      return;
+    case RecordType::kMapAdd:
+      put_u64(body, 0, r.chunk);
+      put_u32(body, 8, r.tag);
+      put_u32(body, 12, r.slot);
+      put_u32(body, 16, r.stored_bytes);
+      return;
+    case RecordType::kMapToOrigin:
+    case RecordType::kMapRemove:
+      put_u64(body, 0, r.chunk);
+      put_u32(body, 8, r.tag);
+      return;
+    case RecordType::kLimit:
+      put_u8(body, 0, r.limit_kind);
+      put_u64(body, 1, r.limit_value);
+      put_u8(body, 9, r.policy);
+      return;
+    case RecordType::kState:
+      put_u32(body, 0, r.next_tag);
+      put_u32(body, 4, r.revert_tag);
+      return;
+  }
+  FF_ASSERT_MSG(false, "append_record: unknown record type");
+}
+
+Result<std::vector<Record>> decode_records(std::span<const std::byte> payload) {
+  std::vector<Record> records;
+  std::size_t offset = 0;
+  while (offset < payload.size()) {
+    const std::string where =
+        "diff-area journal record at payload offset " + std::to_string(offset) + ": ";
+    if (payload.size() - offset < kRecordHeaderBytes) {
+      return corrupt(where + "header needs " + std::to_string(kRecordHeaderBytes) +
+                     " bytes, only " + std::to_string(payload.size() - offset) + " remain");
+    }
+    const std::uint8_t type = get_u8(payload, offset);
+    const std::uint8_t length = get_u8(payload, offset + 1);
+    const std::size_t expected = record_body_bytes(type);
+    if (expected == 0) {
+      return corrupt(where + "type " + std::to_string(type) + " is unknown");
+    }
+    if (length != expected) {
+      return corrupt(where + "body length " + std::to_string(length) + " does not match the " +
+                     std::to_string(expected) + " bytes of type " + std::to_string(type));
+    }
+    if (payload.size() - offset - kRecordHeaderBytes < expected) {
+      return corrupt(where + "body of " + std::to_string(expected) + " bytes runs past the " +
+                     std::to_string(payload.size()) + "-byte payload");
+    }
+    const std::span<const std::byte> body = payload.subspan(offset + kRecordHeaderBytes, expected);
+    Record r;
+    r.type = static_cast<RecordType>(type);
+    switch (r.type) {
+      case RecordType::kSnapshotCreate:
+        r.tag = get_u32(body, 0);
+        r.id = get_uuid(body, 4);
+        r.set_id = get_uuid(body, 20);
+        r.created_ns = static_cast<std::int64_t>(get_u64(body, 36));
+        r.attributes = get_u32(body, 44);
+        break;
+      case RecordType::kSnapshotDelete:
+      case RecordType::kRevert:
+      case RecordType::kRevertDone:
+        r.tag = get_u32(body, 0);
+        break;
+      case RecordType::kSnapshotInvalidate:
+        r.tag = get_u32(body, 0);
+        r.reason = get_u8(body, 4);
+        break;
+      case RecordType::kMapAdd:
+        r.chunk = get_u64(body, 0);
+        r.tag = get_u32(body, 8);
+        r.slot = get_u32(body, 12);
+        r.stored_bytes = get_u32(body, 16);
+        break;
+      case RecordType::kMapToOrigin:
+      case RecordType::kMapRemove:
+        r.chunk = get_u64(body, 0);
+        r.tag = get_u32(body, 8);
+        break;
+      case RecordType::kLimit:
+        r.limit_kind = get_u8(body, 0);
+        r.limit_value = get_u64(body, 1);
+        r.policy = get_u8(body, 9);
+        break;
+      case RecordType::kState:
+        r.next_tag = get_u32(body, 0);
+        r.revert_tag = get_u32(body, 4);
+        break;
+    }
+    records.push_back(r);
+    offset += kRecordHeaderBytes + expected;
+  }
+  return records;
+}
+
+void encode_log_block(const LogBlockHeader& header, std::span<const std::byte> payload,
+                      std::span<std::byte, kLogBlockBytes> out_fixed) {
+  FF_ASSERT(payload.size() == header.payload_bytes);
+  FF_ASSERT(payload.size() <= kLogBlockPayloadBytesMax);
+  const std::span<std::byte> out(out_fixed);
+  std::fill(out.begin(), out.end(), std::byte{0});
+  std::memcpy(at(out, lb::kMagic, kLogBlockMagic.size()), kLogBlockMagic.data(),
+              kLogBlockMagic.size());
+  put_u16(out, lb::kVersion, kLogBlockVersion);
+  put_u16(out, lb::kReserved, 0);
+  put_u64(out, lb::kSequence, header.sequence);
+  put_u64(out, lb::kGroupFirstSequence, header.group_first_sequence);
+  put_u32(out, lb::kGroupBlockCount, header.group_block_count);
+  put_u32(out, lb::kPayloadBytes, header.payload_bytes);
+  put_uuid(out, lb::kDiffAreaUuid, header.diff_area_uuid);
+  if (!payload.empty()) {
+    std::memcpy(at(out, kLogBlockHeaderBytes, payload.size()), payload.data(), payload.size());
+  }
+  put_u64(out, lb::kChecksum, log_block_checksum(out.first(lb::kChecksum), payload));
+}
+
+Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
+  const std::string name(kLogBlockName);
+  if (block.size() < kLogBlockBytes) {
+    return corrupt(name + ": only " + std::to_string(block.size()) + " bytes, need " +
+                   std::to_string(kLogBlockBytes));
+  }
+  const std::span<const std::byte> in = block.first(kLogBlockBytes);
+  if (!magic_matches(in, kLogBlockMagic)) {
+    return corrupt(name + ": bad magic");
+  }
+  const std::uint16_t version = get_u16(in, lb::kVersion);
+  if (version > kLogBlockVersion) {
+    return Status(ErrorCode::kUnsupportedVersion, "diff-area log block version " +
+                                                      std::to_string(version) +
+                                                      " is newer than this freezeframe supports (" +
+                                                      std::to_string(kLogBlockVersion) + ")");
+  }
+  if (version == 0) {
+    return corrupt(name + ": version 0 is not a valid version");
+  }
+  // payload_bytes bounds the checksummed range, so it is checked before the checksum.
+  const std::uint32_t payload_bytes = get_u32(in, lb::kPayloadBytes);
+  if (payload_bytes > kLogBlockPayloadBytesMax) {
+    return corrupt(name + ": payload_bytes " + std::to_string(payload_bytes) + " exceeds " +
+                   std::to_string(kLogBlockPayloadBytesMax));
+  }
+  const std::span<const std::byte> payload = in.subspan(kLogBlockHeaderBytes, payload_bytes);
+  const std::uint64_t stored = get_u64(in, lb::kChecksum);
+  const std::uint64_t computed = log_block_checksum(in.first(lb::kChecksum), payload);
+  if (stored != computed) {
+    return corrupt(name + ": checksum " + hex(stored) + " does not match contents (" +
+                   hex(computed) + ")");
+  }
+
+  DecodedLogBlock decoded;
+  LogBlockHeader& h = decoded.header;
+  h.sequence = get_u64(in, lb::kSequence);
+  h.group_first_sequence = get_u64(in, lb::kGroupFirstSequence);
+  h.group_block_count = get_u32(in, lb::kGroupBlockCount);
+  h.payload_bytes = payload_bytes;
+  h.diff_area_uuid = get_uuid(in, lb::kDiffAreaUuid);
+  const std::string where = name + " sequence " + std::to_string(h.sequence) + ": ";
+  if (const std::uint16_t reserved = get_u16(in, lb::kReserved); reserved != 0) {
+    return corrupt(where + "reserved field " + hex(reserved) + " is not zero");
+  }
+  if (h.group_block_count < 1 || h.group_block_count > kGroupBlocksMax) {
+    return corrupt(where + "group_block_count " + std::to_string(h.group_block_count) +
+                   " is not in [1, " + std::to_string(kGroupBlocksMax) + "]");
+  }
+  // sequence - group_first_sequence cannot overflow once sequence >= group_first_sequence.
+  if (h.sequence < h.group_first_sequence ||
+      h.sequence - h.group_first_sequence >= h.group_block_count) {
+    return corrupt(where + "outside its group (group_first_sequence " +
+                   std::to_string(h.group_first_sequence) + ", group_block_count " +
+                   std::to_string(h.group_block_count) + ")");
+  }
+  // The checksum does not cover the unused tail, so it is checked to be zero explicitly: a
+  // flipped bit there is still a damaged block.
+  const std::span<const std::byte> tail = in.subspan(kLogBlockHeaderBytes + payload_bytes);
+  const auto nonzero =
+      std::find_if(tail.begin(), tail.end(), [](std::byte b) { return b != std::byte{0}; });
+  if (nonzero != tail.end()) {
+    return corrupt(where + "unused payload byte at block offset " +
+                   std::to_string(kLogBlockHeaderBytes + payload_bytes +
+                                  static_cast<std::size_t>(nonzero - tail.begin())) +
+                   " is not zero");
+  }
+  decoded.payload = payload;
+  return decoded;
+}
+
+}  // namespace freezeframe::format
