@@ -47,18 +47,25 @@ std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
-std::uint64_t div_ceil(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+std::uint64_t div_ceil(std::uint64_t a, std::uint64_t b) {
+  return (a + b - 1) / b;
+}
 
-bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 std::string bytes_text(std::uint64_t bytes) {
-  if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-  if (bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  if (bytes % (1 << 20) == 0)
+    return std::to_string(bytes >> 20) + " MiB";
+  if (bytes % 1024 == 0)
+    return std::to_string(bytes >> 10) + " KiB";
   return std::to_string(bytes) + " bytes";
 }
 
 std::int64_t wall_now_ns(Clock* clock) {
-  if (clock != nullptr) return clock->wall_time().count();
+  if (clock != nullptr)
+    return clock->wall_time().count();
   return std::chrono::duration_cast<Nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -82,12 +89,12 @@ std::vector<std::vector<std::byte>> pack_records(const std::vector<Record>& reco
 // Upper bound of the journal blocks a checkpoint of a diff area with `slots` data slots and
 // `snapshots_max` snapshots takes.
 std::uint64_t checkpoint_blocks_max(std::uint64_t slots) {
-  std::uint64_t bytes = slots * format::encoded_record_bytes(RecordType::kMapAdd) +
-                        kSnapshotsPerVolumeMax *
-                            (format::encoded_record_bytes(RecordType::kSnapshotCreate) +
-                             format::encoded_record_bytes(RecordType::kSnapshotInvalidate)) +
-                        format::encoded_record_bytes(RecordType::kState) +
-                        format::encoded_record_bytes(RecordType::kLimit);
+  std::uint64_t bytes =
+      slots * format::encoded_record_bytes(RecordType::kMapAdd) +
+      kSnapshotsPerVolumeMax * (format::encoded_record_bytes(RecordType::kSnapshotCreate) +
+                                format::encoded_record_bytes(RecordType::kSnapshotInvalidate)) +
+      format::encoded_record_bytes(RecordType::kState) +
+      format::encoded_record_bytes(RecordType::kLimit);
   // A block wastes at most one record's worth of space at its end.
   std::uint64_t usable =
       format::kLogBlockPayloadBytesMax - format::encoded_record_bytes(RecordType::kSnapshotCreate);
@@ -225,20 +232,24 @@ struct SnapshotProvider::Impl {
 
   void add_event(ProviderEventKind event_kind, const Uuid& id, std::string message) {
     events.push_back(ProviderEvent{event_kind, id, std::move(message)});
-    while (events.size() > kEventsMax) events.pop_front();
+    while (events.size() > kEventsMax)
+      events.pop_front();
   }
 
   // ----- applying records (live and at replay: the same code, so replay is deterministic)
 
   void free_slot(std::uint32_t slot) {
-    if (slot == kOriginSlot) return;
+    if (slot == kOriginSlot)
+      return;
     FF_ASSERT(slots_used > 0);
     --slots_used;
-    if (!replaying) pending_free.push_back(slot);
+    if (!replaying)
+      pending_free.push_back(slot);
   }
 
   void use_slot(std::uint32_t slot) {
-    if (slot == kOriginSlot) return;
+    if (slot == kOriginSlot)
+      return;
     ++slots_used;
     slot_hwm = std::max<std::uint64_t>(slot_hwm, std::uint64_t{slot} + 1);
   }
@@ -275,7 +286,8 @@ struct SnapshotProvider::Impl {
         }
       }
       // A first version that lives in the origin reads the same as no version at all.
-      if (!kept.empty() && kept.front().slot == kOriginSlot) kept.erase(kept.begin());
+      if (!kept.empty() && kept.front().slot == kOriginSlot)
+        kept.erase(kept.begin());
     }
     versions = std::move(kept);
     return versions.empty();
@@ -333,10 +345,12 @@ struct SnapshotProvider::Impl {
       case RecordType::kMapRemove:
       case RecordType::kMapToOrigin: {
         auto found = index.find(record.chunk);
-        if (found == index.end()) break;
+        if (found == index.end())
+          break;
         Versions& versions = found->second;
         for (auto it = versions.begin(); it != versions.end(); ++it) {
-          if (it->tag != record.tag) continue;
+          if (it->tag != record.tag)
+            continue;
           free_slot(it->slot);
           if (record.type == RecordType::kMapRemove) {
             versions.erase(it);
@@ -345,7 +359,8 @@ struct SnapshotProvider::Impl {
           }
           break;
         }
-        if (collect_chunk(versions)) index.erase(found);
+        if (collect_chunk(versions))
+          index.erase(found);
         break;
       }
       case RecordType::kRevert: {
@@ -466,23 +481,25 @@ struct SnapshotProvider::Impl {
     auto payloads = pack_records(checkpoint_records());
     std::uint8_t area = sb.active_log ^ 1;
     if (payloads.size() + kCommitBlocksMax > area_blocks) {
-      return fail(Status(ErrorCode::kNoSpace,
-                         diff_area_name() + ": checkpoint of " + std::to_string(payloads.size()) +
-                             " blocks does not fit a journal area of " +
-                             std::to_string(area_blocks) + " blocks"));
+      return fail(Status(ErrorCode::kNoSpace, diff_area_name() + ": checkpoint of " +
+                                                  std::to_string(payloads.size()) +
+                                                  " blocks does not fit a journal area of " +
+                                                  std::to_string(area_blocks) + " blocks"));
     }
     std::uint64_t first_sequence = next_sequence;
     for (std::size_t group = 0; group < payloads.size(); group += format::kGroupBlocksMax) {
       std::size_t group_end = std::min(payloads.size(), group + format::kGroupBlocksMax);
       for (std::size_t begin = group; begin < group_end; begin += kCheckpointWriteBlocks) {
         std::size_t end = std::min(group_end, begin + kCheckpointWriteBlocks);
-        Status status = write_blocks(area, begin, first_sequence + begin, payloads, begin, end,
-                                     first_sequence + group,
-                                     static_cast<std::uint32_t>(group_end - group));
-        if (!status.ok()) return fail(std::move(status));
+        Status status =
+            write_blocks(area, begin, first_sequence + begin, payloads, begin, end,
+                         first_sequence + group, static_cast<std::uint32_t>(group_end - group));
+        if (!status.ok())
+          return fail(std::move(status));
       }
     }
-    if (Status status = diff.flush(); !status.ok()) return fail(std::move(status));
+    if (Status status = diff.flush(); !status.ok())
+      return fail(std::move(status));
     format::Superblock next = sb;
     next.generation += 1;
     next.active_log = area;
@@ -490,8 +507,10 @@ struct SnapshotProvider::Impl {
     next.checkpoint_blocks = static_cast<std::uint32_t>(payloads.size());
     std::array<std::byte, format::kSuperblockBytes> bytes;
     format::encode_superblock(next, bytes);
-    if (Status status = diff.write(0, bytes); !status.ok()) return fail(std::move(status));
-    if (Status status = diff.flush(); !status.ok()) return fail(std::move(status));
+    if (Status status = diff.write(0, bytes); !status.ok())
+      return fail(std::move(status));
+    if (Status status = diff.flush(); !status.ok())
+      return fail(std::move(status));
     sb = next;
     log_position = payloads.size();
     next_sequence = first_sequence + payloads.size();
@@ -503,28 +522,31 @@ struct SnapshotProvider::Impl {
   // Makes every pending record durable: data slots first (one barrier), then the records as
   // commit groups (one barrier). Slots freed by the records become reusable afterwards.
   Status commit() {
-    if (!broken.ok()) return broken;
-    if (pending.empty() && !diff_data_dirty) return Status();
+    if (!broken.ok())
+      return broken;
+    if (pending.empty() && !diff_data_dirty)
+      return Status();
     if (diff_data_dirty) {
-      if (Status status = diff.flush(); !status.ok()) return fail(std::move(status));
+      if (Status status = diff.flush(); !status.ok())
+        return fail(std::move(status));
       diff_data_dirty = false;
     }
     if (!pending.empty()) {
       auto payloads = pack_records(pending);
       bool written = false;
-      for (std::size_t begin = 0; begin < payloads.size() && !written;
-           begin += kCommitBlocksMax) {
+      for (std::size_t begin = 0; begin < payloads.size() && !written; begin += kCommitBlocksMax) {
         std::size_t end = std::min(payloads.size(), begin + kCommitBlocksMax);
         if (log_position + (end - begin) > area_blocks) {
           FF_TRY(write_checkpoint());
           written = true;  // the checkpoint holds every pending record
           break;
         }
-        Status status =
-            write_blocks(sb.active_log, log_position, next_sequence, payloads, begin, end,
-                         next_sequence, static_cast<std::uint32_t>(end - begin));
-        if (status.ok()) status = diff.flush();
-        if (!status.ok()) return fail(std::move(status));
+        Status status = write_blocks(sb.active_log, log_position, next_sequence, payloads, begin,
+                                     end, next_sequence, static_cast<std::uint32_t>(end - begin));
+        if (status.ok())
+          status = diff.flush();
+        if (!status.ok())
+          return fail(std::move(status));
         log_position += end - begin;
         next_sequence += end - begin;
         ++stats.metadata_commits;
@@ -564,12 +586,14 @@ struct SnapshotProvider::Impl {
       FF_TRY(read_block(area, position, block));
       auto first = format::decode_log_block(block);
       if (!first.ok()) {
-        if (must_be_valid) return first.status().with_context(where(position));
+        if (must_be_valid)
+          return first.status().with_context(where(position));
         return false;
       }
       const auto& header = first.value().header;
       if (header.diff_area_uuid != sb.diff_area_uuid || header.sequence < expected) {
-        if (must_be_valid) return corrupt(where(position) + ": stale block in the checkpoint");
+        if (must_be_valid)
+          return corrupt(where(position) + ": stale block in the checkpoint");
         return false;  // left over from an earlier use of this area
       }
       if (header.sequence > expected) {
@@ -577,17 +601,20 @@ struct SnapshotProvider::Impl {
                        " where " + std::to_string(expected) + " was expected");
       }
       if (header.group_first_sequence != header.sequence) {
-        if (must_be_valid) return corrupt(where(position) + ": not the start of a group");
+        if (must_be_valid)
+          return corrupt(where(position) + ": not the start of a group");
         return false;
       }
       group_blocks = header.group_block_count;
       if (position + group_blocks > area_blocks) {
-        if (must_be_valid) return corrupt(where(position) + ": group runs past the area");
+        if (must_be_valid)
+          return corrupt(where(position) + ": group runs past the area");
         return false;
       }
       group_records.clear();
       for (std::uint64_t i = 0; i < group_blocks; ++i) {
-        if (i > 0) FF_TRY(read_block(area, position + i, block));
+        if (i > 0)
+          FF_TRY(read_block(area, position + i, block));
         auto decoded = format::decode_log_block(block);
         bool fits = decoded.ok() && decoded.value().header.sequence == expected + i &&
                     decoded.value().header.group_first_sequence == expected &&
@@ -600,9 +627,9 @@ struct SnapshotProvider::Impl {
           return false;
         }
         auto records = format::decode_records(decoded.value().payload);
-        if (!records.ok()) return records.status().with_context(where(position + i));
-        group_records.insert(group_records.end(), records.value().begin(),
-                             records.value().end());
+        if (!records.ok())
+          return records.status().with_context(where(position + i));
+        group_records.insert(group_records.end(), records.value().begin(), records.value().end());
       }
       return true;
     };
@@ -614,15 +641,18 @@ struct SnapshotProvider::Impl {
       if (position + group_blocks > sb.checkpoint_blocks) {
         return corrupt(where(position) + ": checkpoint group runs past the checkpoint");
       }
-      for (const Record& record : group_records) FF_TRY(check_and_apply(record));
+      for (const Record& record : group_records)
+        FF_TRY(check_and_apply(record));
       position += group_blocks;
       expected += group_blocks;
     }
     while (position < area_blocks) {
       std::uint64_t group_blocks = 0;
       FF_ASSIGN_OR_RETURN(bool complete, read_group(false, group_blocks));
-      if (!complete) break;
-      for (const Record& record : group_records) FF_TRY(check_and_apply(record));
+      if (!complete)
+        break;
+      for (const Record& record : group_records)
+        FF_TRY(check_and_apply(record));
       position += group_blocks;
       expected += group_blocks;
     }
@@ -632,7 +662,8 @@ struct SnapshotProvider::Impl {
          later < std::min(area_blocks, position + 2 * format::kGroupBlocksMax); ++later) {
       FF_TRY(read_block(area, later, block));
       auto decoded = format::decode_log_block(block);
-      if (!decoded.ok()) continue;
+      if (!decoded.ok())
+        continue;
       const auto& header = decoded.value().header;
       if (header.diff_area_uuid == sb.diff_area_uuid && header.sequence > expected &&
           header.sequence == header.group_first_sequence &&
@@ -650,7 +681,8 @@ struct SnapshotProvider::Impl {
     slots_used = 0;
     for (const auto& [chunk, versions] : index) {
       for (const Entry& entry : versions) {
-        if (entry.slot == kOriginSlot) continue;
+        if (entry.slot == kOriginSlot)
+          continue;
         if (referenced[entry.slot]) {
           return corrupt(diff_area_name() + ": data slot " + std::to_string(entry.slot) +
                          " is mapped twice");
@@ -661,7 +693,8 @@ struct SnapshotProvider::Impl {
     }
     free_slots.clear();
     for (std::uint64_t slot = slot_hwm; slot-- > 0;) {
-      if (!referenced[slot]) free_slots.push_back(static_cast<std::uint32_t>(slot));
+      if (!referenced[slot])
+        free_slots.push_back(static_cast<std::uint32_t>(slot));
     }
     return Status();
   }
@@ -704,7 +737,8 @@ struct SnapshotProvider::Impl {
   // ----- slots and space
 
   Result<std::uint32_t> allocate_slot() {
-    if (free_slots.empty() && !pending_free.empty()) FF_TRY(commit());
+    if (free_slots.empty() && !pending_free.empty())
+      FF_TRY(commit());
     std::uint32_t slot;
     if (!free_slots.empty()) {
       slot = free_slots.back();
@@ -739,7 +773,8 @@ struct SnapshotProvider::Impl {
   // policy deleted or invalidated snapshots, after which the caller re-plans its write.
   Status ensure_space(std::uint64_t slots_needed, bool& acted) {
     acted = false;
-    if (slots_used + slots_needed <= max_slots()) return Status();
+    if (slots_used + slots_needed <= max_slots())
+      return Status();
     std::string why = diff_area_name() + " is full (" + space_text() + ", " +
                       std::to_string(slots_needed) + " more chunks needed)";
     switch (policy) {
@@ -747,21 +782,23 @@ struct SnapshotProvider::Impl {
         add_event(ProviderEventKind::kWriteFailedNoSpace, Uuid(), why + "; write refused");
         return Status(ErrorCode::kNoSpace, why + "; overflow policy fail-writes refused the write");
       case OverflowPolicy::kDeleteOldest: {
-        if (active.empty()) break;
+        if (active.empty())
+          break;
         std::uint32_t oldest = *active.begin();
         Uuid id = snapshots.at(oldest).id;
         Record record;
         record.type = RecordType::kSnapshotDelete;
         record.tag = oldest;
         log(record);
-        add_event(ProviderEventKind::kSnapshotDeletedForSpace, id,
-                  "snapshot " + id.to_string() + " deleted by overflow policy delete-oldest: " +
-                      why);
+        add_event(
+            ProviderEventKind::kSnapshotDeletedForSpace, id,
+            "snapshot " + id.to_string() + " deleted by overflow policy delete-oldest: " + why);
         acted = true;
         break;
       }
       case OverflowPolicy::kInvalidateSnapshot: {
-        if (active.empty()) break;
+        if (active.empty())
+          break;
         std::vector<std::uint32_t> tags(active.begin(), active.end());
         for (std::uint32_t tag : tags) {
           FF_TRY(invalidate(tag, "overflow policy invalidate-snapshot: " + why));
@@ -770,7 +807,8 @@ struct SnapshotProvider::Impl {
         break;
       }
     }
-    if (acted) return commit();
+    if (acted)
+      return commit();
     return Status(ErrorCode::kNoSpace, why);
   }
 
@@ -780,15 +818,18 @@ struct SnapshotProvider::Impl {
   // Returns kOriginSlot for the origin.
   std::uint32_t locate(std::uint64_t chunk, std::uint32_t tag) const {
     auto found = index.find(chunk);
-    if (found == index.end()) return kOriginSlot;
+    if (found == index.end())
+      return kOriginSlot;
     const Versions& versions = found->second;
     if (kind == ProviderKind::kCopyOnWrite) {
-      if (tag == 0) return kOriginSlot;
+      if (tag == 0)
+        return kOriginSlot;
       auto it = std::lower_bound(versions.begin(), versions.end(), tag,
                                  [](const Entry& e, std::uint32_t t) { return e.tag < t; });
       return it == versions.end() ? kOriginSlot : it->slot;
     }
-    if (tag == 0) return versions.back().slot;
+    if (tag == 0)
+      return versions.back().slot;
     auto it = std::upper_bound(versions.begin(), versions.end(), tag,
                                [](std::uint32_t t, const Entry& e) { return t < e.tag; });
     return it == versions.begin() ? kOriginSlot : std::prev(it)->slot;
@@ -797,14 +838,17 @@ struct SnapshotProvider::Impl {
   // Reads [offset, offset + out.size()) as seen by `tag` (0: live), coalescing runs that are
   // contiguous on the origin or on the diff volume into one read each.
   Status read_view(std::uint32_t tag, std::uint64_t offset, std::span<std::byte> out) {
-    if (tag == 0 && kind == ProviderKind::kCopyOnWrite) return origin.read(offset, out);
-    if (index.empty()) return origin.read(offset, out);
+    if (tag == 0 && kind == ProviderKind::kCopyOnWrite)
+      return origin.read(offset, out);
+    if (index.empty())
+      return origin.read(offset, out);
     bool run_on_diff = false;
     std::uint64_t run_device = 0;
     std::size_t run_begin = 0;
     std::size_t run_length = 0;
     auto flush_run = [&]() -> Status {
-      if (run_length == 0) return Status();
+      if (run_length == 0)
+        return Status();
       Volume& device = run_on_diff ? diff : origin;
       return device.read(run_device, out.subspan(run_begin, run_length));
     };
@@ -813,9 +857,8 @@ struct SnapshotProvider::Impl {
       std::uint64_t at = offset + position;
       std::uint64_t chunk = chunk_of(at);
       std::uint64_t within = at - (chunk << chunk_shift);
-      std::size_t length =
-          static_cast<std::size_t>(std::min<std::uint64_t>(chunk_bytes - within,
-                                                           out.size() - position));
+      std::size_t length = static_cast<std::size_t>(
+          std::min<std::uint64_t>(chunk_bytes - within, out.size() - position));
       std::uint32_t slot = locate(chunk, tag);
       bool on_diff = slot != kOriginSlot;
       std::uint64_t device = on_diff ? slot_offset(slot) + within : at;
@@ -842,23 +885,28 @@ struct SnapshotProvider::Impl {
     std::uint64_t last = chunk_of(offset + length - 1);
     std::vector<std::uint64_t> needed;
     for (;;) {
-      if (active.empty()) return Status();
+      if (active.empty())
+        return Status();
       std::uint32_t newest = *active.rbegin();
       needed.clear();
       for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
         auto found = index.find(chunk);
-        if (found == index.end() || found->second.back().tag != newest) needed.push_back(chunk);
+        if (found == index.end() || found->second.back().tag != newest)
+          needed.push_back(chunk);
       }
-      if (needed.empty()) return Status();
+      if (needed.empty())
+        return Status();
       bool acted = false;
       FF_TRY(ensure_space(needed.size(), acted));
-      if (acted) continue;
+      if (acted)
+        continue;
       for (std::uint64_t chunk : needed) {
         FF_ASSIGN_OR_RETURN(std::uint32_t slot, allocate_slot());
         std::uint64_t bytes = chunk_length(chunk);
         std::span<std::byte> buffer(scratch.data(), bytes);
         Status status = origin.read(chunk << chunk_shift, buffer);
-        if (status.ok()) status = diff.write(slot_offset(slot), buffer);
+        if (status.ok())
+          status = diff.write(slot_offset(slot), buffer);
         if (!status.ok()) {
           free_slots.push_back(slot);
           return status.with_context(diff_area_name() + ": preserving chunk " +
@@ -892,7 +940,8 @@ struct SnapshotProvider::Impl {
     }
     const Entry& last = found->second.back();
     bool visible_to_snapshot = !active.empty() && *active.rbegin() >= last.tag;
-    if (visible_to_snapshot) return Target::kRedirect;
+    if (visible_to_snapshot)
+      return Target::kRedirect;
     slot = last.slot;
     return last.slot == kOriginSlot ? Target::kOrigin : Target::kSlot;
   }
@@ -909,7 +958,8 @@ struct SnapshotProvider::Impl {
       }
       bool acted = false;
       FF_TRY(ensure_space(redirects, acted));
-      if (!acted) break;
+      if (!acted)
+        break;
     }
     bool discard = data.empty();
     std::uint64_t position = 0;
@@ -921,7 +971,8 @@ struct SnapshotProvider::Impl {
       std::uint32_t slot = kOriginSlot;
       Target target = row_target(chunk, slot);
       if (target == Target::kOrigin) {
-        FF_TRY(discard ? origin.discard(at, piece) : origin.write(at, data.subspan(position, piece)));
+        FF_TRY(discard ? origin.discard(at, piece)
+                       : origin.write(at, data.subspan(position, piece)));
       } else if (target == Target::kSlot) {
         if (discard) {
           std::fill_n(scratch.begin(), piece, std::byte{0});
@@ -972,7 +1023,8 @@ struct SnapshotProvider::Impl {
     std::uint32_t tag = revert_tag;
     for (const auto& [chunk, versions] : index) {
       std::uint32_t slot = locate(chunk, tag);
-      if (slot == kOriginSlot) continue;
+      if (slot == kOriginSlot)
+        continue;
       std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
       FF_TRY(diff.read(slot_offset(slot), buffer));
       FF_TRY(origin.write(chunk << chunk_shift, buffer));
@@ -986,30 +1038,33 @@ struct SnapshotProvider::Impl {
   }
 
   bool consolidatable(const Versions& versions) const {
-    if (versions.back().slot == kOriginSlot) return false;
+    if (versions.back().slot == kOriginSlot)
+      return false;
     for (const Entry& entry : versions) {
-      if (entry.slot == kOriginSlot) return false;
+      if (entry.slot == kOriginSlot)
+        return false;
     }
     // Nobody may still read the origin's own version of the chunk.
     return active.empty() || *active.begin() >= versions.front().tag;
   }
 
   // Folds up to `batch` chunks back into the origin. Returns how many it folded.
-  Result<std::size_t> consolidate_batch(std::vector<std::uint64_t>& candidates,
-                                        std::size_t batch) {
+  Result<std::size_t> consolidate_batch(std::vector<std::uint64_t>& candidates, std::size_t batch) {
     std::vector<std::pair<std::uint64_t, std::uint32_t>> moved;
     while (!candidates.empty() && moved.size() < batch) {
       std::uint64_t chunk = candidates.back();
       candidates.pop_back();
       auto found = index.find(chunk);
-      if (found == index.end() || !consolidatable(found->second)) continue;
+      if (found == index.end() || !consolidatable(found->second))
+        continue;
       const Entry& last = found->second.back();
       std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
       FF_TRY(diff.read(slot_offset(last.slot), buffer));
       FF_TRY(origin.write(chunk << chunk_shift, buffer));
       moved.emplace_back(chunk, last.tag);
     }
-    if (moved.empty()) return std::size_t{0};
+    if (moved.empty())
+      return std::size_t{0};
     // The origin copies must be durable before the records that stop pointing at the slots.
     FF_TRY(origin.flush());
     for (const auto& [chunk, tag] : moved) {
@@ -1027,7 +1082,8 @@ struct SnapshotProvider::Impl {
   std::vector<std::uint64_t> consolidation_candidates() const {
     std::vector<std::uint64_t> candidates;
     for (const auto& [chunk, versions] : index) {
-      if (consolidatable(versions)) candidates.push_back(chunk);
+      if (consolidatable(versions))
+        candidates.push_back(chunk);
     }
     std::sort(candidates.begin(), candidates.end(), std::greater<>());
     return candidates;
@@ -1060,18 +1116,20 @@ struct SnapshotProvider::Impl {
 
   const SnapshotMeta* find(const Uuid& id) const {
     for (const auto& [tag, meta] : snapshots) {
-      if (meta.id == id) return &meta;
+      if (meta.id == id)
+        return &meta;
     }
     return nullptr;
   }
 
   Status not_found(const Uuid& id) const {
-    return Status(ErrorCode::kNotFound, "snapshot " + id.to_string() + " not found on '" +
-                                            identity.name + "'");
+    return Status(ErrorCode::kNotFound,
+                  "snapshot " + id.to_string() + " not found on '" + identity.name + "'");
   }
 
   Status check_writable() const {
-    if (!broken.ok()) return broken;
+    if (!broken.ok())
+      return broken;
     return Status();
   }
 };
@@ -1147,8 +1205,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
     return invalid_argument("unknown provider kind " + std::to_string(static_cast<int>(kind)));
   }
   const std::uint32_t chunk = options.chunk_bytes;
-  if (!is_power_of_two(chunk) || chunk < format::kChunkBytesMin ||
-      chunk > format::kChunkBytesMax) {
+  if (!is_power_of_two(chunk) || chunk < format::kChunkBytesMin || chunk > format::kChunkBytesMax) {
     return invalid_argument("chunk size " + std::to_string(chunk) +
                             " must be a power of two from 4 KiB to 1 MiB");
   }
@@ -1199,8 +1256,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
       diff.size_bytes() > data_offset ? (diff.size_bytes() - data_offset) / chunk : 0;
   data_slots = std::min<std::uint64_t>(data_slots, format::kOriginSlot - 1);
   if (data_slots < kDataSlotsMin) {
-    return invalid_argument("diff volume '" + diff.name() + "' of " + bytes_text(diff.size_bytes()) +
-                            " is too small: it needs at least " +
+    return invalid_argument("diff volume '" + diff.name() + "' of " +
+                            bytes_text(diff.size_bytes()) + " is too small: it needs at least " +
                             bytes_text(data_offset + kDataSlotsMin * chunk) + " for " +
                             bytes_text(chunk) + " chunks");
   }
@@ -1217,7 +1274,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   sb.limit_value = options.limit.value;
   sb.origin_bytes = origin.size_bytes();
   sb.origin_uuid = origin.uuid();
-  sb.diff_area_uuid = options.random != nullptr ? Uuid::generate(*options.random) : Uuid::generate();
+  sb.diff_area_uuid =
+      options.random != nullptr ? Uuid::generate(*options.random) : Uuid::generate();
   sb.volume_bytes = diff.size_bytes();
   sb.log_area_bytes = area_blocks * block;
   sb.log_offset = {log0, log1};
@@ -1260,9 +1318,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   if (sb.origin_bytes != origin.size_bytes() || sb.origin_uuid != origin.uuid()) {
     return invalid_argument("diff volume '" + diff.name() + "' belongs to origin " +
                             sb.origin_uuid.to_string() + " of " + std::to_string(sb.origin_bytes) +
-                            " bytes, not to '" + origin.name() + "' (" +
-                            origin.uuid().to_string() + ", " +
-                            std::to_string(origin.size_bytes()) + " bytes)");
+                            " bytes, not to '" + origin.name() + "' (" + origin.uuid().to_string() +
+                            ", " + std::to_string(origin.size_bytes()) + " bytes)");
   }
   if (sb.chunk_bytes < origin.sector_bytes() || sb.chunk_bytes < diff.sector_bytes()) {
     return corrupt("diff volume '" + diff.name() + "': chunk size " +
@@ -1287,13 +1344,21 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   return std::unique_ptr<SnapshotProvider>(new SnapshotProvider(std::move(impl)));
 }
 
-ProviderKind SnapshotProvider::kind() const noexcept { return impl_->kind; }
-const VolumeIdentity& SnapshotProvider::identity() const noexcept { return impl_->identity; }
-std::uint64_t SnapshotProvider::size_bytes() const noexcept { return impl_->origin.size_bytes(); }
+ProviderKind SnapshotProvider::kind() const noexcept {
+  return impl_->kind;
+}
+const VolumeIdentity& SnapshotProvider::identity() const noexcept {
+  return impl_->identity;
+}
+std::uint64_t SnapshotProvider::size_bytes() const noexcept {
+  return impl_->origin.size_bytes();
+}
 std::uint32_t SnapshotProvider::sector_bytes() const noexcept {
   return impl_->origin.sector_bytes();
 }
-bool SnapshotProvider::read_only() const noexcept { return impl_->origin.read_only(); }
+bool SnapshotProvider::read_only() const noexcept {
+  return impl_->origin.read_only();
+}
 
 Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
                                                        std::uint32_t attributes) {
@@ -1301,9 +1366,9 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
   if (s.active.size() >= s.sb.snapshots_max) {
-    return Status(ErrorCode::kLimitExceeded,
-                  "'" + s.identity.name + "' already has " + std::to_string(s.active.size()) +
-                      " snapshots, the maximum of its diff area");
+    return Status(ErrorCode::kLimitExceeded, "'" + s.identity.name + "' already has " +
+                                                 std::to_string(s.active.size()) +
+                                                 " snapshots, the maximum of its diff area");
   }
   if (s.next_tag == std::numeric_limits<std::uint32_t>::max()) {
     return Status(ErrorCode::kLimitExceeded, s.diff_area_name() + ": snapshot tags exhausted");
@@ -1325,21 +1390,24 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
 std::vector<SnapshotInfo> SnapshotProvider::snapshots() const {
   std::shared_lock lock(impl_->mutex);
   std::vector<SnapshotInfo> out;
-  for (const auto& [tag, meta] : impl_->snapshots) out.push_back(impl_->info_of(meta));
+  for (const auto& [tag, meta] : impl_->snapshots)
+    out.push_back(impl_->info_of(meta));
   return out;
 }
 
 Result<SnapshotInfo> SnapshotProvider::snapshot_info(const Uuid& id) const {
   std::shared_lock lock(impl_->mutex);
   const SnapshotMeta* meta = impl_->find(id);
-  if (meta == nullptr) return impl_->not_found(id);
+  if (meta == nullptr)
+    return impl_->not_found(id);
   return impl_->info_of(*meta);
 }
 
 Result<std::unique_ptr<Volume>> SnapshotProvider::open_snapshot(const Uuid& id) {
   std::shared_lock lock(impl_->mutex);
   const SnapshotMeta* meta = impl_->find(id);
-  if (meta == nullptr) return impl_->not_found(id);
+  if (meta == nullptr)
+    return impl_->not_found(id);
   if (meta->invalidated) {
     return Status(ErrorCode::kInvalidated, "snapshot " + id.to_string() + " of '" +
                                                impl_->identity.name + "' was invalidated");
@@ -1353,7 +1421,8 @@ Status SnapshotProvider::delete_snapshot(const Uuid& id) {
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
   const SnapshotMeta* meta = s.find(id);
-  if (meta == nullptr) return s.not_found(id);
+  if (meta == nullptr)
+    return s.not_found(id);
   Record record;
   record.type = RecordType::kSnapshotDelete;
   record.tag = meta->tag;
@@ -1366,7 +1435,8 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
   const SnapshotMeta* meta = s.find(id);
-  if (meta == nullptr) return s.not_found(id);
+  if (meta == nullptr)
+    return s.not_found(id);
   if (meta->invalidated) {
     return Status(ErrorCode::kInvalidated,
                   "cannot revert to snapshot " + id.to_string() + ": it was invalidated");
@@ -1384,7 +1454,8 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
   if (s.kind == ProviderKind::kCopyOnWrite) {
     // A half-done copy leaves the live volume between two states: refuse further changes
     // until a reopen resumes the revert from the journal.
-    if (Status status = s.finish_cow_revert(); !status.ok()) return s.fail(std::move(status));
+    if (Status status = s.finish_cow_revert(); !status.ok())
+      return s.fail(std::move(status));
   }
   return Status();
 }
@@ -1392,9 +1463,8 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
 Status SnapshotProvider::consolidate() {
   Impl& s = *impl_;
   if (s.kind == ProviderKind::kCopyOnWrite) {
-    return Status(ErrorCode::kUnsupported,
-                  "consolidate applies to redirect-on-write providers; '" + s.identity.name +
-                      "' is copy-on-write");
+    return Status(ErrorCode::kUnsupported, "consolidate applies to redirect-on-write providers; '" +
+                                               s.identity.name + "' is copy-on-write");
   }
   std::vector<std::uint64_t> candidates;
   {
@@ -1412,21 +1482,23 @@ Status SnapshotProvider::consolidate() {
 
 Status SnapshotProvider::set_limit(const DiffAreaLimit& limit) {
   Impl& s = *impl_;
-  if (limit.kind == DiffAreaLimit::Kind::kPercentOfOrigin && (limit.value < 1 || limit.value > 100)) {
+  if (limit.kind == DiffAreaLimit::Kind::kPercentOfOrigin &&
+      (limit.value < 1 || limit.value > 100)) {
     return invalid_argument("diff area maximum " + limit.to_string() +
                             " must be from 1% to 100% of the origin");
   }
-  if (static_cast<int>(limit.kind) > 2) return invalid_argument("unknown diff area limit kind");
+  if (static_cast<int>(limit.kind) > 2)
+    return invalid_argument("unknown diff area limit kind");
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
   std::uint64_t new_max =
       std::min<std::uint64_t>(limit.resolve(s.origin_bytes()) / s.chunk_bytes, s.sb.data_slots);
   if (s.slots_used > new_max && s.policy == OverflowPolicy::kFailWrites) {
-    return Status(ErrorCode::kNoSpace,
-                  s.diff_area_name() + ": cannot shrink the maximum to " + limit.to_string() +
-                      " (" + bytes_text(new_max * s.chunk_bytes) + "): " +
-                      bytes_text(s.slots_used * s.chunk_bytes) +
-                      " are in use and the overflow policy is fail-writes");
+    return Status(ErrorCode::kNoSpace, s.diff_area_name() + ": cannot shrink the maximum to " +
+                                           limit.to_string() + " (" +
+                                           bytes_text(new_max * s.chunk_bytes) +
+                                           "): " + bytes_text(s.slots_used * s.chunk_bytes) +
+                                           " are in use and the overflow policy is fail-writes");
   }
   Record record;
   record.type = RecordType::kLimit;
@@ -1437,7 +1509,8 @@ Status SnapshotProvider::set_limit(const DiffAreaLimit& limit) {
   while (s.slots_used > s.max_slots() && !s.active.empty()) {
     bool acted = false;
     Status status = s.ensure_space(0, acted);
-    if (!status.ok() && status.code() != ErrorCode::kNoSpace) return status;
+    if (!status.ok() && status.code() != ErrorCode::kNoSpace)
+      return status;
   }
   FF_TRY(s.commit());
   // RoW: with no snapshot left, the live volume's own chunks fold back into the origin.
@@ -1497,7 +1570,8 @@ std::uint64_t SnapshotProvider::index_memory_bytes() const {
   std::uint64_t node = sizeof(void*) + sizeof(std::pair<const std::uint64_t, Versions>);
   for (const auto& [chunk, versions] : s.index) {
     bytes += node;
-    if (versions.capacity() > 1) bytes += versions.capacity() * sizeof(Entry);
+    if (versions.capacity() > 1)
+      bytes += versions.capacity() * sizeof(Entry);
   }
   return bytes;
 }
