@@ -84,6 +84,8 @@ void encode_superblock(const Superblock& superblock, std::span<std::byte, kSuper
 // sector size, not overlapping; log_area_bytes a non-zero multiple of kLogBlockBytes;
 // active_log 0 or 1; checkpoint_blocks <= log_area_bytes / kLogBlockBytes. `volume_bytes` is
 // the size of the volume the superblock was read from (a truncated volume fails here).
+// `bytes` may be longer than kSuperblockBytes (a whole 4096-byte sector); only the first
+// kSuperblockBytes are read. The layout must also fit the volume_bytes field itself.
 Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint64_t volume_bytes);
 
 enum class RecordType : std::uint8_t {
@@ -121,6 +123,7 @@ struct Record {
 };
 
 // Encoded form: [type u8][body length u8][body]. Body sizes are fixed per type.
+// encoded_record_bytes is the whole encoded size (2 + body), 0 for an unknown type.
 std::size_t encoded_record_bytes(RecordType type) noexcept;
 void append_record(const Record& record, std::vector<std::byte>& payload);
 // Decodes a whole payload. kCorrupt on an unknown type, a length that does not match the
@@ -148,7 +151,9 @@ struct DecodedLogBlock {
 };
 // kCorrupt for a wrong magic, a bad checksum, payload_bytes too large, group fields
 // inconsistent (group_block_count 0 or > kGroupBlocksMax, sequence outside the group);
-// kUnsupportedVersion for a newer block version.
+// kUnsupportedVersion for a newer block version. Also kCorrupt for version 0, a non-zero
+// reserved field or a non-zero unused payload byte (the checksum does not cover those bytes).
+// `block` may be longer than kLogBlockBytes; only the first kLogBlockBytes are read.
 Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block);
 
 }  // namespace freezeframe::format
