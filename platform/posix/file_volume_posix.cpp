@@ -307,6 +307,8 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
     int error = errno;
     if (error == ENOENT)
       return not_found(prefix(path) + ": no such file or device");
+    if (error == EISDIR)
+      return invalid_argument(prefix(path) + ": is a directory, not a file or block device");
     return errno_status(error, prefix(path) + ": cannot open: " + reason(error));
   }
   auto handle = std::make_unique<Handle>(fd);
