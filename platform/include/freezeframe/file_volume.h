@@ -72,8 +72,8 @@ class FileVolume final : public Volume {
   // Creates a new sparse image file of options.size_bytes at `path`. Fails with
   // kAlreadyExists if `path` exists (unless options.overwrite and it is a regular file),
   // kInvalidArgument for a bad size or sector size, kUnsupported if direct I/O is refused,
-  // kIoError or kNoSpace if the file cannot be created. A file this call created is removed
-  // again if the call fails.
+  // kIoError or kNoSpace if the file cannot be created. A file this call created (or replaced)
+  // is removed again if the call fails.
   static Result<std::unique_ptr<FileVolume>> create(const std::string& path,
                                                     const FileVolumeCreateOptions& options);
   // Opens an existing image file or block device. Fails with kNotFound if `path` does not
