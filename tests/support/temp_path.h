@@ -1,0 +1,54 @@
+// Scratch file paths for tests that touch the file system. Files live in the directory named
+// by FREEZEFRAME_TEST_TMPDIR (CTest sets it to a directory in the build tree), or /tmp. Each
+// path is unique to the test, the process and the call, so tests may run in parallel; the
+// file is removed when the TempPath goes out of scope.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace freezeframe::testing {
+
+inline std::filesystem::path temp_directory() {
+  const char* dir = std::getenv("FREEZEFRAME_TEST_TMPDIR");
+  std::filesystem::path path = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
+  std::error_code ignored;
+  std::filesystem::create_directories(path, ignored);
+  return path;
+}
+
+class TempPath {
+ public:
+  explicit TempPath(const std::string& label = "volume") {
+    static std::atomic<unsigned> counter{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string test = info ? std::string(info->test_suite_name()) + "." + info->name() : "none";
+    for (char& c : test) {
+      if (c == '/' || c == ' ')
+        c = '_';
+    }
+    path_ = temp_directory() / (test + "." + std::to_string(::getpid()) + "." +
+                                std::to_string(counter.fetch_add(1)) + "." + label + ".img");
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  ~TempPath() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+
+  std::string str() const { return path_.string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace freezeframe::testing

@@ -1,0 +1,354 @@
+// The Volume contract (volume.h), checked the same way for every implementation: request
+// validation, read-only volumes, round trips of random data, discard, flush, identity and
+// concurrent writers. A new Volume joins by adding a VolumeKind to the instantiation.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "freezeframe/file_volume.h"
+#include "freezeframe/memory_volume.h"
+#include "freezeframe/random.h"
+#include "freezeframe/sim/sim_volume.h"
+#include "freezeframe/volume.h"
+#include "seed.h"
+#include "temp_path.h"
+
+namespace freezeframe {
+namespace {
+
+constexpr std::uint64_t kVolumeBytes = 4 << 20;
+
+// Scratch files a volume needs; they are removed when the test ends.
+using TempPaths = std::vector<std::unique_ptr<testing::TempPath>>;
+
+// One kind of volume under test: how to make a fresh one.
+struct VolumeKind {
+  std::string name;
+  std::uint32_t sector_bytes;
+  Result<std::unique_ptr<Volume>> (*make)(std::uint64_t size_bytes, bool read_only,
+                                          TempPaths& paths);
+};
+
+// Test names and failure messages show the kind by name.
+void PrintTo(const VolumeKind& kind, std::ostream* out) {
+  *out << kind.name;
+}
+
+Result<std::unique_ptr<Volume>> make_memory(std::uint64_t size_bytes, bool read_only, TempPaths&) {
+  auto volume = MemoryVolume::create(
+      {.name = "contract-memory", .size_bytes = size_bytes, .read_only = read_only});
+  if (!volume.ok())
+    return volume.status();
+  return std::unique_ptr<Volume>(std::move(volume).value());
+}
+
+template <std::uint32_t SectorBytes>
+Result<std::unique_ptr<Volume>> make_file(std::uint64_t size_bytes, bool read_only,
+                                          TempPaths& paths) {
+  paths.push_back(std::make_unique<testing::TempPath>("contract"));
+  const std::string path = paths.back()->str();
+  auto created = FileVolume::create(path, {.size_bytes = size_bytes, .sector_bytes = SectorBytes});
+  if (!created.ok())
+    return created.status();
+  if (!read_only)
+    return std::unique_ptr<Volume>(std::move(created).value());
+  created.value().reset();
+  auto opened = FileVolume::open(path, {.read_only = true, .sector_bytes = SectorBytes});
+  if (!opened.ok())
+    return opened.status();
+  return std::unique_ptr<Volume>(std::move(opened).value());
+}
+
+Result<std::unique_ptr<Volume>> make_sim_over_memory(std::uint64_t size_bytes, bool read_only,
+                                                     TempPaths&) {
+  auto base = MemoryVolume::create(
+      {.name = "contract-sim-base", .size_bytes = size_bytes, .read_only = read_only});
+  if (!base.ok())
+    return base.status();
+  auto volume = sim::SimVolume::create(std::unique_ptr<Volume>(std::move(base).value()),
+                                       {.seed = testing::test_seed(31)});
+  if (!volume.ok())
+    return volume.status();
+  return std::unique_ptr<Volume>(std::move(volume).value());
+}
+
+class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
+ protected:
+  std::uint32_t sector_bytes() const { return GetParam().sector_bytes; }
+
+  std::unique_ptr<Volume> make(bool read_only = false) {
+    auto volume = GetParam().make(kVolumeBytes, read_only, paths_);
+    EXPECT_TRUE(volume.ok()) << volume.status().to_string();
+    return volume.ok() ? std::move(volume).value() : nullptr;
+  }
+
+ private:
+  TempPaths paths_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Volumes, VolumeContract,
+                         ::testing::Values(VolumeKind{"Memory", 512, make_memory},
+                                           VolumeKind{"File512", 512, make_file<512>},
+                                           VolumeKind{"File4096", 4096, make_file<4096>},
+                                           VolumeKind{"SimOverMemory", 512, make_sim_over_memory}),
+                         [](const ::testing::TestParamInfo<VolumeKind>& param_info) {
+                           return param_info.param.name;
+                         });
+
+std::vector<std::byte> read_all(Volume& volume) {
+  std::vector<std::byte> out(volume.size_bytes());
+  Status status = volume.read(0, out);
+  EXPECT_TRUE(status.ok()) << status.to_string();
+  return out;
+}
+
+bool all_zero(std::span<const std::byte> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+TEST_P(VolumeContract, ReportsItsGeometryAndStartsZeroed) {
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  EXPECT_EQ(volume->size_bytes(), kVolumeBytes);
+  EXPECT_EQ(volume->sector_bytes(), sector_bytes());
+  EXPECT_FALSE(volume->read_only());
+  EXPECT_TRUE(all_zero(read_all(*volume)));
+}
+
+TEST_P(VolumeContract, IdentityHasANameAndANonNilUuid) {
+  auto volume = make();
+  auto other = make();
+  ASSERT_NE(volume, nullptr);
+  ASSERT_NE(other, nullptr);
+  EXPECT_FALSE(volume->name().empty());
+  EXPECT_FALSE(volume->uuid().is_nil());
+  EXPECT_EQ(&volume->identity(), &volume->identity());
+  EXPECT_NE(volume->uuid(), other->uuid()) << "two fresh volumes share a UUID";
+}
+
+TEST_P(VolumeContract, RequestsOutsideTheVolumeAreOutOfRange) {
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  const std::uint64_t sector = sector_bytes();
+  std::vector<std::byte> buffer(2 * sector);
+  struct Case {
+    std::uint64_t offset;
+    std::size_t length;
+  };
+  const std::uint64_t far = std::numeric_limits<std::uint64_t>::max() / sector * sector;
+  for (Case c : {Case{kVolumeBytes, static_cast<std::size_t>(sector)},
+                 Case{kVolumeBytes - sector, static_cast<std::size_t>(2 * sector)},
+                 Case{kVolumeBytes + sector, 0}, Case{far, static_cast<std::size_t>(sector)}}) {
+    SCOPED_TRACE("offset " + std::to_string(c.offset) + " length " + std::to_string(c.length));
+    std::span<std::byte> span(buffer.data(), c.length);
+    Status read = volume->read(c.offset, span);
+    EXPECT_EQ(read.code(), ErrorCode::kOutOfRange) << read.to_string();
+    EXPECT_NE(read.message().find(volume->name()), std::string::npos) << read.message();
+    EXPECT_NE(read.message().find(std::to_string(c.offset)), std::string::npos);
+    EXPECT_EQ(volume->write(c.offset, span).code(), ErrorCode::kOutOfRange);
+    EXPECT_EQ(volume->discard(c.offset, c.length).code(), ErrorCode::kOutOfRange);
+  }
+  // The failed writes changed nothing.
+  EXPECT_TRUE(all_zero(read_all(*volume)));
+}
+
+TEST_P(VolumeContract, MisalignedRequestsAreRejected) {
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  const std::uint64_t sector = sector_bytes();
+  std::vector<std::byte> buffer(2 * sector, std::byte{0x33});
+  struct Case {
+    std::uint64_t offset;
+    std::size_t length;
+  };
+  for (Case c : {Case{sector / 2, static_cast<std::size_t>(sector)}, Case{1, 0},
+                 Case{sector, static_cast<std::size_t>(sector + 1)},
+                 Case{0, static_cast<std::size_t>(sector / 2)}}) {
+    SCOPED_TRACE("offset " + std::to_string(c.offset) + " length " + std::to_string(c.length));
+    std::span<std::byte> span(buffer.data(), c.length);
+    Status read = volume->read(c.offset, span);
+    EXPECT_EQ(read.code(), ErrorCode::kMisaligned) << read.to_string();
+    EXPECT_NE(read.message().find(volume->name()), std::string::npos) << read.message();
+    EXPECT_EQ(volume->write(c.offset, span).code(), ErrorCode::kMisaligned);
+    EXPECT_EQ(volume->discard(c.offset, c.length).code(), ErrorCode::kMisaligned);
+  }
+  EXPECT_TRUE(all_zero(read_all(*volume)));
+}
+
+TEST_P(VolumeContract, ReadOnlyVolumeRefusesWritesAndDiscards) {
+  auto volume = make(/*read_only=*/true);
+  ASSERT_NE(volume, nullptr);
+  EXPECT_TRUE(volume->read_only());
+  std::vector<std::byte> data(sector_bytes(), std::byte{0x44});
+  Status write = volume->write(0, data);
+  EXPECT_EQ(write.code(), ErrorCode::kReadOnly) << write.to_string();
+  EXPECT_NE(write.message().find(volume->name()), std::string::npos);
+  EXPECT_EQ(volume->discard(0, sector_bytes()).code(), ErrorCode::kReadOnly);
+  EXPECT_TRUE(volume->flush().ok());
+  std::vector<std::byte> back(sector_bytes(), std::byte{0xff});
+  ASSERT_TRUE(volume->read(0, back).ok());
+  EXPECT_TRUE(all_zero(back));
+}
+
+TEST_P(VolumeContract, EmptyRequestsSucceedAndChangeNothing) {
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  std::vector<std::byte> data(sector_bytes(), std::byte{0x55});
+  ASSERT_TRUE(volume->write(0, data).ok());
+  for (std::uint64_t offset : {std::uint64_t{0}, kVolumeBytes / 2, kVolumeBytes}) {
+    SCOPED_TRACE("offset " + std::to_string(offset));
+    EXPECT_TRUE(volume->read(offset, std::span<std::byte>()).ok());
+    EXPECT_TRUE(volume->write(offset, std::span<const std::byte>()).ok());
+    EXPECT_TRUE(volume->discard(offset, 0).ok());
+  }
+  std::vector<std::byte> back(sector_bytes());
+  ASSERT_TRUE(volume->read(0, back).ok());
+  EXPECT_EQ(back, data);
+}
+
+TEST_P(VolumeContract, WrittenDataReadsBack) {
+  const std::uint64_t seed = testing::test_seed(32);
+  SCOPED_TRACE(testing::replay_command(seed));
+  Random random(seed);
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  const std::uint64_t sector = sector_bytes();
+  const std::uint64_t sectors = kVolumeBytes / sector;
+  std::vector<std::byte> model(kVolumeBytes);
+  for (int i = 0; i < 200; ++i) {
+    std::uint64_t count = random.uniform_range(1, std::min<std::uint64_t>(64, sectors));
+    std::uint64_t first = random.uniform(sectors - count + 1);
+    std::vector<std::byte> data(count * sector);
+    random.fill(data);
+    ASSERT_TRUE(volume->write(first * sector, data).ok());
+    std::memcpy(model.data() + first * sector, data.data(), data.size());
+    // Read back a random extent at once, before any flush.
+    std::uint64_t probe_count = random.uniform_range(1, std::min<std::uint64_t>(64, sectors));
+    std::uint64_t probe_first = random.uniform(sectors - probe_count + 1);
+    std::vector<std::byte> back(probe_count * sector);
+    ASSERT_TRUE(volume->read(probe_first * sector, back).ok());
+    ASSERT_EQ(0, std::memcmp(back.data(), model.data() + probe_first * sector, back.size()))
+        << "extent at sector " << probe_first << " after write " << i;
+  }
+  EXPECT_EQ(read_all(*volume), model);
+  ASSERT_TRUE(volume->flush().ok());
+  EXPECT_EQ(read_all(*volume), model);
+  // The last sector is writable too.
+  std::vector<std::byte> tail(sector);
+  random.fill(tail);
+  ASSERT_TRUE(volume->write(kVolumeBytes - sector, tail).ok());
+  std::vector<std::byte> back(sector);
+  ASSERT_TRUE(volume->read(kVolumeBytes - sector, back).ok());
+  EXPECT_EQ(back, tail);
+}
+
+TEST_P(VolumeContract, DiscardedRangesReadBackAsZeros) {
+  const std::uint64_t seed = testing::test_seed(33);
+  SCOPED_TRACE(testing::replay_command(seed));
+  Random random(seed);
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  const std::uint64_t sector = sector_bytes();
+  const std::uint64_t sectors = kVolumeBytes / sector;
+  std::vector<std::byte> model(kVolumeBytes);
+  random.fill(model);
+  ASSERT_TRUE(volume->write(0, model).ok());
+  ASSERT_TRUE(volume->flush().ok());
+  for (int i = 0; i < 40; ++i) {
+    std::uint64_t count = random.uniform_range(1, std::min<std::uint64_t>(300, sectors));
+    std::uint64_t first = random.uniform(sectors - count + 1);
+    ASSERT_TRUE(volume->discard(first * sector, count * sector).ok());
+    std::memset(model.data() + first * sector, 0, count * sector);
+  }
+  EXPECT_EQ(read_all(*volume), model);
+  ASSERT_TRUE(volume->flush().ok());
+  EXPECT_EQ(read_all(*volume), model);
+  // Discarding the whole volume zeroes it.
+  ASSERT_TRUE(volume->discard(0, kVolumeBytes).ok());
+  EXPECT_TRUE(all_zero(read_all(*volume)));
+}
+
+TEST_P(VolumeContract, FlushSucceedsAndKeepsData) {
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  EXPECT_TRUE(volume->flush().ok());  // nothing to flush
+  std::vector<std::byte> data(4 * sector_bytes(), std::byte{0x66});
+  ASSERT_TRUE(volume->write(sector_bytes(), data).ok());
+  Status flush = volume->flush();
+  EXPECT_TRUE(flush.ok()) << flush.to_string();
+  EXPECT_TRUE(volume->flush().ok());
+  std::vector<std::byte> back(data.size());
+  ASSERT_TRUE(volume->read(sector_bytes(), back).ok());
+  EXPECT_EQ(back, data);
+}
+
+TEST_P(VolumeContract, ConcurrentWritersToDisjointRangesAllReadBack) {
+  const std::uint64_t seed = testing::test_seed(34);
+  SCOPED_TRACE(testing::replay_command(seed));
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kPasses = 8;
+  // Interleaved stripes, so neighbouring requests from different threads touch adjacent
+  // sectors (and shared pages in the implementations that have them).
+  const std::uint64_t stripe = 4 * sector_bytes();
+  const std::uint64_t stripes = kVolumeBytes / stripe;
+  std::vector<std::byte> expected(kVolumeBytes);
+  {
+    // Each thread's final content is decided up front from its own stream.
+    Random random(seed);
+    std::vector<Random> streams;
+    for (int t = 0; t < kThreads; ++t)
+      streams.push_back(random.fork("writer-" + std::to_string(t)));
+    std::vector<std::thread> threads;
+    std::vector<Status> failures(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        Random& mine = streams[static_cast<std::size_t>(t)];
+        std::vector<std::byte> data(stripe);
+        std::vector<std::byte> back(stripe);
+        for (int pass = 0; pass < kPasses; ++pass) {
+          for (std::uint64_t s = static_cast<std::uint64_t>(t); s < stripes; s += kThreads) {
+            mine.fill(data);
+            Status status = volume->write(s * stripe, data);
+            if (status.ok())
+              status = volume->read(s * stripe, back);
+            if (status.ok() && back != data)
+              status = io_error("stripe " + std::to_string(s) + " read back different data");
+            if (!status.ok()) {
+              failures[static_cast<std::size_t>(t)] = status;
+              return;
+            }
+            if (pass == kPasses - 1)
+              std::memcpy(expected.data() + s * stripe, data.data(), stripe);
+          }
+          if (pass % 3 == 0) {
+            Status flush = volume->flush();
+            if (!flush.ok()) {
+              failures[static_cast<std::size_t>(t)] = flush;
+              return;
+            }
+          }
+        }
+      });
+    }
+    for (auto& thread : threads)
+      thread.join();
+    for (int t = 0; t < kThreads; ++t)
+      EXPECT_TRUE(failures[static_cast<std::size_t>(t)].ok())
+          << "writer " << t << ": " << failures[static_cast<std::size_t>(t)].to_string();
+  }
+  EXPECT_EQ(read_all(*volume), expected);
+  ASSERT_TRUE(volume->flush().ok());
+  EXPECT_EQ(read_all(*volume), expected);
+}
+
+}  // namespace
+}  // namespace freezeframe
