@@ -89,8 +89,10 @@ std::vector<std::vector<std::byte>> pack_records(const std::vector<Record>& reco
 // Upper bound of the journal blocks a checkpoint of a diff area with `slots` data slots and
 // `snapshots_max` snapshots takes.
 std::uint64_t checkpoint_blocks_max(std::uint64_t slots) {
+  // A RoW chunk may hold an origin-located version beside its slot versions: at most two
+  // map entries per slot.
   std::uint64_t bytes =
-      slots * format::encoded_record_bytes(RecordType::kMapAdd) +
+      2 * slots * format::encoded_record_bytes(RecordType::kMapAdd) +
       kSnapshotsPerVolumeMax * (format::encoded_record_bytes(RecordType::kSnapshotCreate) +
                                 format::encoded_record_bytes(RecordType::kSnapshotInvalidate)) +
       format::encoded_record_bytes(RecordType::kState) +
@@ -505,8 +507,14 @@ struct SnapshotProvider::Impl {
     next.active_log = area;
     next.log_start_sequence = first_sequence;
     next.checkpoint_blocks = static_cast<std::uint32_t>(payloads.size());
-    std::array<std::byte, format::kSuperblockBytes> bytes;
-    format::encode_superblock(next, bytes);
+    next.limit_kind = static_cast<std::uint8_t>(limit.kind);
+    next.limit_value = limit.value;
+    next.overflow_policy = static_cast<std::uint8_t>(policy);
+    // The superblock fills the first sector (a 4096-byte sector diff volume writes it whole).
+    std::vector<std::byte> bytes(
+        std::max<std::size_t>(format::kSuperblockBytes, diff.sector_bytes()));
+    format::encode_superblock(next, std::span<std::byte, format::kSuperblockBytes>(
+                                        bytes.data(), format::kSuperblockBytes));
     if (Status status = diff.write(0, bytes); !status.ok())
       return fail(std::move(status));
     if (Status status = diff.flush(); !status.ok())
@@ -1235,7 +1243,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   }
 
   // Refuse to format over an existing diff area.
-  std::array<std::byte, format::kSuperblockBytes> first;
+  std::vector<std::byte> first(
+      std::max<std::size_t>(format::kSuperblockBytes, diff.sector_bytes()));
   FF_TRY(diff.read(0, first));
   if (std::memcmp(first.data(), format::kSuperblockMagic.data(), format::kSuperblockMagic.size()) ==
       0) {
@@ -1308,13 +1317,19 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   if (diff.size_bytes() < format::kSuperblockBytes) {
     return corrupt("diff volume '" + diff.name() + "' is too small to hold a diff area");
   }
-  std::array<std::byte, format::kSuperblockBytes> bytes;
+  std::vector<std::byte> bytes(
+      std::max<std::size_t>(format::kSuperblockBytes, diff.sector_bytes()));
   FF_TRY(diff.read(0, bytes));
   auto decoded = format::decode_superblock(bytes, diff.size_bytes());
   if (!decoded.ok()) {
     return decoded.status().with_context("diff volume '" + diff.name() + "'");
   }
   const format::Superblock& sb = decoded.value();
+  if ((sb.flags & format::kFlagCompressed) != 0) {
+    return Status(ErrorCode::kUnsupported, "diff volume '" + diff.name() +
+                                               "' holds compressed chunks, which this version "
+                                               "cannot read");
+  }
   if (sb.origin_bytes != origin.size_bytes() || sb.origin_uuid != origin.uuid()) {
     return invalid_argument("diff volume '" + diff.name() + "' belongs to origin " +
                             sb.origin_uuid.to_string() + " of " + std::to_string(sb.origin_bytes) +
@@ -1365,6 +1380,11 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
+  if (s.snapshots.size() >= kSnapshotsPerVolumeMax) {
+    return Status(ErrorCode::kLimitExceeded,
+                  "'" + s.identity.name + "' holds " + std::to_string(s.snapshots.size()) +
+                      " snapshots including invalidated ones; delete invalidated snapshots first");
+  }
   if (s.active.size() >= s.sb.snapshots_max) {
     return Status(ErrorCode::kLimitExceeded, "'" + s.identity.name + "' already has " +
                                                  std::to_string(s.active.size()) +

@@ -25,11 +25,13 @@ struct ModelParam {
   ProviderKind kind;
   std::uint32_t chunk_bytes;
   std::uint64_t origin_bytes;
+  std::uint32_t sector_bytes = 512;  // of both the origin and the diff volume
 };
 
 std::string param_name(const ::testing::TestParamInfo<ModelParam>& info) {
   return std::string(provider_kind_name(info.param.kind)) + "_" +
-         std::to_string(info.param.chunk_bytes / 1024) + "K";
+         std::to_string(info.param.chunk_bytes / 1024) + "K" +
+         (info.param.sector_bytes == 512 ? "" : "_sector4K");
 }
 
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
@@ -46,9 +48,11 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
   Random random(seed);
   Random uuids = random.fork("uuids");
 
-  auto origin = MemoryVolume::create({.name = "origin", .size_bytes = param.origin_bytes});
+  auto origin = MemoryVolume::create(
+      {.name = "origin", .size_bytes = param.origin_bytes, .sector_bytes = param.sector_bytes});
   ASSERT_TRUE(origin.ok());
-  auto diff = MemoryVolume::create({.name = "diff", .size_bytes = 256ull << 20});
+  auto diff = MemoryVolume::create(
+      {.name = "diff", .size_bytes = 256ull << 20, .sector_bytes = param.sector_bytes});
   ASSERT_TRUE(diff.ok());
   ProviderOptions options;
   options.chunk_bytes = param.chunk_bytes;
@@ -60,7 +64,7 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
   std::unique_ptr<SnapshotProvider> provider = std::move(created).value();
 
   const std::uint64_t size = param.origin_bytes;
-  const std::uint64_t sector = 512;
+  const std::uint64_t sector = param.sector_bytes;
   Bytes live(size);
   std::vector<ModelSnapshot> snapshots;  // oldest first
 
@@ -168,7 +172,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelParam{ProviderKind::kCopyOnWrite, 1 << 20, 8 << 20},
                       ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20},
                       ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 1 << 20, 8 << 20}),
+                      ModelParam{ProviderKind::kRedirectOnWrite, 1 << 20, 8 << 20},
+                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096},
+                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096}),
     param_name);
 
 }  // namespace

@@ -52,7 +52,9 @@ enum class OverflowPolicy : std::uint8_t {
   kDeleteOldest = 1,
   // Fail the write with kNoSpace; snapshots stay intact.
   kFailWrites = 2,
-  // Let the write proceed and invalidate the snapshots that would have needed the space.
+  // Let the write proceed and invalidate every snapshot of the volume (older snapshots read
+  // through newer ones, so all of them depend on the chunk that cannot be preserved).
+  // Invalidated snapshots stay listed, state kInvalidated, until deleted.
   kInvalidateSnapshot = 3,
 };
 std::string_view overflow_policy_name(OverflowPolicy policy) noexcept;
@@ -153,7 +155,8 @@ struct ProviderStats {
   std::uint64_t read_modify_writes = 0;
   // Data bytes written to the diff volume (preserved or redirected chunks).
   std::uint64_t diff_data_bytes_written = 0;
-  // Metadata journal commits (each one flush barrier on the diff volume), blocks, checkpoints.
+  // Metadata journal commits, blocks, checkpoints. A commit costs one flush barrier on the
+  // diff volume, plus one before it when chunk data was written since the last commit.
   std::uint64_t metadata_commits = 0;
   std::uint64_t metadata_blocks_written = 0;
   std::uint64_t checkpoints = 0;
