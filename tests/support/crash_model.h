@@ -25,7 +25,9 @@ class SectorModel {
   static constexpr std::uint64_t kSectorBytes = 512;
 
   explicit SectorModel(std::uint64_t size_bytes)
-      : live_(size_bytes), durable_(size_bytes / kSectorBytes), pending_(size_bytes / kSectorBytes) {
+      : live_(size_bytes),
+        durable_(size_bytes / kSectorBytes),
+        pending_(size_bytes / kSectorBytes) {
     flushed();
   }
 

@@ -76,8 +76,8 @@ struct Rig {
 
   Rig(std::uint64_t seed, double survival) {
     Uuid origin_uuid = Uuid::from_name("provider-crash-test-origin");
-    auto origin_base = MemoryVolume::create(
-        {.name = "origin", .size_bytes = kOriginBytes, .uuid = origin_uuid});
+    auto origin_base =
+        MemoryVolume::create({.name = "origin", .size_bytes = kOriginBytes, .uuid = origin_uuid});
     auto diff_base = MemoryVolume::create({.name = "diff", .size_bytes = kDiffBytes});
     FF_ASSERT(origin_base.ok() && diff_base.ok());
     sim::SimVolumeOptions options;
@@ -109,7 +109,10 @@ struct Tracked {
 class Scenario {
  public:
   Scenario(ProviderKind kind, Rig& rig, std::uint64_t seed)
-      : kind_(kind), rig_(rig), data_(seed), uuids_(derive_seed(seed, "uuids")),
+      : kind_(kind),
+        rig_(rig),
+        data_(seed),
+        uuids_(derive_seed(seed, "uuids")),
         model_(kOriginBytes) {}
 
   void run() {
@@ -436,13 +439,11 @@ TEST_P(ProviderCrashTest, RecoversFromACrashAtEveryOperation) {
     rig.origin_sim->crash();
     rig.diff_sim->crash();
 
-    auto reopened =
-        SnapshotProvider::open(*rig.origin, *rig.diff, {.random = &scenario.uuids()});
+    auto reopened = SnapshotProvider::open(*rig.origin, *rig.diff, {.random = &scenario.uuids()});
     if (!scenario.provider_created()) {
       // The crash hit the formatting of the diff area: no diff area, or a complete one.
       if (!reopened.ok()) {
-        ASSERT_EQ(reopened.status().code(), ErrorCode::kCorrupt)
-            << reopened.status().to_string();
+        ASSERT_EQ(reopened.status().code(), ErrorCode::kCorrupt) << reopened.status().to_string();
         ProviderOptions options;
         options.chunk_bytes = kChunkBytes;
         auto created = SnapshotProvider::create(param.kind, *rig.origin, *rig.diff, options);
