@@ -769,12 +769,26 @@ struct SnapshotProvider::Impl {
     return Status();
   }
 
-  // Makes room for `slots_needed` more slots under the overflow policy. Sets `acted` if the
-  // policy deleted or invalidated snapshots, after which the caller re-plans its write.
+  // Makes room for `slots_needed` more slots under the overflow policy. Sets `acted` if it
+  // folded RoW chunks back or the policy deleted or invalidated snapshots, after which the
+  // caller re-plans its write.
   Status ensure_space(std::uint64_t slots_needed, bool& acted) {
     acted = false;
     if (slots_used + slots_needed <= max_slots())
       return Status();
+    // RoW: deleting a snapshot frees no slot by itself (the live volume still reads the
+    // redirected chunks); it lets chunks nobody reads in the origin any more fold back. Fold
+    // those first, so the policy gives up no more snapshots or writes than it must.
+    if (kind == ProviderKind::kRedirectOnWrite) {
+      auto candidates = consolidation_candidates();
+      if (!candidates.empty()) {
+        FF_ASSIGN_OR_RETURN(std::size_t folded, consolidate_batch(candidates, candidates.size()));
+        if (folded > 0) {
+          acted = true;
+          return Status();
+        }
+      }
+    }
     std::string why = diff_area_name() + " is full (" + space_text() + ", " +
                       std::to_string(slots_needed) + " more chunks needed)";
     switch (policy) {
