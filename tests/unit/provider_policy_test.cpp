@@ -290,6 +290,38 @@ TEST_P(ProviderPolicyTest, PolicySurvivesReopen) {
   EXPECT_EQ(rig->provider->snapshots()[0].state, SnapshotState::kInvalidated);
 }
 
+// Invalidated snapshots stay in the catalog until deleted, so they count toward the maximum:
+// otherwise repeated overflows would grow the catalog (and every journal checkpoint) without
+// bound.
+TEST_P(ProviderPolicyTest, InvalidatedSnapshotsCountTowardTheMaximum) {
+  Random random(38);
+  ProviderOptions with_max = options(OverflowPolicy::kInvalidateSnapshot);
+  with_max.snapshots_max = 3;
+  auto rig = make_rig(GetParam(), with_max);
+  ASSERT_NE(rig, nullptr);
+  SnapshotProvider& provider = *rig->provider;
+  std::vector<Uuid> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto info = provider.create_snapshot();
+    ASSERT_TRUE(info.ok()) << info.status().to_string();
+    ids.push_back(info.value().id);
+  }
+  // Overflow: all three are invalidated.
+  for (std::uint64_t chunk = 0; chunk <= kLimitChunks; ++chunk) {
+    ASSERT_TRUE(provider.write(chunk * kChunk, testing::random_bytes(random, kChunk)).ok());
+  }
+  for (const SnapshotInfo& info : provider.snapshots())
+    ASSERT_EQ(info.state, SnapshotState::kInvalidated);
+  auto fourth = provider.create_snapshot();
+  ASSERT_EQ(fourth.status().code(), ErrorCode::kLimitExceeded) << fourth.status().to_string();
+  EXPECT_EQ(provider.snapshots().size(), 3u);
+  // Deleting an invalidated snapshot makes room.
+  ASSERT_TRUE(provider.delete_snapshot(ids[0]).ok());
+  auto created = provider.create_snapshot();
+  EXPECT_TRUE(created.ok()) << created.status().to_string();
+  EXPECT_LE(provider.snapshots().size(), 3u);
+}
+
 // ----- online resize
 
 // Three snapshots, each followed by writes to 4 chunks of its own: 12 chunks in use.
