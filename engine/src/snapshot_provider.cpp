@@ -1379,10 +1379,13 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
-  if (s.active.size() >= s.sb.snapshots_max) {
-    return Status(ErrorCode::kLimitExceeded, "'" + s.identity.name + "' already has " +
-                                                 std::to_string(s.active.size()) +
-                                                 " snapshots, the maximum of its diff area");
+  // Invalidated snapshots count: they stay in the catalog (and in every checkpoint, which is
+  // sized for kSnapshotsPerVolumeMax of them) until deleted.
+  if (s.snapshots.size() >= s.sb.snapshots_max) {
+    return Status(ErrorCode::kLimitExceeded,
+                  "'" + s.identity.name + "' already has " + std::to_string(s.snapshots.size()) +
+                      " snapshots (" + std::to_string(s.snapshots.size() - s.active.size()) +
+                      " invalidated), the maximum of its diff area");
   }
   if (s.next_tag == std::numeric_limits<std::uint32_t>::max()) {
     return Status(ErrorCode::kLimitExceeded, s.diff_area_name() + ": snapshot tags exhausted");
