@@ -122,6 +122,20 @@ TEST_P(ProviderErrorTest, DiffAreaOnTheOriginItselfIsRefused) {
   Bytes first(4096);
   ASSERT_TRUE(origin.value()->read(0, first).ok());
   EXPECT_TRUE(first == Bytes(4096)) << "the refused create wrote to the origin";
+
+  // Another Volume object over the same volume (it reports the origin's UUID) is the same
+  // volume too: formatting it would write over the origin's data.
+  ASSERT_TRUE(origin.value()->write(0, Bytes(4096, std::byte{0x5a})).ok());
+  auto alias = sim::SimVolume::create(*origin.value(), {});
+  ASSERT_TRUE(alias.ok());
+  ASSERT_EQ(alias.value()->uuid(), origin.value()->uuid());
+  created = SnapshotProvider::create(GetParam(), *origin.value(), *alias.value(), {});
+  ASSERT_EQ(created.status().code(), ErrorCode::kInvalidArgument) << created.status().to_string();
+  EXPECT_TRUE(contains(created.status().message(), origin.value()->uuid().to_string()))
+      << created.status().message();
+  ASSERT_TRUE(alias.value()->read(0, first).ok());
+  EXPECT_TRUE(first == Bytes(4096, std::byte{0x5a})) << "the refused create wrote to the origin";
+  EXPECT_EQ(alias.value()->stats().bytes_written, 0u);
 }
 
 TEST_P(ProviderErrorTest, OpenWithAnotherOriginIsRefused) {
