@@ -1193,9 +1193,10 @@ class SnapshotVolume final : public Volume {
 };
 
 Status validate_volumes(Volume& origin, Volume& diff) {
-  if (&origin == &diff) {
+  // Two Volume objects with one UUID (a wrapper and its base, say) are one volume.
+  if (&origin == &diff || origin.uuid() == diff.uuid()) {
     return invalid_argument("the diff area must be on a volume other than its origin '" +
-                            origin.name() + "'");
+                            origin.name() + "' (" + origin.uuid().to_string() + ")");
   }
   if (diff.read_only()) {
     return Status(ErrorCode::kReadOnly, "diff volume '" + diff.name() + "' is read-only");
