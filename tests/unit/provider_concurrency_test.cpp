@@ -62,13 +62,20 @@ std::optional<std::uint64_t> unit_generation(const Bytes& image, int writer, std
   return header[2];
 }
 
-class ProviderConcurrencyTest : public ::testing::TestWithParam<ProviderKind> {};
+struct ConcurrencyParam {
+  ProviderKind kind;
+  // The main thread also deletes older snapshots as it goes and (RoW) consolidates.
+  bool churn;
+};
+
+class ProviderConcurrencyTest : public ::testing::TestWithParam<ConcurrencyParam> {};
 
 TEST_P(ProviderConcurrencyTest, SnapshotsTakenDuringWritesShowStatesTheWritersPassedThrough) {
   ProviderOptions options;
   options.chunk_bytes = 4096;
   options.limit = DiffAreaLimit::unbounded();
-  auto rig = make_rig(GetParam(), options, {.origin_bytes = 1 << 20, .diff_bytes = 32 << 20});
+  const ConcurrencyParam param = GetParam();
+  auto rig = make_rig(param.kind, options, {.origin_bytes = 1 << 20, .diff_bytes = 32 << 20});
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
   for (int writer = 0; writer < kWriters; ++writer) {
@@ -138,6 +145,16 @@ TEST_P(ProviderConcurrencyTest, SnapshotsTakenDuringWritesShowStatesTheWritersPa
     EXPECT_TRUE(info.ok()) << info.status().to_string();
     if (info.ok())
       ids.push_back(info.value().id);
+    if (param.churn && ids.size() > 3) {
+      // Keep the first snapshot (the readers use it); delete the next oldest.
+      Status status = provider.delete_snapshot(ids[1]);
+      EXPECT_TRUE(status.ok()) << status.to_string();
+      ids.erase(ids.begin() + 1);
+      if (param.kind == ProviderKind::kRedirectOnWrite) {
+        status = provider.consolidate();
+        EXPECT_TRUE(status.ok()) << status.to_string();
+      }
+    }
   }
   const auto reads_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (reads_done < 2 && std::chrono::steady_clock::now() < reads_deadline)
@@ -152,6 +169,8 @@ TEST_P(ProviderConcurrencyTest, SnapshotsTakenDuringWritesShowStatesTheWritersPa
   EXPECT_EQ(read_failures.load(), 0);
   EXPECT_EQ(read_mismatches.load(), 0) << "the open snapshot changed while being read";
   EXPECT_GT(reads_done.load(), 0u);
+  RecordProperty("writes", std::to_string(writes_done.load()));
+  RecordProperty("snapshot_reads", std::to_string(reads_done.load()));
 
   // Each snapshot shows, per writer, a point of its sequence of writes: units [0, k) at
   // generation g and [k, n) at g - 1; and no unit is older than in an older snapshot.
@@ -199,9 +218,14 @@ TEST_P(ProviderConcurrencyTest, SnapshotsTakenDuringWritesShowStatesTheWritersPa
 }
 
 INSTANTIATE_TEST_SUITE_P(Providers, ProviderConcurrencyTest,
-                         ::testing::Values(ProviderKind::kCopyOnWrite,
-                                           ProviderKind::kRedirectOnWrite),
-                         testing::kind_param_name);
+                         ::testing::Values(ConcurrencyParam{ProviderKind::kCopyOnWrite, false},
+                                           ConcurrencyParam{ProviderKind::kCopyOnWrite, true},
+                                           ConcurrencyParam{ProviderKind::kRedirectOnWrite, false},
+                                           ConcurrencyParam{ProviderKind::kRedirectOnWrite, true}),
+                         [](const ::testing::TestParamInfo<ConcurrencyParam>& param_info) {
+                           return std::string(provider_kind_name(param_info.param.kind)) +
+                                  (param_info.param.churn ? "_WithDeletes" : "");
+                         });
 
 }  // namespace
 }  // namespace freezeframe
