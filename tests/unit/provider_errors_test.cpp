@@ -87,6 +87,14 @@ TEST_P(ProviderErrorTest, InvalidOptionsAreRefusedByValue) {
   cases.push_back(
       {"101 percent",
        with([](ProviderOptions& o) { o.limit = DiffAreaLimit::percent_of_origin(101); }), "101%"});
+  cases.push_back({"unknown limit kind", with([](ProviderOptions& o) {
+                     o.limit = DiffAreaLimit{static_cast<DiffAreaLimit::Kind>(7), 5};
+                   }),
+                   "limit kind"});
+  cases.push_back({"unknown overflow policy", with([](ProviderOptions& o) {
+                     o.overflow_policy = static_cast<OverflowPolicy>(9);
+                   }),
+                   "overflow policy"});
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
     auto rig = make_rig(GetParam(), {});  // only for its volumes

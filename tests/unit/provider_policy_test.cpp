@@ -365,6 +365,10 @@ TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
   EXPECT_EQ(provider.usage().limit.kind, DiffAreaLimit::Kind::kBytes);
   EXPECT_EQ(provider.usage().limit.value, 64 * kChunk);
   EXPECT_EQ(provider.snapshots().size(), 3u);
+  // A limit beyond the diff volume is capped by it.
+  ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(1ull << 40)).ok());
+  EXPECT_LE(provider.usage().max_bytes, rig->diff->size_bytes() - provider.usage().metadata_bytes);
+  EXPECT_GT(provider.usage().max_bytes, 64 * kChunk);
   // Shrinking, still above use: nothing deleted.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(12 * kChunk)).ok());
   EXPECT_EQ(provider.snapshots().size(), 3u);
