@@ -1232,6 +1232,10 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
     return invalid_argument("maximum snapshot count " + std::to_string(options.snapshots_max) +
                             " must be from 1 to " + std::to_string(kSnapshotsPerVolumeMax));
   }
+  if (static_cast<int>(options.limit.kind) > 2) {
+    return invalid_argument("unknown diff area limit kind " +
+                            std::to_string(static_cast<int>(options.limit.kind)));
+  }
   if (options.limit.kind == DiffAreaLimit::Kind::kPercentOfOrigin &&
       (options.limit.value < 1 || options.limit.value > 100)) {
     return invalid_argument("diff area maximum " + options.limit.to_string() +
