@@ -116,6 +116,11 @@ TEST_P(ProviderDeleteTest, DeletingOneSnapshotKeepsTheOthersExact) {
     // Newest: S2 still reads A1 and C0 from S3's copies; only B1 is needed by nobody.
     const std::uint64_t expected_chunks[] = {4, 5, 4};
     EXPECT_EQ(provider.usage().used_bytes, expected_chunks[victim] * kChunk);
+    // Every preserved chunk belongs to exactly one snapshot, re-homed ones included.
+    std::uint64_t held = 0;
+    for (const SnapshotInfo& info : provider.snapshots())
+      held += info.diff_area_bytes;
+    EXPECT_EQ(held, provider.usage().used_bytes);
   }
   const std::uint64_t used = provider.usage().used_bytes;
 
