@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "provider_rig.h"
@@ -468,6 +469,127 @@ TEST_P(ProviderPolicyTest, ShrinkBelowUseInvalidatesUnderInvalidateSnapshot) {
   EXPECT_FALSE(provider.events().empty());
   EXPECT_TRUE(read_all(provider) == setup.live);
 }
+
+// A seeded random workload against a small diff area, under each policy: after every step
+// the diff area is within its maximum, the policy's effects match what it may do, and every
+// surviving snapshot reads back exactly.
+using RandomPolicyParam = std::tuple<ProviderKind, OverflowPolicy>;
+
+class ProviderPolicyRandomTest : public ::testing::TestWithParam<RandomPolicyParam> {};
+
+TEST_P(ProviderPolicyRandomTest, RandomWorkloadKeepsThePolicyContract) {
+  const auto [kind, policy] = GetParam();
+  const std::uint64_t seed = testing::test_seed(39 + static_cast<std::uint64_t>(policy));
+  SCOPED_TRACE(testing::replay_command(seed));
+  Random random(seed);
+  ProviderOptions options;
+  options.chunk_bytes = kChunk;
+  options.limit = DiffAreaLimit::bytes(24 * kChunk);
+  options.snapshots_max = 6;
+  options.overflow_policy = policy;
+  auto rig = make_rig(kind, options, {.origin_bytes = 512 << 10, .seed = seed});
+  ASSERT_NE(rig, nullptr);
+  Bytes live(rig->provider->size_bytes());
+  std::vector<Taken> model;  // snapshots the model believes active, oldest first
+  std::set<Uuid> invalidated;
+  const std::uint64_t sectors = live.size() / 512;
+  bool policy_acted = false;
+
+  for (int step = 0; step < 400; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    SnapshotProvider& provider = *rig->provider;
+    std::uint64_t dice = random.uniform(100);
+    if (dice < 55) {
+      std::uint64_t length = 512 * random.uniform_range(1, 3 * kChunk / 512);
+      std::uint64_t offset = 512 * random.uniform(sectors - length / 512 + 1);
+      Bytes data = testing::random_bytes(random, length);
+      Status status = testing::write_both(provider, live, offset, data);
+      if (policy == OverflowPolicy::kFailWrites && status.code() == ErrorCode::kNoSpace) {
+        EXPECT_NE(status.message().find("fail-writes"), std::string::npos);
+      } else {
+        ASSERT_TRUE(status.ok()) << status.to_string();
+      }
+    } else if (dice < 70) {
+      auto info = provider.create_snapshot();
+      if (info.ok()) {
+        model.push_back({info.value().id, live});
+      } else {
+        ASSERT_EQ(info.status().code(), ErrorCode::kLimitExceeded) << info.status().to_string();
+        ASSERT_GE(provider.snapshots().size(), options.snapshots_max);
+      }
+    } else if (dice < 78) {
+      auto listed = provider.snapshots();
+      if (!listed.empty()) {
+        Uuid id = listed[random.uniform(listed.size())].id;
+        ASSERT_TRUE(provider.delete_snapshot(id).ok());
+        std::erase_if(model, [&](const Taken& t) { return t.id == id; });
+        invalidated.erase(id);
+      }
+    } else if (dice < 82 && kind == ProviderKind::kRedirectOnWrite) {
+      ASSERT_TRUE(provider.consolidate().ok());
+    } else if (dice < 88) {
+      ASSERT_TRUE(provider.flush().ok());
+    } else if (dice < 92) {
+      ASSERT_TRUE(rig->reopen().ok());
+    } else {
+      ASSERT_TRUE(read_all(provider) == live);
+      for (const Taken& snapshot : model) {
+        auto volume = provider.open_snapshot(snapshot.id);
+        ASSERT_TRUE(volume.ok()) << volume.status().to_string();
+        ASSERT_TRUE(read_all(*volume.value()) == snapshot.image);
+      }
+    }
+    SnapshotProvider& now = *rig->provider;
+    policy_acted |= !now.events().empty();
+    DiffAreaUsage usage = now.usage();
+    ASSERT_LE(usage.used_bytes, usage.max_bytes);
+    // Reconcile the model with what the policy did.
+    std::vector<SnapshotInfo> listed = now.snapshots();
+    std::vector<Taken> still_active;
+    std::size_t position = 0;
+    for (const Taken& snapshot : model) {
+      auto found = std::find_if(listed.begin(), listed.end(),
+                                [&](const SnapshotInfo& info) { return info.id == snapshot.id; });
+      if (found == listed.end()) {
+        ASSERT_EQ(policy, OverflowPolicy::kDeleteOldest) << "a snapshot vanished";
+        // Deleted for space: only ever the oldest.
+        ASSERT_EQ(position, 0u) << "delete-oldest deleted a snapshot while an older one stayed";
+      } else if (found->state == SnapshotState::kInvalidated) {
+        ASSERT_EQ(policy, OverflowPolicy::kInvalidateSnapshot) << "a snapshot was invalidated";
+        invalidated.insert(snapshot.id);
+      } else {
+        still_active.push_back(snapshot);
+        ++position;
+      }
+    }
+    model = std::move(still_active);
+    for (const Uuid& id : invalidated) {
+      ASSERT_EQ(now.open_snapshot(id).status().code(), ErrorCode::kInvalidated);
+    }
+  }
+  EXPECT_TRUE(policy_acted) << "the workload never overflowed the diff area";
+  ASSERT_TRUE(read_all(*rig->provider) == live);
+  for (const Taken& snapshot : model) {
+    auto volume = rig->provider->open_snapshot(snapshot.id);
+    ASSERT_TRUE(volume.ok());
+    EXPECT_TRUE(read_all(*volume.value()) == snapshot.image);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, ProviderPolicyRandomTest,
+                         ::testing::Combine(::testing::Values(ProviderKind::kCopyOnWrite,
+                                                              ProviderKind::kRedirectOnWrite),
+                                            ::testing::Values(OverflowPolicy::kDeleteOldest,
+                                                              OverflowPolicy::kFailWrites,
+                                                              OverflowPolicy::kInvalidateSnapshot)),
+                         [](const ::testing::TestParamInfo<RandomPolicyParam>& param_info) {
+                           std::string name =
+                               std::string(provider_kind_name(std::get<0>(param_info.param))) +
+                               "_" +
+                               std::string(overflow_policy_name(std::get<1>(param_info.param)));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Providers, ProviderPolicyTest,
                          ::testing::Values(ProviderKind::kCopyOnWrite,
