@@ -777,12 +777,26 @@ struct SnapshotProvider::Impl {
     return Status();
   }
 
-  // Makes room for `slots_needed` more slots under the overflow policy. Sets `acted` if the
-  // policy deleted or invalidated snapshots, after which the caller re-plans its write.
+  // Makes room for `slots_needed` more slots under the overflow policy. Sets `acted` if it
+  // folded RoW chunks back or the policy deleted or invalidated snapshots, after which the
+  // caller re-plans its write.
   Status ensure_space(std::uint64_t slots_needed, bool& acted) {
     acted = false;
     if (slots_used + slots_needed <= max_slots())
       return Status();
+    // RoW: deleting a snapshot frees no slot by itself (the live volume still reads the
+    // redirected chunks); it lets chunks nobody reads in the origin any more fold back. Fold
+    // those first, so the policy gives up no more snapshots or writes than it must.
+    if (kind == ProviderKind::kRedirectOnWrite) {
+      auto candidates = consolidation_candidates();
+      if (!candidates.empty()) {
+        FF_ASSIGN_OR_RETURN(std::size_t folded, consolidate_batch(candidates, candidates.size()));
+        if (folded > 0) {
+          acted = true;
+          return Status();
+        }
+      }
+    }
     std::string why = diff_area_name() + " is full (" + space_text() + ", " +
                       std::to_string(slots_needed) + " more chunks needed)";
     switch (policy) {
@@ -1187,9 +1201,10 @@ class SnapshotVolume final : public Volume {
 };
 
 Status validate_volumes(Volume& origin, Volume& diff) {
-  if (&origin == &diff) {
+  // Two Volume objects with one UUID (a wrapper and its base, say) are one volume.
+  if (&origin == &diff || origin.uuid() == diff.uuid()) {
     return invalid_argument("the diff area must be on a volume other than its origin '" +
-                            origin.name() + "'");
+                            origin.name() + "' (" + origin.uuid().to_string() + ")");
   }
   if (diff.read_only()) {
     return Status(ErrorCode::kReadOnly, "diff volume '" + diff.name() + "' is read-only");
@@ -1224,6 +1239,10 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   if (options.snapshots_max < 1 || options.snapshots_max > kSnapshotsPerVolumeMax) {
     return invalid_argument("maximum snapshot count " + std::to_string(options.snapshots_max) +
                             " must be from 1 to " + std::to_string(kSnapshotsPerVolumeMax));
+  }
+  if (static_cast<int>(options.limit.kind) > 2) {
+    return invalid_argument("unknown diff area limit kind " +
+                            std::to_string(static_cast<int>(options.limit.kind)));
   }
   if (options.limit.kind == DiffAreaLimit::Kind::kPercentOfOrigin &&
       (options.limit.value < 1 || options.limit.value > 100)) {
@@ -1380,15 +1399,13 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
-  if (s.snapshots.size() >= kSnapshotsPerVolumeMax) {
+  // Invalidated snapshots count: they stay in the catalog (and in every checkpoint, which is
+  // sized for kSnapshotsPerVolumeMax of them) until deleted.
+  if (s.snapshots.size() >= s.sb.snapshots_max) {
     return Status(ErrorCode::kLimitExceeded,
-                  "'" + s.identity.name + "' holds " + std::to_string(s.snapshots.size()) +
-                      " snapshots including invalidated ones; delete invalidated snapshots first");
-  }
-  if (s.active.size() >= s.sb.snapshots_max) {
-    return Status(ErrorCode::kLimitExceeded, "'" + s.identity.name + "' already has " +
-                                                 std::to_string(s.active.size()) +
-                                                 " snapshots, the maximum of its diff area");
+                  "'" + s.identity.name + "' already has " + std::to_string(s.snapshots.size()) +
+                      " snapshots (" + std::to_string(s.snapshots.size() - s.active.size()) +
+                      " invalidated), the maximum of its diff area");
   }
   if (s.next_tag == std::numeric_limits<std::uint32_t>::max()) {
     return Status(ErrorCode::kLimitExceeded, s.diff_area_name() + ": snapshot tags exhausted");

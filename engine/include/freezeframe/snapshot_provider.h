@@ -192,7 +192,7 @@ class SnapshotProvider : public Volume {
 
   // Takes a snapshot of the live volume as of this call: every write completed before it is
   // in the snapshot, none started after. Costs one metadata commit, no data copy.
-  // kLimitExceeded when snapshots_max are live.
+  // kLimitExceeded when snapshots_max exist, invalidated ones included (delete those first).
   Result<SnapshotInfo> create_snapshot(const Uuid& set_id = Uuid(), std::uint32_t attributes = 0);
   // Oldest first; invalidated snapshots included (state kInvalidated).
   std::vector<SnapshotInfo> snapshots() const;

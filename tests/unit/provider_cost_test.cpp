@@ -1,0 +1,218 @@
+// Cost of writes and of snapshot creation, proven by counters rather than timings:
+// invariant 7 (a write costs the same with 1 or 64 snapshots) and invariant 4 (creating a
+// snapshot copies no data, whatever the size of the origin).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "provider_rig.h"
+#include "seed.h"
+
+namespace freezeframe {
+namespace {
+
+using testing::Bytes;
+using testing::make_rig;
+using testing::read_all;
+
+class ProviderCostTest : public ::testing::TestWithParam<ProviderKind> {};
+
+struct WriteOp {
+  std::uint64_t offset;
+  Bytes data;
+};
+
+// Random 4 KiB and 16 KiB writes at 4 KiB-aligned offsets over the whole volume.
+std::vector<WriteOp> random_writes(std::uint64_t seed, std::uint64_t volume_bytes, int count) {
+  Random random(seed);
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < count; ++i) {
+    std::uint64_t length = random.chance(0.5) ? 4096 : 16384;
+    std::uint64_t offset = 4096 * random.uniform((volume_bytes - length) / 4096 + 1);
+    ops.push_back({offset, testing::random_bytes(random, length)});
+  }
+  return ops;
+}
+
+struct Cost {
+  ProviderStats stats;
+  std::uint64_t diff_bytes_written = 0;
+  std::uint64_t origin_bytes_written = 0;
+};
+
+Cost measure(testing::ProviderRig& rig, const std::vector<WriteOp>& ops) {
+  ProviderStats before = rig.provider->stats();
+  rig.diff->reset_stats();
+  rig.origin->reset_stats();
+  for (const WriteOp& op : ops) {
+    Status status = rig.provider->write(op.offset, op.data);
+    EXPECT_TRUE(status.ok()) << status.to_string();
+  }
+  ProviderStats after = rig.provider->stats();
+  Cost cost;
+  cost.stats.chunks_preserved = after.chunks_preserved - before.chunks_preserved;
+  cost.stats.chunks_redirected = after.chunks_redirected - before.chunks_redirected;
+  cost.stats.read_modify_writes = after.read_modify_writes - before.read_modify_writes;
+  cost.stats.diff_data_bytes_written =
+      after.diff_data_bytes_written - before.diff_data_bytes_written;
+  cost.stats.metadata_commits = after.metadata_commits - before.metadata_commits;
+  cost.stats.checkpoints = after.checkpoints - before.checkpoints;
+  cost.diff_bytes_written = rig.diff->stats().bytes_written;
+  cost.origin_bytes_written = rig.origin->stats().bytes_written;
+  return cost;
+}
+
+enum class History { kOneSnapshot, kManyBackToBack, kManyInterleaved };
+
+// The same origin content and the same measured workload after different snapshot histories.
+Cost cost_after(ProviderKind kind, History history, std::uint64_t seed) {
+  ProviderOptions options;  // 16 KiB chunks
+  options.limit = DiffAreaLimit::unbounded();
+  // A large (sparse) diff volume gives a journal area that no history here fills, so no
+  // checkpoint falls inside the measured window.
+  auto rig = make_rig(kind, options, {.origin_bytes = 4 << 20, .diff_bytes = 1ull << 30});
+  EXPECT_NE(rig, nullptr);
+  if (rig == nullptr)
+    return {};
+  Random random(seed);
+  Bytes initial = testing::random_bytes(random, rig->provider->size_bytes());
+  EXPECT_TRUE(rig->provider->write(0, initial).ok());
+  const int snapshots = history == History::kOneSnapshot ? 1 : 64;
+  auto between = random_writes(seed + 1, rig->provider->size_bytes(), 4 * snapshots);
+  for (int i = 0; i < snapshots; ++i) {
+    EXPECT_TRUE(rig->provider->create_snapshot().ok());
+    if (history == History::kManyInterleaved && i + 1 < snapshots) {
+      for (int j = 0; j < 4; ++j) {
+        const WriteOp& op = between[static_cast<std::size_t>(4 * i + j)];
+        EXPECT_TRUE(rig->provider->write(op.offset, op.data).ok());
+      }
+    }
+  }
+  EXPECT_TRUE(rig->provider->flush().ok());
+  Cost cost = measure(*rig, random_writes(seed + 2, rig->provider->size_bytes(), 200));
+  EXPECT_EQ(cost.stats.checkpoints, 0u) << "a checkpoint in the window makes costs incomparable";
+  return cost;
+}
+
+TEST_P(ProviderCostTest, WriteCostDoesNotGrowWithSnapshotCount) {
+  const std::uint64_t seed = testing::test_seed(71);
+  SCOPED_TRACE(testing::replay_command(seed));
+  const ProviderKind kind = GetParam();
+  Cost one = cost_after(kind, History::kOneSnapshot, seed);
+  for (History history : {History::kManyBackToBack, History::kManyInterleaved}) {
+    SCOPED_TRACE(history == History::kManyBackToBack ? "64 snapshots back to back"
+                                                     : "64 snapshots interleaved with writes");
+    Cost many = cost_after(kind, history, seed);
+    if (kind == ProviderKind::kCopyOnWrite) {
+      EXPECT_GT(one.stats.chunks_preserved, 0u);
+      EXPECT_EQ(many.stats.chunks_preserved, one.stats.chunks_preserved);
+      EXPECT_EQ(many.stats.chunks_redirected, 0u);
+    } else {
+      EXPECT_GT(one.stats.chunks_redirected, 0u);
+      EXPECT_EQ(many.stats.chunks_redirected, one.stats.chunks_redirected);
+      EXPECT_EQ(many.stats.read_modify_writes, one.stats.read_modify_writes);
+      EXPECT_EQ(many.stats.chunks_preserved, 0u);
+    }
+    EXPECT_EQ(many.stats.diff_data_bytes_written, one.stats.diff_data_bytes_written);
+    EXPECT_EQ(many.stats.metadata_commits, one.stats.metadata_commits);
+    EXPECT_EQ(many.diff_bytes_written, one.diff_bytes_written);
+    EXPECT_EQ(many.origin_bytes_written, one.origin_bytes_written);
+  }
+}
+
+TEST_P(ProviderCostTest, ChunkWrittenTwiceAfterASnapshotIsCopiedOnce) {
+  const ProviderKind kind = GetParam();
+  ProviderOptions options;
+  options.chunk_bytes = 16384;
+  auto rig = make_rig(kind, options);
+  ASSERT_NE(rig, nullptr);
+  Random random(72);
+  ASSERT_TRUE(rig->provider->write(0, testing::random_bytes(random, 1 << 20)).ok());
+  ASSERT_TRUE(rig->provider->create_snapshot().ok());
+  Bytes snapshot_image = read_all(*rig->provider);
+
+  Cost first = measure(*rig, {{16384, testing::random_bytes(random, 4096)}});
+  Cost second = measure(*rig, {{16384 + 4096, testing::random_bytes(random, 8192)},
+                               {16384, testing::random_bytes(random, 16384)}});
+  if (kind == ProviderKind::kCopyOnWrite) {
+    EXPECT_EQ(first.stats.chunks_preserved, 1u);
+    EXPECT_EQ(second.stats.chunks_preserved, 0u);
+    // The second round touches the diff volume not at all.
+    EXPECT_EQ(second.diff_bytes_written, 0u);
+    EXPECT_EQ(second.stats.metadata_commits, 0u);
+  } else {
+    EXPECT_EQ(first.stats.chunks_redirected, 1u);
+    EXPECT_EQ(first.stats.read_modify_writes, 1u);
+    EXPECT_EQ(second.stats.chunks_redirected, 0u);
+    EXPECT_EQ(second.stats.read_modify_writes, 0u);
+    // In place into the chunk's own slot: the data bytes and nothing else.
+    EXPECT_EQ(second.diff_bytes_written, 8192u + 16384u);
+  }
+  EXPECT_EQ(second.stats.diff_data_bytes_written, 0u);
+  EXPECT_EQ(rig->provider->usage().used_bytes, 16384u);
+  auto snapshot = rig->provider->open_snapshot(rig->provider->snapshots()[0].id);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_TRUE(read_all(*snapshot.value()) == snapshot_image);
+}
+
+struct CreationCost {
+  std::uint64_t diff_bytes_written = 0;
+  std::uint64_t origin_bytes_written = 0;
+  std::uint64_t diff_data_bytes_written = 0;
+};
+
+// Creates two snapshots on a sparse origin of `origin_bytes` with some data on it, and
+// returns what the second creation wrote.
+CreationCost creation_cost(ProviderKind kind, std::uint64_t origin_bytes) {
+  ProviderOptions options;
+  options.limit = DiffAreaLimit::unbounded();
+  auto rig = make_rig(kind, options, {.origin_bytes = origin_bytes, .diff_bytes = 64 << 20});
+  EXPECT_NE(rig, nullptr);
+  if (rig == nullptr)
+    return {};
+  Random random(73);
+  SnapshotProvider& provider = *rig->provider;
+  auto write_spread = [&] {
+    for (std::uint64_t i = 0; i < 32; ++i) {
+      Status status = provider.write(i * (origin_bytes / 32), testing::random_bytes(random, 65536));
+      EXPECT_TRUE(status.ok()) << status.to_string();
+    }
+  };
+  write_spread();
+  EXPECT_TRUE(provider.create_snapshot().ok());
+  write_spread();
+  EXPECT_TRUE(provider.flush().ok());
+  ProviderStats before = provider.stats();
+  rig->diff->reset_stats();
+  rig->origin->reset_stats();
+  auto created = provider.create_snapshot();
+  EXPECT_TRUE(created.ok()) << created.status().to_string();
+  CreationCost cost;
+  cost.diff_bytes_written = rig->diff->stats().bytes_written;
+  cost.origin_bytes_written = rig->origin->stats().bytes_written;
+  cost.diff_data_bytes_written =
+      provider.stats().diff_data_bytes_written - before.diff_data_bytes_written;
+  return cost;
+}
+
+TEST_P(ProviderCostTest, SnapshotCreationCopiesNoDataWhateverTheOriginSize) {
+  CreationCost small = creation_cost(GetParam(), 1ull << 30);
+  CreationCost large = creation_cost(GetParam(), 64ull << 30);
+  EXPECT_EQ(small.diff_bytes_written, large.diff_bytes_written);
+  EXPECT_EQ(small.origin_bytes_written, large.origin_bytes_written);
+  EXPECT_EQ(large.origin_bytes_written, 0u);
+  EXPECT_EQ(large.diff_data_bytes_written, 0u);
+  // One metadata commit: a journal block or two, never a chunk's worth per changed chunk.
+  EXPECT_GT(large.diff_bytes_written, 0u);
+  EXPECT_LE(large.diff_bytes_written, 8192u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, ProviderCostTest,
+                         ::testing::Values(ProviderKind::kCopyOnWrite,
+                                           ProviderKind::kRedirectOnWrite),
+                         testing::kind_param_name);
+
+}  // namespace
+}  // namespace freezeframe

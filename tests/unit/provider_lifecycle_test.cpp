@@ -1,0 +1,260 @@
+// Snapshot lifecycle for both providers: deleting the oldest, a middle or the newest snapshot,
+// reverting, and (RoW) consolidating, each checked bit-exact before and after a reopen, with
+// the space accounting that goes with it.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "provider_rig.h"
+#include "seed.h"
+
+namespace freezeframe {
+namespace {
+
+using testing::Bytes;
+using testing::make_rig;
+using testing::read_all;
+
+constexpr std::uint32_t kChunk = 4096;
+constexpr std::uint64_t kChunkA = 2;
+constexpr std::uint64_t kChunkB = 5;
+constexpr std::uint64_t kChunkC = 9;
+
+struct Taken {
+  Uuid id;
+  Bytes image;
+};
+
+// S1; write A; S2; write B; S3; write A, B and C. CoW then holds 5 preserved chunks:
+// A0 (S1), B0 (S2), A1, B1, C0 (S3). RoW holds 5 redirected ones: A1, B1, and A2, B2, C1
+// for the live volume.
+struct History {
+  std::unique_ptr<testing::ProviderRig> rig;
+  std::vector<Taken> taken;
+  Bytes live;
+};
+
+History make_history(ProviderKind kind, std::uint64_t seed) {
+  History history;
+  ProviderOptions options;
+  options.chunk_bytes = kChunk;
+  options.limit = DiffAreaLimit::unbounded();
+  history.rig = make_rig(kind, options);
+  EXPECT_NE(history.rig, nullptr);
+  if (history.rig == nullptr)
+    return history;
+  SnapshotProvider& provider = *history.rig->provider;
+  Random random(seed);
+  history.live = testing::random_bytes(random, provider.size_bytes());
+  EXPECT_TRUE(provider.write(0, history.live).ok());
+  auto snapshot = [&] {
+    auto info = provider.create_snapshot();
+    EXPECT_TRUE(info.ok()) << info.status().to_string();
+    history.taken.push_back({info.value().id, history.live});
+  };
+  auto write_chunk = [&](std::uint64_t chunk) {
+    Status status = testing::write_both(provider, history.live, chunk * kChunk,
+                                        testing::random_bytes(random, kChunk));
+    EXPECT_TRUE(status.ok()) << status.to_string();
+  };
+  snapshot();
+  write_chunk(kChunkA);
+  snapshot();
+  write_chunk(kChunkB);
+  snapshot();
+  write_chunk(kChunkA);
+  write_chunk(kChunkB);
+  write_chunk(kChunkC);
+  EXPECT_EQ(provider.usage().used_bytes, 5 * kChunk);
+  return history;
+}
+
+void expect_reads(SnapshotProvider& provider, const std::vector<Taken>& taken, const Bytes& live,
+                  const std::string& when) {
+  EXPECT_TRUE(read_all(provider) == live) << "live volume differs " << when;
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    auto volume = provider.open_snapshot(taken[i].id);
+    ASSERT_TRUE(volume.ok()) << when << ": " << volume.status().to_string();
+    EXPECT_TRUE(read_all(*volume.value()) == taken[i].image)
+        << "snapshot " << i << " differs " << when;
+  }
+}
+
+using DeleteParam = std::tuple<ProviderKind, int>;
+
+class ProviderDeleteTest : public ::testing::TestWithParam<DeleteParam> {};
+
+TEST_P(ProviderDeleteTest, DeletingOneSnapshotKeepsTheOthersExact) {
+  const auto [kind, victim] = GetParam();
+  const std::uint64_t seed = testing::test_seed(51);
+  SCOPED_TRACE(testing::replay_command(seed));
+  History history = make_history(kind, seed);
+  ASSERT_NE(history.rig, nullptr);
+  ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *history.rig->provider;
+  const Uuid victim_id = history.taken[static_cast<std::size_t>(victim)].id;
+  auto victim_volume = provider.open_snapshot(victim_id);
+  ASSERT_TRUE(victim_volume.ok());
+
+  ASSERT_TRUE(provider.delete_snapshot(victim_id).ok());
+  std::vector<Taken> kept = history.taken;
+  kept.erase(kept.begin() + victim);
+
+  Bytes buffer(kChunk);
+  Status status = victim_volume.value()->read(0, buffer);
+  EXPECT_EQ(status.code(), ErrorCode::kNotFound) << status.to_string();
+  EXPECT_EQ(provider.open_snapshot(victim_id).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(provider.snapshot_info(victim_id).status().code(), ErrorCode::kNotFound);
+  ASSERT_EQ(provider.snapshots().size(), 2u);
+  expect_reads(provider, kept, history.live, "after the delete");
+
+  if (kind == ProviderKind::kCopyOnWrite) {
+    // Oldest: A0 is needed by nobody. Middle: S1 still reads B0, which S2 preserved.
+    // Newest: S2 still reads A1 and C0 from S3's copies; only B1 is needed by nobody.
+    const std::uint64_t expected_chunks[] = {4, 5, 4};
+    EXPECT_EQ(provider.usage().used_bytes, expected_chunks[victim] * kChunk);
+    // Every preserved chunk belongs to exactly one snapshot, re-homed ones included.
+    std::uint64_t held = 0;
+    for (const SnapshotInfo& info : provider.snapshots())
+      held += info.diff_area_bytes;
+    EXPECT_EQ(held, provider.usage().used_bytes);
+  }
+  const std::uint64_t used = provider.usage().used_bytes;
+
+  victim_volume.value().reset();
+  ASSERT_TRUE(history.rig->reopen().ok());
+  SnapshotProvider& reopened = *history.rig->provider;
+  expect_reads(reopened, kept, history.live, "after reopen");
+  EXPECT_EQ(reopened.usage().used_bytes, used);
+  EXPECT_EQ(reopened.open_snapshot(victim_id).status().code(), ErrorCode::kNotFound);
+
+  // Deleting the rest frees everything (RoW: once the live chunks are folded back).
+  for (const Taken& snapshot : kept)
+    ASSERT_TRUE(reopened.delete_snapshot(snapshot.id).ok());
+  if (kind == ProviderKind::kRedirectOnWrite) {
+    ASSERT_TRUE(reopened.consolidate().ok());
+  }
+  EXPECT_EQ(reopened.usage().used_bytes, 0u);
+  EXPECT_TRUE(read_all(reopened) == history.live);
+}
+
+std::string delete_param_name(const ::testing::TestParamInfo<DeleteParam>& info) {
+  static const char* const kVictims[] = {"Oldest", "Middle", "Newest"};
+  return std::string(provider_kind_name(std::get<0>(info.param))) + "_" +
+         kVictims[std::get<1>(info.param)];
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, ProviderDeleteTest,
+                         ::testing::Combine(::testing::Values(ProviderKind::kCopyOnWrite,
+                                                              ProviderKind::kRedirectOnWrite),
+                                            ::testing::Values(0, 1, 2)),
+                         delete_param_name);
+
+class ProviderLifecycleTest : public ::testing::TestWithParam<ProviderKind> {};
+
+TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
+  const std::uint64_t seed = testing::test_seed(52);
+  SCOPED_TRACE(testing::replay_command(seed));
+  History history = make_history(GetParam(), seed);
+  ASSERT_NE(history.rig, nullptr);
+  ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *history.rig->provider;
+  auto newest_volume = provider.open_snapshot(history.taken[2].id);
+  ASSERT_TRUE(newest_volume.ok());
+
+  Status status = provider.revert_to_snapshot(history.taken[1].id);
+  ASSERT_TRUE(status.ok()) << status.to_string();
+  Bytes live = history.taken[1].image;
+  std::vector<Taken> kept(history.taken.begin(), history.taken.begin() + 2);
+  // The target stays, older snapshots stay, newer ones are gone.
+  auto listed = provider.snapshots();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].id, history.taken[0].id);
+  EXPECT_EQ(listed[1].id, history.taken[1].id);
+  expect_reads(provider, kept, live, "after the revert");
+  Bytes buffer(kChunk);
+  EXPECT_EQ(newest_volume.value()->read(0, buffer).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(provider.open_snapshot(history.taken[2].id).status().code(), ErrorCode::kNotFound);
+
+  // Writes after the revert leave the snapshots as they were.
+  Random random(seed + 1);
+  ASSERT_TRUE(
+      testing::write_both(provider, live, kChunkA * kChunk, testing::random_bytes(random, kChunk))
+          .ok());
+  ASSERT_TRUE(
+      testing::write_both(provider, live, 20 * kChunk, testing::random_bytes(random, 512)).ok());
+  expect_reads(provider, kept, live, "after writes following the revert");
+  newest_volume.value().reset();
+  ASSERT_TRUE(history.rig->reopen().ok());
+  expect_reads(*history.rig->provider, kept, live, "after reopen");
+}
+
+TEST_P(ProviderLifecycleTest, ConsolidateFoldsEverythingBackWhenNoSnapshotIsLeft) {
+  const std::uint64_t seed = testing::test_seed(53);
+  SCOPED_TRACE(testing::replay_command(seed));
+  History history = make_history(GetParam(), seed);
+  ASSERT_NE(history.rig, nullptr);
+  ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *history.rig->provider;
+  if (GetParam() == ProviderKind::kCopyOnWrite) {
+    Status status = provider.consolidate();
+    EXPECT_EQ(status.code(), ErrorCode::kUnsupported) << status.to_string();
+    EXPECT_NE(status.message().find("copy-on-write"), std::string::npos) << status.message();
+    return;
+  }
+  for (const Taken& snapshot : history.taken)
+    ASSERT_TRUE(provider.delete_snapshot(snapshot.id).ok());
+  EXPECT_GT(provider.usage().used_bytes, 0u) << "the live volume's chunks are still redirected";
+  const std::uint64_t consolidated_before = provider.stats().chunks_consolidated;
+  ASSERT_TRUE(provider.consolidate().ok());
+  EXPECT_EQ(provider.usage().used_bytes, 0u);
+  EXPECT_EQ(provider.stats().chunks_consolidated - consolidated_before, 3u);  // A2, B2, C1
+  // The origin itself, read underneath the provider, holds the live data.
+  EXPECT_TRUE(read_all(*history.rig->origin_base) == history.live);
+  EXPECT_TRUE(read_all(provider) == history.live);
+  ASSERT_TRUE(history.rig->reopen().ok());
+  EXPECT_TRUE(read_all(*history.rig->provider) == history.live);
+  EXPECT_EQ(history.rig->provider->usage().used_bytes, 0u);
+}
+
+TEST(RowProviderConsolidate, KeepsWhatASnapshotNeeds) {
+  const std::uint64_t seed = testing::test_seed(54);
+  SCOPED_TRACE(testing::replay_command(seed));
+  History history = make_history(ProviderKind::kRedirectOnWrite, seed);
+  ASSERT_NE(history.rig, nullptr);
+  ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *history.rig->provider;
+  ASSERT_TRUE(provider.delete_snapshot(history.taken[0].id).ok());
+  ASSERT_TRUE(provider.delete_snapshot(history.taken[2].id).ok());
+  std::vector<Taken> kept = {history.taken[1]};
+  // Left: A1 (S2 reads it), A2, B2, C1 (live). S2 reads B0 and C0 in the origin, so only
+  // A2 may fold back.
+  EXPECT_EQ(provider.usage().used_bytes, 4 * kChunk);
+  ASSERT_TRUE(provider.consolidate().ok());
+  EXPECT_EQ(provider.usage().used_bytes, 3 * kChunk);
+  expect_reads(provider, kept, history.live, "after consolidate");
+  Bytes origin = read_all(*history.rig->origin_base);
+  const Bytes& snapshot = kept[0].image;
+  for (std::uint64_t chunk = 0; chunk < origin.size() / kChunk; ++chunk) {
+    const std::size_t at = chunk * kChunk;
+    bool as_live = std::memcmp(origin.data() + at, history.live.data() + at, kChunk) == 0;
+    bool as_snapshot = std::memcmp(origin.data() + at, snapshot.data() + at, kChunk) == 0;
+    EXPECT_TRUE(as_live || as_snapshot) << "origin chunk " << chunk << " holds neither view";
+    if (chunk == kChunkA) {
+      EXPECT_TRUE(as_live) << "chunk A was not folded back";
+    }
+  }
+  ASSERT_TRUE(history.rig->reopen().ok());
+  expect_reads(*history.rig->provider, kept, history.live, "after reopen");
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, ProviderLifecycleTest,
+                         ::testing::Values(ProviderKind::kCopyOnWrite,
+                                           ProviderKind::kRedirectOnWrite),
+                         testing::kind_param_name);
+
+}  // namespace
+}  // namespace freezeframe
