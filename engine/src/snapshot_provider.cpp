@@ -2,6 +2,8 @@
 // journal, recovery) is described in docs/providers.md and docs/formats/diff-area.md.
 #include "freezeframe/snapshot_provider.h"
 
+#include <zstd.h>
+
 #include <algorithm>
 #include <bit>
 #include <boost/container/small_vector.hpp>
@@ -196,6 +198,15 @@ struct SnapshotProvider::Impl {
   // entry that points at overwritten bytes).
   std::uint64_t slot_hwm = 0;
   std::uint64_t slots_used = 0;
+  // Diff-area bytes the referenced slots account for: a whole chunk per slot, or, for a
+  // compressed slot, its stored bytes rounded up to a sector (the rest of the slot is
+  // discarded, so a sparse diff volume does not hold it).
+  std::uint64_t used_bytes = 0;
+  // Slots holding a zstd frame, with the frame's length. Slots not listed hold raw chunks.
+  std::unordered_map<std::uint32_t, std::uint32_t> compressed;
+  bool compress = false;
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx{nullptr, &ZSTD_freeCCtx};
+  std::vector<std::byte> packed;  // one compressed chunk, for RoW writes
   std::vector<std::uint32_t> free_slots;
   std::vector<std::uint32_t> pending_free;
   bool replaying = false;
@@ -222,8 +233,19 @@ struct SnapshotProvider::Impl {
   std::uint64_t slot_offset(std::uint32_t slot) const {
     return sb.data_offset + static_cast<std::uint64_t>(slot) * chunk_bytes;
   }
-  std::uint64_t max_slots() const {
-    return std::min<std::uint64_t>(limit.resolve(origin_bytes()) / chunk_bytes, sb.data_slots);
+  // The most data bytes the diff area may hold: the limit, capped by the data area.
+  std::uint64_t max_bytes() const {
+    return std::min<std::uint64_t>(limit.resolve(origin_bytes()) / chunk_bytes * chunk_bytes,
+                                   sb.data_slots * chunk_bytes);
+  }
+  std::uint64_t diff_sector() const { return std::max<std::uint64_t>(512, diff.sector_bytes()); }
+  // Bytes a slot holding `stored` bytes of `chunk` accounts for.
+  std::uint64_t accounted_bytes(std::uint64_t chunk, std::uint64_t stored) const {
+    return stored < chunk_length(chunk) ? align_up(stored, diff_sector()) : chunk_bytes;
+  }
+  std::uint64_t slot_bytes(std::uint32_t slot) const {
+    auto it = compressed.find(slot);
+    return it == compressed.end() ? chunk_bytes : align_up(it->second, diff_sector());
   }
   std::uint64_t log_block_offset(std::uint8_t area, std::uint64_t block) const {
     return sb.log_offset[area] + block * format::kLogBlockBytes;
@@ -245,6 +267,8 @@ struct SnapshotProvider::Impl {
       return;
     FF_ASSERT(slots_used > 0);
     --slots_used;
+    used_bytes -= slot_bytes(slot);
+    compressed.erase(slot);
     if (!replaying)
       pending_free.push_back(slot);
   }
@@ -253,6 +277,7 @@ struct SnapshotProvider::Impl {
     if (slot == kOriginSlot)
       return;
     ++slots_used;
+    used_bytes += slot_bytes(slot);
     slot_hwm = std::max<std::uint64_t>(slot_hwm, std::uint64_t{slot} + 1);
   }
 
@@ -340,6 +365,10 @@ struct SnapshotProvider::Impl {
           it->slot = record.slot;
         } else {
           versions.insert(it, Entry{record.tag, record.slot});
+        }
+        if (record.slot != kOriginSlot && record.stored_bytes > 0 &&
+            record.stored_bytes < chunk_length(record.chunk)) {
+          compressed[record.slot] = record.stored_bytes;
         }
         use_slot(record.slot);
         break;
@@ -470,7 +499,12 @@ struct SnapshotProvider::Impl {
         add.chunk = chunk;
         add.tag = entry.tag;
         add.slot = entry.slot;
-        add.stored_bytes = entry.slot == kOriginSlot ? 0 : chunk_bytes;
+        if (entry.slot != kOriginSlot) {
+          auto packed_slot = compressed.find(entry.slot);
+          add.stored_bytes = packed_slot != compressed.end()
+                                 ? packed_slot->second
+                                 : static_cast<std::uint32_t>(chunk_length(chunk));
+        }
         records.push_back(add);
       }
     }
@@ -687,6 +721,7 @@ struct SnapshotProvider::Impl {
     // Slots not referenced by the index are free.
     std::vector<bool> referenced(slot_hwm, false);
     slots_used = 0;
+    used_bytes = 0;
     for (const auto& [chunk, versions] : index) {
       for (const Entry& entry : versions) {
         if (entry.slot == kOriginSlot)
@@ -697,6 +732,7 @@ struct SnapshotProvider::Impl {
         }
         referenced[entry.slot] = true;
         ++slots_used;
+        used_bytes += slot_bytes(entry.slot);
       }
     }
     free_slots.clear();
@@ -760,8 +796,8 @@ struct SnapshotProvider::Impl {
   }
 
   std::string space_text() const {
-    return "used " + bytes_text(slots_used * chunk_bytes) + " of max " +
-           bytes_text(max_slots() * chunk_bytes) + ", limit " + limit.to_string();
+    return "used " + bytes_text(used_bytes) + " of max " + bytes_text(max_bytes()) + ", limit " +
+           limit.to_string();
   }
 
   Status invalidate(std::uint32_t tag, const std::string& why) {
@@ -781,8 +817,11 @@ struct SnapshotProvider::Impl {
   // folded RoW chunks back or the policy deleted or invalidated snapshots, after which the
   // caller re-plans its write.
   Status ensure_space(std::uint64_t slots_needed, bool& acted) {
+    return ensure_space(slots_needed, slots_needed * chunk_bytes, acted);
+  }
+  Status ensure_space(std::uint64_t slots_needed, std::uint64_t bytes_needed, bool& acted) {
     acted = false;
-    if (slots_used + slots_needed <= max_slots())
+    if (slots_used + slots_needed <= sb.data_slots && used_bytes + bytes_needed <= max_bytes())
       return Status();
     // RoW: deleting a snapshot frees no slot by itself (the live volume still reads the
     // redirected chunks); it lets chunks nobody reads in the origin any more fold back. Fold
@@ -834,6 +873,66 @@ struct SnapshotProvider::Impl {
     return Status(ErrorCode::kNoSpace, why);
   }
 
+  // ----- chunk data in slots
+
+  // Reads the chunk stored in `slot` into `out` (chunk_length(chunk) bytes), decompressing a
+  // compressed slot. Safe under the shared lock.
+  Status read_slot(std::uint64_t chunk, std::uint32_t slot, std::span<std::byte> out) const {
+    auto it = compressed.find(slot);
+    if (it == compressed.end())
+      return diff.read(slot_offset(slot), out);
+    std::vector<std::byte> frame(align_up(it->second, diff_sector()));
+    FF_TRY(diff.read(slot_offset(slot), frame));
+    std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), it->second);
+    if (ZSTD_isError(n) || n != out.size()) {
+      return corrupt(diff_area_name() + ": compressed chunk " + std::to_string(chunk) +
+                     " in data slot " + std::to_string(slot) + " does not decompress to " +
+                     std::to_string(out.size()) + " bytes" +
+                     (ZSTD_isError(n) ? std::string(": ") + ZSTD_getErrorName(n) : ""));
+    }
+    return Status();
+  }
+
+  // Compresses a chunk into `frame`, padded with zeros to whole sectors. Returns the frame's
+  // length, or the chunk's own length (and a copy of it in `frame`) when compression would
+  // not save at least a sector.
+  std::uint32_t pack(std::span<const std::byte> chunk, std::vector<std::byte>& frame) {
+    std::size_t bound = ZSTD_compressBound(chunk.size());
+    frame.resize(align_up(bound, diff_sector()));
+    std::size_t n =
+        ZSTD_compress2(cctx.get(), frame.data(), frame.size(), chunk.data(), chunk.size());
+    if (ZSTD_isError(n) || align_up(n, diff_sector()) >= chunk.size()) {
+      frame.assign(chunk.begin(), chunk.end());
+      return static_cast<std::uint32_t>(chunk.size());
+    }
+    std::size_t padded = align_up(n, diff_sector());
+    std::fill(frame.begin() + static_cast<std::ptrdiff_t>(n),
+              frame.begin() + static_cast<std::ptrdiff_t>(padded), std::byte{0});
+    frame.resize(padded);
+    return static_cast<std::uint32_t>(n);
+  }
+
+  // Level 1 (fast) with the frame's content checksum, so a damaged frame fails to decode
+  // instead of returning wrong bytes.
+  Status make_compressor() {
+    cctx.reset(ZSTD_createCCtx());
+    if (cctx == nullptr ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1))) {
+      return Status(ErrorCode::kUnsupported, "cannot set up zstd compression");
+    }
+    return Status();
+  }
+
+  // Writes a packed chunk into `slot` and discards the rest of the slot.
+  Status write_packed(std::uint32_t slot, std::span<const std::byte> frame) {
+    FF_TRY(diff.write(slot_offset(slot), frame));
+    if (frame.size() < chunk_bytes) {
+      FF_TRY(diff.discard(slot_offset(slot) + frame.size(), chunk_bytes - frame.size()));
+    }
+    return Status();
+  }
+
   // ----- reads
 
   // Where a chunk's bytes are for a reader: the live volume (tag 0) or snapshot `tag`.
@@ -868,6 +967,7 @@ struct SnapshotProvider::Impl {
     std::uint64_t run_device = 0;
     std::size_t run_begin = 0;
     std::size_t run_length = 0;
+    std::vector<std::byte> chunk_data;  // a decompressed chunk
     auto flush_run = [&]() -> Status {
       if (run_length == 0)
         return Status();
@@ -882,6 +982,15 @@ struct SnapshotProvider::Impl {
       std::size_t length = static_cast<std::size_t>(
           std::min<std::uint64_t>(chunk_bytes - within, out.size() - position));
       std::uint32_t slot = locate(chunk, tag);
+      if (slot != kOriginSlot && compressed.count(slot) != 0) {
+        FF_TRY(flush_run());
+        run_length = 0;
+        chunk_data.resize(chunk_length(chunk));
+        FF_TRY(read_slot(chunk, slot, chunk_data));
+        std::memcpy(out.data() + position, chunk_data.data() + within, length);
+        position += length;
+        continue;
+      }
       bool on_diff = slot != kOriginSlot;
       std::uint64_t device = on_diff ? slot_offset(slot) + within : at;
       if (run_length > 0 && on_diff == run_on_diff && device == run_device + run_length) {
@@ -918,17 +1027,38 @@ struct SnapshotProvider::Impl {
       }
       if (needed.empty())
         return Status();
+      // Compressed chunks are packed first: the space they take decides the policy.
+      std::vector<std::vector<std::byte>> frames;
+      std::vector<std::uint32_t> stored;
+      std::uint64_t bytes_needed = needed.size() * chunk_bytes;
+      if (compress) {
+        bytes_needed = 0;
+        for (std::uint64_t chunk : needed) {
+          std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
+          FF_TRY(origin.read(chunk << chunk_shift, buffer));
+          frames.emplace_back();
+          stored.push_back(pack(buffer, frames.back()));
+          bytes_needed += accounted_bytes(chunk, stored.back());
+        }
+      }
       bool acted = false;
-      FF_TRY(ensure_space(needed.size(), acted));
+      FF_TRY(ensure_space(needed.size(), bytes_needed, acted));
       if (acted)
         continue;
-      for (std::uint64_t chunk : needed) {
+      for (std::size_t i = 0; i < needed.size(); ++i) {
+        std::uint64_t chunk = needed[i];
         FF_ASSIGN_OR_RETURN(std::uint32_t slot, allocate_slot());
         std::uint64_t bytes = chunk_length(chunk);
         std::span<std::byte> buffer(scratch.data(), bytes);
-        Status status = origin.read(chunk << chunk_shift, buffer);
-        if (status.ok())
-          status = diff.write(slot_offset(slot), buffer);
+        Status status;
+        if (compress) {
+          status = write_packed(slot, frames[i]);
+          bytes = stored[i];
+        } else {
+          status = origin.read(chunk << chunk_shift, buffer);
+          if (status.ok())
+            status = diff.write(slot_offset(slot), buffer);
+        }
         if (!status.ok()) {
           free_slots.push_back(slot);
           return status.with_context(diff_area_name() + ": preserving chunk " +
@@ -944,7 +1074,7 @@ struct SnapshotProvider::Impl {
         record.stored_bytes = static_cast<std::uint32_t>(bytes);
         log(record);
         ++stats.chunks_preserved;
-        stats.diff_data_bytes_written += bytes;
+        stats.diff_data_bytes_written += compress ? frames[i].size() : bytes;
       }
       return commit();
     }
@@ -952,7 +1082,10 @@ struct SnapshotProvider::Impl {
 
   // ----- RoW writes
 
-  enum class Target { kOrigin, kSlot, kRedirect };
+  // kReplace: the live version is in a slot no snapshot reads, but compressed chunks are not
+  // rewritten in place (a torn rewrite would change the frame's length under its record):
+  // the new content goes to a new slot under the same tag.
+  enum class Target { kOrigin, kSlot, kRedirect, kReplace };
 
   Target row_target(std::uint64_t chunk, std::uint32_t& slot) const {
     auto found = index.find(chunk);
@@ -965,7 +1098,9 @@ struct SnapshotProvider::Impl {
     if (visible_to_snapshot)
       return Target::kRedirect;
     slot = last.slot;
-    return last.slot == kOriginSlot ? Target::kOrigin : Target::kSlot;
+    if (last.slot == kOriginSlot)
+      return Target::kOrigin;
+    return compress ? Target::kReplace : Target::kSlot;
   }
 
   // Writes `data` (or zeros for a discard, when data is empty) at [offset, offset + length).
@@ -976,7 +1111,8 @@ struct SnapshotProvider::Impl {
       std::uint64_t redirects = 0;
       std::uint32_t slot = 0;
       for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
-        redirects += row_target(chunk, slot) == Target::kRedirect;
+        Target target = row_target(chunk, slot);
+        redirects += target == Target::kRedirect || target == Target::kReplace;
       }
       bool acted = false;
       FF_TRY(ensure_space(redirects, acted));
@@ -1015,8 +1151,22 @@ struct SnapshotProvider::Impl {
         } else {
           std::memcpy(buffer.data() + within, data.data() + position, piece);
         }
+        std::uint32_t tag = next_tag;
+        if (target == Target::kReplace) {
+          tag = index.at(chunk).back().tag;
+        }
         FF_ASSIGN_OR_RETURN(std::uint32_t new_slot, allocate_slot());
-        if (Status status = diff.write(slot_offset(new_slot), buffer); !status.ok()) {
+        Status status;
+        std::uint64_t written = bytes;
+        if (compress) {
+          std::uint32_t packed_bytes = pack(buffer, packed);
+          status = write_packed(new_slot, packed);
+          written = packed.size();
+          bytes = packed_bytes;
+        } else {
+          status = diff.write(slot_offset(new_slot), buffer);
+        }
+        if (!status.ok()) {
           free_slots.push_back(new_slot);
           return status;
         }
@@ -1025,12 +1175,12 @@ struct SnapshotProvider::Impl {
         Record record;
         record.type = RecordType::kMapAdd;
         record.chunk = chunk;
-        record.tag = next_tag;
+        record.tag = tag;
         record.slot = new_slot;
         record.stored_bytes = static_cast<std::uint32_t>(bytes);
         log(record);
-        ++stats.chunks_redirected;
-        stats.diff_data_bytes_written += bytes;
+        stats.chunks_redirected += target == Target::kRedirect;
+        stats.diff_data_bytes_written += written;
       }
       position += piece;
     }
@@ -1048,7 +1198,7 @@ struct SnapshotProvider::Impl {
       if (slot == kOriginSlot)
         continue;
       std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
-      FF_TRY(diff.read(slot_offset(slot), buffer));
+      FF_TRY(read_slot(chunk, slot, buffer));
       FF_TRY(origin.write(chunk << chunk_shift, buffer));
     }
     FF_TRY(origin.flush());
@@ -1081,7 +1231,7 @@ struct SnapshotProvider::Impl {
         continue;
       const Entry& last = found->second.back();
       std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
-      FF_TRY(diff.read(slot_offset(last.slot), buffer));
+      FF_TRY(read_slot(chunk, last.slot, buffer));
       FF_TRY(origin.write(chunk << chunk_shift, buffer));
       moved.emplace_back(chunk, last.tag);
     }
@@ -1125,13 +1275,14 @@ struct SnapshotProvider::Impl {
     info.sequence = meta.tag;
     info.attributes = meta.attributes;
     if (!meta.invalidated) {
-      std::uint64_t chunks = 0;
+      std::uint64_t bytes = 0;
       for (const auto& [chunk, versions] : index) {
         for (const Entry& entry : versions) {
-          chunks += entry.tag == meta.tag && entry.slot != kOriginSlot;
+          if (entry.tag == meta.tag && entry.slot != kOriginSlot)
+            bytes += slot_bytes(entry.slot);
         }
       }
-      info.diff_area_bytes = chunks * chunk_bytes;
+      info.diff_area_bytes = bytes;
     }
     return info;
   }
@@ -1253,10 +1404,6 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
       static_cast<int>(options.overflow_policy) > 3) {
     return invalid_argument("unknown overflow policy");
   }
-  if (options.compress) {
-    return Status(ErrorCode::kUnsupported,
-                  "compression of diff-area chunks is not supported by this version");
-  }
   if (diff.size_bytes() < format::kSuperblockBytes) {
     return invalid_argument("diff volume '" + diff.name() + "' is too small");
   }
@@ -1324,6 +1471,10 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   state.policy = options.overflow_policy;
   state.next_sequence = 1;
   state.scratch.resize(chunk);
+  state.compress = options.compress;
+  sb.flags = options.compress ? format::kFlagCompressed : 0;
+  if (state.compress)
+    FF_TRY(state.make_compressor());
   // The first checkpoint goes to area 0 and writes the superblock last.
   FF_TRY(state.write_checkpoint());
   state.stats = ProviderStats();
@@ -1344,11 +1495,6 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
     return decoded.status().with_context("diff volume '" + diff.name() + "'");
   }
   const format::Superblock& sb = decoded.value();
-  if ((sb.flags & format::kFlagCompressed) != 0) {
-    return Status(ErrorCode::kUnsupported, "diff volume '" + diff.name() +
-                                               "' holds compressed chunks, which this version "
-                                               "cannot read");
-  }
   if (sb.origin_bytes != origin.size_bytes() || sb.origin_uuid != origin.uuid()) {
     return invalid_argument("diff volume '" + diff.name() + "' belongs to origin " +
                             sb.origin_uuid.to_string() + " of " + std::to_string(sb.origin_bytes) +
@@ -1371,6 +1517,9 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   state.limit = DiffAreaLimit{static_cast<DiffAreaLimit::Kind>(sb.limit_kind), sb.limit_value};
   state.policy = static_cast<OverflowPolicy>(sb.overflow_policy);
   state.scratch.resize(sb.chunk_bytes);
+  state.compress = (sb.flags & format::kFlagCompressed) != 0;
+  if (state.compress)
+    FF_TRY(state.make_compressor());
   FF_TRY(state.replay());
   if (state.kind == ProviderKind::kCopyOnWrite && state.revert_tag != 0) {
     FF_TRY(state.finish_cow_revert());
@@ -1529,12 +1678,12 @@ Status SnapshotProvider::set_limit(const DiffAreaLimit& limit) {
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
   std::uint64_t new_max =
-      std::min<std::uint64_t>(limit.resolve(s.origin_bytes()) / s.chunk_bytes, s.sb.data_slots);
-  if (s.slots_used > new_max && s.policy == OverflowPolicy::kFailWrites) {
+      std::min<std::uint64_t>(limit.resolve(s.origin_bytes()) / s.chunk_bytes * s.chunk_bytes,
+                              s.sb.data_slots * s.chunk_bytes);
+  if (s.used_bytes > new_max && s.policy == OverflowPolicy::kFailWrites) {
     return Status(ErrorCode::kNoSpace, s.diff_area_name() + ": cannot shrink the maximum to " +
-                                           limit.to_string() + " (" +
-                                           bytes_text(new_max * s.chunk_bytes) +
-                                           "): " + bytes_text(s.slots_used * s.chunk_bytes) +
+                                           limit.to_string() + " (" + bytes_text(new_max) +
+                                           "): " + bytes_text(s.used_bytes) +
                                            " are in use and the overflow policy is fail-writes");
   }
   Record record;
@@ -1543,7 +1692,7 @@ Status SnapshotProvider::set_limit(const DiffAreaLimit& limit) {
   record.limit_value = limit.value;
   record.policy = static_cast<std::uint8_t>(s.policy);
   s.log(record);
-  while (s.slots_used > s.max_slots() && !s.active.empty()) {
+  while (s.used_bytes > s.max_bytes() && !s.active.empty()) {
     bool acted = false;
     Status status = s.ensure_space(0, acted);
     if (!status.ok() && status.code() != ErrorCode::kNoSpace)
@@ -1551,7 +1700,7 @@ Status SnapshotProvider::set_limit(const DiffAreaLimit& limit) {
   }
   FF_TRY(s.commit());
   // RoW: with no snapshot left, the live volume's own chunks fold back into the origin.
-  if (s.slots_used > s.max_slots() && s.kind == ProviderKind::kRedirectOnWrite) {
+  if (s.used_bytes > s.max_bytes() && s.kind == ProviderKind::kRedirectOnWrite) {
     auto candidates = s.consolidation_candidates();
     while (!candidates.empty()) {
       FF_TRY(s.consolidate_batch(candidates, candidates.size()).status());
@@ -1580,9 +1729,9 @@ DiffAreaUsage SnapshotProvider::usage() const {
   std::shared_lock lock(impl_->mutex);
   const Impl& s = *impl_;
   DiffAreaUsage usage;
-  usage.used_bytes = s.slots_used * s.chunk_bytes;
+  usage.used_bytes = s.used_bytes;
   usage.allocated_bytes = s.slot_hwm * s.chunk_bytes;
-  usage.max_bytes = s.max_slots() * s.chunk_bytes;
+  usage.max_bytes = s.max_bytes();
   usage.limit = s.limit;
   usage.metadata_bytes = s.sb.data_offset;
   usage.chunk_bytes = s.chunk_bytes;

@@ -19,6 +19,7 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
+#include "payload.h"
 #include "seed.h"
 
 namespace freezeframe {
@@ -30,11 +31,12 @@ struct ModelParam {
   ProviderKind kind;
   std::uint32_t chunk_bytes;
   std::uint64_t origin_bytes;
+  bool compress = false;
 };
 
 std::string param_name(const ::testing::TestParamInfo<ModelParam>& info) {
   return std::string(provider_kind_name(info.param.kind)) + "_" +
-         std::to_string(info.param.chunk_bytes / 1024) + "K";
+         std::to_string(info.param.chunk_bytes / 1024) + "K" + (info.param.compress ? "_zstd" : "");
 }
 
 class ProviderModelCrashTest : public ::testing::TestWithParam<ModelParam> {};
@@ -67,6 +69,7 @@ TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel)
   options.limit = DiffAreaLimit::unbounded();
   options.snapshots_max = 16;
   options.random = &uuids;
+  options.compress = param.compress;
   auto created = SnapshotProvider::create(param.kind, *origin.value(), *diff.value(), options);
   ASSERT_TRUE(created.ok()) << created.status().to_string();
   std::unique_ptr<SnapshotProvider> provider = std::move(created).value();
@@ -109,7 +112,7 @@ TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel)
     if (dice < 40) {
       auto [offset, length] = random_range(3 * param.chunk_bytes);
       Bytes data(length);
-      random.fill(data);
+      testing::fill_mixed(random, data);
       model.begin_write(offset, data);
       ASSERT_TRUE(provider->write(offset, data).ok());
       model.complete_write(offset, data);
@@ -202,7 +205,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
                       ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20},
                       ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20}),
+                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
+                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, true},
+                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20, true}),
     param_name);
 
 }  // namespace

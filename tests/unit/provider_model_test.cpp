@@ -14,6 +14,7 @@
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/snapshot_provider.h"
+#include "payload.h"
 #include "seed.h"
 
 namespace freezeframe {
@@ -26,12 +27,13 @@ struct ModelParam {
   std::uint32_t chunk_bytes;
   std::uint64_t origin_bytes;
   std::uint32_t sector_bytes = 512;  // of both the origin and the diff volume
+  bool compress = false;
 };
 
 std::string param_name(const ::testing::TestParamInfo<ModelParam>& info) {
   return std::string(provider_kind_name(info.param.kind)) + "_" +
          std::to_string(info.param.chunk_bytes / 1024) + "K" +
-         (info.param.sector_bytes == 512 ? "" : "_sector4K");
+         (info.param.sector_bytes == 512 ? "" : "_sector4K") + (info.param.compress ? "_zstd" : "");
 }
 
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
@@ -59,6 +61,7 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
   options.limit = DiffAreaLimit::unbounded();
   options.snapshots_max = 16;
   options.random = &uuids;
+  options.compress = param.compress;
   auto created = SnapshotProvider::create(param.kind, *origin.value(), *diff.value(), options);
   ASSERT_TRUE(created.ok()) << created.status().to_string();
   std::unique_ptr<SnapshotProvider> provider = std::move(created).value();
@@ -99,7 +102,7 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
     if (dice < 40) {
       auto [offset, length] = random_range(3 * param.chunk_bytes);
       Bytes data(length);
-      random.fill(data);
+      testing::fill_mixed(random, data);
       ASSERT_TRUE(provider->write(offset, data).ok());
       std::memcpy(live.data() + offset, data.data(), length);
     } else if (dice < 45) {
@@ -174,7 +177,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
                       ModelParam{ProviderKind::kRedirectOnWrite, 1 << 20, 8 << 20},
                       ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096}),
+                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096},
+                      ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20, 512, true},
+                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096, true},
+                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true},
+                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096, true}),
     param_name);
 
 }  // namespace

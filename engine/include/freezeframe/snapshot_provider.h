@@ -83,7 +83,8 @@ struct ProviderOptions {
   // At most kSnapshotsPerVolumeMax.
   std::uint32_t snapshots_max = 64;
   OverflowPolicy overflow_policy = OverflowPolicy::kDeleteOldest;
-  // Store chunks zstd-compressed in the diff area.
+  // Store chunks as zstd frames in the diff area; a slot's unused tail is discarded, so a
+  // sparse diff volume holds only the frame. See docs/providers.md, "Compression".
   bool compress = false;
   // Creation timestamps; nullptr: a SystemClock owned by the provider.
   Clock* clock = nullptr;
