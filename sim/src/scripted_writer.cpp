@@ -64,6 +64,11 @@ void ScriptedWriter::wait_until_entered(WriterEvent event, std::size_t count) co
   });
 }
 
+void ScriptedWriter::wait_until_blocked(std::size_t count) const {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return blocked_ >= count; });
+}
+
 std::size_t ScriptedWriter::blocked() const {
   std::lock_guard lock(mutex_);
   return blocked_;
@@ -91,6 +96,7 @@ WriterResult ScriptedWriter::handle(WriterEvent event, const Uuid& snapshot_set_
   if (action.block) {
     std::unique_lock lock(mutex_);
     ++blocked_;
+    changed_.notify_all();
     changed_.wait(lock, [&] { return released_[event]; });
     --blocked_;
   }

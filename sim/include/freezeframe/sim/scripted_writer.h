@@ -84,6 +84,8 @@ class ScriptedWriter final : public Writer {
   std::size_t entered(WriterEvent event) const;
   // Blocks until `event` has been entered at least `count` times.
   void wait_until_entered(WriterEvent event, std::size_t count = 1) const;
+  // Blocks until at least `count` events are blocked at once.
+  void wait_until_blocked(std::size_t count = 1) const;
   // Events blocked right now.
   std::size_t blocked() const;
   void clear_trace();
