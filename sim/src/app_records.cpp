@@ -3,10 +3,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cassert>
-#include <memory>
 #include <boost/endian/conversion.hpp>
+#include <cassert>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace freezeframe::sim::records {
@@ -69,7 +69,7 @@ void store64(std::span<std::byte> bytes, std::size_t at, std::uint64_t value) {
 // XXH3-64 of `bytes` with the 8 bytes at `field_at` read as zero.
 std::uint64_t checksum_without(std::span<const std::byte> bytes, std::size_t field_at) {
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
-                                                                  &XXH3_freeState);
+                                                                 &XXH3_freeState);
   assert(state != nullptr);
   XXH3_64bits_reset(state.get());
   XXH3_64bits_update(state.get(), bytes.data(), field_at);
@@ -79,7 +79,9 @@ std::uint64_t checksum_without(std::span<const std::byte> bytes, std::size_t fie
   return XXH3_64bits_digest(state.get());
 }
 
-bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 }  // namespace
 
@@ -94,8 +96,7 @@ void encode_log_header(const LogHeader& header, std::span<std::byte> out) {
   store64(out, kHeaderCheckpointAt, header.checkpoint_txn);
   store64(out, kHeaderLogBytesAt, header.log_bytes);
   store32(out, kHeaderAlignAt, header.record_align_bytes);
-  store64(out, kHeaderChecksumAt,
-          checksum_without(out.first(kLogHeaderBytes), kHeaderChecksumAt));
+  store64(out, kHeaderChecksumAt, checksum_without(out.first(kLogHeaderBytes), kHeaderChecksumAt));
 }
 
 Result<LogHeader> decode_log_header(std::span<const std::byte> bytes) {
@@ -165,8 +166,7 @@ std::vector<std::byte> encode_log_record(const LogRecord& record, std::uint32_t 
   return out;
 }
 
-Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes,
-                                          const LogHeader& log) {
+Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes, const LogHeader& log) {
   if (bytes.size() < kRecordHeaderBytes)
     return corrupt("log record: truncated header");
   if (load32(bytes, kRecordMagicAt) != kLogRecordMagic)
@@ -185,7 +185,8 @@ Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes,
   header.txn_id = load64(bytes, kRecordTxnAt);
   const std::uint32_t count_max =
       header.kind == RecordKind::kCommit ? 0 : log.blocks_per_transaction_max;
-  if (header.block_count > count_max || (header.kind == RecordKind::kRedo && header.block_count == 0))
+  if (header.block_count > count_max ||
+      (header.kind == RecordKind::kRedo && header.block_count == 0))
     return corrupt("log record: " + std::to_string(header.block_count) + " blocks");
   if (header.record_bytes != record_bytes(header.block_count, log.block_bytes))
     return corrupt("log record: length " + std::to_string(header.record_bytes) + " does not fit " +
@@ -216,8 +217,8 @@ Result<LogRecord> decode_log_record(std::span<const std::byte> bytes, const LogH
   record.images.assign(bytes.begin() + static_cast<std::ptrdiff_t>(images_at), bytes.end());
   // Each image must be the sealed block the entry names.
   for (std::uint32_t i = 0; i < header.block_count; ++i) {
-    auto image = std::span<const std::byte>(record.images).subspan(
-        std::size_t{i} * log.block_bytes, log.block_bytes);
+    auto image = std::span<const std::byte>(record.images)
+                     .subspan(std::size_t{i} * log.block_bytes, log.block_bytes);
     DataBlock block = inspect_data_block(image, record.entries[i].block_index);
     if (block.state != DataBlock::State::kValid || block.txn_id != record.txn_id ||
         block.checksum != record.entries[i].checksum)

@@ -68,8 +68,7 @@ struct RecordHeader {
 };
 // Parses the fixed header (magic, version, kind, sizes); the checksum is checked by
 // decode_log_record over the whole record.
-Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes,
-                                          const LogHeader& log);
+Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes, const LogHeader& log);
 Result<LogRecord> decode_log_record(std::span<const std::byte> bytes, const LogHeader& log);
 
 // Fills the header of `block` (its payload already in place) and returns its checksum.

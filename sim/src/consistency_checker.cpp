@@ -179,15 +179,15 @@ Result<Analysis> analyse(Volume& data, Volume& log) {
           ++report.blocks_matching;
         } else if (valid) {
           corrupt_found = true;
-          note_problem(report,
-                       name + " holds txn " + std::to_string(block.txn_id) +
-                           (block.txn_id == uncommitted_txn
-                                ? ", which has no commit marker in the log"
-                                : ", which the log does not hold (checkpoint txn " +
-                                      std::to_string(header.checkpoint_txn) +
-                                      ", last committed txn " +
-                                      std::to_string(report.last_committed_txn) + ")"),
-                       block.txn_id, index);
+          note_problem(
+              report,
+              name + " holds txn " + std::to_string(block.txn_id) +
+                  (block.txn_id == uncommitted_txn
+                       ? ", which has no commit marker in the log"
+                       : ", which the log does not hold (checkpoint txn " +
+                             std::to_string(header.checkpoint_txn) + ", last committed txn " +
+                             std::to_string(report.last_committed_txn) + ")"),
+              block.txn_id, index);
         } else {
           corrupt_found = true;
           note_problem(report, name + " is torn and no committed txn in the log rewrites it", 0,
@@ -213,7 +213,7 @@ Result<Analysis> analyse(Volume& data, Volume& log) {
                      block.txn_id, index);
       } else {
         recoverable_found = true;
-        if (valid)
+        if (block.state != DataBlock::State::kTorn)
           ++report.blocks_behind;
         const char* state = block.state == DataBlock::State::kTorn    ? " is torn"
                             : block.state == DataBlock::State::kBlank ? " is blank"

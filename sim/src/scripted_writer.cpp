@@ -57,10 +57,9 @@ std::size_t ScriptedWriter::entered(WriterEvent event) const {
 void ScriptedWriter::wait_until_entered(WriterEvent event, std::size_t count) const {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] {
-    return static_cast<std::size_t>(std::count_if(trace_.begin(), trace_.end(),
-                                                  [&](const ScriptedTraceEntry& entry) {
-                                                    return entry.event == event;
-                                                  })) >= count;
+    return static_cast<std::size_t>(std::count_if(
+               trace_.begin(), trace_.end(),
+               [&](const ScriptedTraceEntry& entry) { return entry.event == event; })) >= count;
   });
 }
 

@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::string_view kProductName = "freezeframe.sim.transactional-app";
 
-bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 std::uint64_t round_up(std::uint64_t value, std::uint64_t align) {
   return (value + align - 1) / align * align;
@@ -58,10 +60,9 @@ Result<std::unique_ptr<TransactionalApp>> TransactionalApp::create(
   const std::uint64_t needed = align + app->record_bytes_for(options.blocks_per_transaction_max) +
                                round_up(records::record_bytes(0, options.block_bytes), align);
   if (log.size_bytes() < needed)
-    return invalid_argument(where + "log volume '" + log.name() + "' of " +
-                            std::to_string(log.size_bytes()) +
-                            " bytes cannot hold one transaction (needs " + std::to_string(needed) +
-                            ")");
+    return invalid_argument(
+        where + "log volume '" + log.name() + "' of " + std::to_string(log.size_bytes()) +
+        " bytes cannot hold one transaction (needs " + std::to_string(needed) + ")");
   FF_TRY(app->format());
   return app;
 }
@@ -146,17 +147,15 @@ Status TransactionalApp::begin_transaction() {
   record.txn_id = pending->txn_id;
   pending->images.resize(std::size_t{count} * options_.block_bytes);
   for (std::uint32_t i = 0; i < count; ++i) {
-    auto image =
-        std::span<std::byte>(pending->images).subspan(std::size_t{i} * options_.block_bytes,
-                                                      options_.block_bytes);
+    auto image = std::span<std::byte>(pending->images)
+                     .subspan(std::size_t{i} * options_.block_bytes, options_.block_bytes);
     random_.fill(image.subspan(records::kDataHeaderBytes));
     const std::uint64_t checksum =
         records::seal_data_block(image, pending->txn_id, pending->blocks[i]);
     record.entries.push_back({pending->blocks[i], checksum});
   }
   record.images = pending->images;
-  const std::vector<std::byte> encoded =
-      records::encode_log_record(record, log_.sector_bytes());
+  const std::vector<std::byte> encoded = records::encode_log_record(record, log_.sector_bytes());
   assert(log_tail_ + encoded.size() <= log_.size_bytes());
   FF_TRY(log_.write(log_tail_, encoded));
   log_tail_ += encoded.size();
@@ -180,8 +179,8 @@ Result<AppStep> TransactionalApp::step_locked() {
     if (stats_.frozen)
       return Status(ErrorCode::kBusy,
                     "transactional app '" + options_.name + "': frozen, new transactions held");
-    const std::uint64_t room = record_bytes_for(options_.blocks_per_transaction_max) +
-                               record_bytes_for(0);
+    const std::uint64_t room =
+        record_bytes_for(options_.blocks_per_transaction_max) + record_bytes_for(0);
     if (log_tail_ + room > log_.size_bytes()) {
       Status status = checkpoint();
       if (!status.ok())
@@ -190,7 +189,8 @@ Result<AppStep> TransactionalApp::step_locked() {
     }
     Status status = begin_transaction();
     if (!status.ok())
-      return fail(status.with_context("log record of txn " + std::to_string(stats_.last_txn_id + 1)));
+      return fail(
+          status.with_context("log record of txn " + std::to_string(stats_.last_txn_id + 1)));
     return AppStep::kLogRecord;
   }
   Pending& pending = *pending_;
@@ -289,15 +289,16 @@ AppStats TransactionalApp::stats() const {
   return stats_;
 }
 
-Uuid TransactionalApp::class_id() { return Uuid::from_name(kProductName); }
+Uuid TransactionalApp::class_id() {
+  return Uuid::from_name(kProductName);
+}
 
 Result<WriterMetadata> TransactionalApp::identify() {
   WriterMetadata metadata;
   metadata.name = options_.name;
   metadata.class_id = class_id();
   metadata.instance_id = Uuid::from_name(std::string(kProductName) + "/" + options_.name + "/" +
-                                         data_.uuid().to_string() + "/" +
-                                         log_.uuid().to_string());
+                                         data_.uuid().to_string() + "/" + log_.uuid().to_string());
   metadata.instance_name = options_.name;
   metadata.usage = WriterUsage::kUserData;
   metadata.source = WriterSource::kTransactedDatabase;

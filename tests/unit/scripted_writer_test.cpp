@@ -38,8 +38,8 @@ TEST(ScriptedWriter, SucceedsByDefaultAndRecordsEventsInOrder) {
   writer.backup_shutdown(set_id);
 
   const std::vector<WriterEvent> expected = {
-      WriterEvent::kIdentify,     WriterEvent::kPrepareBackup,  WriterEvent::kPrepareSnapshot,
-      WriterEvent::kFreeze,       WriterEvent::kThaw,           WriterEvent::kPostSnapshot,
+      WriterEvent::kIdentify,       WriterEvent::kPrepareBackup, WriterEvent::kPrepareSnapshot,
+      WriterEvent::kFreeze,         WriterEvent::kThaw,          WriterEvent::kPostSnapshot,
       WriterEvent::kBackupComplete, WriterEvent::kBackupShutdown};
   EXPECT_EQ(writer.events(), expected);
   const auto trace = writer.trace();
@@ -97,9 +97,9 @@ TEST(ScriptedWriter, StallAdvancesTheSimClockInsideTheHandler) {
   EXPECT_EQ(clock.now(), seconds(61));
 
   // A stall followed by a failure: both apply.
-  writer.set_action(WriterEvent::kThaw, {.stall = seconds(5),
-                                         .failure = WriterFailure::kTimeout,
-                                         .message = "slow thaw"});
+  writer.set_action(
+      WriterEvent::kThaw,
+      {.stall = seconds(5), .failure = WriterFailure::kTimeout, .message = "slow thaw"});
   EXPECT_EQ(writer.thaw({}).failure, WriterFailure::kTimeout);
   EXPECT_EQ(clock.now(), seconds(66));
 }

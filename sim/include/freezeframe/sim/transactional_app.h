@@ -180,7 +180,7 @@ struct ConsistencyReport {
   std::uint64_t last_committed_txn = 0;
   std::uint64_t blocks_checked = 0;
   std::uint64_t blocks_matching = 0;  // hold exactly what the log says they should
-  std::uint64_t blocks_behind = 0;    // whole, but older than the log's newest version
+  std::uint64_t blocks_behind = 0;    // blank or whole, but older than the log's newest version
   std::uint64_t blocks_torn = 0;      // header or checksum invalid
   // The first problem found (empty when kConsistent), naming the transaction and the block.
   std::string message;
