@@ -174,11 +174,11 @@ Result<AppStep> TransactionalApp::step() {
 Result<AppStep> TransactionalApp::step_locked() {
   if (stats_.failed)
     return bad_state("transactional app '" + options_.name + "': stopped by an earlier I/O error");
+  if (pending_ == nullptr && stats_.frozen)
+    return Status(ErrorCode::kBusy,
+                  "transactional app '" + options_.name + "': frozen, new transactions held");
   ++stats_.steps;
   if (pending_ == nullptr) {
-    if (stats_.frozen)
-      return Status(ErrorCode::kBusy,
-                    "transactional app '" + options_.name + "': frozen, new transactions held");
     const std::uint64_t room =
         record_bytes_for(options_.blocks_per_transaction_max) + record_bytes_for(0);
     if (log_tail_ + room > log_.size_bytes()) {
