@@ -1,10 +1,12 @@
 #include "app_records.h"
 
+#include "freezeframe/assert.h"
+
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include <algorithm>
 #include <boost/endian/conversion.hpp>
-#include <cassert>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -70,7 +72,7 @@ void store64(std::span<std::byte> bytes, std::size_t at, std::uint64_t value) {
 std::uint64_t checksum_without(std::span<const std::byte> bytes, std::size_t field_at) {
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
                                                                  &XXH3_freeState);
-  assert(state != nullptr);
+  FF_ASSERT(state != nullptr);
   XXH3_64bits_reset(state.get());
   XXH3_64bits_update(state.get(), bytes.data(), field_at);
   const std::byte zeros[8] = {};

@@ -1,7 +1,8 @@
 #include "freezeframe/sim/scripted_writer.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "freezeframe/assert.h"
 
 namespace freezeframe::sim {
 
@@ -12,7 +13,7 @@ ScriptedWriter::ScriptedWriter(ScriptedWriterOptions options) : options_(std::mo
 
 ScriptedWriter::~ScriptedWriter() {
   std::lock_guard lock(mutex_);
-  assert(blocked_ == 0 && "ScriptedWriter destroyed while an event is blocked");
+  FF_ASSERT_MSG(blocked_ == 0, "ScriptedWriter destroyed while an event is blocked");
 }
 
 void ScriptedWriter::set_action(WriterEvent event, ScriptedAction action) {
@@ -88,7 +89,7 @@ WriterResult ScriptedWriter::handle(WriterEvent event, const Uuid& snapshot_set_
     changed_.notify_all();
   }
   if (action.stall > Nanoseconds(0)) {
-    assert(options_.clock != nullptr && "a stalling ScriptedAction needs a SimClock");
+    FF_ASSERT_MSG(options_.clock != nullptr, "a stalling ScriptedAction needs a SimClock");
     if (options_.clock != nullptr)
       options_.clock->advance(action.stall);
   }

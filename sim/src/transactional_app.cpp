@@ -1,10 +1,10 @@
 #include "freezeframe/sim/transactional_app.h"
 
 #include <algorithm>
-#include <cassert>
 #include <string>
 
 #include "app_records.h"
+#include "freezeframe/assert.h"
 
 namespace freezeframe::sim {
 
@@ -156,7 +156,7 @@ Status TransactionalApp::begin_transaction() {
   }
   record.images = pending->images;
   const std::vector<std::byte> encoded = records::encode_log_record(record, log_.sector_bytes());
-  assert(log_tail_ + encoded.size() <= log_.size_bytes());
+  FF_ASSERT(log_tail_ + encoded.size() <= log_.size_bytes());
   FF_TRY(log_.write(log_tail_, encoded));
   log_tail_ += encoded.size();
   stats_.last_txn_id = pending->txn_id;
