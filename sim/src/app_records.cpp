@@ -1,8 +1,5 @@
 #include "app_records.h"
 
-#include "freezeframe/assert.h"
-
-#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include <algorithm>
@@ -10,6 +7,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+
+#include "freezeframe/assert.h"
 
 namespace freezeframe::sim::records {
 namespace {
