@@ -788,10 +788,13 @@ BackupSession::~BackupSession() {
     std::lock_guard lock(s.mutex);
     phase = s.phase;
   }
-  if (phase == Phase::kSetStarted || phase == Phase::kPrepared || phase == Phase::kCreated) {
+  if (phase == Phase::kSetStarted || phase == Phase::kPrepared) {
     abort().ignore_error();
+  } else if (phase == Phase::kCreated && s.auto_release()) {
+    // Ended without backup_complete: auto-release. Writers past post-snapshot get no abort
+    // (VSS), only backup_shutdown below.
+    s.delete_snapshots().ignore_error();
   }
-  // Auto-release is part of abort() for a created set; backup_shutdown ends every session.
   if (s.metadata_gathered && s.writers_involved()) {
     auto cleanup = std::make_shared<Race>();
     const WriterSessionInfo info = s.session_info();

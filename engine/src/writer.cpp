@@ -411,7 +411,8 @@ std::string writer_metadata_to_json(const WriterMetadata& metadata) {
                 {"reboot_required", metadata.reboot_required},
                 {"components", std::move(components)},
                 {"excluded_files", file_specs_to_json(metadata.excluded_files)}};
-  return document.dump(2);
+  // Invalid UTF-8 in a name becomes U+FFFD instead of an exception.
+  return document.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 
 Result<WriterMetadata> writer_metadata_from_json(std::string_view json) {
