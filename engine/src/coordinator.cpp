@@ -276,7 +276,7 @@ struct BackupSession::Impl {
   std::vector<std::pair<Provider*, SnapshotInfo>> snapshots;
   std::optional<SetFailure> failure;
   std::shared_ptr<Race> active_race;  // of the do_snapshot_set() in progress
-  Current current;             // the call the driving thread waits on
+  Current current;                    // the call the driving thread waits on
 
   bool writers_involved() const { return !context_has(context, kAttrNoWriters); }
   bool auto_release() const { return !context_has(context, kAttrNoAutoRelease); }
@@ -385,9 +385,8 @@ struct BackupSession::Impl {
     failed.name = record.metadata.name;
     failed.phase = current.phase;
     failed.writer_failure = kind;
-    failed.status =
-        Status(kind == WriterFailure::kTimeout ? ErrorCode::kTimeout : ErrorCode::kAborted,
-               message);
+    failed.status = Status(
+        kind == WriterFailure::kTimeout ? ErrorCode::kTimeout : ErrorCode::kAborted, message);
     pending = std::move(failed);
     return pending->status;
   }
@@ -401,16 +400,15 @@ struct BackupSession::Impl {
     const Nanoseconds start = clock().now();
     std::optional<Status> status = coordinator.run(race, limit, std::move(call));
     if (!status.has_value()) {
-      coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, "timeout",
-                      "");
+      coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, "timeout", "");
       return std::nullopt;
     }
     if (status->ok()) {
       coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, "ok", "");
       return Status();
     }
-    std::string message = "provider '" + provider->name() + "' failed at " + step + ": " +
-                          status->to_string();
+    std::string message =
+        "provider '" + provider->name() + "' failed at " + step + ": " + status->to_string();
     coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, "failed",
                     message);
     SetFailure failed;
@@ -452,20 +450,19 @@ struct BackupSession::Impl {
       case ExpiryKind::kCommitWindow:
       case ExpiryKind::kCall: {
         const bool commit = expiry.kind == ExpiryKind::kCommitWindow;
-        const Nanoseconds limit = commit ? coordinator.options.commit_window_max
-                                         : coordinator.options.event_duration_max;
+        const Nanoseconds limit =
+            commit ? coordinator.options.commit_window_max : coordinator.options.event_duration_max;
         std::string why = commit ? "commit window " + duration_text(limit) + " exceeded"
                                  : "no answer within " + duration_text(limit);
         failed.participant = current.participant;
         failed.name = current.name;
         failed.phase = current.phase;
         failed.status =
-            Status(ErrorCode::kTimeout, std::string(participant_name(current.participant)) +
-                                            " '" + current.name + "' failed at " + current.phase +
+            Status(ErrorCode::kTimeout, std::string(participant_name(current.participant)) + " '" +
+                                            current.name + "' failed at " + current.phase +
                                             ": timeout (" + why + ")");
         if (current.writer.has_value()) {
-          failed.writer_failure =
-              commit ? WriterFailure::kTimeout : WriterFailure::kNotResponding;
+          failed.writer_failure = commit ? WriterFailure::kTimeout : WriterFailure::kNotResponding;
           std::lock_guard lock(mutex);
           WriterRecord& record = writers[*current.writer];
           record.state = failed_state_for(current.event);
@@ -565,12 +562,11 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
         race->freeze_window_open[i] = true;
       }
       record.freeze_sent = true;
-      record.freeze_timer =
-          clock().schedule_after(record.writer->freeze_timeout(), [race, i] {
-            std::lock_guard lock(race->mutex);
-            if (i < race->freeze_window_open.size() && race->freeze_window_open[i])
-              race->expire({ExpiryKind::kFreezeWindow, i});
-          });
+      record.freeze_timer = clock().schedule_after(record.writer->freeze_timeout(), [race, i] {
+        std::lock_guard lock(race->mutex);
+        if (i < race->freeze_window_open.size() && race->freeze_window_open[i])
+          race->expire({ExpiryKind::kFreezeWindow, i});
+      });
       // The freeze window bounds the call; no separate event deadline.
       if (!check(writer_event(race, i, WriterEvent::kFreeze, Nanoseconds(0), info)))
         return pending->status;
@@ -609,8 +605,7 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
     auto token = std::make_shared<HoldToken>();
     holds.push_back(token);
     HoldableVolume* hold = volume.hold;
-    current = {Participant::kVolume, volume.name, "hold-io", std::nullopt,
-               WriterEvent::kIdentify};
+    current = {Participant::kVolume, volume.name, "hold-io", std::nullopt, WriterEvent::kIdentify};
     const Nanoseconds start = clock().now();
     std::optional<Status> held = coordinator.run(race, Nanoseconds(0), [hold, token] {
       {
@@ -708,8 +703,8 @@ void BackupSession::Impl::abort_writers(bool include_completed) {
     const bool involved = record.prepared_backup || record.prepared_snapshot;
     if (!involved || (record.post_snapshot_done && !include_completed))
       continue;
-    std::optional<Status> ignored = writer_event(cleanup, i, WriterEvent::kAbort,
-                                                 coordinator.options.event_duration_max, info);
+    std::optional<Status> ignored =
+        writer_event(cleanup, i, WriterEvent::kAbort, coordinator.options.event_duration_max, info);
     (void)ignored;
     std::lock_guard lock(mutex);
     if (!is_failed(record.state))
@@ -759,8 +754,8 @@ void BackupSession::Impl::fail_set(const SetFailure& failed,
   for (Provider* provider : prepared_providers) {
     const Uuid id = set_id;
     const Nanoseconds start = clock().now();
-    std::optional<Status> aborted = coordinator.run(
-        cleanup, coordinator.options.event_duration_max, [provider, id] { return provider->abort(id); });
+    std::optional<Status> aborted = coordinator.run(cleanup, coordinator.options.event_duration_max,
+                                                    [provider, id] { return provider->abort(id); });
     coordinator.log(set_id, "abort", Participant::kProvider, provider->name(), start,
                     aborted.has_value() && aborted->ok() ? "ok" : "failed",
                     aborted.has_value() ? (aborted->ok() ? "" : aborted->to_string()) : "timeout");
@@ -799,9 +794,8 @@ BackupSession::~BackupSession() {
     auto cleanup = std::make_shared<Race>();
     const WriterSessionInfo info = s.session_info();
     for (std::size_t i = 0; i < s.writers.size(); ++i) {
-      std::optional<Status> ignored = s.writer_event(cleanup, i, WriterEvent::kBackupShutdown,
-                                                     s.coordinator.options.event_duration_max,
-                                                     info);
+      std::optional<Status> ignored = s.writer_event(
+          cleanup, i, WriterEvent::kBackupShutdown, s.coordinator.options.event_duration_max, info);
       (void)ignored;
     }
   }
@@ -829,8 +823,7 @@ Result<std::vector<WriterMetadata>> BackupSession::gather_writer_metadata() {
   {
     std::lock_guard lock(s.mutex);
     if (s.metadata_gathered || s.phase != Phase::kInitial)
-      return s.phase_error("gather_writer_metadata",
-                           "once per session, before start_snapshot_set");
+      return s.phase_error("gather_writer_metadata", "once per session, before start_snapshot_set");
     s.metadata_gathered = true;
     std::lock_guard coordinator_lock(s.coordinator.mutex);
     for (Writer* writer : s.coordinator.writers) {
@@ -861,8 +854,8 @@ Result<std::vector<WriterMetadata>> BackupSession::gather_writer_metadata() {
       f.name = s.current.name;
       f.phase = "identify";
       f.writer_failure = WriterFailure::kNonRetryable;
-      f.status = Status(ErrorCode::kAborted, "writer " + f.name + " failed at identify: " +
-                                                 status->to_string());
+      f.status = Status(ErrorCode::kAborted,
+                        "writer " + f.name + " failed at identify: " + status->to_string());
       std::lock_guard lock(s.mutex);
       s.writers[i].state = WriterState::kFailedAtIdentify;
       s.writers[i].failure = WriterFailure::kNonRetryable;
@@ -971,9 +964,9 @@ Status BackupSession::do_snapshot_set() {
   std::shared_ptr<Race> race = std::make_shared<Race>();
   {
     std::lock_guard lock(s.mutex);
-    const bool ready = s.writers_involved() ? s.phase == Phase::kPrepared
-                                            : (s.phase == Phase::kSetStarted ||
-                                               s.phase == Phase::kPrepared);
+    const bool ready = s.writers_involved()
+                           ? s.phase == Phase::kPrepared
+                           : (s.phase == Phase::kSetStarted || s.phase == Phase::kPrepared);
     if (!ready)
       return s.phase_error("do_snapshot_set",
                            s.writers_involved()
@@ -1095,9 +1088,9 @@ Status BackupSession::abort() {
     case Phase::kPrepared: {
       SetFailure failed;
       failed.participant = Participant::kRequestor;
-      failed.phase = phase == Phase::kInitial ? "initial" : phase == Phase::kSetStarted
-                                                                ? "start-snapshot-set"
-                                                                : "prepare-for-backup";
+      failed.phase = phase == Phase::kInitial      ? "initial"
+                     : phase == Phase::kSetStarted ? "start-snapshot-set"
+                                                   : "prepare-for-backup";
       failed.status =
           Status(ErrorCode::kAborted, "requestor aborted the snapshot set after " + failed.phase);
       std::vector<std::shared_ptr<HoldToken>> none;
@@ -1175,9 +1168,10 @@ Status Coordinator::register_provider(Provider& provider) {
       continue;
     const Nanoseconds start = impl_->clock.now();
     Status deleted = provider.delete_snapshot(info.id);
-    impl_->log(info.set_id, "auto-release", Participant::kProvider, provider.name(), start,
-               deleted.ok() ? "ok" : "failed",
-               "snapshot " + info.id.to_string() + (deleted.ok() ? "" : ": " + deleted.to_string()));
+    impl_->log(
+        info.set_id, "auto-release", Participant::kProvider, provider.name(), start,
+        deleted.ok() ? "ok" : "failed",
+        "snapshot " + info.id.to_string() + (deleted.ok() ? "" : ": " + deleted.to_string()));
     if (!deleted.ok() && first_error.ok())
       first_error = deleted.with_context("provider '" + provider.name() + "' auto-release");
   }

@@ -49,8 +49,8 @@ Status BlockSnapshotProvider::begin_prepare(const Uuid& set_id, std::string_view
   }
   SetState& state = sets_[set_id];
   if (state.aborted)
-    return Status(ErrorCode::kAborted, "provider '" + name_ + "': snapshot set " +
-                                           set_id.to_string() + " was aborted");
+    return Status(ErrorCode::kAborted,
+                  "provider '" + name_ + "': snapshot set " + set_id.to_string() + " was aborted");
   for (const PreparedVolume& prepared : state.volumes) {
     if (prepared.volume == volume)
       return Status(ErrorCode::kAlreadyExists, "provider '" + name_ + "': volume '" +
@@ -207,9 +207,9 @@ Status ProviderRegistry::add(Provider& provider) {
   std::lock_guard lock(mutex_);
   for (const Provider* existing : providers_) {
     if (existing->id() == provider.id() || existing->name() == provider.name())
-      return Status(ErrorCode::kAlreadyExists,
-                    "provider '" + provider.name() + "' (" + provider.id().to_string() +
-                        ") is already registered");
+      return Status(ErrorCode::kAlreadyExists, "provider '" + provider.name() + "' (" +
+                                                   provider.id().to_string() +
+                                                   ") is already registered");
   }
   providers_.push_back(&provider);
   return Status();
@@ -234,8 +234,8 @@ Status ProviderRegistry::remove(const Uuid& provider_id) {
 Status ProviderRegistry::set_default(std::string volume, const Uuid& provider_id) {
   FF_ASSIGN_OR_RETURN(Provider * provider, find(provider_id));
   if (!provider->is_volume_supported(volume))
-    return Status(ErrorCode::kUnsupported, "provider '" + provider->name() +
-                                               "' does not support volume '" + volume + "'");
+    return Status(ErrorCode::kUnsupported,
+                  "provider '" + provider->name() + "' does not support volume '" + volume + "'");
   std::lock_guard lock(mutex_);
   defaults_[std::move(volume)] = provider_id;
   return Status();
@@ -259,8 +259,7 @@ Result<Provider*> ProviderRegistry::find(std::string_view provider_name) const {
   return not_found("no provider named '" + std::string(provider_name) + "' is registered");
 }
 
-Result<Provider*> ProviderRegistry::select(std::string_view volume,
-                                           const Uuid& provider_id) const {
+Result<Provider*> ProviderRegistry::select(std::string_view volume, const Uuid& provider_id) const {
   if (!provider_id.is_nil()) {
     FF_ASSIGN_OR_RETURN(Provider * provider, find(provider_id));
     if (!provider->is_volume_supported(volume))

@@ -243,8 +243,8 @@ class Reader {
       std::string known;
       for (const auto& entry : table)
         known += (known.empty() ? "" : ", ") + std::string(entry.name);
-      return invalid_argument("writer metadata: " + field_path(key) + ": unknown value '" +
-                              text + "' (one of: " + known + ")");
+      return invalid_argument("writer metadata: " + field_path(key) + ": unknown value '" + text +
+                              "' (one of: " + known + ")");
     }
     out = *value;
     return Status();
@@ -259,8 +259,8 @@ class Reader {
     out.clear();
     for (std::size_t i = 0; i < field->size(); ++i) {
       if (!(*field)[i].is_string())
-        return invalid_argument("writer metadata: " + field_path(key) + "[" +
-                                std::to_string(i) + "] must be a string");
+        return invalid_argument("writer metadata: " + field_path(key) + "[" + std::to_string(i) +
+                                "] must be a string");
       out.push_back((*field)[i].get<std::string>());
     }
     return Status();
@@ -288,8 +288,7 @@ class Reader {
     return path_.empty() ? std::string(key) : path_ + "." + key;
   }
   Status missing(const char* key) const {
-    return invalid_argument("writer metadata: required field '" + field_path(key) +
-                            "' is missing");
+    return invalid_argument("writer metadata: required field '" + field_path(key) + "' is missing");
   }
   Status wrong_type(const char* key, const char* expected) const {
     return invalid_argument("writer metadata: " + field_path(key) + " must be " + expected);
@@ -343,7 +342,8 @@ std::string_view writer_state_name(WriterState state) noexcept {
 }
 
 bool is_failed(WriterState state) noexcept {
-  return static_cast<std::uint8_t>(state) >= static_cast<std::uint8_t>(WriterState::kFailedAtIdentify);
+  return static_cast<std::uint8_t>(state) >=
+         static_cast<std::uint8_t>(WriterState::kFailedAtIdentify);
 }
 
 std::string_view writer_failure_name(WriterFailure failure) noexcept {
@@ -397,20 +397,21 @@ std::string writer_metadata_to_json(const WriterMetadata& metadata) {
   Json components = Json::array();
   for (const WriterComponent& component : metadata.components)
     components.push_back(component_to_json(component));
-  Json document{{"format", "freezeframe-writer-metadata"},
-                {"version", 1},
-                {"name", metadata.name},
-                {"class_id", metadata.class_id.to_string()},
-                {"instance_id", metadata.instance_id.to_string()},
-                {"instance_name", metadata.instance_name},
-                {"usage", name_of(kUsageNames, metadata.usage, "undefined")},
-                {"source", name_of(kSourceNames, metadata.source, "undefined")},
-                {"level", name_of(kLevelNames, metadata.level, "front-end")},
-                {"restore_method", name_of(kRestoreMethodNames, metadata.restore_method, "undefined")},
-                {"restore_service", metadata.restore_service},
-                {"reboot_required", metadata.reboot_required},
-                {"components", std::move(components)},
-                {"excluded_files", file_specs_to_json(metadata.excluded_files)}};
+  Json document{
+      {"format", "freezeframe-writer-metadata"},
+      {"version", 1},
+      {"name", metadata.name},
+      {"class_id", metadata.class_id.to_string()},
+      {"instance_id", metadata.instance_id.to_string()},
+      {"instance_name", metadata.instance_name},
+      {"usage", name_of(kUsageNames, metadata.usage, "undefined")},
+      {"source", name_of(kSourceNames, metadata.source, "undefined")},
+      {"level", name_of(kLevelNames, metadata.level, "front-end")},
+      {"restore_method", name_of(kRestoreMethodNames, metadata.restore_method, "undefined")},
+      {"restore_service", metadata.restore_service},
+      {"reboot_required", metadata.reboot_required},
+      {"components", std::move(components)},
+      {"excluded_files", file_specs_to_json(metadata.excluded_files)}};
   // Invalid UTF-8 in a name becomes U+FFFD instead of an exception.
   return document.dump(2, ' ', false, Json::error_handler_t::replace);
 }
@@ -450,13 +451,12 @@ Result<WriterMetadata> writer_metadata_from_json(std::string_view json) {
   FF_TRY(reader.enumeration("restore_method", kRestoreMethodNames, metadata.restore_method));
   FF_TRY(reader.string("restore_service", metadata.restore_service, false));
   FF_TRY(reader.boolean("reboot_required", metadata.reboot_required));
-  Status components =
-      reader.array("components", [&](const Json& element, const std::string& path) {
-        WriterComponent component;
-        FF_TRY(parse_component(element, path, component));
-        metadata.components.push_back(std::move(component));
-        return Status();
-      });
+  Status components = reader.array("components", [&](const Json& element, const std::string& path) {
+    WriterComponent component;
+    FF_TRY(parse_component(element, path, component));
+    metadata.components.push_back(std::move(component));
+    return Status();
+  });
   FF_TRY(components);
   FF_TRY(parse_file_specs(reader, "excluded_files", metadata.excluded_files));
   return metadata;
@@ -474,9 +474,9 @@ Result<SnapshotContext> parse_snapshot_context(std::string_view name) {
   std::string lowered(name);
   std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  lowered.erase(std::remove_if(lowered.begin(), lowered.end(),
-                               [](char c) { return c == '-' || c == '_'; }),
-                lowered.end());
+  lowered.erase(
+      std::remove_if(lowered.begin(), lowered.end(), [](char c) { return c == '-' || c == '_'; }),
+      lowered.end());
   auto context = value_of(kContextNames, lowered);
   if (!context.has_value())
     return invalid_argument("unknown snapshot context '" + std::string(name) +

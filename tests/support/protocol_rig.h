@@ -320,8 +320,8 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
     provider_options.limit = DiffAreaLimit::unbounded();
     provider_options.clock = &rig->clock;
     provider_options.random = rig->random.get();
-    auto provider = SnapshotProvider::create(options.kind, *volume.origin, *volume.diff,
-                                             provider_options);
+    auto provider =
+        SnapshotProvider::create(options.kind, *volume.origin, *volume.diff, provider_options);
     EXPECT_TRUE(provider.ok()) << provider.status().to_string();
     volume.provider = std::move(provider).value();
     volume.holdable = std::make_unique<HoldableVolume>(*volume.provider);

@@ -62,7 +62,8 @@ TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
     Status status = run_sequence(*rig, *session);
     ASSERT_FALSE(status.ok());
     EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
-    const std::string culprit = param.event == WriterEvent::kIdentify ? "writer #2" : "writer 'mail'";
+    const std::string culprit =
+        param.event == WriterEvent::kIdentify ? "writer #2" : "writer 'mail'";
     EXPECT_TRUE(contains(status.message(), culprit + " failed at " + param.phase))
         << status.message();
     auto failure = session->failure();
@@ -184,8 +185,8 @@ TEST_P(ProtocolProviderVeto, FailsTheSetNamingTheProvider) {
   auto session = rig->coordinator->create_session();
   Status status = run_sequence(*rig, *session);
   EXPECT_EQ(status.code(), ErrorCode::kNoSpace);
-  EXPECT_TRUE(contains(status.message(),
-                       "provider '" + rig->provider->name() + "' failed at " + step))
+  EXPECT_TRUE(
+      contains(status.message(), "provider '" + rig->provider->name() + "' failed at " + step))
       << status.message();
   EXPECT_TRUE(contains(status.message(), "diff area full"));
   rig->expect_clean_failure();
@@ -247,8 +248,8 @@ TEST(ProtocolAbort, BeforeCreationInEachPhase) {
 TEST(ProtocolAbort, AfterCreationDeletesTheSnapshots) {
   auto rig = make_protocol_rig({.volume_count = 2});
   rig->add_writer({.name = "app"});
-  auto session =
-      rig->coordinator->take_snapshot_set(rig->volume_names(), {.context = SnapshotContext::kAppRollback});
+  auto session = rig->coordinator->take_snapshot_set(rig->volume_names(),
+                                                     {.context = SnapshotContext::kAppRollback});
   ASSERT_TRUE(session.ok());
   EXPECT_EQ(rig->snapshot_count(), 2u);
   ASSERT_TRUE((*session)->abort().ok());

@@ -30,15 +30,14 @@ std::vector<std::string> expected_trace(std::size_t volume_count) {
   trace.push_back("provider:commit");
   for (std::size_t i = 0; i < volume_count; ++i)
     trace.push_back("io:release-io:vol" + std::to_string(i));
-  for (const char* entry : {"provider:post-commit", "app:thaw", "db:thaw", "db:post-snapshot",
-                            "app:post-snapshot", "db:backup-complete", "app:backup-complete",
-                            "db:backup-shutdown", "app:backup-shutdown"})
+  for (const char* entry :
+       {"provider:post-commit", "app:thaw", "db:thaw", "db:post-snapshot", "app:post-snapshot",
+        "db:backup-complete", "app:backup-complete", "db:backup-shutdown", "app:backup-shutdown"})
     trace.push_back(entry);
   return trace;
 }
 
-class ProtocolHappyPath
-    : public ::testing::TestWithParam<std::tuple<ProviderKind, std::size_t>> {};
+class ProtocolHappyPath : public ::testing::TestWithParam<std::tuple<ProviderKind, std::size_t>> {};
 
 TEST_P(ProtocolHappyPath, EventsRunInVssOrder) {
   const auto [kind, volume_count] = GetParam();
@@ -85,8 +84,8 @@ TEST(ProtocolHappyPath, SnapshotsCarryContextAttributesAndTheCommitInstant) {
     std::vector<std::byte> after(4096, std::byte{0x22});
     for (auto& volume : rig->volumes)
       ASSERT_TRUE(volume.holdable->write(8192, before).ok());
-    auto session = rig->coordinator->take_snapshot_set(
-        rig->volume_names(), {.context = SnapshotContext::kAppRollback});
+    auto session = rig->coordinator->take_snapshot_set(rig->volume_names(),
+                                                       {.context = SnapshotContext::kAppRollback});
     ASSERT_TRUE(session.ok()) << session.status().to_string();
     for (auto& volume : rig->volumes)
       ASSERT_TRUE(volume.holdable->write(8192, after).ok());

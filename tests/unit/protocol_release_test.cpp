@@ -17,8 +17,8 @@ void reopen(ProtocolRig& rig) {
   rig.coordinator.reset();
   rig.provider.reset();
   rig.block_provider.reset();
-  rig.block_provider = std::make_unique<BlockSnapshotProvider>("block-reopened",
-                                                               ProviderKind::kCopyOnWrite);
+  rig.block_provider =
+      std::make_unique<BlockSnapshotProvider>("block-reopened", ProviderKind::kCopyOnWrite);
   for (auto& volume : rig.volumes) {
     volume.holdable.reset();
     ASSERT_TRUE(volume.provider->flush().ok());
@@ -76,8 +76,9 @@ TEST(ProtocolAutoRelease, PersistentSnapshotsSurviveTheSessionAndAReopen) {
   ASSERT_EQ(rig->snapshot_count(), 2u);
   for (const SnapshotInfo& info : rig->provider->query()) {
     EXPECT_EQ(info.set_id, set_id);
-    EXPECT_EQ(info.attributes, static_cast<std::uint32_t>(SnapshotContext::kClientAccessibleWriters) |
-                                   kAttrDifferential);
+    EXPECT_EQ(
+        info.attributes,
+        static_cast<std::uint32_t>(SnapshotContext::kClientAccessibleWriters) | kAttrDifferential);
   }
 }
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -83,8 +82,7 @@ TEST(WriterMetadataJson, RejectsMalformedDocumentsNamingTheField) {
       {"empty name", [](auto& j) { j["name"] = ""; }, "name must not be empty"},
       {"name not a string", [](auto& j) { j["name"] = 3; }, "name must be a string"},
       {"bad class id", [](auto& j) { j["class_id"] = "xyz"; }, "class_id: 'xyz' is not a UUID"},
-      {"unknown level", [](auto& j) { j["level"] = "middle"; },
-       "level: unknown value 'middle'"},
+      {"unknown level", [](auto& j) { j["level"] = "middle"; }, "level: unknown value 'middle'"},
       {"unknown restore method", [](auto& j) { j["restore_method"] = "pray"; },
        "restore_method: unknown value 'pray'"},
       {"components not an array", [](auto& j) { j["components"] = "x"; },

@@ -96,7 +96,7 @@ struct SetFailure {
   std::string name;   // the writer's, provider's or volume's name
   std::string phase;  // "identify", "freeze", "commit", ...
   WriterFailure writer_failure = WriterFailure::kNone;
-  Status status;      // what the failed call returned
+  Status status;  // what the failed call returned
 };
 
 struct WriterStatus {
