@@ -115,6 +115,12 @@ TEST(ProtocolFailure, WriterPastItsFreezeWindowFailsTheSet) {
   EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtFreeze);
   EXPECT_EQ(session->failure()->writer_failure, WriterFailure::kTimeout);
   rig->expect_clean_failure();
+  // The event log tells the same story.
+  const std::string log = rig->sink->json_lines();
+  EXPECT_TRUE(contains(log, R"("phase":"freeze","participant":"writer","name":"mail")"));
+  EXPECT_TRUE(contains(log, R"("outcome":"timeout")"));
+  EXPECT_TRUE(contains(log, R"x("outcome":"failed","message":"writer 'mail' failed at freeze: )x"
+                            R"x(timeout (freeze window 20 s exceeded)")x"));
 }
 
 TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
