@@ -89,9 +89,12 @@ TEST(HoldableVolume, HoldDrainsAWriteInFlight) {
     order.add("write-done");
   });
   gate.wait_until_entered();
+  std::vector<std::byte> seen_at_hold(4096);
   std::thread holder([&] {
     volume.hold();
     order.add("held");
+    // The write in flight reached the base before hold() returned.
+    EXPECT_TRUE((*base)->read(0, seen_at_hold).ok());
   });
   while (!volume.held())
     std::this_thread::yield();
@@ -99,7 +102,8 @@ TEST(HoldableVolume, HoldDrainsAWriteInFlight) {
   gate.open();
   holder.join();
   writer.join();
-  EXPECT_EQ(order.entries(), (std::vector<std::string>{"write-done", "held"}));
+  EXPECT_EQ(seen_at_hold, data);
+  EXPECT_EQ(order.entries().size(), 2u);
   volume.release();
 }
 
