@@ -122,6 +122,8 @@ bool snapshot_demo(ProviderKind kind, std::uint64_t seed, std::ostream& out) {
 
 int run_demo(std::uint64_t seed, std::ostream& out) {
   out << "freezeframe demo, seed " << seed << "\n\n";
+  bool protocol_ok = protocol_demo(seed, out);
+  out << "\n3. power loss on simulated disks:\n";
   sim::SimClock clock;
   auto base_result =
       MemoryVolume::create({.name = "demo", .size_bytes = kVolumeBytes, .sector_bytes = kSector});
@@ -140,7 +142,7 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
     return 1;
   }
   auto disk = std::move(disk_result).value();
-  out << "volume '" << disk->name() << "': " << (kVolumeBytes >> 20) << " MiB, " << kSector
+  out << "   a. volume '" << disk->name() << "': " << (kVolumeBytes >> 20) << " MiB, " << kSector
       << "-byte sectors, a simulated disk with a volatile write cache\n";
 
   Random random = Random(seed).fork("demo");
@@ -153,7 +155,7 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
   };
   if (!check(disk->write(0, flushed)) || !check(disk->flush()))
     return 1;
-  out << "1. wrote " << (kFlushedBytes >> 20) << " MiB and flushed it: durable\n";
+  out << "   b. wrote " << (kFlushedBytes >> 20) << " MiB and flushed it: durable\n";
 
   // Overwrite random extents inside the flushed region, without a flush.
   std::vector<std::byte> latest = flushed;
@@ -171,10 +173,10 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
       ++writes_per_sector[s];
     extents.emplace_back(first, sectors);
   }
-  out << "2. overwrote " << kUnflushedWrites << " extents (" << (disk->unflushed_bytes() >> 10)
+  out << "   c. overwrote " << kUnflushedWrites << " extents (" << (disk->unflushed_bytes() >> 10)
       << " KiB) without a flush\n";
   std::uint64_t dropped = disk->crash();
-  out << "3. power loss at t="
+  out << "   d. power loss at t="
       << std::chrono::duration_cast<std::chrono::microseconds>(clock.now()).count()
       << " us of simulated time: " << dropped << " unflushed sectors lost\n";
 
@@ -215,22 +217,26 @@ int run_demo(std::uint64_t seed, std::ostream& out) {
     }
     torn_requests += any_new && any_old;
   }
-  out << "4. after restart:\n"
-      << "   flushed sectors intact            " << intact << " / " << flushed_sectors << "\n"
-      << "   unflushed sectors with new data   " << kept_new << "\n"
-      << "   unflushed sectors with old data   " << kept_old << "\n"
-      << "   sectors holding a mix of writes   " << torn_sectors << "\n"
-      << "   requests torn across sectors      " << torn_requests << " of " << kUnflushedWrites
-      << "\n\n";
+  out << "   e. after restart:\n"
+      << "        flushed sectors intact            " << intact << " / " << flushed_sectors << "\n"
+      << "        unflushed sectors with new data   " << kept_new << "\n"
+      << "        unflushed sectors with old data   " << kept_old << "\n"
+      << "        sectors holding a mix of writes   " << torn_sectors << "\n"
+      << "        requests torn across sectors      " << torn_requests << " of " << kUnflushedWrites
+      << "\n";
   bool ok = intact == flushed_sectors && torn_sectors == 0;
-  out << (ok ? "every flushed sector survived; every other sector is whole, old or new"
+  out << "        "
+      << (ok ? "every flushed sector survived; every other sector is whole, old or new"
              : "FAILED: the crash left data a real disk could not have")
-      << "\n\n5. snapshots on a simulated data disk with a diff area on a second one:\n";
+      << "\n   f. snapshots on a simulated data disk with a diff area on a second one:\n";
   for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
     ok = snapshot_demo(kind, seed, out) && ok;
   }
-  out << (ok ? "every snapshot and every flushed write survived the power loss"
-             : "FAILED: a snapshot or a flushed write was damaged")
+  ok = ok && protocol_ok;
+  out << "\n"
+      << (ok ? "every check held: application-consistent sets, exports, flushed writes and "
+               "snapshots across power loss"
+             : "FAILED: see the errors above")
       << "\nreplay: freezeframe demo --seed " << seed << "\n";
   return ok ? 0 : 1;
 }

@@ -10,4 +10,7 @@ namespace freezeframe::cli {
 // check the demo makes holds.
 int run_demo(std::uint64_t seed, std::ostream& out);
 
+// The protocol part of the demo (demo_protocol.cpp). Returns true when every check held.
+bool protocol_demo(std::uint64_t seed, std::ostream& out);
+
 }  // namespace freezeframe::cli
