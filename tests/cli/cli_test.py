@@ -341,7 +341,7 @@ class KillTest(StoreTest):
             process = subprocess.Popen(
                 [BINARY, "--store", self.store, "volume", "write", "C:", "--offset", "0",
                  "--from", new_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(0.05 + 0.1 * attempt * self.rng.random())
+            time.sleep(0.1 / (attempt + 1))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
