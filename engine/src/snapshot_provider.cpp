@@ -1007,6 +1007,20 @@ struct SnapshotProvider::Impl {
     return flush_run();
   }
 
+  // Records that `slot`, just written (not yet flushed), holds version `tag` of `chunk` in
+  // `stored` bytes. The record goes out with the next commit, after a data flush.
+  void map_written_slot(std::uint64_t chunk, std::uint32_t tag, std::uint32_t slot,
+                        std::uint64_t stored) {
+    diff_data_dirty = true;
+    Record record;
+    record.type = RecordType::kMapAdd;
+    record.chunk = chunk;
+    record.tag = tag;
+    record.slot = slot;
+    record.stored_bytes = static_cast<std::uint32_t>(stored);
+    log(record);
+  }
+
   // ----- CoW writes
 
   // Preserves, into the newest snapshot, every chunk of [offset, offset + length) that it
@@ -1064,15 +1078,7 @@ struct SnapshotProvider::Impl {
           return status.with_context(diff_area_name() + ": preserving chunk " +
                                      std::to_string(chunk));
         }
-        slot_hwm = std::max<std::uint64_t>(slot_hwm, std::uint64_t{slot} + 1);
-        diff_data_dirty = true;
-        Record record;
-        record.type = RecordType::kMapAdd;
-        record.chunk = chunk;
-        record.tag = newest;
-        record.slot = slot;
-        record.stored_bytes = static_cast<std::uint32_t>(bytes);
-        log(record);
+        map_written_slot(chunk, newest, slot, bytes);
         ++stats.chunks_preserved;
         stats.diff_data_bytes_written += compress ? frames[i].size() : bytes;
       }
@@ -1170,15 +1176,7 @@ struct SnapshotProvider::Impl {
           free_slots.push_back(new_slot);
           return status;
         }
-        slot_hwm = std::max<std::uint64_t>(slot_hwm, std::uint64_t{new_slot} + 1);
-        diff_data_dirty = true;
-        Record record;
-        record.type = RecordType::kMapAdd;
-        record.chunk = chunk;
-        record.tag = tag;
-        record.slot = new_slot;
-        record.stored_bytes = static_cast<std::uint32_t>(bytes);
-        log(record);
+        map_written_slot(chunk, tag, new_slot, bytes);
         stats.chunks_redirected += target == Target::kRedirect;
         stats.diff_data_bytes_written += written;
       }
