@@ -8,65 +8,19 @@
 namespace freezeframe::cli {
 
 std::string_view context_name(SnapshotContext context) noexcept {
-  switch (context) {
-    case SnapshotContext::kBackup:
-      return "backup";
-    case SnapshotContext::kFileShareBackup:
-      return "filesharebackup";
-    case SnapshotContext::kNasRollback:
-      return "nasrollback";
-    case SnapshotContext::kAppRollback:
-      return "approllback";
-    case SnapshotContext::kClientAccessible:
-      return "clientaccessible";
-    case SnapshotContext::kClientAccessibleWriters:
-      return "clientaccessiblewriters";
-  }
-  return "unknown";
+  return snapshot_context_name(context);
 }
 
 Result<SnapshotContext> parse_context_name(std::string_view name) {
-  for (SnapshotContext context :
-       {SnapshotContext::kBackup, SnapshotContext::kFileShareBackup, SnapshotContext::kNasRollback,
-        SnapshotContext::kAppRollback, SnapshotContext::kClientAccessible,
-        SnapshotContext::kClientAccessibleWriters})
-    if (context_name(context) == name)
-      return context;
-  return invalid_argument("unknown context '" + std::string(name) + "'");
+  return parse_snapshot_context(name);
 }
 
 std::string_view state_name(WriterState state) noexcept {
-  static constexpr std::string_view kNames[] = {"unknown",
-                                                "stable",
-                                                "waiting-for-freeze",
-                                                "waiting-for-thaw",
-                                                "waiting-for-post-snapshot",
-                                                "waiting-for-backup-complete",
-                                                "failed-at-identify",
-                                                "failed-at-prepare-backup",
-                                                "failed-at-prepare-snapshot",
-                                                "failed-at-freeze",
-                                                "failed-at-thaw",
-                                                "failed-at-post-snapshot",
-                                                "failed-at-backup-complete",
-                                                "failed-at-pre-restore",
-                                                "failed-at-post-restore",
-                                                "failed-at-backup-shutdown"};
-  auto index = static_cast<std::size_t>(state);
-  return index < std::size(kNames) ? kNames[index] : "unknown";
+  return writer_state_name(state);
 }
 
 std::string_view failure_name(WriterFailure failure) noexcept {
-  static constexpr std::string_view kNames[] = {"none",
-                                                "retryable",
-                                                "non-retryable",
-                                                "timeout",
-                                                "inconsistent-snapshot",
-                                                "out-of-resources",
-                                                "recovery-failed",
-                                                "not-responding"};
-  auto index = static_cast<std::size_t>(failure);
-  return index < std::size(kNames) ? kNames[index] : "unknown";
+  return writer_failure_name(failure);
 }
 
 std::string to_lower(std::string_view text) {

@@ -1,19 +1,30 @@
 #include "snapshot_sets.h"
 
 #include <algorithm>
+#include <map>
 #include <ostream>
 
+#include "freezeframe/coordinator.h"
+#include "freezeframe/holdable_volume.h"
+#include "freezeframe/protocol_provider.h"
 #include "parse.h"
 #include "volume_writer.h"
 
 namespace freezeframe::cli {
 
+namespace {
+
+std::string provider_name(ProviderKind kind) {
+  return kind == ProviderKind::kCopyOnWrite ? "freezeframe copy-on-write provider"
+                                            : "freezeframe redirect-on-write provider";
+}
+
+}  // namespace
+
 std::vector<ProviderRow> store_providers() {
   std::vector<ProviderRow> rows;
   for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
-    std::string name = kind == ProviderKind::kCopyOnWrite
-                           ? "freezeframe copy-on-write provider"
-                           : "freezeframe redirect-on-write provider";
+    std::string name = provider_name(kind);
     rows.push_back({name, kind, Uuid::from_name(name), "1.0"});
   }
   return rows;
@@ -34,15 +45,30 @@ Result<ProviderKind> find_provider(std::string_view text) {
 struct SetEngine::Impl {
   Store& store;
   std::ostream* log;
+  SystemClock clock;
   VolumeWriter writer;
-  WriterState writer_state = WriterState::kStable;
-  WriterFailure writer_failure = WriterFailure::kNone;
-  std::string writer_message;
-  // Auto-release snapshots created and not yet released.
+  BlockSnapshotProvider cow;
+  BlockSnapshotProvider row;
+  // Volume name -> the SnapshotProvider registered for it and the volume held at commit.
+  std::map<std::string, SnapshotProvider*> registered;
+  std::vector<std::unique_ptr<HoldableVolume>> holdable;
+  std::unique_ptr<Coordinator> coordinator;  // after what it borrows: destroyed before it
+  // Sessions that still own something: auto-release sets (deleted when the session ends)
+  // and full backups waiting for end backup.
+  struct OpenSession {
+    std::unique_ptr<BackupSession> session;
+    bool full_backup = false;
+  };
+  std::vector<OpenSession> sessions;
+  std::vector<WriterStatus> last_status;
   std::vector<Uuid> auto_release;
-  std::vector<WriterSessionInfo> backups_open;
 
-  Impl(Store& s, std::ostream* l) : store(s), log(l), writer(s) {}
+  Impl(Store& s, std::ostream* l)
+      : store(s),
+        log(l),
+        writer(s),
+        cow(provider_name(ProviderKind::kCopyOnWrite), ProviderKind::kCopyOnWrite),
+        row(provider_name(ProviderKind::kRedirectOnWrite), ProviderKind::kRedirectOnWrite) {}
 
   bool writer_matches(std::string_view text) const {
     auto id = Uuid::parse(text);
@@ -50,72 +76,104 @@ struct SetEngine::Impl {
            (id.ok() && (*id == writer.class_id() || *id == writer.instance_id()));
   }
 
-  // The snapshot-set creation itself: writers prepared and frozen, one snapshot per volume
-  // under one set id, writers thawed. On failure, what was made is deleted.
+  Status start() {
+    coordinator = std::make_unique<Coordinator>(clock);
+    FF_TRY(coordinator->register_writer(writer));
+    for (VolumeEntry& entry : store.catalog().volumes)
+      if (entry.storage)
+        FF_TRY(register_volume(entry));
+    FF_TRY(coordinator->register_provider(cow));
+    FF_TRY(coordinator->register_provider(row));
+    return Status();
+  }
+
+  // Makes the volume known to its provider and the coordinator (once per engine).
+  Status register_volume(VolumeEntry& entry) {
+    FF_ASSIGN_OR_RETURN(OpenVolume * opened, store.open_volume(entry));
+    if (!opened->provider)
+      return Status(ErrorCode::kBadState,
+                    "volume '" + entry.name + "' has no shadow storage (use 'shadowstorage add')");
+    auto it = registered.find(entry.name);
+    if (it != registered.end()) {
+      if (it->second == opened->provider.get())
+        return Status();
+      return Status(ErrorCode::kBadState,
+                    "the shadow storage of volume '" + entry.name +
+                        "' was recreated during this session; run 'reset' first");
+    }
+    BlockSnapshotProvider& provider =
+        opened->provider->kind() == ProviderKind::kCopyOnWrite ? cow : row;
+    FF_TRY(provider.add_volume(*opened->provider, entry.name));
+    holdable.push_back(std::make_unique<HoldableVolume>(*opened->provider, entry.name));
+    FF_TRY(coordinator->add_volume(*holdable.back()));
+    registered[entry.name] = opened->provider.get();
+    return Status();
+  }
+
+  // The snapshot-set creation itself, through the protocol with every registered writer.
   Result<CreatedSet> create_set(const SetRequest& request) {
-    std::vector<OpenVolume*> volumes;
+    std::vector<Uuid> provider_ids;
     for (const std::string& name : request.volumes) {
-      FF_ASSIGN_OR_RETURN(OpenVolume * opened, store.open_volume(name));
-      if (!opened->provider)
-        return Status(ErrorCode::kBadState,
-                      "volume '" + name + "' has no shadow storage (use 'shadowstorage add')");
-      volumes.push_back(opened);
+      FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store.volume(name));
+      FF_TRY(register_volume(*entry));
+      ProviderKind kind = store.open_volume(*entry).value()->provider->kind();
+      provider_ids.push_back((kind == ProviderKind::kCopyOnWrite ? cow : row).id());
     }
     bool excluded = std::any_of(request.writers_excluded.begin(), request.writers_excluded.end(),
                                 [&](const std::string& w) { return writer_matches(w); });
-    bool with_writers = !context_has(request.context, kAttrNoWriters) && !excluded;
+    if (excluded)
+      FF_TRY(coordinator->unregister_writer(writer));
+    auto session = coordinator->create_session();
+    Status status = [&]() -> Status {
+      FF_TRY(session->set_context(request.context));
+      FF_TRY(session->set_backup_type(request.backup_type));
+      if (!context_has(request.context, kAttrNoWriters))
+        FF_TRY(session->gather_writer_metadata().status());
+      FF_TRY(session->start_snapshot_set().status());
+      for (std::size_t i = 0; i < request.volumes.size(); ++i)
+        FF_TRY(session->add_to_snapshot_set(request.volumes[i], provider_ids[i]));
+      FF_TRY(session->prepare_for_backup());
+      return session->do_snapshot_set();
+    }();
+    if (excluded)
+      coordinator->register_writer(writer).ignore_error();  // it was registered a moment ago
+    last_status = session->gather_writer_status();
+    if (!status.ok())
+      return status;
+    for (const WriterStatus& w : last_status) {
+      auto named = [&](const std::string& text) {
+        auto id = Uuid::parse(text);
+        return equals_ignore_case(text, w.name) ||
+               (id.ok() && (*id == w.class_id || *id == w.instance_id));
+      };
+      bool verified =
+          std::any_of(request.writers_verified.begin(), request.writers_verified.end(), named);
+      if (verified && is_failed(w.state)) {
+        session->abort().ignore_error();
+        return Status(ErrorCode::kAborted, "writer '" + w.name + "' (verified) failed: " +
+                                               std::string(state_name(w.state)) + ", " + w.message);
+      }
+    }
+    FF_ASSIGN_OR_RETURN(SnapshotSetInfo info, session->snapshot_set());
     CreatedSet set;
-    set.id = Uuid::generate();
-    set.context = request.context;
-    WriterSessionInfo session{set.id, request.context, request.backup_type, request.volumes};
-    if (with_writers) {
-      auto metadata = writer.identify();
-      if (!metadata.ok())
-        return metadata.status();
-      for (auto step : {&Writer::prepare_backup, &Writer::prepare_snapshot, &Writer::freeze}) {
-        WriterResult result = (writer.*step)(session);
-        if (!result.ok()) {
-          writer.abort(session);
-          writer_state = WriterState::kFailedAtFreeze;
-          writer_failure = result.failure;
-          writer_message = result.message;
-          return Status(ErrorCode::kAborted, "writer '" + std::string(VolumeWriter::kName) +
-                                                 "' failed: " + result.message);
-        }
-      }
-      if (log)
-        *log << "Writer '" << VolumeWriter::kName << "' frozen.\n";
+    set.id = info.id;
+    set.context = info.context;
+    for (std::size_t i = 0; i < info.snapshots.size() && i < request.volumes.size(); ++i)
+      set.shadows.push_back({store.find_volume(request.volumes[i]), info.snapshots[i]});
+    if (log)
+      *log << "Snapshot set " << set.id.to_string() << " created through the protocol with "
+           << (context_has(set.context, kAttrNoWriters) ? 0 : last_status.size())
+           << " writer(s).\n";
+    bool released_at_end = !context_has(set.context, kAttrNoAutoRelease);
+    bool full = request.backup_type != BackupType::kCopy;
+    if (released_at_end || full) {
+      sessions.push_back({std::move(session), full});
+    } else {
+      // A persistent copy: nothing more will be copied through this session.
+      Status completed = session->backup_complete(true);
+      last_status = session->gather_writer_status();
+      FF_TRY(completed);
     }
-    std::uint32_t attributes = static_cast<std::uint32_t>(request.context);
-    Status failure;
-    for (OpenVolume* opened : volumes) {
-      std::uint32_t bits = attributes;
-      if (opened->provider->kind() == ProviderKind::kCopyOnWrite)
-        bits |= kAttrDifferential;
-      auto info = opened->provider->create_snapshot(set.id, bits);
-      if (!info.ok()) {
-        failure = info.status().with_context("volume '" + opened->entry->name + "'");
-        break;
-      }
-      set.shadows.push_back({opened->entry, std::move(info).value()});
-    }
-    if (with_writers) {
-      WriterResult thawed = writer.thaw(session);
-      if (failure.ok() && !thawed.ok())
-        failure = Status(ErrorCode::kAborted, "writer '" + std::string(VolumeWriter::kName) +
-                                                  "' failed at thaw: " + thawed.message);
-      if (failure.ok())
-        writer_state = request.backup_type == BackupType::kCopy
-                           ? WriterState::kStable
-                           : WriterState::kWaitingForBackupComplete;
-    }
-    if (!failure.ok()) {
-      for (const ShadowRef& made : set.shadows)
-        store.delete_shadow(made).ignore_error();  // best effort; the failure is reported
-      return failure;
-    }
-    if (with_writers && request.backup_type != BackupType::kCopy)
-      backups_open.push_back(session);
     return set;
   }
 };
@@ -125,6 +183,7 @@ Result<std::unique_ptr<SetEngine>> SetEngine::open(Store& store, std::ostream* l
   FF_ASSIGN_OR_RETURN(std::size_t released, store.release_orphans());
   if (released > 0 && log)
     *log << "Released " << released << " auto-release shadow copies left by an earlier run.\n";
+  FF_TRY(impl->start());
   return std::unique_ptr<SetEngine>(new SetEngine(std::move(impl)));
 }
 
@@ -145,18 +204,23 @@ Result<CreatedSet> SetEngine::create(const SetRequest& request) {
 }
 
 Status SetEngine::backup_complete() {
-  for (const WriterSessionInfo& session : impl_->backups_open) {
-    WriterResult result = impl_->writer.backup_complete(session);
-    if (!result.ok())
-      return Status(ErrorCode::kAborted, "writer '" + std::string(VolumeWriter::kName) +
-                                             "' failed at backup-complete: " + result.message);
+  auto& sessions = impl_->sessions;
+  for (auto it = sessions.begin(); it != sessions.end();) {
+    if (!it->full_backup) {
+      ++it;
+      continue;
+    }
+    Status status = it->session->backup_complete(true);
+    impl_->last_status = it->session->gather_writer_status();
+    FF_TRY(status);
+    it = sessions.erase(it);
   }
-  impl_->backups_open.clear();
-  impl_->writer_state = WriterState::kStable;
   return Status();
 }
 
 Status SetEngine::release() {
+  // Ending a session deletes the snapshots of its auto-release context.
+  impl_->sessions.clear();
   Status first;
   for (const Uuid& id : impl_->auto_release) {
     auto shadow = impl_->store.find_shadow(id);
@@ -176,8 +240,11 @@ void SetEngine::forget(const Uuid& shadow_id) {
 }
 
 std::vector<WriterRow> SetEngine::writers() {
+  for (const WriterStatus& w : impl_->last_status)
+    if (w.class_id == impl_->writer.class_id())
+      return {{w.name, w.class_id, w.instance_id, w.state, w.failure, w.message}};
   return {{std::string(VolumeWriter::kName), impl_->writer.class_id(), impl_->writer.instance_id(),
-           impl_->writer_state, impl_->writer_failure, impl_->writer_message}};
+           WriterState::kStable, WriterFailure::kNone, ""}};
 }
 
 Status SetEngine::check_writer(std::string_view name_or_id) {

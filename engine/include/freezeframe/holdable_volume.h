@@ -1,0 +1,67 @@
+// HoldableVolume: a Volume filter whose writes can be held for the commit window.
+//
+// Applications write through a HoldableVolume stacked on any Volume (typically a
+// SnapshotProvider). During a snapshot set's commit window the coordinator calls hold() on
+// every volume of the set: writes, discards and flushes already in flight are drained, new
+// ones wait, reads go on. release() lets the waiting requests proceed. Held on every volume
+// at once, this gives the set one common instant: no request that spans two volumes can be
+// half inside the set (the model of volsnap's flush-and-hold).
+//
+// hold() waits only for requests already inside the base volume, never for requests that
+// are themselves waiting on the hold, so a thread blocked in write() cannot deadlock it.
+// Holds nest: the volume is released when every hold() has been matched by a release().
+//
+// Thread-safety: every method may be called from any thread.
+// Lifetime: `base` must outlive the HoldableVolume.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "freezeframe/volume.h"
+
+namespace freezeframe {
+
+class HoldableVolume final : public Volume {
+ public:
+  // `name`: the name the volume presents; empty: the base's name.
+  explicit HoldableVolume(Volume& base, std::string name = {});
+
+  const VolumeIdentity& identity() const noexcept override { return identity_; }
+  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
+  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
+  bool read_only() const noexcept override { return base_.read_only(); }
+
+  Volume& base() noexcept { return base_; }
+
+  // Makes new writes, discards and flushes wait, then waits until those in flight are done.
+  void hold();
+  // Undoes one hold(); when none remains, waiting requests proceed.
+  void release();
+  bool held() const;
+  // Requests currently waiting for a release (for tests and diagnostics).
+  std::uint64_t waiting() const;
+
+ protected:
+  Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
+  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
+  Status do_flush() override;
+  Status do_discard(std::uint64_t offset, std::uint64_t length) override;
+
+ private:
+  void enter();
+  void leave();
+
+  Volume& base_;
+  VolumeIdentity identity_;
+  mutable std::mutex mutex_;
+  std::condition_variable released_;
+  std::condition_variable drained_;
+  std::uint32_t holds_ = 0;
+  std::uint64_t in_flight_ = 0;
+  std::uint64_t waiting_ = 0;
+};
+
+}  // namespace freezeframe

@@ -1,0 +1,333 @@
+// Every failure of a snapshot set ends the same way: writers thawed or aborted, held I/O
+// released, no snapshot left in any provider, and a Status whose code a caller can branch
+// on and whose message names the culprit and the phase.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+#include "protocol_rig.h"
+
+namespace freezeframe {
+namespace {
+
+using std::chrono::seconds;
+using testing::make_protocol_rig;
+using testing::ProtocolRig;
+using testing::ProviderScript;
+using testing::WriterScript;
+
+// Runs the whole requestor sequence, stopping at the first error.
+Status run_sequence(ProtocolRig& rig, BackupSession& session) {
+  auto metadata = session.gather_writer_metadata();
+  if (!metadata.ok())
+    return metadata.status();
+  auto started = session.start_snapshot_set();
+  if (!started.ok())
+    return started.status();
+  for (const std::string& volume : rig.volume_names())
+    FF_TRY(session.add_to_snapshot_set(volume));
+  FF_TRY(session.prepare_for_backup());
+  return session.do_snapshot_set();
+}
+
+WriterState state_of(const BackupSession& session, const std::string& name) {
+  for (const WriterStatus& status : session.gather_writer_status()) {
+    if (status.name == name)
+      return status.state;
+  }
+  return WriterState::kUnknown;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+struct WriterFailureCase {
+  WriterEvent event;
+  WriterState state;
+  const char* phase;
+};
+
+class ProtocolWriterFailure : public ::testing::TestWithParam<WriterFailureCase> {};
+
+TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
+  const WriterFailureCase& param = GetParam();
+  for (std::size_t volume_count : {std::size_t{1}, std::size_t{3}}) {
+    auto rig = make_protocol_rig({.volume_count = volume_count});
+    rig->add_writer({.name = "app"});
+    rig->add_writer(
+        {.name = "mail", .fail_at = param.event, .failure = WriterFailure::kNonRetryable});
+    auto session = rig->coordinator->create_session();
+    Status status = run_sequence(*rig, *session);
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+    const std::string culprit =
+        param.event == WriterEvent::kIdentify ? "writer #2" : "writer 'mail'";
+    EXPECT_TRUE(contains(status.message(), culprit + " failed at " + param.phase))
+        << status.message();
+    auto failure = session->failure();
+    ASSERT_TRUE(failure.has_value());
+    EXPECT_EQ(failure->participant, Participant::kWriter);
+    EXPECT_EQ(failure->phase, param.phase);
+    if (param.event != WriterEvent::kIdentify) {
+      EXPECT_EQ(failure->name, "mail");
+      EXPECT_EQ(failure->writer_failure, WriterFailure::kNonRetryable);
+      EXPECT_EQ(state_of(*session, "mail"), param.state);
+    }
+    rig->expect_clean_failure();
+    // The creation slot is free again, and the failed session refuses to go on.
+    EXPECT_FALSE(rig->coordinator->set_in_creation());
+    EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
+    // Writers that were prepared got abort (VSS: not after their post-snapshot).
+    if (param.event != WriterEvent::kIdentify) {
+      EXPECT_GE(rig->writers[1]->aborts(), 1);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachEvent, ProtocolWriterFailure,
+    ::testing::Values(
+        WriterFailureCase{WriterEvent::kIdentify, WriterState::kFailedAtIdentify, "identify"},
+        WriterFailureCase{WriterEvent::kPrepareBackup, WriterState::kFailedAtPrepareBackup,
+                          "prepare-backup"},
+        WriterFailureCase{WriterEvent::kPrepareSnapshot, WriterState::kFailedAtPrepareSnapshot,
+                          "prepare-snapshot"},
+        WriterFailureCase{WriterEvent::kFreeze, WriterState::kFailedAtFreeze, "freeze"},
+        WriterFailureCase{WriterEvent::kThaw, WriterState::kFailedAtThaw, "thaw"},
+        WriterFailureCase{WriterEvent::kPostSnapshot, WriterState::kFailedAtPostSnapshot,
+                          "post-snapshot"}));
+
+TEST(ProtocolFailure, WriterPastItsFreezeWindowFailsTheSet) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  // A mail-server-like writer that allows 20 s and takes 21 s to freeze.
+  rig->add_writer({.name = "mail",
+                   .freeze_timeout = seconds(20),
+                   .stall_at = WriterEvent::kFreeze,
+                   .stall = seconds(21)});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout) << status.to_string();
+  EXPECT_EQ(status.message(),
+            "writer 'mail' failed at freeze: timeout (freeze window 20 s exceeded)");
+  EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtFreeze);
+  EXPECT_EQ(session->failure()->writer_failure, WriterFailure::kTimeout);
+  rig->expect_clean_failure();
+  // The event log tells the same story.
+  const std::string log = rig->sink->json_lines();
+  EXPECT_TRUE(contains(log, R"("phase":"freeze","participant":"writer","name":"mail")"));
+  EXPECT_TRUE(contains(log, R"("outcome":"timeout")"));
+  EXPECT_TRUE(contains(log, R"x("outcome":"failed","message":"writer 'mail' failed at freeze: )x"
+                            R"x(timeout (freeze window 20 s exceeded)")x"));
+}
+
+TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  // "mail" freezes first (front-end) and allows 20 s; "db" (back-end) takes 30 s to freeze,
+  // within its own 60 s window but past mail's.
+  rig->add_writer({.name = "mail", .freeze_timeout = seconds(20)});
+  rig->add_writer({.name = "db",
+                   .level = ApplicationLevel::kBackEnd,
+                   .stall_at = WriterEvent::kFreeze,
+                   .stall = seconds(30)});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout);
+  EXPECT_EQ(status.message(),
+            "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded)");
+  EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtThaw);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  auto& stuck = rig->add_writer({.name = "stuck", .block_at = WriterEvent::kFreeze});
+  auto session = rig->coordinator->create_session();
+  Status status;
+  std::thread requestor([&] { status = run_sequence(*rig, *session); });
+  // Wait (real time, bounded by the test timeout) until the freeze is running, then let
+  // simulated time pass the 60 s window.
+  for (;;) {
+    auto entries = rig->trace.entries();
+    if (std::find(entries.begin(), entries.end(), "stuck:freeze") != entries.end())
+      break;
+    std::this_thread::yield();
+  }
+  rig->clock.advance(seconds(61));
+  requestor.join();
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout);
+  EXPECT_EQ(status.message(),
+            "writer 'stuck' failed at freeze: timeout (freeze window 60 s exceeded)");
+  EXPECT_GE(stuck.aborts(), 1);  // told to abort while its freeze still runs
+  rig->expect_clean_failure();
+  stuck.release();
+}
+
+TEST(ProtocolFailure, ProviderPastTheCommitWindowFailsTheSet) {
+  for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
+    auto rig = make_protocol_rig({.kind = kind, .volume_count = 3});
+    rig->add_writer({.name = "app"});
+    rig->provider->set_script({.stall_at = "commit", .clock = &rig->clock, .stall = seconds(11)});
+    auto session = rig->coordinator->create_session();
+    Status status = run_sequence(*rig, *session);
+    EXPECT_EQ(status.code(), ErrorCode::kTimeout);
+    EXPECT_EQ(status.message(), "provider '" + rig->provider->name() +
+                                    "' failed at commit: timeout (commit window 10 s exceeded)");
+    EXPECT_EQ(session->failure()->participant, Participant::kProvider);
+    rig->expect_clean_failure();
+  }
+}
+
+class ProtocolProviderVeto : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ProtocolProviderVeto, FailsTheSetNamingTheProvider) {
+  const std::string step = GetParam();
+  auto rig = make_protocol_rig({.volume_count = 3});
+  rig->add_writer({.name = "app"});
+  rig->provider->set_script(
+      {.fail_at = step, .failure = Status(ErrorCode::kNoSpace, "diff area full")});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kNoSpace);
+  EXPECT_TRUE(
+      contains(status.message(), "provider '" + rig->provider->name() + "' failed at " + step))
+      << status.message();
+  EXPECT_TRUE(contains(status.message(), "diff area full"));
+  rig->expect_clean_failure();
+  auto entries = rig->trace.entries();
+  EXPECT_NE(std::find(entries.begin(), entries.end(), "provider:abort"), entries.end());
+  EXPECT_NE(std::find(entries.begin(), entries.end(), "app:abort"), entries.end());
+}
+
+INSTANTIATE_TEST_SUITE_P(EachCall, ProtocolProviderVeto,
+                         ::testing::Values("begin-prepare", "end-prepare", "pre-commit", "commit",
+                                           "post-commit"));
+
+class ProtocolAbortDuringCreation : public ::testing::TestWithParam<WriterEvent> {};
+
+TEST_P(ProtocolAbortDuringCreation, RequestorAbortFailsTheSet) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  auto session = rig->coordinator->create_session();
+  rig->add_writer({.name = "app", .abort_session_at = GetParam(), .session = session.get()});
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  rig->expect_clean_failure();
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+}
+
+INSTANTIATE_TEST_SUITE_P(EachEvent, ProtocolAbortDuringCreation,
+                         ::testing::Values(WriterEvent::kPrepareSnapshot, WriterEvent::kFreeze,
+                                           WriterEvent::kThaw, WriterEvent::kPostSnapshot));
+
+TEST(ProtocolAbort, BeforeCreationInEachPhase) {
+  for (int stop = 0; stop < 4; ++stop) {
+    auto rig = make_protocol_rig({.volume_count = 2});
+    rig->add_writer({.name = "app"});
+    auto session = rig->coordinator->create_session();
+    ASSERT_TRUE(session->gather_writer_metadata().ok());
+    if (stop >= 1) {
+      ASSERT_TRUE(session->start_snapshot_set().ok());
+    }
+    if (stop >= 2) {
+      for (const std::string& volume : rig->volume_names()) {
+        ASSERT_TRUE(session->add_to_snapshot_set(volume).ok());
+      }
+    }
+    if (stop >= 3) {
+      ASSERT_TRUE(session->prepare_for_backup().ok());
+    }
+    ASSERT_TRUE(session->abort().ok());
+    EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+    EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
+    EXPECT_FALSE(rig->coordinator->set_in_creation());
+    if (stop >= 3) {
+      EXPECT_EQ(rig->writers[0]->aborts(), 1);
+    }
+    rig->expect_clean_failure();
+  }
+}
+
+TEST(ProtocolAbort, AfterCreationDeletesTheSnapshots) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->take_snapshot_set(rig->volume_names(),
+                                                     {.context = SnapshotContext::kAppRollback});
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ(rig->snapshot_count(), 2u);
+  ASSERT_TRUE((*session)->abort().ok());
+  EXPECT_EQ((*session)->backup_complete().code(), ErrorCode::kBadState);
+  EXPECT_EQ(rig->writers[0]->aborts(), 1);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolConcurrency, SecondSetInCreationIsBusy) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  auto first = rig->coordinator->create_session();
+  ASSERT_TRUE(first->gather_writer_metadata().ok());
+  auto first_id = first->start_snapshot_set();
+  ASSERT_TRUE(first_id.ok());
+  auto second = rig->coordinator->create_session();
+  ASSERT_TRUE(second->gather_writer_metadata().ok());
+  auto refused = second->start_snapshot_set();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kBusy);
+  EXPECT_TRUE(contains(refused.status().message(), "another snapshot set"));
+  EXPECT_TRUE(contains(refused.status().message(), first_id->to_string()));
+  auto one_call = rig->coordinator->take_snapshot_set(rig->volume_names());
+  EXPECT_EQ(one_call.status().code(), ErrorCode::kBusy);
+  // The first set completes; then another may start.
+  for (const std::string& volume : rig->volume_names())
+    ASSERT_TRUE(first->add_to_snapshot_set(volume).ok());
+  ASSERT_TRUE(first->prepare_for_backup().ok());
+  ASSERT_TRUE(first->do_snapshot_set().ok());
+  auto third = rig->coordinator->take_snapshot_set({"vol0"});
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  // Destroying a session whose set is in creation frees the slot too.
+  ASSERT_TRUE((*third)->backup_complete().ok());
+  {
+    auto abandoned = rig->coordinator->create_session();
+    ASSERT_TRUE(abandoned->gather_writer_metadata().ok());
+    ASSERT_TRUE(abandoned->start_snapshot_set().ok());
+    EXPECT_TRUE(rig->coordinator->set_in_creation());
+  }
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+}
+
+TEST(ProtocolSelection, UnknownVolumeOrRefusingProviderIsAClearError) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  auto session = rig->coordinator->create_session();
+  ASSERT_TRUE(session->gather_writer_metadata().ok());
+  ASSERT_TRUE(session->start_snapshot_set().ok());
+  EXPECT_EQ(session->add_to_snapshot_set("nope").code(), ErrorCode::kNotFound);
+  EXPECT_EQ(session->add_to_snapshot_set("vol0", Uuid::from_name("no such provider")).code(),
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(session->add_to_snapshot_set("vol0", rig->provider->id()).ok());
+  EXPECT_EQ(session->add_to_snapshot_set("vol0").code(), ErrorCode::kAlreadyExists);
+
+  // A provider that serves other volumes refuses vol0, naming both.
+  BlockSnapshotProvider other("other", ProviderKind::kRedirectOnWrite);
+  ProviderRegistry registry;
+  ASSERT_TRUE(registry.add(*rig->provider).ok());
+  ASSERT_TRUE(registry.add(other).ok());
+  EXPECT_EQ(registry.add(other).code(), ErrorCode::kAlreadyExists);
+  auto refused = registry.select("vol0", other.id());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(refused.status().message(), "provider 'other' does not support volume 'vol0'");
+  EXPECT_EQ(registry.set_default("vol0", other.id()).code(), ErrorCode::kUnsupported);
+  auto chosen = registry.select("vol0");
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(*chosen, rig->provider.get());
+  auto by_name = registry.find("other");
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(*by_name, &other);
+  EXPECT_EQ(registry.select("vol9").status().code(), ErrorCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace freezeframe

@@ -1,0 +1,169 @@
+// The snapshot protocol's happy path: the events reach writers, providers and volumes in the
+// VSS order, for one and three volumes, with CoW and RoW; the snapshots carry the context's
+// attributes and show the volumes as of the commit; the event log is JSON lines.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "protocol_rig.h"
+
+namespace freezeframe {
+namespace {
+
+using testing::make_protocol_rig;
+using testing::WriterScript;
+
+std::vector<std::string> expected_trace(std::size_t volume_count) {
+  std::vector<std::string> trace = {"db:identify", "app:identify", "db:prepare-backup",
+                                    "app:prepare-backup"};
+  for (std::size_t i = 0; i < volume_count; ++i)
+    trace.push_back("provider:begin-prepare");
+  for (const char* entry : {"db:prepare-snapshot", "app:prepare-snapshot", "provider:end-prepare",
+                            "app:freeze", "db:freeze", "provider:pre-commit"})
+    trace.push_back(entry);
+  for (std::size_t i = 0; i < volume_count; ++i)
+    trace.push_back("io:hold-io:vol" + std::to_string(i));
+  trace.push_back("provider:commit");
+  for (std::size_t i = 0; i < volume_count; ++i)
+    trace.push_back("io:release-io:vol" + std::to_string(i));
+  for (const char* entry :
+       {"provider:post-commit", "app:thaw", "db:thaw", "db:post-snapshot", "app:post-snapshot",
+        "db:backup-complete", "app:backup-complete", "db:backup-shutdown", "app:backup-shutdown"})
+    trace.push_back(entry);
+  return trace;
+}
+
+class ProtocolHappyPath : public ::testing::TestWithParam<std::tuple<ProviderKind, std::size_t>> {};
+
+TEST_P(ProtocolHappyPath, EventsRunInVssOrder) {
+  const auto [kind, volume_count] = GetParam();
+  auto rig = make_protocol_rig({.kind = kind, .volume_count = volume_count});
+  // Registered back-end first: freeze must still go front-end first.
+  rig->add_writer({.name = "db", .level = ApplicationLevel::kBackEnd});
+  rig->add_writer({.name = "app", .level = ApplicationLevel::kFrontEnd});
+  {
+    auto session = rig->coordinator->create_session();
+    ASSERT_TRUE(session->gather_writer_metadata().ok());
+    ASSERT_TRUE(session->start_snapshot_set().ok());
+    for (const std::string& volume : rig->volume_names())
+      ASSERT_TRUE(session->add_to_snapshot_set(volume).ok());
+    ASSERT_TRUE(session->prepare_for_backup().ok());
+    Status done = session->do_snapshot_set();
+    ASSERT_TRUE(done.ok()) << done.to_string();
+    for (const WriterStatus& status : session->gather_writer_status())
+      EXPECT_EQ(status.state, WriterState::kWaitingForBackupComplete) << status.name;
+    auto set = session->snapshot_set();
+    ASSERT_TRUE(set.ok());
+    EXPECT_EQ(set->snapshots.size(), volume_count);
+    EXPECT_EQ(rig->snapshot_count(), volume_count);
+    ASSERT_TRUE(session->backup_complete().ok());
+    for (const WriterStatus& status : session->gather_writer_status())
+      EXPECT_EQ(status.state, WriterState::kStable) << status.name;
+  }
+  EXPECT_EQ(rig->trace.entries(), expected_trace(volume_count));
+  // Backup context: released at backup_complete.
+  EXPECT_EQ(rig->snapshot_count(), 0u);
+  for (const auto& writer : rig->writers)
+    EXPECT_FALSE(writer->frozen());
+}
+
+INSTANTIATE_TEST_SUITE_P(KindsAndVolumes, ProtocolHappyPath,
+                         ::testing::Combine(::testing::Values(ProviderKind::kCopyOnWrite,
+                                                              ProviderKind::kRedirectOnWrite),
+                                            ::testing::Values(std::size_t{1}, std::size_t{3})));
+
+TEST(ProtocolHappyPath, SnapshotsCarryContextAttributesAndTheCommitInstant) {
+  for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
+    auto rig = make_protocol_rig({.kind = kind, .volume_count = 2});
+    rig->add_writer({.name = "app"});
+    std::vector<std::byte> before(4096, std::byte{0x11});
+    std::vector<std::byte> after(4096, std::byte{0x22});
+    for (auto& volume : rig->volumes)
+      ASSERT_TRUE(volume.holdable->write(8192, before).ok());
+    auto session = rig->coordinator->take_snapshot_set(rig->volume_names(),
+                                                       {.context = SnapshotContext::kAppRollback});
+    ASSERT_TRUE(session.ok()) << session.status().to_string();
+    for (auto& volume : rig->volumes)
+      ASSERT_TRUE(volume.holdable->write(8192, after).ok());
+    auto set = (*session)->snapshot_set();
+    ASSERT_TRUE(set.ok());
+    ASSERT_EQ(set->snapshots.size(), 2u);
+    std::uint32_t expected = static_cast<std::uint32_t>(SnapshotContext::kAppRollback);
+    if (kind == ProviderKind::kCopyOnWrite)
+      expected |= kAttrDifferential;
+    for (const SnapshotInfo& info : set->snapshots) {
+      EXPECT_EQ(info.attributes, expected);
+      EXPECT_EQ(info.set_id, set->id);
+    }
+    for (auto& volume : rig->volumes) {
+      auto snapshots = volume.provider->snapshots();
+      ASSERT_EQ(snapshots.size(), 1u);
+      auto view = volume.provider->open_snapshot(snapshots[0].id);
+      ASSERT_TRUE(view.ok());
+      std::vector<std::byte> read(4096);
+      ASSERT_TRUE((*view)->read(8192, read).ok());
+      EXPECT_EQ(read, before);
+    }
+  }
+}
+
+TEST(ProtocolHappyPath, WriterlessContextSendsNoWriterEvents) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->take_snapshot_set(
+      rig->volume_names(), {.context = SnapshotContext::kFileShareBackup});
+  ASSERT_TRUE(session.ok()) << session.status().to_string();
+  for (const std::string& entry : rig->trace.entries())
+    EXPECT_EQ(entry.rfind("app:", 0), std::string::npos) << entry;
+  auto set = (*session)->snapshot_set();
+  ASSERT_TRUE(set.ok());
+  EXPECT_NE(set->snapshots.at(0).attributes & kAttrNoWriters, 0u);
+}
+
+TEST(ProtocolHappyPath, EventLogIsJsonLinesWithEveryStep) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->take_snapshot_set(rig->volume_names());
+  ASSERT_TRUE(session.ok());
+  std::istringstream lines(rig->sink->json_lines());
+  std::string line;
+  std::vector<std::string> phases;
+  while (std::getline(lines, line)) {
+    auto event = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(event.is_discarded()) << line;
+    for (const char* key :
+         {"set", "phase", "participant", "name", "start_ns", "duration_ns", "outcome", "message"})
+      EXPECT_TRUE(event.contains(key)) << key << " in " << line;
+    EXPECT_EQ(event["outcome"], "ok") << line;
+    phases.push_back(event["phase"].get<std::string>());
+  }
+  for (const char* phase : {"identify", "prepare-backup", "begin-prepare", "prepare-snapshot",
+                            "end-prepare", "freeze", "pre-commit", "hold-io", "commit",
+                            "release-io", "post-commit", "thaw", "post-snapshot", "snapshot-set"})
+    EXPECT_NE(std::find(phases.begin(), phases.end(), phase), phases.end()) << phase;
+}
+
+TEST(ProtocolHappyPath, WritesWaitDuringTheHoldAndReadsGoOn) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  HoldableVolume& volume = *rig->volumes[0].holdable;
+  volume.hold();
+  std::vector<std::byte> data(4096, std::byte{0x7e});
+  std::vector<std::byte> read(4096);
+  EXPECT_TRUE(volume.read(0, read).ok());
+  std::thread writer([&] { EXPECT_TRUE(volume.write(0, data).ok()); });
+  while (volume.waiting() == 0)
+    std::this_thread::yield();
+  EXPECT_TRUE(volume.read(0, read).ok());
+  EXPECT_NE(read, data);
+  volume.release();
+  writer.join();
+  EXPECT_TRUE(volume.read(0, read).ok());
+  EXPECT_EQ(read, data);
+}
+
+}  // namespace
+}  // namespace freezeframe
