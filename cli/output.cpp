@@ -1,0 +1,58 @@
+#include "output.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "os.h"
+
+namespace freezeframe::cli {
+
+void Table::print(std::ostream& out) const {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows_) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+Progress::Progress(std::string label, std::uint64_t total)
+    : label_(std::move(label)), total_(total), enabled_(stderr_is_terminal()) {
+  update(0);
+}
+
+Progress::~Progress() {
+  finish();
+}
+
+void Progress::update(std::uint64_t done) {
+  if (!enabled_ || finished_)
+    return;
+  int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
+  if (percent == last_percent_)
+    return;
+  last_percent_ = percent;
+  constexpr int kWidth = 30;
+  int filled = percent * kWidth / 100;
+  std::cerr << "\r" << label_ << " [" << std::string(filled, '#')
+            << std::string(kWidth - filled, ' ') << "] " << percent << "%" << std::flush;
+}
+
+void Progress::finish() {
+  if (!enabled_ || finished_)
+    return;
+  update(total_);
+  finished_ = true;
+  std::cerr << "\n";
+}
+
+}  // namespace freezeframe::cli
