@@ -651,12 +651,17 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
     coordinator.log(set_id, "release-io", Participant::kVolume, volumes[i].name, start, "ok", "");
   }
   close_commit_window();
+  // The race may have expired after the last call returned (a deadline, or abort()). Copy
+  // the expiry and build the failure without race->mutex: failure_from takes the session's
+  // mutex, which abort() takes before the race's.
+  std::optional<Expiry> expired;
   {
     std::lock_guard lock(race->mutex);
-    if (race->expired.has_value()) {
-      pending = expired_failure(race);
-      return pending->status;
-    }
+    expired = race->expired;
+  }
+  if (expired.has_value()) {
+    pending = failure_from(*expired);
+    return pending->status;
   }
 
   // 9. post_commit.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -223,7 +224,9 @@ class ScriptedProvider final : public Provider {
   ProviderScript script_;
 };
 
-// Records the I/O hold and release into the trace, and keeps the JSON lines.
+// Records the I/O hold and release into the trace, and keeps the JSON lines. `on_record`,
+// if set, runs after each event is recorded, on the thread that drives the session: a test
+// uses it to act at an exact point of the protocol (abort, advance the clock).
 class TraceSink final : public EventSink {
  public:
   explicit TraceSink(Trace& trace) : trace_(trace), json_(lines_) {}
@@ -231,8 +234,12 @@ class TraceSink final : public EventSink {
     if (event.phase == "hold-io" || event.phase == "release-io")
       trace_.add("io:" + event.phase + ":" + event.name);
     json_.record(event);
+    if (on_record)
+      on_record(event);
   }
   std::string json_lines() const { return lines_.str(); }
+
+  std::function<void(const ProtocolEvent&)> on_record;
 
  private:
   Trace& trace_;

@@ -223,6 +223,28 @@ INSTANTIATE_TEST_SUITE_P(EachEvent, ProtocolAbortDuringCreation,
                          ::testing::Values(WriterEvent::kPrepareSnapshot, WriterEvent::kFreeze,
                                            WriterEvent::kThaw, WriterEvent::kPostSnapshot));
 
+TEST(ProtocolAbort, AbortWhileIoIsReleasedFailsTheSet) {
+  // abort() lands after the last commit returned, while the driving thread releases I/O:
+  // the expiry is only seen after the release, and must fail the set, not hang it.
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->create_session();
+  bool aborted = false;
+  rig->sink->on_record = [&](const ProtocolEvent& event) {
+    if (event.phase == "release-io" && !aborted) {
+      aborted = true;
+      session->abort().ignore_error();
+    }
+  };
+  Status status = run_sequence(*rig, *session);
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  rig->expect_clean_failure();
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+}
+
 TEST(ProtocolAbort, BeforeCreationInEachPhase) {
   for (int stop = 0; stop < 4; ++stop) {
     auto rig = make_protocol_rig({.volume_count = 2});
