@@ -701,13 +701,15 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
 void BackupSession::Impl::abort_writers(bool include_completed) {
   if (!writers_involved())
     return;
-  auto cleanup = std::make_shared<Race>();
   const WriterSessionInfo info = session_info();
   for (std::size_t i = 0; i < writers.size(); ++i) {
     WriterRecord& record = writers[i];
     const bool involved = record.prepared_backup || record.prepared_snapshot;
     if (!involved || (record.post_snapshot_done && !include_completed))
       continue;
+    // A race of its own per call: one writer that overruns its abort must not cost the
+    // others theirs (an expired race refuses every later call).
+    auto cleanup = std::make_shared<Race>();
     std::optional<Status> ignored =
         writer_event(cleanup, i, WriterEvent::kAbort, coordinator.options.event_duration_max, info);
     (void)ignored;
@@ -755,8 +757,8 @@ void BackupSession::Impl::fail_set(const SetFailure& failed,
   }
   abort_writers(/*include_completed=*/false);
   // Providers discard everything of the set, committed or not.
-  auto cleanup = std::make_shared<Race>();
   for (Provider* provider : prepared_providers) {
+    auto cleanup = std::make_shared<Race>();  // one per call, as for the writers
     const Uuid id = set_id;
     const Nanoseconds start = clock().now();
     std::optional<Status> aborted = coordinator.run(cleanup, coordinator.options.event_duration_max,
@@ -796,9 +798,9 @@ BackupSession::~BackupSession() {
     s.delete_snapshots().ignore_error();
   }
   if (s.metadata_gathered && s.writers_involved()) {
-    auto cleanup = std::make_shared<Race>();
     const WriterSessionInfo info = s.session_info();
     for (std::size_t i = 0; i < s.writers.size(); ++i) {
+      auto cleanup = std::make_shared<Race>();  // one per call, as in abort_writers
       std::optional<Status> ignored = s.writer_event(
           cleanup, i, WriterEvent::kBackupShutdown, s.coordinator.options.event_duration_max, info);
       (void)ignored;

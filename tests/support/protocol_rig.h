@@ -109,6 +109,8 @@ class ScriptedWriter final : public Writer {
   }
   void abort(const WriterSessionInfo&) override {
     trace_.add(script_.name + ":abort");
+    if (script_.stall_at == WriterEvent::kAbort && script_.clock != nullptr)
+      script_.clock->advance(script_.stall);
     std::lock_guard lock(mutex_);
     frozen_ = false;
     ++aborts_;
@@ -160,7 +162,8 @@ class ScriptedWriter final : public Writer {
 };
 
 struct ProviderScript {
-  // Step names: "begin-prepare", "end-prepare", "pre-commit", "commit", "post-commit".
+  // Step names: "begin-prepare", "end-prepare", "pre-commit", "commit", "post-commit",
+  // "abort" (a failed abort leaves the set's snapshots in place).
   std::string fail_at;
   Status failure = Status(ErrorCode::kAborted, "provider veto");
   // Advance `clock` by `stall` after the inner call of this step.
@@ -199,8 +202,7 @@ class ScriptedProvider final : public Provider {
     return step("post-commit", [&] { return inner_.post_commit(set_id); });
   }
   Status abort(const Uuid& set_id) override {
-    trace_.add("provider:abort");
-    return inner_.abort(set_id);
+    return step("abort", [&] { return inner_.abort(set_id); });
   }
   Status delete_snapshot(const Uuid& snapshot_id) override {
     return inner_.delete_snapshot(snapshot_id);
@@ -257,6 +259,8 @@ struct ProtocolVolume {
 struct ProtocolRigOptions {
   ProviderKind kind = ProviderKind::kCopyOnWrite;
   std::size_t volume_count = 1;
+  // Volume i belongs to provider i % provider_count.
+  std::size_t provider_count = 1;
   std::uint64_t seed = 7;
 };
 
@@ -269,6 +273,10 @@ struct ProtocolRig {
   std::vector<ProtocolVolume> volumes;
   std::unique_ptr<BlockSnapshotProvider> block_provider;
   std::unique_ptr<ScriptedProvider> provider;
+  // provider_count > 1: the further providers; `providers` lists all, `provider` first.
+  std::vector<std::unique_ptr<BlockSnapshotProvider>> more_block_providers;
+  std::vector<std::unique_ptr<ScriptedProvider>> more_providers;
+  std::vector<ScriptedProvider*> providers;
   std::unique_ptr<TraceSink> sink;
   std::vector<std::unique_ptr<ScriptedWriter>> writers;
   std::unique_ptr<Coordinator> coordinator;
@@ -314,6 +322,12 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
   rig->random = std::make_unique<Random>(options.seed);
   const std::string kind_name(provider_kind_name(options.kind));
   rig->block_provider = std::make_unique<BlockSnapshotProvider>("block-" + kind_name, options.kind);
+  std::vector<BlockSnapshotProvider*> block_providers = {rig->block_provider.get()};
+  for (std::size_t p = 1; p < options.provider_count; ++p) {
+    rig->more_block_providers.push_back(std::make_unique<BlockSnapshotProvider>(
+        "block-" + kind_name + "-" + std::to_string(p + 1), options.kind));
+    block_providers.push_back(rig->more_block_providers.back().get());
+  }
   for (std::size_t i = 0; i < options.volume_count; ++i) {
     ProtocolVolume volume;
     const std::string name = "vol" + std::to_string(i);
@@ -332,16 +346,22 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
     EXPECT_TRUE(provider.ok()) << provider.status().to_string();
     volume.provider = std::move(provider).value();
     volume.holdable = std::make_unique<HoldableVolume>(*volume.provider);
-    EXPECT_TRUE(rig->block_provider->add_volume(*volume.provider).ok());
+    EXPECT_TRUE(block_providers[i % block_providers.size()]->add_volume(*volume.provider).ok());
     rig->volumes.push_back(std::move(volume));
   }
   rig->provider = std::make_unique<ScriptedProvider>(rig->trace, *rig->block_provider);
+  rig->providers.push_back(rig->provider.get());
+  for (auto& block_provider : rig->more_block_providers) {
+    rig->more_providers.push_back(std::make_unique<ScriptedProvider>(rig->trace, *block_provider));
+    rig->providers.push_back(rig->more_providers.back().get());
+  }
   rig->sink = std::make_unique<TraceSink>(rig->trace);
   CoordinatorOptions coordinator_options;
   coordinator_options.events = rig->sink.get();
   coordinator_options.random = rig->random.get();
   rig->coordinator = std::make_unique<Coordinator>(rig->clock, coordinator_options);
-  EXPECT_TRUE(rig->coordinator->register_provider(*rig->provider).ok());
+  for (ScriptedProvider* provider : rig->providers)
+    EXPECT_TRUE(rig->coordinator->register_provider(*provider).ok());
   for (auto& volume : rig->volumes)
     EXPECT_TRUE(rig->coordinator->add_volume(*volume.holdable).ok());
   return rig;

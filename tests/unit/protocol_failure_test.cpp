@@ -3,6 +3,7 @@
 // on and whose message names the culprit and the phase.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -178,6 +179,36 @@ TEST(ProtocolFailure, ProviderPastTheCommitWindowFailsTheSet) {
     EXPECT_EQ(session->failure()->participant, Participant::kProvider);
     rig->expect_clean_failure();
   }
+}
+
+TEST(ProtocolFailure, WriterOverrunningItsAbortLeavesTheOthersTheirs) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  // "slow" takes past event_duration_max (180 s) to abort; "app" must still be told.
+  auto& slow = rig->add_writer(
+      {.name = "slow", .stall_at = WriterEvent::kAbort, .stall = seconds(181)});
+  auto& app = rig->add_writer({.name = "app"});
+  rig->provider->set_script({.fail_at = "pre-commit"});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_EQ(slow.aborts(), 1);
+  EXPECT_EQ(app.aborts(), 1);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, ProviderOverrunningItsAbortLeavesTheOthersTheirs) {
+  // Two providers; the first takes past event_duration_max to abort. The second must still
+  // abort, so the set's snapshots on its volume are gone.
+  auto rig = make_protocol_rig({.volume_count = 2, .provider_count = 2});
+  ASSERT_EQ(rig->providers.size(), 2u);
+  rig->add_writer({.name = "app", .fail_at = WriterEvent::kPostSnapshot});
+  rig->providers[0]->set_script({.stall_at = "abort", .clock = &rig->clock, .stall = seconds(181)});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  auto entries = rig->trace.entries();
+  EXPECT_EQ(std::count(entries.begin(), entries.end(), "provider:abort"), 2);
+  rig->expect_clean_failure();
 }
 
 class ProtocolProviderVeto : public ::testing::TestWithParam<const char*> {};
