@@ -1007,10 +1007,31 @@ Status BackupSession::do_snapshot_set() {
         s.snapshots.emplace_back(provider, info);
     }
   }
+  // abort() may have come after the last call returned: it expired the race, which no call
+  // has looked at since. Decide under the lock abort() takes, so it either lands before
+  // the set counts as created (and the set fails here) or after (and deletes the snapshots).
+  std::optional<Expiry> expired;
   {
     std::lock_guard lock(s.mutex);
-    s.phase = Phase::kCreated;
+    {
+      std::lock_guard race_lock(race->mutex);
+      expired = race->expired;
+    }
+    if (!expired.has_value() && s.abort_requested)
+      expired = Expiry{ExpiryKind::kRequestorAbort, 0};
+    if (!expired.has_value()) {
+      s.phase = Phase::kCreated;
+      s.active_race.reset();
+    }
+  }
+  if (expired.has_value()) {
+    s.current = {Participant::kCoordinator, "", "do-snapshot-set", std::nullopt,
+                 WriterEvent::kIdentify};
+    SetFailure failed = s.failure_from(*expired);
+    s.fail_set(failed, holds);
+    std::lock_guard lock(s.mutex);
     s.active_race.reset();
+    return failed.status;
   }
   s.coordinator.log(s.set_id, "snapshot-set", Participant::kCoordinator, "", start, "ok",
                     std::to_string(s.snapshots.size()) + " snapshots");

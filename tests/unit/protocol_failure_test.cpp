@@ -276,6 +276,29 @@ TEST(ProtocolAbort, AbortWhileIoIsReleasedFailsTheSet) {
   EXPECT_FALSE(rig->coordinator->set_in_creation());
 }
 
+TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
+  // abort() lands after the last writer's post-snapshot returned, before do_snapshot_set
+  // reports the set created: the set must fail and leave no snapshot.
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->create_session();
+  bool aborted = false;
+  rig->sink->on_record = [&](const ProtocolEvent& event) {
+    if (event.phase == "post-snapshot" && event.outcome == "ok" && !aborted) {
+      aborted = true;
+      session->abort().ignore_error();
+    }
+  };
+  Status status = run_sequence(*rig, *session);
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  EXPECT_EQ(session->snapshot_set().status().code(), ErrorCode::kBadState);
+  rig->expect_clean_failure();
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+}
+
 TEST(ProtocolAbort, BeforeCreationInEachPhase) {
   for (int stop = 0; stop < 4; ++stop) {
     auto rig = make_protocol_rig({.volume_count = 2});
