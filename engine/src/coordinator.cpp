@@ -939,31 +939,52 @@ Status BackupSession::add_to_snapshot_set(const std::string& volume, const Uuid&
 
 Status BackupSession::prepare_for_backup() {
   Impl& s = *impl_;
+  // While this runs, abort() from another thread only expires `race`; the cleanup is done
+  // here, on the session's thread, so the two never touch the session at once.
+  auto race = std::make_shared<Race>();
   {
     std::lock_guard lock(s.mutex);
     if (s.phase != Phase::kSetStarted)
       return s.phase_error("prepare_for_backup", "once, after start_snapshot_set");
     if (s.abort_requested)
       return Status(ErrorCode::kAborted, "the snapshot set was aborted");
+    s.active_race = race;
   }
+  auto fail = [&](const SetFailure& failed) {
+    std::vector<std::shared_ptr<HoldToken>> none;
+    s.fail_set(failed, none);
+    std::lock_guard lock(s.mutex);
+    s.active_race.reset();
+    return failed.status;
+  };
+  s.current = {Participant::kCoordinator, "", "prepare-for-backup", std::nullopt,
+               WriterEvent::kIdentify};
   if (s.writers_involved()) {
-    auto race = std::make_shared<Race>();
     const WriterSessionInfo info = s.session_info();
     for (std::size_t i = 0; i < s.writers.size(); ++i) {
       s.writers[i].prepared_backup = true;
       std::optional<Status> status = s.writer_event(race, i, WriterEvent::kPrepareBackup,
                                                     s.coordinator.options.event_duration_max, info);
-      if (!status.has_value() || !status->ok()) {
-        SetFailure failed = status.has_value() ? *s.pending : s.expired_failure(race);
-        std::vector<std::shared_ptr<HoldToken>> none;
-        s.fail_set(failed, none);
-        return failed.status;
-      }
+      if (!status.has_value() || !status->ok())
+        return fail(status.has_value() ? *s.pending : s.expired_failure(race));
     }
   }
-  std::lock_guard lock(s.mutex);
-  s.phase = Phase::kPrepared;
-  return Status();
+  std::optional<Expiry> expired;
+  {
+    std::lock_guard lock(s.mutex);
+    {
+      std::lock_guard race_lock(race->mutex);
+      expired = race->expired;
+    }
+    if (!expired.has_value() && s.phase == Phase::kSetStarted) {
+      s.phase = Phase::kPrepared;
+      s.active_race.reset();
+      return Status();
+    }
+  }
+  s.current = {Participant::kCoordinator, "", "prepare-for-backup", std::nullopt,
+               WriterEvent::kIdentify};
+  return fail(s.failure_from(expired.value_or(Expiry{ExpiryKind::kRequestorAbort, 0})));
 }
 
 Status BackupSession::do_snapshot_set() {
@@ -1101,14 +1122,21 @@ Status BackupSession::abort() {
     std::lock_guard lock(s.mutex);
     phase = s.phase;
     s.abort_requested = true;
-    if (phase == Phase::kCreating) {
-      // do_snapshot_set() is running on another thread: make it fail promptly; it cleans up.
+    const bool before_creation = phase == Phase::kInitial || phase == Phase::kSetStarted ||
+                                 phase == Phase::kPrepared;
+    if (phase == Phase::kCreating || (before_creation && s.active_race != nullptr)) {
+      // do_snapshot_set() or prepare_for_backup() is running on another thread: make it fail
+      // promptly; it cleans up.
       if (s.active_race != nullptr) {
         std::lock_guard race_lock(s.active_race->mutex);
         s.active_race->expire({ExpiryKind::kRequestorAbort, 0});
       }
       return Status();
     }
+    // Claim the session before cleaning up outside the lock: the session's thread now finds
+    // it aborted and starts nothing that would race with the cleanup below.
+    if (before_creation)
+      s.phase = Phase::kAborted;
   }
   switch (phase) {
     case Phase::kInitial:

@@ -299,6 +299,31 @@ TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
   EXPECT_FALSE(rig->coordinator->set_in_creation());
 }
 
+TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  auto& app = rig->add_writer({.name = "app", .block_at = WriterEvent::kPrepareBackup});
+  auto session = rig->coordinator->create_session();
+  Status status;
+  std::thread requestor([&] { status = run_sequence(*rig, *session); });
+  for (;;) {
+    auto entries = rig->trace.entries();
+    if (std::find(entries.begin(), entries.end(), "app:prepare-backup") != entries.end())
+      break;
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(session->abort().ok());
+  // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
+  app.release();
+  requestor.join();
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  EXPECT_EQ(app.aborts(), 1);
+  EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+  rig->expect_clean_failure();
+}
+
 TEST(ProtocolAbort, BeforeCreationInEachPhase) {
   for (int stop = 0; stop < 4; ++stop) {
     auto rig = make_protocol_rig({.volume_count = 2});
