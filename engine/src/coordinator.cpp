@@ -63,8 +63,8 @@ struct CallSlot {
   Status result;
 };
 
-// A hold of one volume that may still be draining on a worker thread when the commit
-// window closes: whoever comes second (the hold finishing, or the release) releases it.
+// A hold of one volume, raised by the driving thread (HoldableVolume::begin_hold) before
+// the drain is waited for on a worker: release and fail_set release it if `held`.
 struct HoldToken {
   std::mutex mutex;
   bool held = false;
@@ -607,18 +607,15 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
     HoldableVolume* hold = volume.hold;
     current = {Participant::kVolume, volume.name, "hold-io", std::nullopt, WriterEvent::kIdentify};
     const Nanoseconds start = clock().now();
-    std::optional<Status> held = coordinator.run(race, Nanoseconds(0), [hold, token] {
-      {
-        std::lock_guard lock(token->mutex);
-        if (token->cancelled)
-          return Status();
-      }
-      hold->hold();
+    // Raise the hold here, so the release below or in fail_set always undoes it, even while
+    // the volume is still draining on the worker when the commit window closes.
+    hold->begin_hold();
+    {
       std::lock_guard lock(token->mutex);
-      if (token->cancelled)
-        hold->release();
-      else
-        token->held = true;
+      token->held = true;
+    }
+    std::optional<Status> held = coordinator.run(race, Nanoseconds(0), [hold] {
+      hold->wait_drained();
       return Status();
     });
     coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start,

@@ -249,10 +249,63 @@ class TraceSink final : public EventSink {
   JsonLinesEventSink json_;
 };
 
+// A pass-through Volume whose writes can be made to stop inside it until opened, to have
+// a write in flight below a HoldableVolume.
+class LatchVolume final : public Volume {
+ public:
+  explicit LatchVolume(Volume& base) : base_(base) {}
+  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
+  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
+  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
+  bool read_only() const noexcept override { return base_.read_only(); }
+
+  // Writes from now on stop inside until open().
+  void close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void wait_until_stopped() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ > 0; });
+  }
+
+ protected:
+  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
+    return base_.read(offset, out);
+  }
+  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
+    {
+      std::unique_lock lock(mutex_);
+      ++stopped_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return open_; });
+      --stopped_;
+    }
+    return base_.write(offset, data);
+  }
+  Status do_flush() override { return base_.flush(); }
+  Status do_discard(std::uint64_t offset, std::uint64_t length) override {
+    return base_.discard(offset, length);
+  }
+
+ private:
+  Volume& base_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  int stopped_ = 0;
+};
+
 struct ProtocolVolume {
   std::unique_ptr<MemoryVolume> origin;
   std::unique_ptr<MemoryVolume> diff;
   std::unique_ptr<SnapshotProvider> provider;
+  std::unique_ptr<LatchVolume> latch;  // between provider and holdable; open by default
   std::unique_ptr<HoldableVolume> holdable;
 };
 
@@ -345,7 +398,8 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
         SnapshotProvider::create(options.kind, *volume.origin, *volume.diff, provider_options);
     EXPECT_TRUE(provider.ok()) << provider.status().to_string();
     volume.provider = std::move(provider).value();
-    volume.holdable = std::make_unique<HoldableVolume>(*volume.provider);
+    volume.latch = std::make_unique<LatchVolume>(*volume.provider);
+    volume.holdable = std::make_unique<HoldableVolume>(*volume.latch, name);
     EXPECT_TRUE(block_providers[i % block_providers.size()]->add_volume(*volume.provider).ok());
     rig->volumes.push_back(std::move(volume));
   }

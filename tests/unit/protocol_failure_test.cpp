@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "protocol_rig.h"
 
@@ -208,6 +209,34 @@ TEST(ProtocolFailure, ProviderOverrunningItsAbortLeavesTheOthersTheirs) {
   EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
   auto entries = rig->trace.entries();
   EXPECT_EQ(std::count(entries.begin(), entries.end(), "provider:abort"), 2);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, VolumeStillDrainingWhenTheCommitWindowClosesIsReleased) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  rig->add_writer({.name = "app"});
+  auto& volume = rig->volumes[0];
+  // An application write stops inside the base, so the hold cannot drain.
+  volume.latch->close();
+  std::vector<std::byte> block(4096, std::byte{0x11});
+  Status app_write;
+  std::thread application([&] { app_write = volume.holdable->write(8192, block); });
+  volume.latch->wait_until_stopped();
+  auto session = rig->coordinator->create_session();
+  Status status;
+  std::thread requestor([&] { status = run_sequence(*rig, *session); });
+  while (!volume.holdable->held())
+    std::this_thread::yield();
+  rig->clock.advance(seconds(11));  // past the 10 s commit window
+  requestor.join();
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout) << status.to_string();
+  EXPECT_EQ(status.message(),
+            "volume 'vol0' failed at hold-io: timeout (commit window 10 s exceeded)");
+  // The failed set let go of the volume although the write is still in flight.
+  EXPECT_FALSE(volume.holdable->held());
+  volume.latch->open();
+  application.join();
+  EXPECT_TRUE(app_write.ok());
   rig->expect_clean_failure();
 }
 
