@@ -859,7 +859,7 @@ Result<std::vector<WriterMetadata>> BackupSession::gather_writer_metadata() {
       f.phase = "identify";
       f.writer_failure = WriterFailure::kNonRetryable;
       f.status = Status(ErrorCode::kAborted,
-                        "writer " + f.name + " failed at identify: " + status->to_string());
+                        f.name + " failed at identify: " + status->to_string());
       std::lock_guard lock(s.mutex);
       s.writers[i].state = WriterState::kFailedAtIdentify;
       s.writers[i].failure = WriterFailure::kNonRetryable;

@@ -68,6 +68,7 @@ TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
         param.event == WriterEvent::kIdentify ? "writer #2" : "writer 'mail'";
     EXPECT_TRUE(contains(status.message(), culprit + " failed at " + param.phase))
         << status.message();
+    EXPECT_FALSE(contains(status.message(), "writer writer")) << status.message();
     auto failure = session->failure();
     ASSERT_TRUE(failure.has_value());
     EXPECT_EQ(failure->participant, Participant::kWriter);
