@@ -1174,8 +1174,13 @@ Result<SnapshotSetInfo> BackupSession::snapshot_set() const {
   SnapshotSetInfo info;
   info.id = impl_->set_id;
   info.context = impl_->context;
-  for (const auto& [provider, snapshot] : impl_->snapshots)
-    info.snapshots.push_back(snapshot);
+  // In the order the volumes were added, whatever order the providers report them in.
+  for (const auto& volume : impl_->volumes) {
+    for (const auto& [provider, snapshot] : impl_->snapshots) {
+      if (provider == volume.provider && snapshot.origin_name == volume.name)
+        info.snapshots.push_back(snapshot);
+    }
+  }
   return info;
 }
 
