@@ -489,7 +489,15 @@ struct BackupSession::Impl {
   std::optional<SetFailure> pending;
 
   Status create(const std::shared_ptr<Race>& race, std::vector<std::shared_ptr<HoldToken>>& holds);
-  void fail_set(const SetFailure& failed, std::vector<std::shared_ptr<HoldToken>>& holds);
+  // Ends the set as failed by `failed`. Returns OK, or what the cleanup could not undo
+  // (naming each provider); the session's failure() then carries both.
+  Status fail_set(const SetFailure& failed, std::vector<std::shared_ptr<HoldToken>>& holds);
+  // `failed` as returned to the requestor: its status, plus any cleanup failure.
+  static Status reported(const Status& failed, const Status& cleanup) {
+    if (cleanup.ok())
+      return failed;
+    return Status(failed.code(), failed.message() + "; cleanup failed: " + cleanup.message());
+  }
   void abort_writers(bool include_completed);
   Status delete_snapshots();
 };
@@ -730,8 +738,8 @@ Status BackupSession::Impl::delete_snapshots() {
   return first_error;
 }
 
-void BackupSession::Impl::fail_set(const SetFailure& failed,
-                                   std::vector<std::shared_ptr<HoldToken>>& holds) {
+Status BackupSession::Impl::fail_set(const SetFailure& failed,
+                                     std::vector<std::shared_ptr<HoldToken>>& holds) {
   // Release held I/O first: writers and applications must not stay blocked.
   for (std::size_t i = 0; i < holds.size(); ++i) {
     std::lock_guard lock(holds[i]->mutex);
@@ -754,26 +762,77 @@ void BackupSession::Impl::fail_set(const SetFailure& failed,
   }
   abort_writers(/*include_completed=*/false);
   // Providers discard everything of the set, committed or not.
+  const Nanoseconds limit = coordinator.options.event_duration_max;
+  Status cleanup;
+  auto add_problem = [&](ErrorCode code, const std::string& problem) {
+    cleanup = cleanup.ok() ? Status(code, problem)
+                           : Status(cleanup.code(), cleanup.message() + "; " + problem);
+  };
   for (Provider* provider : prepared_providers) {
-    auto cleanup = std::make_shared<Race>();  // one per call, as for the writers
+    auto abort_race = std::make_shared<Race>();  // one per call, as for the writers
     const Uuid id = set_id;
     const Nanoseconds start = clock().now();
-    std::optional<Status> aborted = coordinator.run(cleanup, coordinator.options.event_duration_max,
-                                                    [provider, id] { return provider->abort(id); });
+    std::optional<Status> aborted =
+        coordinator.run(abort_race, limit, [provider, id] { return provider->abort(id); });
     coordinator.log(set_id, "abort", Participant::kProvider, provider->name(), start,
                     aborted.has_value() && aborted->ok() ? "ok" : "failed",
                     aborted.has_value() ? (aborted->ok() ? "" : aborted->to_string()) : "timeout");
+    if (!aborted.has_value() || !aborted->ok())
+      add_problem(aborted.has_value() ? aborted->code() : ErrorCode::kTimeout,
+                  "provider '" + provider->name() + "' abort: " +
+                      (aborted.has_value() ? aborted->to_string()
+                                           : "no answer within " + duration_text(limit)));
+    // Whatever abort() did or did not do, no snapshot of the set may be left: delete each
+    // one the provider still reports.
+    auto found = std::make_shared<std::vector<SnapshotInfo>>();
+    auto query_race = std::make_shared<Race>();
+    std::optional<Status> queried = coordinator.run(query_race, limit, [provider, found] {
+      *found = provider->query();
+      return Status();
+    });
+    if (!queried.has_value()) {
+      add_problem(ErrorCode::kTimeout, "provider '" + provider->name() +
+                                           "' query: no answer within " + duration_text(limit));
+      continue;
+    }
+    for (const SnapshotInfo& info : *found) {  // the worker was joined: `found` is ours
+      if (info.set_id != id)
+        continue;
+      const Nanoseconds delete_start = clock().now();
+      const Uuid snapshot_id = info.id;
+      auto delete_race = std::make_shared<Race>();
+      std::optional<Status> deleted = coordinator.run(delete_race, limit, [provider, snapshot_id] {
+        return provider->delete_snapshot(snapshot_id);
+      });
+      const bool gone =
+          deleted.has_value() && (deleted->ok() || deleted->code() == ErrorCode::kNotFound);
+      coordinator.log(set_id, "delete-snapshot", Participant::kProvider, provider->name(),
+                      delete_start, gone ? "ok" : "failed",
+                      "snapshot " + snapshot_id.to_string() +
+                          (gone                  ? ""
+                           : deleted.has_value() ? ": " + deleted->to_string()
+                                                 : ": timeout"));
+      if (!gone)
+        add_problem(deleted.has_value() ? deleted->code() : ErrorCode::kTimeout,
+                    "provider '" + provider->name() + "' left snapshot " + snapshot_id.to_string() +
+                        ": " +
+                        (deleted.has_value() ? deleted->to_string()
+                                             : "no answer within " + duration_text(limit)));
+    }
   }
   snapshots.clear();
+  const Status reported_status = reported(failed.status, cleanup);
   {
     std::lock_guard lock(mutex);
     failure = failed;
+    failure->status = reported_status;
     phase = failed.participant == Participant::kRequestor ? Phase::kAborted : Phase::kFailed;
   }
   coordinator.log(set_id, "snapshot-set", failed.participant, failed.name, clock().now(),
                   failed.participant == Participant::kRequestor ? "aborted" : "failed",
-                  failed.status.message());
+                  reported_status.message());
   release_creation_slot();
+  return cleanup;
 }
 
 // ---- BackupSession ----
@@ -858,8 +917,8 @@ Result<std::vector<WriterMetadata>> BackupSession::gather_writer_metadata() {
       f.name = s.current.name;
       f.phase = "identify";
       f.writer_failure = WriterFailure::kNonRetryable;
-      f.status = Status(ErrorCode::kAborted,
-                        f.name + " failed at identify: " + status->to_string());
+      f.status =
+          Status(ErrorCode::kAborted, f.name + " failed at identify: " + status->to_string());
       std::lock_guard lock(s.mutex);
       s.writers[i].state = WriterState::kFailedAtIdentify;
       s.writers[i].failure = WriterFailure::kNonRetryable;
@@ -949,10 +1008,10 @@ Status BackupSession::prepare_for_backup() {
   }
   auto fail = [&](const SetFailure& failed) {
     std::vector<std::shared_ptr<HoldToken>> none;
-    s.fail_set(failed, none);
+    const Status cleanup = s.fail_set(failed, none);
     std::lock_guard lock(s.mutex);
     s.active_race.reset();
-    return failed.status;
+    return Impl::reported(failed.status, cleanup);
   };
   s.current = {Participant::kCoordinator, "", "prepare-for-backup", std::nullopt,
                WriterEvent::kIdentify};
@@ -1013,10 +1072,10 @@ Status BackupSession::do_snapshot_set() {
   Status created = s.create(race, holds);
   if (!created.ok()) {
     SetFailure failed = *s.pending;
-    s.fail_set(failed, holds);
+    const Status cleanup = s.fail_set(failed, holds);
     std::lock_guard lock(s.mutex);
     s.active_race.reset();
-    return failed.status;
+    return Impl::reported(failed.status, cleanup);
   }
   // Collect what the providers created.
   for (Provider* provider : s.prepared_providers) {
@@ -1046,10 +1105,10 @@ Status BackupSession::do_snapshot_set() {
     s.current = {Participant::kCoordinator, "", "do-snapshot-set", std::nullopt,
                  WriterEvent::kIdentify};
     SetFailure failed = s.failure_from(*expired);
-    s.fail_set(failed, holds);
+    const Status cleanup = s.fail_set(failed, holds);
     std::lock_guard lock(s.mutex);
     s.active_race.reset();
-    return failed.status;
+    return Impl::reported(failed.status, cleanup);
   }
   s.coordinator.log(s.set_id, "snapshot-set", Participant::kCoordinator, "", start, "ok",
                     std::to_string(s.snapshots.size()) + " snapshots");
@@ -1119,8 +1178,8 @@ Status BackupSession::abort() {
     std::lock_guard lock(s.mutex);
     phase = s.phase;
     s.abort_requested = true;
-    const bool before_creation = phase == Phase::kInitial || phase == Phase::kSetStarted ||
-                                 phase == Phase::kPrepared;
+    const bool before_creation =
+        phase == Phase::kInitial || phase == Phase::kSetStarted || phase == Phase::kPrepared;
     if (phase == Phase::kCreating || (before_creation && s.active_race != nullptr)) {
       // do_snapshot_set() or prepare_for_backup() is running on another thread: make it fail
       // promptly; it cleans up.
@@ -1147,8 +1206,7 @@ Status BackupSession::abort() {
       failed.status =
           Status(ErrorCode::kAborted, "requestor aborted the snapshot set after " + failed.phase);
       std::vector<std::shared_ptr<HoldToken>> none;
-      s.fail_set(failed, none);
-      return Status();
+      return s.fail_set(failed, none);
     }
     case Phase::kCreated: {
       s.abort_writers(/*include_completed=*/true);

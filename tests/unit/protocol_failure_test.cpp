@@ -241,6 +241,24 @@ TEST(ProtocolFailure, VolumeStillDrainingWhenTheCommitWindowClosesIsReleased) {
   rig->expect_clean_failure();
 }
 
+TEST(ProtocolFailure, SnapshotsAreDeletedWhenTheProviderAbortFails) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app", .fail_at = WriterEvent::kPostSnapshot});
+  // The provider's abort fails without discarding anything: the set's snapshots stay.
+  rig->provider->set_script(
+      {.fail_at = "abort", .failure = Status(ErrorCode::kIoError, "diff area unreadable")});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "writer 'app' failed at post-snapshot"))
+      << status.message();
+  EXPECT_TRUE(contains(status.message(), "provider '" + rig->provider->name() + "' abort"))
+      << status.message();
+  EXPECT_TRUE(contains(status.message(), "diff area unreadable")) << status.message();
+  EXPECT_EQ(session->failure()->status.message(), status.message());
+  rig->expect_clean_failure();
+}
+
 class ProtocolProviderVeto : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ProtocolProviderVeto, FailsTheSetNamingTheProvider) {
