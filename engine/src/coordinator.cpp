@@ -358,8 +358,9 @@ struct BackupSession::Impl {
           return result.ok() ? Status() : Status(ErrorCode::kAborted, result.message);
         });
     if (!status.has_value()) {
+      auto [outcome_name, why] = expiry_outcome(race);
       coordinator.log(set_id, current.phase, Participant::kWriter, record.metadata.name, start,
-                      "timeout", "");
+                      outcome_name, why);
       return std::nullopt;
     }
     if (status->ok()) {
@@ -400,7 +401,8 @@ struct BackupSession::Impl {
     const Nanoseconds start = clock().now();
     std::optional<Status> status = coordinator.run(race, limit, std::move(call));
     if (!status.has_value()) {
-      coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, "timeout", "");
+      auto [outcome, why] = expiry_outcome(race);
+      coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, outcome, why);
       return std::nullopt;
     }
     if (status->ok()) {
@@ -473,6 +475,38 @@ struct BackupSession::Impl {
       }
     }
     return failed;
+  }
+
+  // How the current call, given up on because `race` expired, is logged: "timeout" when
+  // the deadline was its own, "aborted" when the set ended for another reason (the
+  // requestor's abort, another writer's freeze window).
+  std::pair<std::string, std::string> expiry_outcome(const std::shared_ptr<Race>& race) {
+    std::optional<Expiry> expired;
+    {
+      std::lock_guard lock(race->mutex);
+      expired = race->expired;
+    }
+    if (!expired.has_value())
+      return {"timeout", ""};
+    switch (expired->kind) {
+      case ExpiryKind::kRequestorAbort:
+        return {"aborted", "requestor aborted the snapshot set"};
+      case ExpiryKind::kFreezeWindow: {
+        const WriterRecord& record = writers[expired->writer];
+        const std::string why =
+            "freeze window " + duration_text(record.writer->freeze_timeout()) + " exceeded";
+        if (current.writer == expired->writer)
+          return {"timeout", why};
+        return {"aborted", "writer '" + record.metadata.name + "': " + why};
+      }
+      case ExpiryKind::kCommitWindow:
+        return {"timeout", "commit window " + duration_text(coordinator.options.commit_window_max) +
+                               " exceeded"};
+      case ExpiryKind::kCall:
+        return {"timeout",
+                "no answer within " + duration_text(coordinator.options.event_duration_max)};
+    }
+    return {"timeout", ""};
   }
 
   // The failure behind a nullopt from a call through `race`.
@@ -626,8 +660,12 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
       hold->wait_drained();
       return Status();
     });
-    coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start,
-                    held.has_value() ? "ok" : "timeout", "");
+    if (held.has_value()) {
+      coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start, "ok", "");
+    } else {
+      auto [outcome, why] = expiry_outcome(race);
+      coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start, outcome, why);
+    }
     if (!check(held)) {
       close_commit_window();
       return pending->status;

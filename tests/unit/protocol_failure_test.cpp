@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -186,8 +187,8 @@ TEST(ProtocolFailure, ProviderPastTheCommitWindowFailsTheSet) {
 TEST(ProtocolFailure, WriterOverrunningItsAbortLeavesTheOthersTheirs) {
   auto rig = make_protocol_rig({.volume_count = 2});
   // "slow" takes past event_duration_max (180 s) to abort; "app" must still be told.
-  auto& slow = rig->add_writer(
-      {.name = "slow", .stall_at = WriterEvent::kAbort, .stall = seconds(181)});
+  auto& slow =
+      rig->add_writer({.name = "slow", .stall_at = WriterEvent::kAbort, .stall = seconds(181)});
   auto& app = rig->add_writer({.name = "app"});
   rig->provider->set_script({.fail_at = "pre-commit"});
   auto session = rig->coordinator->create_session();
@@ -370,6 +371,25 @@ TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
   EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
   EXPECT_FALSE(rig->coordinator->set_in_creation());
   rig->expect_clean_failure();
+}
+
+TEST(ProtocolAbort, EventLogShowsTheCallCutShortByAbortAsAborted) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  auto session = rig->coordinator->create_session();
+  rig->add_writer(
+      {.name = "app", .abort_session_at = WriterEvent::kFreeze, .session = session.get()});
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  std::istringstream lines(rig->sink->json_lines());
+  bool found = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (!contains(line, R"("phase":"freeze","participant":"writer","name":"app")"))
+      continue;
+    found = true;
+    EXPECT_TRUE(contains(line, R"("outcome":"aborted")")) << line;
+    EXPECT_TRUE(contains(line, "requestor aborted")) << line;
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(ProtocolAbort, BeforeCreationInEachPhase) {
