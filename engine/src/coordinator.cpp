@@ -63,8 +63,8 @@ struct CallSlot {
   Status result;
 };
 
-// A hold of one volume that may still be draining on a worker thread when the commit
-// window closes: whoever comes second (the hold finishing, or the release) releases it.
+// A hold of one volume, raised by the driving thread (HoldableVolume::begin_hold) before
+// the drain is waited for on a worker: release and fail_set release it if `held`.
 struct HoldToken {
   std::mutex mutex;
   bool held = false;
@@ -358,8 +358,9 @@ struct BackupSession::Impl {
           return result.ok() ? Status() : Status(ErrorCode::kAborted, result.message);
         });
     if (!status.has_value()) {
+      auto [outcome_name, why] = expiry_outcome(race);
       coordinator.log(set_id, current.phase, Participant::kWriter, record.metadata.name, start,
-                      "timeout", "");
+                      outcome_name, why);
       return std::nullopt;
     }
     if (status->ok()) {
@@ -400,7 +401,8 @@ struct BackupSession::Impl {
     const Nanoseconds start = clock().now();
     std::optional<Status> status = coordinator.run(race, limit, std::move(call));
     if (!status.has_value()) {
-      coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, "timeout", "");
+      auto [outcome, why] = expiry_outcome(race);
+      coordinator.log(set_id, step, Participant::kProvider, provider->name(), start, outcome, why);
       return std::nullopt;
     }
     if (status->ok()) {
@@ -475,6 +477,38 @@ struct BackupSession::Impl {
     return failed;
   }
 
+  // How the current call, given up on because `race` expired, is logged: "timeout" when
+  // the deadline was its own, "aborted" when the set ended for another reason (the
+  // requestor's abort, another writer's freeze window).
+  std::pair<std::string, std::string> expiry_outcome(const std::shared_ptr<Race>& race) {
+    std::optional<Expiry> expired;
+    {
+      std::lock_guard lock(race->mutex);
+      expired = race->expired;
+    }
+    if (!expired.has_value())
+      return {"timeout", ""};
+    switch (expired->kind) {
+      case ExpiryKind::kRequestorAbort:
+        return {"aborted", "requestor aborted the snapshot set"};
+      case ExpiryKind::kFreezeWindow: {
+        const WriterRecord& record = writers[expired->writer];
+        const std::string why =
+            "freeze window " + duration_text(record.writer->freeze_timeout()) + " exceeded";
+        if (current.writer == expired->writer)
+          return {"timeout", why};
+        return {"aborted", "writer '" + record.metadata.name + "': " + why};
+      }
+      case ExpiryKind::kCommitWindow:
+        return {"timeout", "commit window " + duration_text(coordinator.options.commit_window_max) +
+                               " exceeded"};
+      case ExpiryKind::kCall:
+        return {"timeout",
+                "no answer within " + duration_text(coordinator.options.event_duration_max)};
+    }
+    return {"timeout", ""};
+  }
+
   // The failure behind a nullopt from a call through `race`.
   SetFailure expired_failure(const std::shared_ptr<Race>& race) {
     Expiry expiry;
@@ -489,7 +523,15 @@ struct BackupSession::Impl {
   std::optional<SetFailure> pending;
 
   Status create(const std::shared_ptr<Race>& race, std::vector<std::shared_ptr<HoldToken>>& holds);
-  void fail_set(const SetFailure& failed, std::vector<std::shared_ptr<HoldToken>>& holds);
+  // Ends the set as failed by `failed`. Returns OK, or what the cleanup could not undo
+  // (naming each provider); the session's failure() then carries both.
+  Status fail_set(const SetFailure& failed, std::vector<std::shared_ptr<HoldToken>>& holds);
+  // `failed` as returned to the requestor: its status, plus any cleanup failure.
+  static Status reported(const Status& failed, const Status& cleanup) {
+    if (cleanup.ok())
+      return failed;
+    return Status(failed.code(), failed.message() + "; cleanup failed: " + cleanup.message());
+  }
   void abort_writers(bool include_completed);
   Status delete_snapshots();
 };
@@ -607,22 +649,23 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
     HoldableVolume* hold = volume.hold;
     current = {Participant::kVolume, volume.name, "hold-io", std::nullopt, WriterEvent::kIdentify};
     const Nanoseconds start = clock().now();
-    std::optional<Status> held = coordinator.run(race, Nanoseconds(0), [hold, token] {
-      {
-        std::lock_guard lock(token->mutex);
-        if (token->cancelled)
-          return Status();
-      }
-      hold->hold();
+    // Raise the hold here, so the release below or in fail_set always undoes it, even while
+    // the volume is still draining on the worker when the commit window closes.
+    hold->begin_hold();
+    {
       std::lock_guard lock(token->mutex);
-      if (token->cancelled)
-        hold->release();
-      else
-        token->held = true;
+      token->held = true;
+    }
+    std::optional<Status> held = coordinator.run(race, Nanoseconds(0), [hold] {
+      hold->wait_drained();
       return Status();
     });
-    coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start,
-                    held.has_value() ? "ok" : "timeout", "");
+    if (held.has_value()) {
+      coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start, "ok", "");
+    } else {
+      auto [outcome, why] = expiry_outcome(race);
+      coordinator.log(set_id, "hold-io", Participant::kVolume, volume.name, start, outcome, why);
+    }
     if (!check(held)) {
       close_commit_window();
       return pending->status;
@@ -651,12 +694,17 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
     coordinator.log(set_id, "release-io", Participant::kVolume, volumes[i].name, start, "ok", "");
   }
   close_commit_window();
+  // The race may have expired after the last call returned (a deadline, or abort()). Copy
+  // the expiry and build the failure without race->mutex: failure_from takes the session's
+  // mutex, which abort() takes before the race's.
+  std::optional<Expiry> expired;
   {
     std::lock_guard lock(race->mutex);
-    if (race->expired.has_value()) {
-      pending = expired_failure(race);
-      return pending->status;
-    }
+    expired = race->expired;
+  }
+  if (expired.has_value()) {
+    pending = failure_from(*expired);
+    return pending->status;
   }
 
   // 9. post_commit.
@@ -696,13 +744,15 @@ Status BackupSession::Impl::create(const std::shared_ptr<Race>& race,
 void BackupSession::Impl::abort_writers(bool include_completed) {
   if (!writers_involved())
     return;
-  auto cleanup = std::make_shared<Race>();
   const WriterSessionInfo info = session_info();
   for (std::size_t i = 0; i < writers.size(); ++i) {
     WriterRecord& record = writers[i];
     const bool involved = record.prepared_backup || record.prepared_snapshot;
     if (!involved || (record.post_snapshot_done && !include_completed))
       continue;
+    // A race of its own per call: one writer that overruns its abort must not cost the
+    // others theirs (an expired race refuses every later call).
+    auto cleanup = std::make_shared<Race>();
     std::optional<Status> ignored =
         writer_event(cleanup, i, WriterEvent::kAbort, coordinator.options.event_duration_max, info);
     (void)ignored;
@@ -726,8 +776,8 @@ Status BackupSession::Impl::delete_snapshots() {
   return first_error;
 }
 
-void BackupSession::Impl::fail_set(const SetFailure& failed,
-                                   std::vector<std::shared_ptr<HoldToken>>& holds) {
+Status BackupSession::Impl::fail_set(const SetFailure& failed,
+                                     std::vector<std::shared_ptr<HoldToken>>& holds) {
   // Release held I/O first: writers and applications must not stay blocked.
   for (std::size_t i = 0; i < holds.size(); ++i) {
     std::lock_guard lock(holds[i]->mutex);
@@ -750,26 +800,77 @@ void BackupSession::Impl::fail_set(const SetFailure& failed,
   }
   abort_writers(/*include_completed=*/false);
   // Providers discard everything of the set, committed or not.
-  auto cleanup = std::make_shared<Race>();
+  const Nanoseconds limit = coordinator.options.event_duration_max;
+  Status cleanup;
+  auto add_problem = [&](ErrorCode code, const std::string& problem) {
+    cleanup = cleanup.ok() ? Status(code, problem)
+                           : Status(cleanup.code(), cleanup.message() + "; " + problem);
+  };
   for (Provider* provider : prepared_providers) {
+    auto abort_race = std::make_shared<Race>();  // one per call, as for the writers
     const Uuid id = set_id;
     const Nanoseconds start = clock().now();
-    std::optional<Status> aborted = coordinator.run(cleanup, coordinator.options.event_duration_max,
-                                                    [provider, id] { return provider->abort(id); });
+    std::optional<Status> aborted =
+        coordinator.run(abort_race, limit, [provider, id] { return provider->abort(id); });
     coordinator.log(set_id, "abort", Participant::kProvider, provider->name(), start,
                     aborted.has_value() && aborted->ok() ? "ok" : "failed",
                     aborted.has_value() ? (aborted->ok() ? "" : aborted->to_string()) : "timeout");
+    if (!aborted.has_value() || !aborted->ok())
+      add_problem(aborted.has_value() ? aborted->code() : ErrorCode::kTimeout,
+                  "provider '" + provider->name() + "' abort: " +
+                      (aborted.has_value() ? aborted->to_string()
+                                           : "no answer within " + duration_text(limit)));
+    // Whatever abort() did or did not do, no snapshot of the set may be left: delete each
+    // one the provider still reports.
+    auto found = std::make_shared<std::vector<SnapshotInfo>>();
+    auto query_race = std::make_shared<Race>();
+    std::optional<Status> queried = coordinator.run(query_race, limit, [provider, found] {
+      *found = provider->query();
+      return Status();
+    });
+    if (!queried.has_value()) {
+      add_problem(ErrorCode::kTimeout, "provider '" + provider->name() +
+                                           "' query: no answer within " + duration_text(limit));
+      continue;
+    }
+    for (const SnapshotInfo& info : *found) {  // the worker was joined: `found` is ours
+      if (info.set_id != id)
+        continue;
+      const Nanoseconds delete_start = clock().now();
+      const Uuid snapshot_id = info.id;
+      auto delete_race = std::make_shared<Race>();
+      std::optional<Status> deleted = coordinator.run(delete_race, limit, [provider, snapshot_id] {
+        return provider->delete_snapshot(snapshot_id);
+      });
+      const bool gone =
+          deleted.has_value() && (deleted->ok() || deleted->code() == ErrorCode::kNotFound);
+      coordinator.log(set_id, "delete-snapshot", Participant::kProvider, provider->name(),
+                      delete_start, gone ? "ok" : "failed",
+                      "snapshot " + snapshot_id.to_string() +
+                          (gone                  ? ""
+                           : deleted.has_value() ? ": " + deleted->to_string()
+                                                 : ": timeout"));
+      if (!gone)
+        add_problem(deleted.has_value() ? deleted->code() : ErrorCode::kTimeout,
+                    "provider '" + provider->name() + "' left snapshot " + snapshot_id.to_string() +
+                        ": " +
+                        (deleted.has_value() ? deleted->to_string()
+                                             : "no answer within " + duration_text(limit)));
+    }
   }
   snapshots.clear();
+  const Status reported_status = reported(failed.status, cleanup);
   {
     std::lock_guard lock(mutex);
     failure = failed;
+    failure->status = reported_status;
     phase = failed.participant == Participant::kRequestor ? Phase::kAborted : Phase::kFailed;
   }
   coordinator.log(set_id, "snapshot-set", failed.participant, failed.name, clock().now(),
                   failed.participant == Participant::kRequestor ? "aborted" : "failed",
-                  failed.status.message());
+                  reported_status.message());
   release_creation_slot();
+  return cleanup;
 }
 
 // ---- BackupSession ----
@@ -791,9 +892,9 @@ BackupSession::~BackupSession() {
     s.delete_snapshots().ignore_error();
   }
   if (s.metadata_gathered && s.writers_involved()) {
-    auto cleanup = std::make_shared<Race>();
     const WriterSessionInfo info = s.session_info();
     for (std::size_t i = 0; i < s.writers.size(); ++i) {
+      auto cleanup = std::make_shared<Race>();  // one per call, as in abort_writers
       std::optional<Status> ignored = s.writer_event(
           cleanup, i, WriterEvent::kBackupShutdown, s.coordinator.options.event_duration_max, info);
       (void)ignored;
@@ -854,8 +955,8 @@ Result<std::vector<WriterMetadata>> BackupSession::gather_writer_metadata() {
       f.name = s.current.name;
       f.phase = "identify";
       f.writer_failure = WriterFailure::kNonRetryable;
-      f.status = Status(ErrorCode::kAborted,
-                        "writer " + f.name + " failed at identify: " + status->to_string());
+      f.status =
+          Status(ErrorCode::kAborted, f.name + " failed at identify: " + status->to_string());
       std::lock_guard lock(s.mutex);
       s.writers[i].state = WriterState::kFailedAtIdentify;
       s.writers[i].failure = WriterFailure::kNonRetryable;
@@ -932,31 +1033,52 @@ Status BackupSession::add_to_snapshot_set(const std::string& volume, const Uuid&
 
 Status BackupSession::prepare_for_backup() {
   Impl& s = *impl_;
+  // While this runs, abort() from another thread only expires `race`; the cleanup is done
+  // here, on the session's thread, so the two never touch the session at once.
+  auto race = std::make_shared<Race>();
   {
     std::lock_guard lock(s.mutex);
     if (s.phase != Phase::kSetStarted)
       return s.phase_error("prepare_for_backup", "once, after start_snapshot_set");
     if (s.abort_requested)
       return Status(ErrorCode::kAborted, "the snapshot set was aborted");
+    s.active_race = race;
   }
+  auto fail = [&](const SetFailure& failed) {
+    std::vector<std::shared_ptr<HoldToken>> none;
+    const Status cleanup = s.fail_set(failed, none);
+    std::lock_guard lock(s.mutex);
+    s.active_race.reset();
+    return Impl::reported(failed.status, cleanup);
+  };
+  s.current = {Participant::kCoordinator, "", "prepare-for-backup", std::nullopt,
+               WriterEvent::kIdentify};
   if (s.writers_involved()) {
-    auto race = std::make_shared<Race>();
     const WriterSessionInfo info = s.session_info();
     for (std::size_t i = 0; i < s.writers.size(); ++i) {
       s.writers[i].prepared_backup = true;
       std::optional<Status> status = s.writer_event(race, i, WriterEvent::kPrepareBackup,
                                                     s.coordinator.options.event_duration_max, info);
-      if (!status.has_value() || !status->ok()) {
-        SetFailure failed = status.has_value() ? *s.pending : s.expired_failure(race);
-        std::vector<std::shared_ptr<HoldToken>> none;
-        s.fail_set(failed, none);
-        return failed.status;
-      }
+      if (!status.has_value() || !status->ok())
+        return fail(status.has_value() ? *s.pending : s.expired_failure(race));
     }
   }
-  std::lock_guard lock(s.mutex);
-  s.phase = Phase::kPrepared;
-  return Status();
+  std::optional<Expiry> expired;
+  {
+    std::lock_guard lock(s.mutex);
+    {
+      std::lock_guard race_lock(race->mutex);
+      expired = race->expired;
+    }
+    if (!expired.has_value() && s.phase == Phase::kSetStarted) {
+      s.phase = Phase::kPrepared;
+      s.active_race.reset();
+      return Status();
+    }
+  }
+  s.current = {Participant::kCoordinator, "", "prepare-for-backup", std::nullopt,
+               WriterEvent::kIdentify};
+  return fail(s.failure_from(expired.value_or(Expiry{ExpiryKind::kRequestorAbort, 0})));
 }
 
 Status BackupSession::do_snapshot_set() {
@@ -988,10 +1110,10 @@ Status BackupSession::do_snapshot_set() {
   Status created = s.create(race, holds);
   if (!created.ok()) {
     SetFailure failed = *s.pending;
-    s.fail_set(failed, holds);
+    const Status cleanup = s.fail_set(failed, holds);
     std::lock_guard lock(s.mutex);
     s.active_race.reset();
-    return failed.status;
+    return Impl::reported(failed.status, cleanup);
   }
   // Collect what the providers created.
   for (Provider* provider : s.prepared_providers) {
@@ -1000,10 +1122,31 @@ Status BackupSession::do_snapshot_set() {
         s.snapshots.emplace_back(provider, info);
     }
   }
+  // abort() may have come after the last call returned: it expired the race, which no call
+  // has looked at since. Decide under the lock abort() takes, so it either lands before
+  // the set counts as created (and the set fails here) or after (and deletes the snapshots).
+  std::optional<Expiry> expired;
   {
     std::lock_guard lock(s.mutex);
-    s.phase = Phase::kCreated;
+    {
+      std::lock_guard race_lock(race->mutex);
+      expired = race->expired;
+    }
+    if (!expired.has_value() && s.abort_requested)
+      expired = Expiry{ExpiryKind::kRequestorAbort, 0};
+    if (!expired.has_value()) {
+      s.phase = Phase::kCreated;
+      s.active_race.reset();
+    }
+  }
+  if (expired.has_value()) {
+    s.current = {Participant::kCoordinator, "", "do-snapshot-set", std::nullopt,
+                 WriterEvent::kIdentify};
+    SetFailure failed = s.failure_from(*expired);
+    const Status cleanup = s.fail_set(failed, holds);
+    std::lock_guard lock(s.mutex);
     s.active_race.reset();
+    return Impl::reported(failed.status, cleanup);
   }
   s.coordinator.log(s.set_id, "snapshot-set", Participant::kCoordinator, "", start, "ok",
                     std::to_string(s.snapshots.size()) + " snapshots");
@@ -1073,14 +1216,21 @@ Status BackupSession::abort() {
     std::lock_guard lock(s.mutex);
     phase = s.phase;
     s.abort_requested = true;
-    if (phase == Phase::kCreating) {
-      // do_snapshot_set() is running on another thread: make it fail promptly; it cleans up.
+    const bool before_creation =
+        phase == Phase::kInitial || phase == Phase::kSetStarted || phase == Phase::kPrepared;
+    if (phase == Phase::kCreating || (before_creation && s.active_race != nullptr)) {
+      // do_snapshot_set() or prepare_for_backup() is running on another thread: make it fail
+      // promptly; it cleans up.
       if (s.active_race != nullptr) {
         std::lock_guard race_lock(s.active_race->mutex);
         s.active_race->expire({ExpiryKind::kRequestorAbort, 0});
       }
       return Status();
     }
+    // Claim the session before cleaning up outside the lock: the session's thread now finds
+    // it aborted and starts nothing that would race with the cleanup below.
+    if (before_creation)
+      s.phase = Phase::kAborted;
   }
   switch (phase) {
     case Phase::kInitial:
@@ -1094,8 +1244,7 @@ Status BackupSession::abort() {
       failed.status =
           Status(ErrorCode::kAborted, "requestor aborted the snapshot set after " + failed.phase);
       std::vector<std::shared_ptr<HoldToken>> none;
-      s.fail_set(failed, none);
-      return Status();
+      return s.fail_set(failed, none);
     }
     case Phase::kCreated: {
       s.abort_writers(/*include_completed=*/true);
@@ -1121,8 +1270,13 @@ Result<SnapshotSetInfo> BackupSession::snapshot_set() const {
   SnapshotSetInfo info;
   info.id = impl_->set_id;
   info.context = impl_->context;
-  for (const auto& [provider, snapshot] : impl_->snapshots)
-    info.snapshots.push_back(snapshot);
+  // In the order the volumes were added, whatever order the providers report them in.
+  for (const auto& volume : impl_->volumes) {
+    for (const auto& [provider, snapshot] : impl_->snapshots) {
+      if (provider == volume.provider && snapshot.origin_name == volume.name)
+        info.snapshots.push_back(snapshot);
+    }
+  }
   return info;
 }
 

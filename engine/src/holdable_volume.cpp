@@ -10,9 +10,19 @@ HoldableVolume::HoldableVolume(Volume& base, std::string name)
     : base_(base), identity_{name.empty() ? base.name() : std::move(name), base.uuid()} {}
 
 void HoldableVolume::hold() {
-  std::unique_lock lock(mutex_);
+  begin_hold();
+  wait_drained();
+}
+
+void HoldableVolume::begin_hold() {
+  std::lock_guard lock(mutex_);
   ++holds_;
-  drained_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+bool HoldableVolume::wait_drained() {
+  std::unique_lock lock(mutex_);
+  drained_.wait(lock, [&] { return in_flight_ == 0 || holds_ == 0; });
+  return in_flight_ == 0;
 }
 
 void HoldableVolume::release() {
@@ -24,6 +34,7 @@ void HoldableVolume::release() {
       return;
   }
   released_.notify_all();
+  drained_.notify_all();  // a wait_drained() of a hold released meanwhile has nothing to wait for
 }
 
 bool HoldableVolume::held() const {

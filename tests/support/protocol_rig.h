@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -108,6 +109,8 @@ class ScriptedWriter final : public Writer {
   }
   void abort(const WriterSessionInfo&) override {
     trace_.add(script_.name + ":abort");
+    if (script_.stall_at == WriterEvent::kAbort && script_.clock != nullptr)
+      script_.clock->advance(script_.stall);
     std::lock_guard lock(mutex_);
     frozen_ = false;
     ++aborts_;
@@ -159,7 +162,8 @@ class ScriptedWriter final : public Writer {
 };
 
 struct ProviderScript {
-  // Step names: "begin-prepare", "end-prepare", "pre-commit", "commit", "post-commit".
+  // Step names: "begin-prepare", "end-prepare", "pre-commit", "commit", "post-commit",
+  // "abort" (a failed abort leaves the set's snapshots in place).
   std::string fail_at;
   Status failure = Status(ErrorCode::kAborted, "provider veto");
   // Advance `clock` by `stall` after the inner call of this step.
@@ -198,8 +202,7 @@ class ScriptedProvider final : public Provider {
     return step("post-commit", [&] { return inner_.post_commit(set_id); });
   }
   Status abort(const Uuid& set_id) override {
-    trace_.add("provider:abort");
-    return inner_.abort(set_id);
+    return step("abort", [&] { return inner_.abort(set_id); });
   }
   Status delete_snapshot(const Uuid& snapshot_id) override {
     return inner_.delete_snapshot(snapshot_id);
@@ -223,7 +226,9 @@ class ScriptedProvider final : public Provider {
   ProviderScript script_;
 };
 
-// Records the I/O hold and release into the trace, and keeps the JSON lines.
+// Records the I/O hold and release into the trace, and keeps the JSON lines. `on_record`,
+// if set, runs after each event is recorded, on the thread that drives the session: a test
+// uses it to act at an exact point of the protocol (abort, advance the clock).
 class TraceSink final : public EventSink {
  public:
   explicit TraceSink(Trace& trace) : trace_(trace), json_(lines_) {}
@@ -231,8 +236,12 @@ class TraceSink final : public EventSink {
     if (event.phase == "hold-io" || event.phase == "release-io")
       trace_.add("io:" + event.phase + ":" + event.name);
     json_.record(event);
+    if (on_record)
+      on_record(event);
   }
   std::string json_lines() const { return lines_.str(); }
+
+  std::function<void(const ProtocolEvent&)> on_record;
 
  private:
   Trace& trace_;
@@ -240,16 +249,71 @@ class TraceSink final : public EventSink {
   JsonLinesEventSink json_;
 };
 
+// A pass-through Volume whose writes can be made to stop inside it until opened, to have
+// a write in flight below a HoldableVolume.
+class LatchVolume final : public Volume {
+ public:
+  explicit LatchVolume(Volume& base) : base_(base) {}
+  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
+  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
+  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
+  bool read_only() const noexcept override { return base_.read_only(); }
+
+  // Writes from now on stop inside until open().
+  void close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void wait_until_stopped() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ > 0; });
+  }
+
+ protected:
+  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
+    return base_.read(offset, out);
+  }
+  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
+    {
+      std::unique_lock lock(mutex_);
+      ++stopped_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return open_; });
+      --stopped_;
+    }
+    return base_.write(offset, data);
+  }
+  Status do_flush() override { return base_.flush(); }
+  Status do_discard(std::uint64_t offset, std::uint64_t length) override {
+    return base_.discard(offset, length);
+  }
+
+ private:
+  Volume& base_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  int stopped_ = 0;
+};
+
 struct ProtocolVolume {
   std::unique_ptr<MemoryVolume> origin;
   std::unique_ptr<MemoryVolume> diff;
   std::unique_ptr<SnapshotProvider> provider;
+  std::unique_ptr<LatchVolume> latch;  // between provider and holdable; open by default
   std::unique_ptr<HoldableVolume> holdable;
 };
 
 struct ProtocolRigOptions {
   ProviderKind kind = ProviderKind::kCopyOnWrite;
   std::size_t volume_count = 1;
+  // Volume i belongs to provider i % provider_count.
+  std::size_t provider_count = 1;
   std::uint64_t seed = 7;
 };
 
@@ -262,6 +326,10 @@ struct ProtocolRig {
   std::vector<ProtocolVolume> volumes;
   std::unique_ptr<BlockSnapshotProvider> block_provider;
   std::unique_ptr<ScriptedProvider> provider;
+  // provider_count > 1: the further providers; `providers` lists all, `provider` first.
+  std::vector<std::unique_ptr<BlockSnapshotProvider>> more_block_providers;
+  std::vector<std::unique_ptr<ScriptedProvider>> more_providers;
+  std::vector<ScriptedProvider*> providers;
   std::unique_ptr<TraceSink> sink;
   std::vector<std::unique_ptr<ScriptedWriter>> writers;
   std::unique_ptr<Coordinator> coordinator;
@@ -307,6 +375,12 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
   rig->random = std::make_unique<Random>(options.seed);
   const std::string kind_name(provider_kind_name(options.kind));
   rig->block_provider = std::make_unique<BlockSnapshotProvider>("block-" + kind_name, options.kind);
+  std::vector<BlockSnapshotProvider*> block_providers = {rig->block_provider.get()};
+  for (std::size_t p = 1; p < options.provider_count; ++p) {
+    rig->more_block_providers.push_back(std::make_unique<BlockSnapshotProvider>(
+        "block-" + kind_name + "-" + std::to_string(p + 1), options.kind));
+    block_providers.push_back(rig->more_block_providers.back().get());
+  }
   for (std::size_t i = 0; i < options.volume_count; ++i) {
     ProtocolVolume volume;
     const std::string name = "vol" + std::to_string(i);
@@ -324,17 +398,24 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
         SnapshotProvider::create(options.kind, *volume.origin, *volume.diff, provider_options);
     EXPECT_TRUE(provider.ok()) << provider.status().to_string();
     volume.provider = std::move(provider).value();
-    volume.holdable = std::make_unique<HoldableVolume>(*volume.provider);
-    EXPECT_TRUE(rig->block_provider->add_volume(*volume.provider).ok());
+    volume.latch = std::make_unique<LatchVolume>(*volume.provider);
+    volume.holdable = std::make_unique<HoldableVolume>(*volume.latch, name);
+    EXPECT_TRUE(block_providers[i % block_providers.size()]->add_volume(*volume.provider).ok());
     rig->volumes.push_back(std::move(volume));
   }
   rig->provider = std::make_unique<ScriptedProvider>(rig->trace, *rig->block_provider);
+  rig->providers.push_back(rig->provider.get());
+  for (auto& block_provider : rig->more_block_providers) {
+    rig->more_providers.push_back(std::make_unique<ScriptedProvider>(rig->trace, *block_provider));
+    rig->providers.push_back(rig->more_providers.back().get());
+  }
   rig->sink = std::make_unique<TraceSink>(rig->trace);
   CoordinatorOptions coordinator_options;
   coordinator_options.events = rig->sink.get();
   coordinator_options.random = rig->random.get();
   rig->coordinator = std::make_unique<Coordinator>(rig->clock, coordinator_options);
-  EXPECT_TRUE(rig->coordinator->register_provider(*rig->provider).ok());
+  for (ScriptedProvider* provider : rig->providers)
+    EXPECT_TRUE(rig->coordinator->register_provider(*provider).ok());
   for (auto& volume : rig->volumes)
     EXPECT_TRUE(rig->coordinator->add_volume(*volume.holdable).ok());
   return rig;

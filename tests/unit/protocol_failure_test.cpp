@@ -3,8 +3,11 @@
 // on and whose message names the culprit and the phase.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "protocol_rig.h"
 
@@ -66,6 +69,7 @@ TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
         param.event == WriterEvent::kIdentify ? "writer #2" : "writer 'mail'";
     EXPECT_TRUE(contains(status.message(), culprit + " failed at " + param.phase))
         << status.message();
+    EXPECT_FALSE(contains(status.message(), "writer writer")) << status.message();
     auto failure = session->failure();
     ASSERT_TRUE(failure.has_value());
     EXPECT_EQ(failure->participant, Participant::kWriter);
@@ -180,6 +184,82 @@ TEST(ProtocolFailure, ProviderPastTheCommitWindowFailsTheSet) {
   }
 }
 
+TEST(ProtocolFailure, WriterOverrunningItsAbortLeavesTheOthersTheirs) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  // "slow" takes past event_duration_max (180 s) to abort; "app" must still be told.
+  auto& slow =
+      rig->add_writer({.name = "slow", .stall_at = WriterEvent::kAbort, .stall = seconds(181)});
+  auto& app = rig->add_writer({.name = "app"});
+  rig->provider->set_script({.fail_at = "pre-commit"});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_EQ(slow.aborts(), 1);
+  EXPECT_EQ(app.aborts(), 1);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, ProviderOverrunningItsAbortLeavesTheOthersTheirs) {
+  // Two providers; the first takes past event_duration_max to abort. The second must still
+  // abort, so the set's snapshots on its volume are gone.
+  auto rig = make_protocol_rig({.volume_count = 2, .provider_count = 2});
+  ASSERT_EQ(rig->providers.size(), 2u);
+  rig->add_writer({.name = "app", .fail_at = WriterEvent::kPostSnapshot});
+  rig->providers[0]->set_script({.stall_at = "abort", .clock = &rig->clock, .stall = seconds(181)});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  auto entries = rig->trace.entries();
+  EXPECT_EQ(std::count(entries.begin(), entries.end(), "provider:abort"), 2);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, VolumeStillDrainingWhenTheCommitWindowClosesIsReleased) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  rig->add_writer({.name = "app"});
+  auto& volume = rig->volumes[0];
+  // An application write stops inside the base, so the hold cannot drain.
+  volume.latch->close();
+  std::vector<std::byte> block(4096, std::byte{0x11});
+  Status app_write;
+  std::thread application([&] { app_write = volume.holdable->write(8192, block); });
+  volume.latch->wait_until_stopped();
+  auto session = rig->coordinator->create_session();
+  Status status;
+  std::thread requestor([&] { status = run_sequence(*rig, *session); });
+  while (!volume.holdable->held())
+    std::this_thread::yield();
+  rig->clock.advance(seconds(11));  // past the 10 s commit window
+  requestor.join();
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout) << status.to_string();
+  EXPECT_EQ(status.message(),
+            "volume 'vol0' failed at hold-io: timeout (commit window 10 s exceeded)");
+  // The failed set let go of the volume although the write is still in flight.
+  EXPECT_FALSE(volume.holdable->held());
+  volume.latch->open();
+  application.join();
+  EXPECT_TRUE(app_write.ok());
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, SnapshotsAreDeletedWhenTheProviderAbortFails) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app", .fail_at = WriterEvent::kPostSnapshot});
+  // The provider's abort fails without discarding anything: the set's snapshots stay.
+  rig->provider->set_script(
+      {.fail_at = "abort", .failure = Status(ErrorCode::kIoError, "diff area unreadable")});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "writer 'app' failed at post-snapshot"))
+      << status.message();
+  EXPECT_TRUE(contains(status.message(), "provider '" + rig->provider->name() + "' abort"))
+      << status.message();
+  EXPECT_TRUE(contains(status.message(), "diff area unreadable")) << status.message();
+  EXPECT_EQ(session->failure()->status.message(), status.message());
+  rig->expect_clean_failure();
+}
+
 class ProtocolProviderVeto : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ProtocolProviderVeto, FailsTheSetNamingTheProvider) {
@@ -222,6 +302,95 @@ TEST_P(ProtocolAbortDuringCreation, RequestorAbortFailsTheSet) {
 INSTANTIATE_TEST_SUITE_P(EachEvent, ProtocolAbortDuringCreation,
                          ::testing::Values(WriterEvent::kPrepareSnapshot, WriterEvent::kFreeze,
                                            WriterEvent::kThaw, WriterEvent::kPostSnapshot));
+
+TEST(ProtocolAbort, AbortWhileIoIsReleasedFailsTheSet) {
+  // abort() lands after the last commit returned, while the driving thread releases I/O:
+  // the expiry is only seen after the release, and must fail the set, not hang it.
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->create_session();
+  bool aborted = false;
+  rig->sink->on_record = [&](const ProtocolEvent& event) {
+    if (event.phase == "release-io" && !aborted) {
+      aborted = true;
+      session->abort().ignore_error();
+    }
+  };
+  Status status = run_sequence(*rig, *session);
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  rig->expect_clean_failure();
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+}
+
+TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
+  // abort() lands after the last writer's post-snapshot returned, before do_snapshot_set
+  // reports the set created: the set must fail and leave no snapshot.
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  auto session = rig->coordinator->create_session();
+  bool aborted = false;
+  rig->sink->on_record = [&](const ProtocolEvent& event) {
+    if (event.phase == "post-snapshot" && event.outcome == "ok" && !aborted) {
+      aborted = true;
+      session->abort().ignore_error();
+    }
+  };
+  Status status = run_sequence(*rig, *session);
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  EXPECT_EQ(session->snapshot_set().status().code(), ErrorCode::kBadState);
+  rig->expect_clean_failure();
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+}
+
+TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  auto& app = rig->add_writer({.name = "app", .block_at = WriterEvent::kPrepareBackup});
+  auto session = rig->coordinator->create_session();
+  Status status;
+  std::thread requestor([&] { status = run_sequence(*rig, *session); });
+  for (;;) {
+    auto entries = rig->trace.entries();
+    if (std::find(entries.begin(), entries.end(), "app:prepare-backup") != entries.end())
+      break;
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(session->abort().ok());
+  // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
+  app.release();
+  requestor.join();
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  EXPECT_EQ(app.aborts(), 1);
+  EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolAbort, EventLogShowsTheCallCutShortByAbortAsAborted) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  auto session = rig->coordinator->create_session();
+  rig->add_writer(
+      {.name = "app", .abort_session_at = WriterEvent::kFreeze, .session = session.get()});
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  std::istringstream lines(rig->sink->json_lines());
+  bool found = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (!contains(line, R"("phase":"freeze","participant":"writer","name":"app")"))
+      continue;
+    found = true;
+    EXPECT_TRUE(contains(line, R"("outcome":"aborted")")) << line;
+    EXPECT_TRUE(contains(line, "requestor aborted")) << line;
+  }
+  EXPECT_TRUE(found);
+}
 
 TEST(ProtocolAbort, BeforeCreationInEachPhase) {
   for (int stop = 0; stop < 4; ++stop) {

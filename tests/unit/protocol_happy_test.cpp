@@ -165,5 +165,23 @@ TEST(ProtocolHappyPath, WritesWaitDuringTheHoldAndReadsGoOn) {
   EXPECT_EQ(read, data);
 }
 
+TEST(ProtocolHappy, SnapshotSetListsSnapshotsInTheOrderVolumesWereAdded) {
+  auto rig = testing::make_protocol_rig({.volume_count = 3});
+  auto session = rig->coordinator->create_session();
+  ASSERT_TRUE(session->gather_writer_metadata().ok());
+  ASSERT_TRUE(session->start_snapshot_set().ok());
+  const std::vector<std::string> order = {"vol2", "vol0", "vol1"};
+  for (const std::string& volume : order)
+    ASSERT_TRUE(session->add_to_snapshot_set(volume).ok());
+  ASSERT_TRUE(session->prepare_for_backup().ok());
+  ASSERT_TRUE(session->do_snapshot_set().ok());
+  auto set = session->snapshot_set();
+  ASSERT_TRUE(set.ok());
+  ASSERT_EQ(set->snapshots.size(), order.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    EXPECT_EQ(set->snapshots[i].origin_name, order[i]) << i;
+  ASSERT_TRUE(session->backup_complete().ok());
+}
+
 }  // namespace
 }  // namespace freezeframe

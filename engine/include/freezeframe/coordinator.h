@@ -29,7 +29,8 @@
 // Failure: whatever fails (a writer event, a provider call, a deadline, the requestor's
 // abort()), the set ends the same way: held I/O released, writers that were prepared or
 // frozen told to abort, every provider of the set aborted (no snapshot of the set is left),
-// the session failed, and the returned Status names the culprit and the phase:
+// the session failed, and the returned Status names the culprit and the phase (plus, after
+// "; cleanup failed: ", any snapshot a provider could not remove, naming the provider):
 //   "writer 'mail' failed at freeze: timeout (freeze window 20 s exceeded)"
 // Codes: kTimeout for a deadline or a writer's timeout failure, kAborted for a writer's
 // other failures and the requestor's abort, the provider's own code for a provider failure,
@@ -45,7 +46,8 @@
 //
 // Thread-safety: Coordinator methods may be called from any thread. A BackupSession is
 // driven by one thread; abort() and gather_writer_status() may be called from any other
-// thread at any time (abort() during do_snapshot_set() makes it fail promptly).
+// thread at any time (abort() during prepare_for_backup() or do_snapshot_set() makes that
+// call fail promptly, and the call does the cleanup).
 // Lifetime: writers, providers, volumes and the event sink are borrowed and must outlive the
 // coordinator; sessions must not outlive it. The coordinator's destructor waits for events
 // still running on stalled writers or providers, so those must return eventually.

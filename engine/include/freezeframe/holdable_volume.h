@@ -10,6 +10,8 @@
 // hold() waits only for requests already inside the base volume, never for requests that
 // are themselves waiting on the hold, so a thread blocked in write() cannot deadlock it.
 // Holds nest: the volume is released when every hold() has been matched by a release().
+// begin_hold() and wait_drained() split hold() in two, so a caller that gives up on a slow
+// drain (the commit window closed) can release a hold it knows it raised.
 //
 // Thread-safety: every method may be called from any thread.
 // Lifetime: `base` must outlive the HoldableVolume.
@@ -37,8 +39,15 @@ class HoldableVolume final : public Volume {
   Volume& base() noexcept { return base_; }
 
   // Makes new writes, discards and flushes wait, then waits until those in flight are done.
+  // The same as begin_hold() followed by wait_drained().
   void hold();
-  // Undoes one hold(); when none remains, waiting requests proceed.
+  // Makes new writes, discards and flushes wait; returns at once. Counts as a hold: match
+  // it with release(), whether or not the volume drained.
+  void begin_hold();
+  // Waits until no write, discard or flush is in flight, or until no hold remains (a hold
+  // released while draining needs no drain). Returns whether the volume drained.
+  bool wait_drained();
+  // Undoes one hold() or begin_hold(); when none remains, waiting requests proceed.
   void release();
   bool held() const;
   // Requests currently waiting for a release (for tests and diagnostics).
