@@ -11,6 +11,12 @@ function(freezeframe_target_settings target)
       # Designated initialisers that leave defaulted members out are the intended way to
       # pass options structs; GCC 12 warns about them under -Wextra.
       -Wno-missing-field-initializers)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12
+       AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+      # GCC 12 at -O3 reports impossible overlaps inside std::string's inlined memcpy for
+      # `"literal" + std::string` (GCC bug 105329); its -Wrestrict is not usable there.
+      target_compile_options(${target} PRIVATE -Wno-restrict)
+    endif()
   elseif(MSVC)
     target_compile_options(${target} PRIVATE /W4 /WX)
   endif()
