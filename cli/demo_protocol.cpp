@@ -120,7 +120,9 @@ bool snapshot_set_demo(ProviderKind kind, std::uint64_t seed, const fs::path& di
   Random uuids = Random(seed).fork("uuids-" + tag);
   ProviderOptions options;
   options.random = &uuids;
-  options.limit = DiffAreaLimit::percent_of_origin(50);
+  // Room for every chunk the database changes while the set is live (the log volume is
+  // rewritten in circles); the policies are shown by the tests, not here.
+  options.limit = DiffAreaLimit::unbounded();
   auto data_provider =
       SnapshotProvider::create(kind, *data_image.value(), *data_diff.value(), options);
   auto log_provider =
