@@ -221,7 +221,18 @@ struct SnapshotProvider::Impl {
 
   std::deque<ProviderEvent> events;
   ProviderStats stats;
-  std::vector<std::byte> scratch;  // one chunk, for preserve and read-modify-write
+  std::vector<std::byte> scratch;     // one chunk, for preserve and read-modify-write
+  std::vector<std::uint64_t> needed;  // chunks a CoW write must preserve
+
+  // CoW write-back buffer (group commit). A first write to a chunk preserves the chunk's old
+  // content into the diff area and holds the chunk's new content here, in whole chunks,
+  // until write_back() has made the copies durable; only then do the held chunks reach the
+  // origin (invariant 1). Every held chunk is preserved for the newest snapshot: creating a
+  // snapshot writes the buffer back first. Arena slots [0, held_next) are in use.
+  std::uint64_t write_back_chunks = 0;                    // capacity
+  std::vector<std::byte> held_arena;                      // allocated on first use
+  std::unordered_map<std::uint64_t, std::uint32_t> held;  // chunk -> arena slot
+  std::uint32_t held_next = 0;
 
   // ----- geometry
 
@@ -959,8 +970,11 @@ struct SnapshotProvider::Impl {
   // Reads [offset, offset + out.size()) as seen by `tag` (0: live), coalescing runs that are
   // contiguous on the origin or on the diff volume into one read each.
   Status read_view(std::uint32_t tag, std::uint64_t offset, std::span<std::byte> out) {
-    if (tag == 0 && kind == ProviderKind::kCopyOnWrite)
-      return origin.read(offset, out);
+    if (tag == 0 && kind == ProviderKind::kCopyOnWrite) {
+      FF_TRY(origin.read(offset, out));
+      overlay_held(offset, out);
+      return Status();
+    }
     if (index.empty())
       return origin.read(offset, out);
     bool run_on_diff = false;
@@ -1023,12 +1037,78 @@ struct SnapshotProvider::Impl {
 
   // ----- CoW writes
 
+  std::byte* held_data(std::uint32_t arena_slot) {
+    return held_arena.data() + static_cast<std::uint64_t>(arena_slot) * chunk_bytes;
+  }
+  const std::byte* held_data(std::uint32_t arena_slot) const {
+    return held_arena.data() + static_cast<std::uint64_t>(arena_slot) * chunk_bytes;
+  }
+
+  // Copies the held chunks that overlap [offset, offset + out.size()) over `out`.
+  void overlay_held(std::uint64_t offset, std::span<std::byte> out) const {
+    if (held.empty() || out.empty())
+      return;
+    std::uint64_t end = offset + out.size();
+    auto copy = [&](std::uint64_t chunk, std::uint32_t arena_slot) {
+      std::uint64_t begin = std::max<std::uint64_t>(offset, chunk << chunk_shift);
+      std::uint64_t stop = std::min<std::uint64_t>(end, (chunk << chunk_shift) + chunk_bytes);
+      std::memcpy(out.data() + (begin - offset),
+                  held_data(arena_slot) + (begin - (chunk << chunk_shift)), stop - begin);
+    };
+    std::uint64_t first = chunk_of(offset);
+    std::uint64_t last = chunk_of(end - 1);
+    if (last - first < held.size()) {
+      for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
+        if (auto it = held.find(chunk); it != held.end())
+          copy(chunk, it->second);
+      }
+    } else {
+      for (const auto& [chunk, arena_slot] : held) {
+        if (chunk >= first && chunk <= last)
+          copy(chunk, arena_slot);
+      }
+    }
+  }
+
+  // Group commit: makes every preserved copy and map record durable (one data barrier and
+  // one journal barrier on the diff volume), then writes the held chunks to the origin,
+  // adjacent chunks in one call. A chunk whose write fails stays held.
+  Status write_back() {
+    FF_TRY(commit());
+    if (held.empty()) {
+      held_next = 0;
+      return Status();
+    }
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order(held.begin(), held.end());
+    std::sort(order.begin(), order.end());
+    for (std::size_t i = 0; i < order.size();) {
+      std::size_t j = i + 1;
+      std::uint64_t bytes = chunk_length(order[i].first);
+      while (j < order.size() && order[j].first == order[j - 1].first + 1 &&
+             order[j].second == order[j - 1].second + 1) {
+        bytes += chunk_length(order[j].first);
+        ++j;
+      }
+      Status status = origin.write(order[i].first << chunk_shift,
+                                   std::span<const std::byte>(held_data(order[i].second), bytes));
+      if (!status.ok())
+        return status.with_context(diff_area_name() + ": writing held chunks back");
+      for (std::size_t k = i; k < j; ++k)
+        held.erase(order[k].first);
+      i = j;
+    }
+    held_next = 0;
+    ++stats.write_backs;
+    return Status();
+  }
+
   // Preserves, into the newest snapshot, every chunk of [offset, offset + length) that it
-  // does not hold yet; the copies and their records are durable when this returns.
+  // does not hold yet. A write of up to write_back_chunks chunks holds them (their copies
+  // become durable at the next write_back()); a larger one writes the buffer back, then
+  // makes its own copies durable before returning.
   Status cow_preserve(std::uint64_t offset, std::uint64_t length) {
     std::uint64_t first = chunk_of(offset);
     std::uint64_t last = chunk_of(offset + length - 1);
-    std::vector<std::uint64_t> needed;
     for (;;) {
       if (active.empty())
         return Status();
@@ -1036,23 +1116,38 @@ struct SnapshotProvider::Impl {
       needed.clear();
       for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
         auto found = index.find(chunk);
-        if (found == index.end() || found->second.back().tag != newest)
+        if (found == index.end() || found->second.back().tag != newest) {
+          FF_ASSERT(held.count(chunk) == 0);
           needed.push_back(chunk);
+        }
       }
       if (needed.empty())
         return Status();
-      // Compressed chunks are packed first: the space they take decides the policy.
+      const bool hold = needed.size() <= write_back_chunks;
+      if (!hold || held_next + needed.size() > write_back_chunks)
+        FF_TRY(write_back());
+      if (hold && held_arena.empty())
+        held_arena.resize(write_back_chunks * chunk_bytes);
+      const std::uint32_t arena_base = held_next;
+      auto old_content = [&](std::size_t i) {
+        return std::span<std::byte>(
+            hold ? held_data(arena_base + static_cast<std::uint32_t>(i)) : scratch.data(),
+            chunk_length(needed[i]));
+      };
+      // Held chunks are read now; compressed chunks are packed now too, since the space
+      // they take decides the overflow policy.
       std::vector<std::vector<std::byte>> frames;
       std::vector<std::uint32_t> stored;
       std::uint64_t bytes_needed = needed.size() * chunk_bytes;
-      if (compress) {
+      if (compress)
         bytes_needed = 0;
-        for (std::uint64_t chunk : needed) {
-          std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
-          FF_TRY(origin.read(chunk << chunk_shift, buffer));
+      for (std::size_t i = 0; i < needed.size() && (hold || compress); ++i) {
+        std::span<std::byte> buffer = old_content(i);
+        FF_TRY(origin.read(needed[i] << chunk_shift, buffer));
+        if (compress) {
           frames.emplace_back();
           stored.push_back(pack(buffer, frames.back()));
-          bytes_needed += accounted_bytes(chunk, stored.back());
+          bytes_needed += accounted_bytes(needed[i], stored.back());
         }
       }
       bool acted = false;
@@ -1062,14 +1157,15 @@ struct SnapshotProvider::Impl {
       for (std::size_t i = 0; i < needed.size(); ++i) {
         std::uint64_t chunk = needed[i];
         FF_ASSIGN_OR_RETURN(std::uint32_t slot, allocate_slot());
-        std::uint64_t bytes = chunk_length(chunk);
-        std::span<std::byte> buffer(scratch.data(), bytes);
+        std::span<std::byte> buffer = old_content(i);
+        std::uint64_t bytes = buffer.size();
         Status status;
         if (compress) {
           status = write_packed(slot, frames[i]);
           bytes = stored[i];
         } else {
-          status = origin.read(chunk << chunk_shift, buffer);
+          if (!hold)
+            status = origin.read(chunk << chunk_shift, buffer);
           if (status.ok())
             status = diff.write(slot_offset(slot), buffer);
         }
@@ -1081,9 +1177,49 @@ struct SnapshotProvider::Impl {
         map_written_slot(chunk, newest, slot, bytes);
         ++stats.chunks_preserved;
         stats.diff_data_bytes_written += compress ? frames[i].size() : bytes;
+        if (hold) {
+          held.emplace(chunk, arena_base + static_cast<std::uint32_t>(i));
+          held_next = arena_base + static_cast<std::uint32_t>(i) + 1;
+          ++stats.chunks_held;
+        }
       }
-      return commit();
+      return hold ? Status() : commit();
     }
+  }
+
+  // A CoW write (or discard, when `data` is empty) of [offset, offset + length), after
+  // cow_preserve(): held chunks take their part in memory, the rest goes to the origin, in
+  // one call per run of chunks that are not held.
+  Status cow_apply(std::uint64_t offset, std::uint64_t length, std::span<const std::byte> data) {
+    const bool discard = data.empty();
+    auto to_origin = [&](std::uint64_t position, std::uint64_t bytes) -> Status {
+      if (bytes == 0)
+        return Status();
+      return discard ? origin.discard(offset + position, bytes)
+                     : origin.write(offset + position, data.subspan(position, bytes));
+    };
+    if (held.empty())
+      return to_origin(0, length);
+    std::uint64_t run_begin = 0;
+    std::uint64_t position = 0;
+    while (position < length) {
+      std::uint64_t at = offset + position;
+      std::uint64_t chunk = chunk_of(at);
+      std::uint64_t within = at - (chunk << chunk_shift);
+      std::uint64_t piece = std::min<std::uint64_t>(chunk_bytes - within, length - position);
+      if (auto it = held.find(chunk); it != held.end()) {
+        FF_TRY(to_origin(run_begin, position - run_begin));
+        std::byte* target = held_data(it->second) + within;
+        if (discard) {
+          std::fill_n(target, piece, std::byte{0});
+        } else {
+          std::memcpy(target, data.data() + position, piece);
+        }
+        run_begin = position + piece;
+      }
+      position += piece;
+    }
+    return to_origin(run_begin, length - run_begin);
   }
 
   // ----- RoW writes
@@ -1367,7 +1503,14 @@ Status validate_volumes(Volume& origin, Volume& diff) {
 // SnapshotProvider
 
 SnapshotProvider::SnapshotProvider(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-SnapshotProvider::~SnapshotProvider() = default;
+SnapshotProvider::~SnapshotProvider() {
+  // Held CoW writes reach the origin, as a closed file's writes do (errors are not
+  // reported here: call flush() to know).
+  Impl& s = *impl_;
+  std::unique_lock lock(s.mutex);
+  if (!s.held.empty() && s.broken.ok())
+    (void)s.write_back();
+}
 
 Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind kind,
                                                                    Volume& origin, Volume& diff,
@@ -1469,6 +1612,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   state.policy = options.overflow_policy;
   state.next_sequence = 1;
   state.scratch.resize(chunk);
+  state.write_back_chunks = options.write_back_bytes / chunk;
   state.compress = options.compress;
   sb.flags = options.compress ? format::kFlagCompressed : 0;
   if (state.compress)
@@ -1515,6 +1659,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   state.limit = DiffAreaLimit{static_cast<DiffAreaLimit::Kind>(sb.limit_kind), sb.limit_value};
   state.policy = static_cast<OverflowPolicy>(sb.overflow_policy);
   state.scratch.resize(sb.chunk_bytes);
+  state.write_back_chunks = options.write_back_bytes / sb.chunk_bytes;
   state.compress = (sb.flags & format::kFlagCompressed) != 0;
   if (state.compress)
     FF_TRY(state.make_compressor());
@@ -1557,7 +1702,9 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   if (s.next_tag == std::numeric_limits<std::uint32_t>::max()) {
     return Status(ErrorCode::kLimitExceeded, s.diff_area_name() + ": snapshot tags exhausted");
   }
-  // Everything written before this call is in the snapshot and durable with it.
+  // Everything written before this call is in the snapshot and durable with it; no chunk
+  // stays held across a snapshot.
+  FF_TRY(s.write_back());
   FF_TRY(s.origin.flush());
   Record record;
   record.type = RecordType::kSnapshotCreate;
@@ -1629,6 +1776,7 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
     return Status(ErrorCode::kReadOnly, "cannot revert read-only volume '" + s.origin.name() + "'");
   }
   // Live writes made so far are discarded by the revert; the records before it go first.
+  FF_TRY(s.write_back());
   FF_TRY(s.origin.flush());
   Record record;
   record.type = RecordType::kRevert;
@@ -1771,7 +1919,7 @@ Status SnapshotProvider::do_write(std::uint64_t offset, std::span<const std::byt
   FF_TRY(s.check_writable());
   if (s.kind == ProviderKind::kCopyOnWrite) {
     FF_TRY(s.cow_preserve(offset, data.size()));
-    return s.origin.write(offset, data);
+    return s.cow_apply(offset, data.size(), data);
   }
   return s.row_write(offset, data.size(), data);
 }
@@ -1780,7 +1928,7 @@ Status SnapshotProvider::do_flush() {
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
-  FF_TRY(s.commit());
+  FF_TRY(s.write_back());
   return s.origin.flush();
 }
 
@@ -1790,7 +1938,7 @@ Status SnapshotProvider::do_discard(std::uint64_t offset, std::uint64_t length) 
   FF_TRY(s.check_writable());
   if (s.kind == ProviderKind::kCopyOnWrite) {
     FF_TRY(s.cow_preserve(offset, length));
-    return s.origin.discard(offset, length);
+    return s.cow_apply(offset, length, {});
   }
   return s.row_write(offset, length, {});
 }

@@ -8,10 +8,11 @@
 // metadata journal that maps them; see docs/formats/diff-area.md and docs/providers.md.
 //
 // CoW: the first write to a chunk after the newest snapshot copies the chunk's old content
-//   into the diff area (tagged with that snapshot), makes the copy and its map record
-//   durable, then lets the write reach the origin. A snapshot reads a chunk from the oldest
-//   copy tagged at or after it, else from the origin: one index lookup, however many
-//   snapshots exist, and one origin write copies at most once.
+//   into the diff area (tagged with that snapshot) and holds the new content in memory; at
+//   the next barrier (or when the write-back buffer fills) the copies and their map records
+//   are made durable as one group, and only then do the held writes reach the origin. A snapshot
+//   reads a chunk from the oldest copy tagged at or after it, else from the origin: one index
+//   lookup, however many snapshots exist, and one origin write copies at most once.
 // RoW: after a snapshot, a write to a chunk goes to a fresh chunk in the diff area (a
 //   partial-chunk write first reads the chunk's current content: read-modify-write); the
 //   live volume and every snapshot read through one shared per-chunk version index.
@@ -92,12 +93,24 @@ struct ProviderOptions {
   Random* random = nullptr;
   // Name of the live volume the provider presents; empty: the origin's name.
   std::string name;
+  // CoW group commit: origin overwrites that displace a chunk being preserved are held in
+  // memory (at most this many bytes, whole chunks) until the copies and their map records
+  // are durable, so that one pair of barriers serves many first writes instead of every
+  // write paying two. Held writes reach the origin at the next flush(), snapshot creation,
+  // revert, destruction, or when the buffer is full; reads see them at once. 0: every
+  // first write makes its copy durable before it returns (two barriers per write call).
+  // Not stored in the diff area.
+  std::uint64_t write_back_bytes = kWriteBackBytesDefault;
+
+  static constexpr std::uint64_t kWriteBackBytesDefault = 8ull << 20;
 };
 
 struct ProviderOpenOptions {
   Clock* clock = nullptr;
   Random* random = nullptr;
   std::string name;
+  // As ProviderOptions::write_back_bytes.
+  std::uint64_t write_back_bytes = ProviderOptions::kWriteBackBytesDefault;
 };
 
 constexpr std::uint32_t kSnapshotsPerVolumeMax = 512;
@@ -163,6 +176,10 @@ struct ProviderStats {
   std::uint64_t checkpoints = 0;
   // Chunks folded back into the origin by consolidate().
   std::uint64_t chunks_consolidated = 0;
+  // CoW group commit: chunks whose origin overwrite was held in the write-back buffer, and
+  // how many times held chunks were written out (each after one group commit).
+  std::uint64_t chunks_held = 0;
+  std::uint64_t write_backs = 0;
 };
 
 class SnapshotProvider : public Volume {
