@@ -2,18 +2,45 @@
 
 namespace freezeframe::detail {
 
+namespace {
+
+// The first entry of `entries` whose chunk is not below `chunk`. The loop has a fixed trip
+// count and selects with a conditional move, so random lookups do not pay for mispredicted
+// branches.
+std::size_t lower_bound_chunk(std::span<const IndexEntry> entries, std::uint32_t chunk) {
+  const IndexEntry* base = entries.data();
+  std::size_t length = entries.size();
+  if (length == 0)
+    return 0;
+  while (length > 1) {
+    const std::size_t half = length / 2;
+    base = base[half - 1].chunk < chunk ? base + half : base;
+    length -= half;
+  }
+  return static_cast<std::size_t>(base - entries.data()) + (base->chunk < chunk ? 1 : 0);
+}
+
+// The versions of `chunk` in `entries` (sorted by chunk): a lookup, then a scan over them.
+std::span<const IndexEntry> chunk_range(std::span<const IndexEntry> entries, std::uint32_t chunk) {
+  std::size_t first = lower_bound_chunk(entries, chunk);
+  std::size_t last = first;
+  while (last < entries.size() && entries[last].chunk == chunk)
+    ++last;
+  return entries.subspan(first, last - first);
+}
+
+}  // namespace
+
 std::span<const IndexEntry> ChunkIndex::find(std::uint64_t chunk) const {
   if (chunk >= kChunksMax)
     return {};
   const auto key = static_cast<std::uint32_t>(chunk);
-  auto [pending_first, pending_last] =
-      std::equal_range(pending_.begin(), pending_.end(), key, ChunkLess{});
-  if (pending_first != pending_last)
-    return {pending_first, pending_last};
-  auto [main_first, main_last] = std::equal_range(main_.begin(), main_.end(), key, ChunkLess{});
-  if (main_first == main_last || main_first->tag == kDeadTag)
+  if (auto buffered = chunk_range(pending_, key); !buffered.empty())
+    return buffered;
+  auto stored = chunk_range(main_, key);
+  if (stored.empty() || stored.front().tag == kDeadTag)
     return {};
-  return {main_first, main_last};
+  return stored;
 }
 
 void ChunkIndex::assign(std::uint64_t chunk, std::span<const ChunkVersion> versions) {
@@ -78,8 +105,9 @@ void ChunkIndex::assign(std::uint64_t chunk, std::span<const ChunkVersion> versi
 }
 
 void ChunkIndex::clear() noexcept {
-  main_ = {};
-  pending_ = {};
+  // Swapping with empty vectors releases the storage (assigning {} would keep it).
+  std::vector<IndexEntry>().swap(main_);
+  std::vector<IndexEntry>().swap(pending_);
   dead_ = 0;
   chunks_ = 0;
   versions_ = 0;
@@ -153,12 +181,12 @@ void ChunkIndex::rebuild(std::vector<IndexEntry>& spilled) {
              [](const IndexEntry& a, const IndexEntry& b) { return a.chunk < b.chunk; });
   FF_ASSERT(merged.size() == versions_);
   main_.swap(merged);
-  spilled = {};
+  std::vector<IndexEntry>().swap(spilled);
 }
 
 void ChunkIndex::trim_pending() noexcept {
   if (pending_.capacity() > pending_entries_max(main_.size()))
-    pending_ = {};
+    std::vector<IndexEntry>().swap(pending_);
 }
 
 }  // namespace freezeframe::detail
