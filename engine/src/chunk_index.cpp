@@ -1,5 +1,7 @@
 #include "chunk_index.h"
 
+#include <iterator>
+
 namespace freezeframe::detail {
 
 namespace {
