@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "chunk_index.h"
 #include "diff_area_format.h"
 #include "freezeframe/assert.h"
 
@@ -28,13 +29,14 @@ using format::kOriginSlot;
 using format::Record;
 using format::RecordType;
 
-// One version of a chunk: the snapshot tag it belongs to and where its bytes are.
-struct Entry {
-  std::uint32_t tag;
-  std::uint32_t slot;  // kOriginSlot: the bytes are in the origin (RoW after consolidation)
-};
-// Sorted by tag. Most changed chunks hold a single version, kept inline.
-using Versions = boost::container::small_vector<Entry, 1>;
+// Versions of one chunk, sorted by tag: the snapshot tag each belongs to and where its bytes
+// are (slot kOriginSlot: in the origin, RoW after consolidation). The index stores them in
+// 12 bytes each (chunk_index.h); changes go through a copy in a VersionList.
+using detail::ChunkIndex;
+using detail::ChunkVersion;
+using detail::IndexEntry;
+using VersionList = ChunkIndex::VersionList;
+using Versions = std::span<const IndexEntry>;
 
 // A commit writes at most this many journal blocks in one group.
 constexpr std::size_t kCommitBlocksMax = 32;
@@ -186,7 +188,7 @@ struct SnapshotProvider::Impl {
   // State rebuilt from the journal.
   std::map<std::uint32_t, SnapshotMeta> snapshots;  // by tag; invalidated ones included
   std::set<std::uint32_t> active;                   // tags of snapshots not invalidated
-  std::unordered_map<std::uint64_t, Versions> index;
+  ChunkIndex index;
   std::uint32_t next_tag = 1;
   std::uint32_t revert_tag = 0;
   DiffAreaLimit limit;
@@ -295,16 +297,16 @@ struct SnapshotProvider::Impl {
   // Drops the versions of one chunk that nobody can read any more (CoW: hands a version of a
   // deleted snapshot to the newest older snapshot that read it). Returns true if the chunk
   // has no versions left.
-  bool collect_chunk(Versions& versions) {
-    Versions kept;
+  bool collect_chunk(VersionList& versions) {
+    VersionList kept;
     if (kind == ProviderKind::kCopyOnWrite) {
       // A version tagged t is read by the snapshots s in (previous tag, t].
       std::uint32_t previous = 0;
-      for (const Entry& entry : versions) {
+      for (const ChunkVersion& entry : versions) {
         auto it = active.upper_bound(entry.tag);
         if (it != active.begin() && *std::prev(it) > previous) {
           std::uint32_t owner = *std::prev(it);
-          kept.push_back(Entry{owner, entry.slot});
+          kept.push_back(ChunkVersion{owner, entry.slot});
           previous = owner;
         } else {
           free_slot(entry.slot);
@@ -332,13 +334,14 @@ struct SnapshotProvider::Impl {
   }
 
   void collect_all() {
-    for (auto it = index.begin(); it != index.end();) {
-      if (collect_chunk(it->second)) {
-        it = index.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    index.update_all([&](std::uint64_t, VersionList& versions) { collect_chunk(versions); });
+  }
+
+  static VersionList copy_versions(Versions versions) {
+    VersionList list;
+    for (const IndexEntry& entry : versions)
+      list.push_back(ChunkVersion{entry.tag, entry.slot});
+    return list;
   }
 
   void apply(const Record& record) {
@@ -368,15 +371,17 @@ struct SnapshotProvider::Impl {
         collect_all();
         break;
       case RecordType::kMapAdd: {
-        Versions& versions = index[record.chunk];
-        auto it = std::lower_bound(versions.begin(), versions.end(), record.tag,
-                                   [](const Entry& e, std::uint32_t tag) { return e.tag < tag; });
+        VersionList versions = copy_versions(index.find(record.chunk));
+        auto it =
+            std::lower_bound(versions.begin(), versions.end(), record.tag,
+                             [](const ChunkVersion& e, std::uint32_t tag) { return e.tag < tag; });
         if (it != versions.end() && it->tag == record.tag) {
           free_slot(it->slot);
           it->slot = record.slot;
         } else {
-          versions.insert(it, Entry{record.tag, record.slot});
+          versions.insert(it, ChunkVersion{record.tag, record.slot});
         }
+        index.assign(record.chunk, {versions.data(), versions.size()});
         if (record.slot != kOriginSlot && record.stored_bytes > 0 &&
             record.stored_bytes < chunk_length(record.chunk)) {
           compressed[record.slot] = record.stored_bytes;
@@ -386,10 +391,10 @@ struct SnapshotProvider::Impl {
       }
       case RecordType::kMapRemove:
       case RecordType::kMapToOrigin: {
-        auto found = index.find(record.chunk);
-        if (found == index.end())
+        Versions found = index.find(record.chunk);
+        if (found.empty())
           break;
-        Versions& versions = found->second;
+        VersionList versions = copy_versions(found);
         for (auto it = versions.begin(); it != versions.end(); ++it) {
           if (it->tag != record.tag)
             continue;
@@ -401,8 +406,8 @@ struct SnapshotProvider::Impl {
           }
           break;
         }
-        if (collect_chunk(versions))
-          index.erase(found);
+        collect_chunk(versions);
+        index.assign(record.chunk, {versions.data(), versions.size()});
         break;
       }
       case RecordType::kRevert: {
@@ -412,12 +417,12 @@ struct SnapshotProvider::Impl {
         }
         if (kind == ProviderKind::kRedirectOnWrite) {
           // The live volume's newer versions are dropped: it reads as the snapshot again.
-          for (auto& [chunk, versions] : index) {
+          index.update_all([&](std::uint64_t, VersionList& versions) {
             while (!versions.empty() && versions.back().tag > record.tag) {
               free_slot(versions.back().slot);
               versions.pop_back();
             }
-          }
+          });
         } else {
           revert_tag = record.tag;
         }
@@ -503,8 +508,8 @@ struct SnapshotProvider::Impl {
         records.push_back(invalidate);
       }
     }
-    for (const auto& [chunk, versions] : index) {
-      for (const Entry& entry : versions) {
+    index.for_each([&](std::uint64_t chunk, Versions versions) {
+      for (const IndexEntry& entry : versions) {
         Record add;
         add.type = RecordType::kMapAdd;
         add.chunk = chunk;
@@ -518,7 +523,7 @@ struct SnapshotProvider::Impl {
         }
         records.push_back(add);
       }
-    }
+    });
     return records;
   }
 
@@ -733,19 +738,21 @@ struct SnapshotProvider::Impl {
     std::vector<bool> referenced(slot_hwm, false);
     slots_used = 0;
     used_bytes = 0;
-    for (const auto& [chunk, versions] : index) {
-      for (const Entry& entry : versions) {
+    Status mapped_twice;
+    index.for_each([&](std::uint64_t, Versions versions) {
+      for (const IndexEntry& entry : versions) {
         if (entry.slot == kOriginSlot)
           continue;
-        if (referenced[entry.slot]) {
-          return corrupt(diff_area_name() + ": data slot " + std::to_string(entry.slot) +
-                         " is mapped twice");
+        if (referenced[entry.slot] && mapped_twice.ok()) {
+          mapped_twice = corrupt(diff_area_name() + ": data slot " + std::to_string(entry.slot) +
+                                 " is mapped twice");
         }
         referenced[entry.slot] = true;
         ++slots_used;
         used_bytes += slot_bytes(entry.slot);
       }
-    }
+    });
+    FF_TRY(mapped_twice);
     free_slots.clear();
     for (std::uint64_t slot = slot_hwm; slot-- > 0;) {
       if (!referenced[slot])
@@ -766,6 +773,9 @@ struct SnapshotProvider::Impl {
       case RecordType::kMapToOrigin:
         if (record.chunk >= div_ceil(origin_bytes(), chunk_bytes)) {
           return bad("chunk " + std::to_string(record.chunk) + " is beyond the origin");
+        }
+        if (record.tag == 0 || record.tag == std::numeric_limits<std::uint32_t>::max()) {
+          return bad("snapshot tag " + std::to_string(record.tag));
         }
         if (record.type == RecordType::kMapAdd && record.slot != kOriginSlot &&
             record.slot >= sb.data_slots) {
@@ -949,21 +959,20 @@ struct SnapshotProvider::Impl {
   // Where a chunk's bytes are for a reader: the live volume (tag 0) or snapshot `tag`.
   // Returns kOriginSlot for the origin.
   std::uint32_t locate(std::uint64_t chunk, std::uint32_t tag) const {
-    auto found = index.find(chunk);
-    if (found == index.end())
+    Versions versions = index.find(chunk);
+    if (versions.empty())
       return kOriginSlot;
-    const Versions& versions = found->second;
     if (kind == ProviderKind::kCopyOnWrite) {
       if (tag == 0)
         return kOriginSlot;
       auto it = std::lower_bound(versions.begin(), versions.end(), tag,
-                                 [](const Entry& e, std::uint32_t t) { return e.tag < t; });
+                                 [](const IndexEntry& e, std::uint32_t t) { return e.tag < t; });
       return it == versions.end() ? kOriginSlot : it->slot;
     }
     if (tag == 0)
       return versions.back().slot;
     auto it = std::upper_bound(versions.begin(), versions.end(), tag,
-                               [](std::uint32_t t, const Entry& e) { return t < e.tag; });
+                               [](std::uint32_t t, const IndexEntry& e) { return t < e.tag; });
     return it == versions.begin() ? kOriginSlot : std::prev(it)->slot;
   }
 
@@ -1115,8 +1124,8 @@ struct SnapshotProvider::Impl {
       std::uint32_t newest = *active.rbegin();
       needed.clear();
       for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
-        auto found = index.find(chunk);
-        if (found == index.end() || found->second.back().tag != newest) {
+        Versions found = index.find(chunk);
+        if (found.empty() || found.back().tag != newest) {
           FF_ASSERT(held.count(chunk) == 0);
           needed.push_back(chunk);
         }
@@ -1230,12 +1239,12 @@ struct SnapshotProvider::Impl {
   enum class Target { kOrigin, kSlot, kRedirect, kReplace };
 
   Target row_target(std::uint64_t chunk, std::uint32_t& slot) const {
-    auto found = index.find(chunk);
-    if (found == index.end()) {
+    Versions found = index.find(chunk);
+    if (found.empty()) {
       slot = kOriginSlot;
       return active.empty() ? Target::kOrigin : Target::kRedirect;
     }
-    const Entry& last = found->second.back();
+    const IndexEntry& last = found.back();
     bool visible_to_snapshot = !active.empty() && *active.rbegin() >= last.tag;
     if (visible_to_snapshot)
       return Target::kRedirect;
@@ -1295,7 +1304,7 @@ struct SnapshotProvider::Impl {
         }
         std::uint32_t tag = next_tag;
         if (target == Target::kReplace) {
-          tag = index.at(chunk).back().tag;
+          tag = index.find(chunk).back().tag;
         }
         FF_ASSIGN_OR_RETURN(std::uint32_t new_slot, allocate_slot());
         Status status;
@@ -1327,14 +1336,17 @@ struct SnapshotProvider::Impl {
   // records that the revert is complete. Idempotent, so it is simply redone after a crash.
   Status finish_cow_revert() {
     std::uint32_t tag = revert_tag;
-    for (const auto& [chunk, versions] : index) {
+    Status copied;
+    index.for_each([&](std::uint64_t chunk, Versions) {
       std::uint32_t slot = locate(chunk, tag);
-      if (slot == kOriginSlot)
-        continue;
+      if (slot == kOriginSlot || !copied.ok())
+        return;
       std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
-      FF_TRY(read_slot(chunk, slot, buffer));
-      FF_TRY(origin.write(chunk << chunk_shift, buffer));
-    }
+      copied = read_slot(chunk, slot, buffer);
+      if (copied.ok())
+        copied = origin.write(chunk << chunk_shift, buffer);
+    });
+    FF_TRY(copied);
     FF_TRY(origin.flush());
     Record done;
     done.type = RecordType::kRevertDone;
@@ -1343,10 +1355,10 @@ struct SnapshotProvider::Impl {
     return commit();
   }
 
-  bool consolidatable(const Versions& versions) const {
+  bool consolidatable(Versions versions) const {
     if (versions.back().slot == kOriginSlot)
       return false;
-    for (const Entry& entry : versions) {
+    for (const IndexEntry& entry : versions) {
       if (entry.slot == kOriginSlot)
         return false;
     }
@@ -1360,10 +1372,10 @@ struct SnapshotProvider::Impl {
     while (!candidates.empty() && moved.size() < batch) {
       std::uint64_t chunk = candidates.back();
       candidates.pop_back();
-      auto found = index.find(chunk);
-      if (found == index.end() || !consolidatable(found->second))
+      Versions found = index.find(chunk);
+      if (found.empty() || !consolidatable(found))
         continue;
-      const Entry& last = found->second.back();
+      const IndexEntry last = found.back();
       std::span<std::byte> buffer(scratch.data(), chunk_length(chunk));
       FF_TRY(read_slot(chunk, last.slot, buffer));
       FF_TRY(origin.write(chunk << chunk_shift, buffer));
@@ -1387,10 +1399,10 @@ struct SnapshotProvider::Impl {
 
   std::vector<std::uint64_t> consolidation_candidates() const {
     std::vector<std::uint64_t> candidates;
-    for (const auto& [chunk, versions] : index) {
+    index.for_each([&](std::uint64_t chunk, Versions versions) {
       if (consolidatable(versions))
         candidates.push_back(chunk);
-    }
+    });
     std::sort(candidates.begin(), candidates.end(), std::greater<>());
     return candidates;
   }
@@ -1410,12 +1422,12 @@ struct SnapshotProvider::Impl {
     info.attributes = meta.attributes;
     if (!meta.invalidated) {
       std::uint64_t bytes = 0;
-      for (const auto& [chunk, versions] : index) {
-        for (const Entry& entry : versions) {
+      index.for_each([&](std::uint64_t, Versions versions) {
+        for (const IndexEntry& entry : versions) {
           if (entry.tag == meta.tag && entry.slot != kOriginSlot)
             bytes += slot_bytes(entry.slot);
         }
-      }
+      });
       info.diff_area_bytes = bytes;
     }
     return info;
@@ -1527,6 +1539,11 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   if (chunk < origin.sector_bytes() || chunk < diff.sector_bytes()) {
     return invalid_argument("chunk size " + std::to_string(chunk) +
                             " is smaller than a sector of the origin or diff volume");
+  }
+  if (div_ceil(origin.size_bytes(), chunk) >= ChunkIndex::kChunksMax) {
+    return invalid_argument("origin '" + origin.name() + "' of " + bytes_text(origin.size_bytes()) +
+                            " has more than 2^32 - 2 chunks of " + std::to_string(chunk) +
+                            " bytes; choose a larger chunk size");
   }
   if (options.snapshots_max < 1 || options.snapshots_max > kSnapshotsPerVolumeMax) {
     return invalid_argument("maximum snapshot count " + std::to_string(options.snapshots_max) +
@@ -1646,6 +1663,11 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   if (sb.chunk_bytes < origin.sector_bytes() || sb.chunk_bytes < diff.sector_bytes()) {
     return corrupt("diff volume '" + diff.name() + "': chunk size " +
                    std::to_string(sb.chunk_bytes) + " is smaller than a volume sector");
+  }
+  if (div_ceil(sb.origin_bytes, sb.chunk_bytes) >= ChunkIndex::kChunksMax) {
+    return corrupt("diff volume '" + diff.name() +
+                   "': the origin has more than 2^32 - 2 chunks of " +
+                   std::to_string(sb.chunk_bytes) + " bytes");
   }
   auto impl = std::make_unique<Impl>(static_cast<ProviderKind>(sb.provider_kind), origin, diff);
   Impl& state = *impl;
@@ -1896,16 +1918,7 @@ ProviderStats SnapshotProvider::stats() const {
 
 std::uint64_t SnapshotProvider::index_memory_bytes() const {
   std::shared_lock lock(impl_->mutex);
-  const Impl& s = *impl_;
-  // Buckets, one node per changed chunk, and out-of-line version arrays.
-  std::uint64_t bytes = s.index.bucket_count() * sizeof(void*);
-  std::uint64_t node = sizeof(void*) + sizeof(std::pair<const std::uint64_t, Versions>);
-  for (const auto& [chunk, versions] : s.index) {
-    bytes += node;
-    if (versions.capacity() > 1)
-      bytes += versions.capacity() * sizeof(Entry);
-  }
-  return bytes;
+  return impl_->index.memory_bytes();
 }
 
 Status SnapshotProvider::do_read(std::uint64_t offset, std::span<std::byte> out) {

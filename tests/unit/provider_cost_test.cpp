@@ -216,3 +216,80 @@ INSTANTIATE_TEST_SUITE_P(Providers, ProviderCostTest,
 
 }  // namespace
 }  // namespace freezeframe
+
+namespace freezeframe {
+namespace {
+
+// Invariant: the version index holds at most 16 bytes of memory per changed chunk.
+TEST_P(ProviderCostTest, IndexHoldsAtMostSixteenBytesPerChangedChunk) {
+  const ProviderKind kind = GetParam();
+  ProviderOptions options;
+  options.chunk_bytes = 4096;
+  options.limit = DiffAreaLimit::unbounded();
+  constexpr std::uint64_t kChunks = 8192;
+  auto rig =
+      make_rig(kind, options, {.origin_bytes = 2 * kChunks * 4096, .diff_bytes = 64ull << 20});
+  ASSERT_NE(rig, nullptr);
+  ASSERT_TRUE(rig->provider->create_snapshot().ok());
+  // Every other chunk, in a scrambled order, one 512-byte write each.
+  Random random(74);
+  std::vector<std::uint64_t> chunks(kChunks);
+  for (std::uint64_t i = 0; i < kChunks; ++i)
+    chunks[i] = 2 * i;
+  for (std::uint64_t i = kChunks - 1; i > 0; --i)
+    std::swap(chunks[i], chunks[random.uniform(i + 1)]);
+  Bytes data = testing::random_bytes(random, 512);
+  for (std::uint64_t chunk : chunks)
+    ASSERT_TRUE(rig->provider->write(chunk * 4096 + 1024, data).ok());
+  ASSERT_TRUE(rig->provider->flush().ok());
+  const ProviderStats stats = rig->provider->stats();
+  EXPECT_EQ(stats.chunks_preserved + stats.chunks_redirected, kChunks);
+  const double per_chunk = static_cast<double>(rig->provider->index_memory_bytes()) / kChunks;
+  EXPECT_LE(per_chunk, 16.0);
+  EXPECT_GE(per_chunk, 12.0) << "the index cannot hold a version in fewer than 12 bytes";
+}
+
+// A volume of any size that reads zeros and accepts nothing else; for geometry checks.
+class HugeVolume final : public Volume {
+ public:
+  explicit HugeVolume(std::uint64_t size) : size_(size) {}
+  const VolumeIdentity& identity() const noexcept override { return identity_; }
+  std::uint64_t size_bytes() const noexcept override { return size_; }
+  std::uint32_t sector_bytes() const noexcept override { return 512; }
+  bool read_only() const noexcept override { return false; }
+
+ protected:
+  Status do_read(std::uint64_t, std::span<std::byte> out) override {
+    std::fill(out.begin(), out.end(), std::byte{0});
+    return Status();
+  }
+  Status do_write(std::uint64_t, std::span<const std::byte>) override {
+    return Status(ErrorCode::kIoError, "HugeVolume takes no writes");
+  }
+  Status do_flush() override { return Status(); }
+  Status do_discard(std::uint64_t, std::uint64_t) override { return Status(); }
+
+ private:
+  VolumeIdentity identity_{"huge", Uuid::from_name("huge-volume")};
+  std::uint64_t size_;
+};
+
+TEST_P(ProviderCostTest, OriginWithMoreChunksThanTheIndexCanNumberIsRefused) {
+  HugeVolume origin(std::uint64_t{1} << 44);  // 16 TiB: 2^32 chunks of 4 KiB
+  auto diff = MemoryVolume::create({.name = "diff", .size_bytes = 8 << 20});
+  ASSERT_TRUE(diff.ok());
+  ProviderOptions options;
+  options.chunk_bytes = 4096;
+  auto refused = SnapshotProvider::create(GetParam(), origin, *diff.value(), options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("choose a larger chunk size"), std::string::npos)
+      << refused.status().to_string();
+  EXPECT_EQ(diff.value()->allocated_bytes(), 0u) << "nothing was written";
+  options.chunk_bytes = 16384;  // 2^30 chunks: accepted
+  auto accepted = SnapshotProvider::create(GetParam(), origin, *diff.value(), options);
+  EXPECT_TRUE(accepted.ok()) << accepted.status().to_string();
+}
+
+}  // namespace
+}  // namespace freezeframe
