@@ -204,7 +204,7 @@ ScratchFile::~ScratchFile() {
 Result<std::unique_ptr<FileVolume>> create_file_volume(const std::string& path,
                                                        std::uint64_t size_bytes) {
   return FileVolume::create(path, {.size_bytes = size_bytes,
-                                   .sector_bytes = 4096,
+                                   .sector_bytes = 512,
                                    .direct_io = settings().direct_io,
                                    .overwrite = true});
 }
