@@ -167,6 +167,11 @@ bool any_benchmark_failed() {
   return g_failed;
 }
 
+std::vector<std::string>& registered_names() {
+  static std::vector<std::string> names;
+  return names;
+}
+
 BenchName& BenchName::add(std::string_view key, std::string_view value) {
   text_ += '/';
   text_ += key;

@@ -5,13 +5,15 @@
 //
 // Reported names are exactly the registered `<suite>/<key>:<value>/...`: the reporters drop
 // the `/iterations:1/manual_time` that Google Benchmark appends (its --benchmark_filter still
-// sees that suffix, so anchor filters at the start, not with `$`).
+// sees that suffix, so anchor filters at the start, not with `$`). --benchmark_list_tests is
+// answered here, with the registered names.
 //
 // Run: bash scripts/bench.sh              (build, then every benchmark once, tiny: --smoke)
 //      build-bench/bench/freezeframe_bench --benchmark_format=json --benchmark_out=run.json
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,7 @@ struct OutputFlags {
   bool out = false;
   bool tabular = false;
   bool color = false;
+  bool list_tests = false;
 };
 
 bool flag_true(std::string_view value) {
@@ -80,6 +83,8 @@ OutputFlags peek_output_flags(int argc, char** argv) {
       flags.out = !out->empty();
     } else if (auto tabular = flag_value(arg, "--benchmark_counters_tabular")) {
       flags.tabular = flag_true(*tabular);
+    } else if (auto list = flag_value(arg, "--benchmark_list_tests")) {
+      flags.list_tests = flag_true(*list);
     } else if (auto color = flag_value(arg, "--benchmark_color")) {
       flags.color = flag_true(*color) || *color == "always" || *color == "force";
     }
@@ -114,6 +119,36 @@ Reporter make_reporter(std::string_view format, const OutputFlags& flags, bool c
           reporter_failed<benchmark::ConsoleReporter>};
 }
 
+// --benchmark_list_tests with the registered names: the benchmarks the filter selects, matched
+// as Google Benchmark matches them (extended regular expression searched in the full name; a
+// leading '-' negates).
+int list_tests() {
+  using namespace freezeframe::bench;
+  std::string filter = benchmark::GetBenchmarkFilter();
+  bool negate = false;
+  if (filter.empty() || filter == "all") {
+    filter = ".";
+  } else if (filter.front() == '-') {
+    negate = true;
+    filter.erase(0, 1);
+  }
+  std::regex pattern;
+  try {
+    pattern = std::regex(filter, std::regex::extended);
+  } catch (const std::regex_error& error) {
+    std::fprintf(stderr, "freezeframe_bench: bad --benchmark_filter %s: %s\n", filter.c_str(),
+                 error.what());
+    return 2;
+  }
+  for (const std::string& name : registered_names()) {
+    const std::string full = name + std::string(kRegisteredSuffix);
+    if (std::regex_search(full, pattern) != negate) {
+      std::printf("%s\n", name.c_str());
+    }
+  }
+  return 0;
+}
+
 void print_help() {
   benchmark::PrintDefaultHelp();
   freezeframe::bench::print_flags_help();
@@ -145,6 +180,12 @@ int main(int argc, char** argv) {
   register_snapshot_benchmarks();
   register_space_benchmarks();
   register_sweep_benchmarks();
+
+  if (output.list_tests) {
+    const int status = list_tests();
+    cleanup();
+    return status;
+  }
 
   Reporter display = make_reporter(output.format, output, true);
   Reporter file;
