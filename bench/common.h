@@ -176,6 +176,10 @@ struct Stack {
 Result<std::unique_ptr<Stack>> make_stack(Provider provider, FileVolume& origin,
                                           const StackOptions& options = {});
 
+// Fails if the provider's overflow policy acted (a deleted or invalidated snapshot, a refused
+// write): the benchmark would not measure what its name says.
+Status check_no_overflow(const SnapshotProvider& provider);
+
 // `count` distinct offsets, multiples of `slot_bytes` below `volume_bytes`, in random order.
 std::vector<std::uint64_t> random_distinct_offsets(std::uint64_t volume_bytes,
                                                    std::uint64_t slot_bytes, std::uint64_t count,

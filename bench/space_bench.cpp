@@ -54,6 +54,7 @@ Status run_space(benchmark::State& state, const std::string& name, Provider prov
   FF_TRY(stack->snapshots->create_snapshot().status());
   FF_TRY(stack->live->flush());
   FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(*stack->live, Io::kWrite, offsets, data));
+  FF_TRY(check_no_overflow(*stack->snapshots));
   report_pass(state, name, pass, Io::kWrite);
 
   const double changed_bytes = static_cast<double>(pass.bytes);
