@@ -12,6 +12,8 @@
 #include <map>
 #include <utility>
 
+#include <unistd.h>
+
 namespace freezeframe::bench {
 namespace {
 
@@ -335,6 +337,9 @@ Result<PassResult> timed_pass(Volume& volume, Io io, std::span<const std::uint64
                               std::span<std::byte> buffer) {
   PassResult pass;
   pass.latencies_us.resize(offsets.size());
+  // Untimed: write back every dirty page of the system, so that the writeback of the setup
+  // (filling volumes, earlier passes) does not run during, and weigh on, this pass.
+  ::sync();
   const Clock::time_point start = Clock::now();
   Clock::time_point before = start;
   for (std::size_t i = 0; i < offsets.size(); ++i) {
