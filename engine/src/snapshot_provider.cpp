@@ -205,7 +205,20 @@ struct SnapshotProvider::Impl {
   // discarded, so a sparse diff volume does not hold it).
   std::uint64_t used_bytes = 0;
   // Slots holding a zstd frame, with the frame's length. Slots not listed hold raw chunks.
-  std::unordered_map<std::uint32_t, std::uint32_t> compressed;
+  // Frame length of each compressed slot, indexed by slot (0: the slot holds a raw chunk);
+  // grown to the highest compressed slot, and empty without compression.
+  std::vector<std::uint32_t> frame_lengths;
+  std::uint32_t frame_length(std::uint32_t slot) const {
+    return slot < frame_lengths.size() ? frame_lengths[slot] : 0;
+  }
+  void set_frame_length(std::uint32_t slot, std::uint32_t length) {
+    if (slot >= frame_lengths.size()) {
+      if (length == 0)
+        return;
+      frame_lengths.resize(std::uint64_t{slot} + 1, 0);
+    }
+    frame_lengths[slot] = length;
+  }
   bool compress = false;
   std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx{nullptr, &ZSTD_freeCCtx};
   std::vector<std::byte> packed;  // one compressed chunk, for RoW writes
@@ -257,8 +270,8 @@ struct SnapshotProvider::Impl {
     return stored < chunk_length(chunk) ? align_up(stored, diff_sector()) : chunk_bytes;
   }
   std::uint64_t slot_bytes(std::uint32_t slot) const {
-    auto it = compressed.find(slot);
-    return it == compressed.end() ? chunk_bytes : align_up(it->second, diff_sector());
+    std::uint32_t length = frame_length(slot);
+    return length == 0 ? chunk_bytes : align_up(length, diff_sector());
   }
   std::uint64_t log_block_offset(std::uint8_t area, std::uint64_t block) const {
     return sb.log_offset[area] + block * format::kLogBlockBytes;
@@ -281,7 +294,7 @@ struct SnapshotProvider::Impl {
     FF_ASSERT(slots_used > 0);
     --slots_used;
     used_bytes -= slot_bytes(slot);
-    compressed.erase(slot);
+    set_frame_length(slot, 0);
     if (!replaying)
       pending_free.push_back(slot);
   }
@@ -384,7 +397,7 @@ struct SnapshotProvider::Impl {
         index.assign(record.chunk, {versions.data(), versions.size()});
         if (record.slot != kOriginSlot && record.stored_bytes > 0 &&
             record.stored_bytes < chunk_length(record.chunk)) {
-          compressed[record.slot] = record.stored_bytes;
+          set_frame_length(record.slot, record.stored_bytes);
         }
         use_slot(record.slot);
         break;
@@ -516,10 +529,8 @@ struct SnapshotProvider::Impl {
         add.tag = entry.tag;
         add.slot = entry.slot;
         if (entry.slot != kOriginSlot) {
-          auto packed_slot = compressed.find(entry.slot);
-          add.stored_bytes = packed_slot != compressed.end()
-                                 ? packed_slot->second
-                                 : static_cast<std::uint32_t>(chunk_length(chunk));
+          std::uint32_t length = frame_length(entry.slot);
+          add.stored_bytes = length != 0 ? length : static_cast<std::uint32_t>(chunk_length(chunk));
         }
         records.push_back(add);
       }
@@ -899,12 +910,12 @@ struct SnapshotProvider::Impl {
   // Reads the chunk stored in `slot` into `out` (chunk_length(chunk) bytes), decompressing a
   // compressed slot. Safe under the shared lock.
   Status read_slot(std::uint64_t chunk, std::uint32_t slot, std::span<std::byte> out) const {
-    auto it = compressed.find(slot);
-    if (it == compressed.end())
+    std::uint32_t length = frame_length(slot);
+    if (length == 0)
       return diff.read(slot_offset(slot), out);
-    std::vector<std::byte> frame(align_up(it->second, diff_sector()));
+    std::vector<std::byte> frame(align_up(length, diff_sector()));
     FF_TRY(diff.read(slot_offset(slot), frame));
-    std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), it->second);
+    std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), length);
     if (ZSTD_isError(n) || n != out.size()) {
       return corrupt(diff_area_name() + ": compressed chunk " + std::to_string(chunk) +
                      " in data slot " + std::to_string(slot) + " does not decompress to " +
@@ -1005,7 +1016,7 @@ struct SnapshotProvider::Impl {
       std::size_t length = static_cast<std::size_t>(
           std::min<std::uint64_t>(chunk_bytes - within, out.size() - position));
       std::uint32_t slot = locate(chunk, tag);
-      if (slot != kOriginSlot && compressed.count(slot) != 0) {
+      if (slot != kOriginSlot && frame_length(slot) != 0) {
         FF_TRY(flush_run());
         run_length = 0;
         chunk_data.resize(chunk_length(chunk));
@@ -1918,7 +1929,7 @@ ProviderStats SnapshotProvider::stats() const {
 
 std::uint64_t SnapshotProvider::index_memory_bytes() const {
   std::shared_lock lock(impl_->mutex);
-  return impl_->index.memory_bytes();
+  return impl_->index.memory_bytes() + impl_->frame_lengths.capacity() * sizeof(std::uint32_t);
 }
 
 Status SnapshotProvider::do_read(std::uint64_t offset, std::span<std::byte> out) {

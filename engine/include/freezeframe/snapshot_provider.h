@@ -235,7 +235,8 @@ class SnapshotProvider : public Volume {
   std::vector<ProviderEvent> events() const;
   ProviderStats stats() const;
 
-  // Bytes of memory held by the chunk index (for the metadata-per-changed-chunk figure).
+  // Bytes of memory the per-chunk metadata holds: the version index (about 12 bytes per
+  // version) and, with compression, the frame length of each data slot (4 bytes per slot).
   std::uint64_t index_memory_bytes() const;
 
   struct Impl;
