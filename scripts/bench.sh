@@ -4,6 +4,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/setup.sh"
-bash "$root/scripts/build.sh" "$root/build-bench" -DFREEZEFRAME_BUILD_BENCH=ON \
-  -DFREEZEFRAME_BUILD_TESTS=OFF -DFREEZEFRAME_BUILD_CLI=OFF -DCMAKE_BUILD_TYPE=Release
+bash "$root/scripts/build_bench.sh" "$root/build-bench"
 "$root/build-bench/bench/provider_bench" "$@"
