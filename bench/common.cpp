@@ -1,0 +1,428 @@
+// Shared machinery of the freezeframe benchmark suites; see common.h.
+#include "common.h"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+namespace freezeframe::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_failed{false};
+
+// bytes_per_second of every pass reported so far, by benchmark name.
+std::map<std::string, double>& measured() {
+  static std::map<std::string, double> figures;
+  return figures;
+}
+
+struct SharedOrigin {
+  std::unique_ptr<FileVolume> volume;
+  std::string path;
+};
+
+std::map<std::uint64_t, SharedOrigin>& shared_origins() {
+  static std::map<std::uint64_t, SharedOrigin> origins;
+  return origins;
+}
+
+double seconds_between(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double>(end - start).count();
+}
+
+bool parse_u64(std::string_view text, std::uint64_t& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, error] = std::from_chars(text.data(), end, out);
+  return error == std::errc() && ptr == end && out > 0;
+}
+
+}  // namespace
+
+Settings& settings() {
+  static Settings value;
+  return value;
+}
+
+std::optional<std::string> parse_flags(int argc, char** argv) {
+  Settings& s = settings();
+  std::optional<std::uint64_t> volume_mib;
+  std::optional<std::uint64_t> ops;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::uint64_t number = 0;
+    if (arg.starts_with("--dir=") && arg.size() > 6) {
+      s.dir = std::string(arg.substr(6));
+    } else if (arg == "--direct") {
+      s.direct_io = true;
+    } else if (arg == "--smoke") {
+      s.smoke = true;
+    } else if (arg == "--full") {
+      s.full = true;
+    } else if (arg.starts_with("--volume-mib=")) {
+      if (!parse_u64(arg.substr(13), number)) {
+        return "flag " + std::string(arg) + ": expected a positive whole number of MiB";
+      }
+      volume_mib = number;
+    } else if (arg.starts_with("--ops=")) {
+      if (!parse_u64(arg.substr(6), number)) {
+        return "flag " + std::string(arg) + ": expected a positive whole number";
+      }
+      ops = number;
+    } else {
+      return "unknown flag " + std::string(arg) + " (see --help)";
+    }
+  }
+  if (s.smoke && s.full) {
+    return "flags --smoke and --full exclude each other";
+  }
+  if (s.smoke) {
+    s.volume_bytes = 16 * kMiB;
+    s.ops = 64;
+    s.snapshot_creates = 3;
+    s.snapshot_op_repetitions = 1;
+    s.space_changed_bytes = 4 * kMiB;
+  } else if (s.full) {
+    s.volume_bytes = 1024 * kMiB;
+    s.ops = 16384;
+    s.snapshot_creates = 50;
+    s.snapshot_op_repetitions = 3;
+    s.space_changed_bytes = 256 * kMiB;
+  }
+  if (volume_mib) {
+    s.volume_bytes = *volume_mib * kMiB;
+  }
+  if (ops) {
+    s.ops = *ops;
+  }
+  s.space_changed_bytes = std::min(s.space_changed_bytes, s.volume_bytes / 2);
+  return std::nullopt;
+}
+
+void print_flags_help() {
+  std::printf(
+      "\nfreezeframe flags:\n"
+      "  --dir=PATH        scratch directory for image files (default: a fresh directory\n"
+      "                    under $TMPDIR or /tmp, removed at exit)\n"
+      "  --direct          open every image file with direct I/O (bypass the page cache)\n"
+      "  --volume-mib=N    origin size of the write, read, space and sweep suites (256)\n"
+      "  --ops=N           writes per timed write pass (4096)\n"
+      "  --smoke           tiny sizes: every benchmark once, quickly (CI)\n"
+      "  --full            larger sizes (1024 MiB, 16384 ops) and bigger parameter sets\n");
+}
+
+Status prepare_scratch_dir() {
+  Settings& s = settings();
+  if (!s.dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(s.dir, error);
+    if (error) {
+      return Status(ErrorCode::kIoError,
+                    "cannot create scratch directory " + s.dir + ": " + error.message());
+    }
+    return Status();
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/freezeframe-bench-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (mkdtemp(buffer.data()) == nullptr) {
+    return Status(ErrorCode::kIoError, "cannot create a scratch directory like " + pattern);
+  }
+  s.dir = buffer.data();
+  s.remove_dir = true;
+  return Status();
+}
+
+void cleanup() {
+  for (auto& [size, origin] : shared_origins()) {
+    origin.volume.reset();
+    std::error_code error;
+    std::filesystem::remove(origin.path, error);
+  }
+  shared_origins().clear();
+  Settings& s = settings();
+  if (s.remove_dir && !s.dir.empty()) {
+    std::error_code error;
+    std::filesystem::remove_all(s.dir, error);
+  }
+}
+
+void skip(benchmark::State& state, const Status& status) {
+  g_failed = true;
+  std::string message = status.to_string();
+  state.SkipWithError(message.c_str());
+}
+
+bool any_benchmark_failed() {
+  return g_failed;
+}
+
+BenchName& BenchName::add(std::string_view key, std::string_view value) {
+  text_ += '/';
+  text_ += key;
+  text_ += ':';
+  text_ += value;
+  return *this;
+}
+
+BenchName& BenchName::add(std::string_view key, std::uint64_t value) {
+  return add(key, std::to_string(value));
+}
+
+std::string_view provider_name(Provider provider) noexcept {
+  switch (provider) {
+    case Provider::kRaw:
+      return "raw";
+    case Provider::kCow:
+      return "cow";
+    case Provider::kRow:
+      return "row";
+  }
+  return "?";
+}
+
+ScratchFile::ScratchFile(std::string_view stem) {
+  static std::uint64_t counter = 0;
+  path_ = settings().dir + "/" + std::string(stem) + "-" + std::to_string(++counter) + ".img";
+}
+
+ScratchFile::~ScratchFile() {
+  std::error_code error;
+  std::filesystem::remove(path_, error);
+}
+
+Result<std::unique_ptr<FileVolume>> create_file_volume(const std::string& path,
+                                                       std::uint64_t size_bytes) {
+  return FileVolume::create(path, {.size_bytes = size_bytes,
+                                   .sector_bytes = 4096,
+                                   .direct_io = settings().direct_io,
+                                   .overwrite = true});
+}
+
+Result<FileVolume*> shared_origin(std::uint64_t size_bytes) {
+  auto found = shared_origins().find(size_bytes);
+  if (found != shared_origins().end()) {
+    return found->second.volume.get();
+  }
+  std::string path = settings().dir + "/origin-" + std::to_string(size_bytes >> 20) + "mib.img";
+  FF_ASSIGN_OR_RETURN(std::unique_ptr<FileVolume> volume, create_file_volume(path, size_bytes));
+  SharedOrigin& origin = shared_origins()[size_bytes];
+  origin.path = path;
+  origin.volume = std::move(volume);
+  Random random(0x0419);
+  std::vector<std::byte> block(std::min<std::uint64_t>(size_bytes, 4 * kMiB));
+  random.fill(block);
+  for (std::uint64_t at = 0; at < size_bytes; at += block.size()) {
+    std::span<const std::byte> piece(block.data(), std::min(block.size(), size_bytes - at));
+    FF_TRY(origin.volume->write(at, piece));
+  }
+  FF_TRY(origin.volume->flush());
+  return origin.volume.get();
+}
+
+Stack::~Stack() {
+  // The provider goes before the volumes it stacks on, the diff volume before its file.
+  snapshots.reset();
+  diff.reset();
+  diff_file.reset();
+}
+
+Result<std::unique_ptr<Stack>> make_stack(Provider provider, FileVolume& origin,
+                                          const StackOptions& options) {
+  auto stack = std::make_unique<Stack>();
+  stack->provider = provider;
+  stack->origin = &origin;
+  stack->live = &origin;
+  if (provider == Provider::kRaw) {
+    return stack;
+  }
+  std::uint64_t diff_bytes =
+      options.diff_bytes != 0 ? options.diff_bytes : 3 * origin.size_bytes() + 64 * kMiB;
+  stack->diff_file = std::make_unique<ScratchFile>("diff");
+  FF_ASSIGN_OR_RETURN(stack->diff, create_file_volume(stack->diff_file->path(), diff_bytes));
+  ProviderOptions provider_options;
+  provider_options.chunk_bytes = options.chunk_bytes;
+  provider_options.limit = DiffAreaLimit::unbounded();
+  provider_options.snapshots_max = options.snapshots_max;
+  provider_options.compress = options.compress;
+  FF_ASSIGN_OR_RETURN(
+      stack->snapshots,
+      SnapshotProvider::create(
+          provider == Provider::kCow ? ProviderKind::kCopyOnWrite : ProviderKind::kRedirectOnWrite,
+          origin, *stack->diff, provider_options));
+  stack->live = stack->snapshots.get();
+  return stack;
+}
+
+std::vector<std::uint64_t> random_distinct_offsets(std::uint64_t volume_bytes,
+                                                   std::uint64_t slot_bytes, std::uint64_t count,
+                                                   Random& random) {
+  std::uint64_t slots = volume_bytes / slot_bytes;
+  std::vector<std::uint64_t> offsets(slots);
+  for (std::uint64_t i = 0; i < slots; ++i) {
+    offsets[i] = i * slot_bytes;
+  }
+  count = std::min(count, slots);
+  // The first `count` steps of a Fisher-Yates shuffle.
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::swap(offsets[i], offsets[i + random.uniform(slots - i)]);
+  }
+  offsets.resize(count);
+  return offsets;
+}
+
+std::vector<std::uint64_t> random_offsets(std::uint64_t volume_bytes, std::uint64_t align_bytes,
+                                          std::uint64_t count, Random& random) {
+  std::uint64_t slots = volume_bytes / align_bytes;
+  std::vector<std::uint64_t> offsets(count);
+  for (auto& offset : offsets) {
+    offset = random.uniform(slots) * align_bytes;
+  }
+  return offsets;
+}
+
+std::vector<std::uint64_t> sequential_offsets(std::uint64_t step_bytes, std::uint64_t count) {
+  std::vector<std::uint64_t> offsets(count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    offsets[i] = i * step_bytes;
+  }
+  return offsets;
+}
+
+Status write_all(Volume& volume, std::span<const std::uint64_t> offsets,
+                 std::span<const std::byte> data) {
+  for (std::uint64_t offset : offsets) {
+    FF_TRY(volume.write(offset, data));
+  }
+  return Status();
+}
+
+Result<PassResult> timed_pass(Volume& volume, Io io, std::span<const std::uint64_t> offsets,
+                              std::span<std::byte> buffer) {
+  PassResult pass;
+  pass.latencies_us.resize(offsets.size());
+  const Clock::time_point start = Clock::now();
+  Clock::time_point before = start;
+  for (std::size_t i = 0; i < offsets.size(); ++i) {
+    Status status =
+        io == Io::kWrite ? volume.write(offsets[i], buffer) : volume.read(offsets[i], buffer);
+    const Clock::time_point after = Clock::now();
+    FF_TRY(status);
+    pass.latencies_us[i] = seconds_between(before, after) * 1e6;
+    before = after;
+  }
+  if (io == Io::kWrite) {
+    FF_TRY(volume.flush());
+    const Clock::time_point after = Clock::now();
+    pass.flush_ms = seconds_between(before, after) * 1e3;
+    before = after;
+  }
+  pass.seconds = seconds_between(start, before);
+  pass.bytes = offsets.size() * buffer.size();
+  std::sort(pass.latencies_us.begin(), pass.latencies_us.end());
+  return pass;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) {
+    return 0;
+  }
+  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return percentile(values, 0.5);
+}
+
+void report_pass(benchmark::State& state, const std::string& name, const PassResult& pass, Io io) {
+  const double seconds = std::max(pass.seconds, 1e-9);
+  const double bytes_per_second = static_cast<double>(pass.bytes) / seconds;
+  state.SetIterationTime(seconds);
+  state.SetBytesProcessed(static_cast<std::int64_t>(pass.bytes));
+  state.counters["mib_per_s"] = bytes_per_second / static_cast<double>(kMiB);
+  state.counters["p50_us"] = percentile(pass.latencies_us, 0.50);
+  state.counters["p99_us"] = percentile(pass.latencies_us, 0.99);
+  state.counters["ops"] = static_cast<double>(pass.latencies_us.size());
+  if (io == Io::kWrite) {
+    state.counters["flush_ms"] = pass.flush_ms;
+  }
+  measured()[name] = bytes_per_second;
+}
+
+void report_ratio(benchmark::State& state, const std::string& counter,
+                  const std::string& reference_name, const PassResult& pass) {
+  auto found = measured().find(reference_name);
+  if (reference_name.empty() || found == measured().end() || found->second <= 0) {
+    return;
+  }
+  const double bytes_per_second = static_cast<double>(pass.bytes) / std::max(pass.seconds, 1e-9);
+  state.counters[counter] = bytes_per_second / found->second;
+}
+
+Status run_write_case(benchmark::State& state, const WriteCase& write_case) {
+  const Settings& s = settings();
+  FF_ASSIGN_OR_RETURN(FileVolume * origin, shared_origin(s.volume_bytes));
+  const std::uint64_t request = write_case.request_bytes;
+  // Random writes land on distinct slots of at least a default chunk, so each one is the
+  // first write to the chunks it touches (with the default chunk size).
+  const std::uint64_t slot = std::max<std::uint64_t>(request, kDefaultChunkBytes);
+  Random random(derive_seed(1, write_case.name));
+  std::vector<std::uint64_t> offsets =
+      write_case.sequential ? sequential_offsets(request, std::min(s.ops, s.volume_bytes / request))
+                            : random_distinct_offsets(s.volume_bytes, slot, s.ops, random);
+  std::vector<std::byte> data(request);
+  random.fill(data);
+
+  FF_ASSIGN_OR_RETURN(
+      std::unique_ptr<Stack> stack,
+      make_stack(write_case.provider, *origin,
+                 {.chunk_bytes = write_case.chunk_bytes,
+                  .snapshots_max = std::max<std::uint32_t>(64, write_case.snapshots)}));
+  if (stack->snapshots) {
+    // Older snapshots with writes between them, so the index holds chunks with several
+    // versions; then the newest, right before the pass.
+    const std::uint64_t between = std::max<std::uint64_t>(1, s.ops / 64);
+    for (std::uint32_t i = 1; i < write_case.snapshots; ++i) {
+      FF_TRY(stack->snapshots->create_snapshot().status());
+      FF_TRY(write_all(*stack->live, random_offsets(s.volume_bytes, slot, between, random), data));
+    }
+    FF_TRY(stack->snapshots->create_snapshot().status());
+  }
+  if (write_case.rewrite) {
+    FF_TRY(write_all(*stack->live, offsets, data));
+  }
+  FF_TRY(stack->live->flush());
+
+  ProviderStats before;
+  if (stack->snapshots) {
+    before = stack->snapshots->stats();
+  }
+  FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(*stack->live, Io::kWrite, offsets, data));
+  report_pass(state, write_case.name, pass, Io::kWrite);
+  report_ratio(state, "ratio_to_raw", write_case.raw_name, pass);
+  report_ratio(state, "ratio_to_one_snapshot", write_case.one_snapshot_name, pass);
+  if (stack->snapshots) {
+    ProviderStats after = stack->snapshots->stats();
+    state.counters["chunks_preserved"] =
+        static_cast<double>(after.chunks_preserved - before.chunks_preserved);
+    state.counters["chunks_redirected"] =
+        static_cast<double>(after.chunks_redirected - before.chunks_redirected);
+    state.counters["read_modify_writes"] =
+        static_cast<double>(after.read_modify_writes - before.read_modify_writes);
+  }
+  return Status();
+}
+
+}  // namespace freezeframe::bench
