@@ -87,10 +87,18 @@ void run_once(benchmark::State& state, Body&& body) {
 // Removes the setup the read suite shares between its benchmarks (see read_bench.cpp).
 void release_read_setup();
 
+// The suffix Google Benchmark appends to the name of every benchmark registered below (and
+// matches --benchmark_filter against); the reporters drop it.
+constexpr std::string_view kRegisteredSuffix = "/iterations:1/manual_time";
+
+// Names registered so far, in registration (and run) order.
+std::vector<std::string>& registered_names();
+
 // Registers `fn(state)` under `name` with one iteration and manual time, the contract of
 // every benchmark of the suite.
 template <typename Fn>
 void register_benchmark(const std::string& name, Fn fn) {
+  registered_names().push_back(name);
   const bool read_suite = name.starts_with("read/");
   benchmark::RegisterBenchmark(name.c_str(),
                                [fn, read_suite](benchmark::State& state) {
@@ -167,6 +175,10 @@ struct Stack {
 
 Result<std::unique_ptr<Stack>> make_stack(Provider provider, FileVolume& origin,
                                           const StackOptions& options = {});
+
+// Fails if the provider's overflow policy acted (a deleted or invalidated snapshot, a refused
+// write): the benchmark would not measure what its name says.
+Status check_no_overflow(const SnapshotProvider& provider);
 
 // `count` distinct offsets, multiples of `slot_bytes` below `volume_bytes`, in random order.
 std::vector<std::uint64_t> random_distinct_offsets(std::uint64_t volume_bytes,

@@ -72,6 +72,9 @@ Result<ReadSetup*> setup_for(Provider provider, bool fragmented) {
         random_distinct_offsets(s.volume_bytes, kDefaultChunkBytes, chunks / 2, random), data));
   }
   FF_TRY(fresh->stack->live->flush());
+  if (fresh->stack->snapshots) {
+    FF_TRY(check_no_overflow(*fresh->stack->snapshots));
+  }
   setup = std::move(fresh);
   return setup.get();
 }

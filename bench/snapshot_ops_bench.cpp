@@ -87,6 +87,7 @@ Status run_create(benchmark::State& state, Provider provider, std::uint64_t volu
     FF_TRY(created.status());
     samples_us.push_back(took_us);
   }
+  FF_TRY(check_no_overflow(*stack->snapshots));
   const double median_us = median(samples_us);
   report_median(state, std::move(samples_us));
   FF_ASSIGN_OR_RETURN(double flush_us, flush_pair_median_us(s.snapshot_creates));
@@ -132,6 +133,7 @@ Result<double> time_op_once(Provider provider, Op op, std::uint64_t changed_byte
                      data));
   }
   FF_TRY(snapshots.flush());
+  FF_TRY(check_no_overflow(snapshots));
   std::vector<SnapshotInfo> existing = snapshots.snapshots();
   if (op == Op::kConsolidate) {
     for (const SnapshotInfo& info : existing) {

@@ -3,14 +3,15 @@
 //
 //   space/provider:{cow,row}/compress:{0,1}/data:{random,compressible}
 //
-// After one snapshot, changed bytes (64 MiB; smoke 4 MiB; --full 256 MiB; at most half the
-// origin) are written as 16 KiB first writes at distinct random chunk-aligned offsets, then
-// the provider is flushed. data:random is random bytes; data:compressible is about 2:1: each
-// 4 KiB block holds 2 KiB of random bytes followed by 2 KiB of zeros. Chunk size 16 KiB.
-// The reported time is the write pass with its flush (not a figure of merit here).
-// Counters: diff_bytes_per_changed_byte (usage().used_bytes), diff_file_bytes_per_changed_byte
-// (storage the sparse diff file occupies, metadata included), index_bytes_per_chunk
-// (index_memory_bytes() / changed chunks), changed_chunks.
+// The chunks to change are first written (before the snapshot, in place) with data of the
+// same kind, because CoW preserves that old content. After one snapshot, changed bytes (64 MiB;
+// smoke 4 MiB; --full 256 MiB; at most half the origin) are written as 16 KiB first writes at
+// distinct random chunk-aligned offsets, then the provider is flushed. data:random is random bytes;
+// data:compressible is about 2:1: each 4 KiB block holds 2 KiB of random bytes followed by 2 KiB of
+// zeros. Chunk size 16 KiB. The reported time is the write pass with its flush (not a figure of
+// merit here). Counters: diff_bytes_per_changed_byte (usage().used_bytes),
+// diff_file_bytes_per_changed_byte (storage the sparse diff file occupies, metadata included),
+// index_bytes_per_chunk (index_memory_bytes() / changed chunks), changed_chunks.
 //
 // Run: build-bench/bench/freezeframe_bench --benchmark_filter='^space/' [--volume-mib=N]
 //      [--direct] [--dir=PATH]
@@ -21,13 +22,9 @@
 namespace freezeframe::bench {
 namespace {
 
-Status run_space(benchmark::State& state, const std::string& name, Provider provider, bool compress,
-                 bool compressible) {
-  const Settings& s = settings();
-  FF_ASSIGN_OR_RETURN(FileVolume * origin, shared_origin(s.volume_bytes));
-  FF_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack,
-                      make_stack(provider, *origin, {.compress = compress}));
-  Random random(derive_seed(6, name));
+// One chunk of random bytes or, compressible, of 4 KiB blocks that are 2 KiB of random bytes
+// followed by 2 KiB of zeros (about 2:1 for zstd).
+std::vector<std::byte> chunk_data(Random& random, bool compressible) {
   std::vector<std::byte> data(kDefaultChunkBytes);
   random.fill(data);
   if (compressible) {
@@ -36,12 +33,28 @@ Status run_space(benchmark::State& state, const std::string& name, Provider prov
                 data.begin() + static_cast<std::ptrdiff_t>(block + 4096), std::byte{0});
     }
   }
+  return data;
+}
+
+Status run_space(benchmark::State& state, const std::string& name, Provider provider, bool compress,
+                 bool compressible) {
+  const Settings& s = settings();
+  FF_ASSIGN_OR_RETURN(FileVolume * origin, shared_origin(s.volume_bytes));
+  FF_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack,
+                      make_stack(provider, *origin, {.compress = compress}));
+  Random random(derive_seed(6, name));
+  // Before the snapshot, the chunks to change are given content of the same kind as the new
+  // data: CoW preserves that old content, RoW stores the new data.
+  std::vector<std::byte> old_data = chunk_data(random, compressible);
+  std::vector<std::byte> data = chunk_data(random, compressible);
   const std::uint64_t chunks = s.space_changed_bytes / kDefaultChunkBytes;
   std::vector<std::uint64_t> offsets =
       random_distinct_offsets(s.volume_bytes, kDefaultChunkBytes, chunks, random);
+  FF_TRY(write_all(*stack->live, offsets, old_data));
   FF_TRY(stack->snapshots->create_snapshot().status());
   FF_TRY(stack->live->flush());
   FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(*stack->live, Io::kWrite, offsets, data));
+  FF_TRY(check_no_overflow(*stack->snapshots));
   report_pass(state, name, pass, Io::kWrite);
 
   const double changed_bytes = static_cast<double>(pass.bytes);

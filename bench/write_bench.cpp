@@ -10,8 +10,11 @@
 //   sequential: consecutive request-sized offsets from 0, so with 4 KiB requests only one
 //   write in four is the first write to its 16 KiB chunk.
 // phase:rewrite: an untimed pass writes the same offsets first; the timed pass rewrites them.
-// snapshots:N: N - 1 older snapshots with ops/64 random writes after each (untimed), then the
-//   newest right before the pass. Chunk size 16 KiB, unbounded diff area, no compression.
+// snapshots:N: N - 1 older snapshots, each followed by ops/8 untimed one-chunk writes at
+//   random chunk offsets (so the index holds chunks with several versions), then the newest
+//   right before the pass. Chunk size 16 KiB, unbounded diff area (a sparse diff file large
+//   enough that the overflow policy never acts; if it did, the benchmark fails), no
+//   compression.
 // The timed pass is the writes followed by one flush() of the written volume (FileVolume or
 // provider), so throughput includes that flush. Counters: see bench/README.md.
 //
