@@ -8,6 +8,9 @@ usage: study_test.py --study PATH --json PATH [unittest arguments]
 """
 import argparse
 import csv
+import importlib.machinery
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -128,6 +131,58 @@ class StudyTest(unittest.TestCase):
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 2)
         self.assertIn("cannot read benchmark JSON", result.stderr)
+
+
+class QemuComparisonTest(unittest.TestCase):
+    """The qemu-img targets and plot, from measurements shaped like run_qemu's, without
+    running qemu-img."""
+
+    def setUp(self):
+        loader = importlib.machinery.SourceFileLoader("study", STUDY)
+        spec = importlib.util.spec_from_loader("study", loader)
+        self.study = importlib.util.module_from_spec(spec)
+        loader.exec_module(self.study)
+        with open(JSON) as f:
+            self.ms, _ = self.study.load_benchmark_json(json.load(f))
+        self.dir = tempfile.mkdtemp(prefix="study-qemu-", dir=os.environ.get(
+            "FREEZEFRAME_TEST_TMPDIR"))
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def add_qemu(self, image, mib_per_s):
+        params = {"image": image, "pattern": "sequential", "phase": "first", "bytes": "16384",
+                  "requests": "4096", "cache": "writeback"}
+        metrics = {"bytes_per_second": mib_per_s * MIB, "ratio_to_raw": mib_per_s / 1000.0}
+        self.ms.append(self.study.Measurement("qemu-img", "write", params, metrics))
+
+    def test_ours_against_qcow2(self):
+        # The sample has CoW at 300 MiB/s and RoW at 700 MiB/s for sequential 16 KiB writes.
+        self.add_qemu("raw", 1000.0)
+        self.add_qemu("qcow2-internal-snapshot", 200.0)
+        self.add_qemu("qcow2-overlay", 800.0)
+        targets = {t.name: t for t in self.study.evaluate_targets(self.ms)}
+        cow = targets["CoW sequential first write / qcow2-internal-snapshot (16 KiB)"]
+        self.assertEqual(cow.status, "PASS")
+        self.assertAlmostEqual(cow.value, 1.5)
+        self.assertIn("0.20 of qemu-img raw", cow.detail)
+        row = targets["RoW sequential first write / qcow2-overlay (16 KiB)"]
+        self.assertEqual(row.status, "FAIL")
+        self.assertAlmostEqual(row.value, 700.0 / 800.0)
+
+    def test_request_count_comes_from_our_sequential_pass(self):
+        # The sample's sequential pass: 1 ms at its rate, in 16 KiB requests.
+        self.assertEqual(self.study.sequential_requests(self.ms, 16384),
+                         round(300.0 * MIB * 0.001 / 16384))
+        self.assertIsNone(self.study.sequential_requests(self.ms, 4096))
+
+    def test_comparison_plot(self):
+        for image, rate in (("raw", 1000.0), ("qcow2-internal-snapshot", 200.0),
+                            ("qcow2-overlay", 800.0)):
+            self.add_qemu(image, rate)
+        made = dict(self.study.plot_all(self.ms, self.dir))
+        self.assertIn("versus_qcow2", made)
+        self.assertGreater(os.path.getsize(os.path.join(self.dir, "versus_qcow2.svg")), 1000)
 
 
 if __name__ == "__main__":
