@@ -24,6 +24,13 @@ JSON = None
 MIB = 1 << 20
 
 
+def test_tmpdir():
+    base = os.environ.get("FREEZEFRAME_TEST_TMPDIR")
+    if base:
+        os.makedirs(base, exist_ok=True)
+    return base
+
+
 def run_study(out_dir, *extra):
     return subprocess.run([STUDY, "--from-json", JSON, "--skip-qemu", "--out", out_dir,
                            *extra], capture_output=True, text=True, timeout=120)
@@ -32,10 +39,7 @@ def run_study(out_dir, *extra):
 class StudyTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        base = os.environ.get("FREEZEFRAME_TEST_TMPDIR")
-        if base:
-            os.makedirs(base, exist_ok=True)
-        cls.dir = tempfile.mkdtemp(prefix="study-", dir=base)
+        cls.dir = tempfile.mkdtemp(prefix="study-", dir=test_tmpdir())
         cls.out = os.path.join(cls.dir, "out")
         cls.result = run_study(cls.out)
         with open(os.path.join(cls.out, "results.csv"), newline="") as f:
@@ -144,8 +148,7 @@ class QemuComparisonTest(unittest.TestCase):
         loader.exec_module(self.study)
         with open(JSON) as f:
             self.ms, _ = self.study.load_benchmark_json(json.load(f))
-        self.dir = tempfile.mkdtemp(prefix="study-qemu-", dir=os.environ.get(
-            "FREEZEFRAME_TEST_TMPDIR"))
+        self.dir = tempfile.mkdtemp(prefix="study-qemu-", dir=test_tmpdir())
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
