@@ -187,6 +187,28 @@ class QemuComparisonTest(unittest.TestCase):
         self.assertIn("versus_qcow2", made)
         self.assertGreater(os.path.getsize(os.path.join(self.dir, "versus_qcow2.svg")), 1000)
 
+    def test_publish_rewrites_only_the_marked_region(self):
+        plots_dir = os.path.join(self.dir, "plots")
+        plots = self.study.plot_all(self.ms, plots_dir)
+        doc = os.path.join(self.dir, "performance.md")
+        with open(doc, "w") as f:
+            f.write("# Title\n\nbefore\n\n<!-- study:begin -->\nold figures\n"
+                    "<!-- study:end -->\n\nafter\n")
+        self.study.PERFORMANCE_DOC = doc
+        self.study.PUBLISH_DIR = os.path.join(self.dir, "performance")
+        targets = self.study.evaluate_targets(self.ms)
+        self.study.publish(self.ms, [], targets, [("kernel", "test")], plots, plots_dir,
+                           "quick")
+        with open(doc) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("# Title\n\nbefore\n\n<!-- study:begin -->\n"))
+        self.assertTrue(text.endswith("<!-- study:end -->\n\nafter\n"))
+        self.assertNotIn("old figures", text)
+        self.assertIn("### Targets", text)
+        self.assertIn("](performance/write_throughput.svg)", text)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "performance",
+                                                    "write_throughput.png")))
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
