@@ -220,18 +220,27 @@ Result<FileVolume*> shared_origin(std::uint64_t size_bytes) {
     return found->second.volume.get();
   }
   std::string path = settings().dir + "/origin-" + std::to_string(size_bytes >> 20) + "mib.img";
-  FF_ASSIGN_OR_RETURN(std::unique_ptr<FileVolume> volume, create_file_volume(path, size_bytes));
+  auto fill = [&]() -> Result<std::unique_ptr<FileVolume>> {
+    FF_ASSIGN_OR_RETURN(std::unique_ptr<FileVolume> volume, create_file_volume(path, size_bytes));
+    Random random(0x0419);
+    std::vector<std::byte> block(std::min<std::uint64_t>(size_bytes, 4 * kMiB));
+    random.fill(block);
+    for (std::uint64_t at = 0; at < size_bytes; at += block.size()) {
+      std::span<const std::byte> piece(block.data(), std::min(block.size(), size_bytes - at));
+      FF_TRY(volume->write(at, piece));
+    }
+    FF_TRY(volume->flush());
+    return volume;
+  };
+  Result<std::unique_ptr<FileVolume>> filled = fill();
+  if (!filled.ok()) {
+    std::error_code error;
+    std::filesystem::remove(path, error);
+    return filled.status();
+  }
   SharedOrigin& origin = shared_origins()[size_bytes];
   origin.path = path;
-  origin.volume = std::move(volume);
-  Random random(0x0419);
-  std::vector<std::byte> block(std::min<std::uint64_t>(size_bytes, 4 * kMiB));
-  random.fill(block);
-  for (std::uint64_t at = 0; at < size_bytes; at += block.size()) {
-    std::span<const std::byte> piece(block.data(), std::min(block.size(), size_bytes - at));
-    FF_TRY(origin.volume->write(at, piece));
-  }
-  FF_TRY(origin.volume->flush());
+  origin.volume = std::move(filled).value();
   return origin.volume.get();
 }
 
