@@ -204,7 +204,7 @@ class QemuComparisonTest(unittest.TestCase):
         self.assertTrue(text.startswith("# Title\n\nbefore\n\n<!-- study:begin -->\n"))
         self.assertTrue(text.endswith("<!-- study:end -->\n\nafter\n"))
         self.assertNotIn("old figures", text)
-        self.assertIn("### Targets", text)
+        self.assertIn("### Measured: targets", text)
         self.assertIn("](performance/write_throughput.svg)", text)
         self.assertTrue(os.path.exists(os.path.join(self.dir, "performance",
                                                     "write_throughput.png")))
