@@ -9,8 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/setup.sh"
-bash "$root/scripts/build.sh" "$root/build-bench" -DFREEZEFRAME_BUILD_BENCH=ON \
-  -DFREEZEFRAME_BUILD_TESTS=OFF -DFREEZEFRAME_BUILD_CLI=OFF -DCMAKE_BUILD_TYPE=Release
+bash "$root/scripts/build_bench.sh" "$root/build-bench"
 bench=$root/build-bench/bench/freezeframe_bench
 if [[ $# -eq 0 ]]; then
   if [[ -d /dev/shm && -w /dev/shm ]]; then
