@@ -74,7 +74,26 @@ Status BlockSnapshotProvider::end_prepare(const Uuid& set_id) {
 }
 
 Status BlockSnapshotProvider::pre_commit(const Uuid& set_id) {
-  return end_prepare(set_id);
+  FF_TRY(end_prepare(set_id));
+  std::vector<PreparedVolume> volumes;
+  {
+    std::lock_guard lock(mutex_);
+    volumes = sets_.at(set_id).volumes;
+  }
+  // Flush before the commit window opens (writers are frozen, I/O not yet held), so that
+  // commit() finds little to write back: a CoW write-back buffer would otherwise be written,
+  // with its barriers, while the volumes' I/O is held.
+  for (const PreparedVolume& prepared : volumes) {
+    SnapshotProvider* provider = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      provider = volume_provider(prepared.volume);
+    }
+    if (Status status = provider->flush(); !status.ok())
+      return status.with_context("provider '" + name_ + "' pre-commit flush of volume '" +
+                                 prepared.volume + "'");
+  }
+  return Status();
 }
 
 Status BlockSnapshotProvider::commit(const Uuid& set_id) {

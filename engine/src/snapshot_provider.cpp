@@ -1174,9 +1174,20 @@ struct SnapshotProvider::Impl {
       FF_TRY(ensure_space(needed.size(), bytes_needed, acted));
       if (acted)
         continue;
+      // A copy that fails part-way: the chunks copied so far keep their (queued) map records.
+      // Held ones stay held; without holding, their records are committed now, since a later
+      // write to such a chunk finds it preserved and goes straight to the origin.
+      auto fail_copy = [&](Status status) -> Status {
+        if (!hold)
+          commit().ignore_error();  // a failed commit leaves the provider broken
+        return status;
+      };
       for (std::size_t i = 0; i < needed.size(); ++i) {
         std::uint64_t chunk = needed[i];
-        FF_ASSIGN_OR_RETURN(std::uint32_t slot, allocate_slot());
+        auto allocated = allocate_slot();
+        if (!allocated.ok())
+          return fail_copy(allocated.status());
+        std::uint32_t slot = allocated.value();
         std::span<std::byte> buffer = old_content(i);
         std::uint64_t bytes = buffer.size();
         Status status;
@@ -1191,8 +1202,8 @@ struct SnapshotProvider::Impl {
         }
         if (!status.ok()) {
           free_slots.push_back(slot);
-          return status.with_context(diff_area_name() + ": preserving chunk " +
-                                     std::to_string(chunk));
+          return fail_copy(status.with_context(diff_area_name() + ": preserving chunk " +
+                                               std::to_string(chunk)));
         }
         map_written_slot(chunk, newest, slot, bytes);
         ++stats.chunks_preserved;
@@ -1508,6 +1519,19 @@ class SnapshotVolume final : public Volume {
   VolumeIdentity identity_;
 };
 
+Status check_write_back(std::uint64_t bytes, std::uint32_t chunk) {
+  if (bytes > ProviderOptions::kWriteBackBytesMax) {
+    return invalid_argument("write-back buffer of " + bytes_text(bytes) + " is larger than " +
+                            bytes_text(ProviderOptions::kWriteBackBytesMax));
+  }
+  if (bytes != 0 && bytes < chunk) {
+    return invalid_argument("write-back buffer of " + std::to_string(bytes) +
+                            " bytes holds no chunk of " + std::to_string(chunk) +
+                            " bytes (0 turns it off)");
+  }
+  return Status();
+}
+
 Status validate_volumes(Volume& origin, Volume& diff) {
   // Two Volume objects with one UUID (a wrapper and its base, say) are one volume.
   if (&origin == &diff || origin.uuid() == diff.uuid()) {
@@ -1640,6 +1664,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   state.policy = options.overflow_policy;
   state.next_sequence = 1;
   state.scratch.resize(chunk);
+  FF_TRY(check_write_back(options.write_back_bytes, chunk));
   state.write_back_chunks = options.write_back_bytes / chunk;
   state.compress = options.compress;
   sb.flags = options.compress ? format::kFlagCompressed : 0;
@@ -1692,6 +1717,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   state.limit = DiffAreaLimit{static_cast<DiffAreaLimit::Kind>(sb.limit_kind), sb.limit_value};
   state.policy = static_cast<OverflowPolicy>(sb.overflow_policy);
   state.scratch.resize(sb.chunk_bytes);
+  FF_TRY(check_write_back(options.write_back_bytes, sb.chunk_bytes));
   state.write_back_chunks = options.write_back_bytes / sb.chunk_bytes;
   state.compress = (sb.flags & format::kFlagCompressed) != 0;
   if (state.compress)
@@ -1737,7 +1763,8 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   }
   // Everything written before this call is in the snapshot and durable with it; no chunk
   // stays held across a snapshot.
-  FF_TRY(s.write_back());
+  if (!s.held.empty())
+    FF_TRY(s.write_back());
   FF_TRY(s.origin.flush());
   Record record;
   record.type = RecordType::kSnapshotCreate;
@@ -1809,7 +1836,8 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
     return Status(ErrorCode::kReadOnly, "cannot revert read-only volume '" + s.origin.name() + "'");
   }
   // Live writes made so far are discarded by the revert; the records before it go first.
-  FF_TRY(s.write_back());
+  if (!s.held.empty())
+    FF_TRY(s.write_back());
   FF_TRY(s.origin.flush());
   Record record;
   record.type = RecordType::kRevert;

@@ -185,5 +185,65 @@ TEST(ProviderGroupCommitTest, DestroyingTheProviderWritesHeldChunksBack) {
   expect_views(s, "after closing without a flush");
 }
 
+// A copy that fails part-way leaves the chunks copied before it with queued map records. A
+// later write to such a chunk finds it preserved and goes to the origin, so those records
+// must be durable first (invariant 1), with or without the write-back buffer.
+void partial_copy_failure(std::uint64_t write_back_bytes, std::uint64_t chunks) {
+  Bed s = make_bed(write_back_bytes);
+  ASSERT_NE(s.rig, nullptr);
+  sim::FaultRule rule;
+  rule.trigger = sim::FaultRule::Trigger::kNth;
+  rule.operations = sim::operation_bit(sim::IoOperation::kWrite);
+  rule.n = 2;  // the copy of the second chunk
+  s.rig->diff->add_fault(rule);
+  Random random(98);
+  Bytes big = testing::random_bytes(random, chunks * kChunk);
+  ASSERT_FALSE(s.rig->provider->write(0, big).ok()) << "the injected fault did not fire";
+  s.rig->diff->clear_faults();
+  // A write to the first chunk only; the origin's cache may reach its disk at any moment
+  // (here: now), and then the power fails.
+  Bytes small = testing::random_bytes(random, 4096);
+  ASSERT_TRUE(s.rig->provider->write(0, small).ok());
+  ASSERT_TRUE(s.rig->origin->flush().ok());
+  s.rig->provider.reset();
+  s.rig->origin->crash();
+  s.rig->diff->crash();
+  auto opened = SnapshotProvider::open(*s.rig->origin, *s.rig->diff);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  s.rig->provider = std::move(opened).value();
+  auto view = s.rig->provider->open_snapshot(s.snapshot);
+  ASSERT_TRUE(view.ok()) << view.status().to_string();
+  EXPECT_TRUE(read_all(*view.value()) == s.snapshot_image)
+      << "the snapshot changed: the origin was overwritten before a copy was durable";
+}
+
+TEST(ProviderGroupCommitTest, CopyFailingPartWayWithoutBuffer) {
+  partial_copy_failure(0, 2);
+}
+TEST(ProviderGroupCommitTest, CopyFailingPartWayInAWriteLargerThanTheBuffer) {
+  partial_copy_failure(2 * kChunk, 4);
+}
+TEST(ProviderGroupCommitTest, CopyFailingPartWayWhileHolding) {
+  partial_copy_failure(8 * kChunk, 2);
+}
+
+TEST(ProviderGroupCommitTest, WriteBackBufferSizeIsChecked) {
+  auto origin = MemoryVolume::create({.name = "origin", .size_bytes = 1 << 20});
+  auto diff = MemoryVolume::create({.name = "diff", .size_bytes = 8 << 20});
+  ASSERT_TRUE(origin.ok() && diff.ok());
+  ProviderOptions options;
+  options.chunk_bytes = kChunk;
+  for (std::uint64_t bytes : {kChunk / 2, ProviderOptions::kWriteBackBytesMax + 1}) {
+    options.write_back_bytes = bytes;
+    auto refused = SnapshotProvider::create(ProviderKind::kCopyOnWrite, *origin.value(),
+                                            *diff.value(), options);
+    ASSERT_FALSE(refused.ok()) << bytes;
+    EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("write-back buffer"), std::string::npos)
+        << refused.status().to_string();
+    EXPECT_EQ(diff.value()->allocated_bytes(), 0u) << "nothing was written";
+  }
+}
+
 }  // namespace
 }  // namespace freezeframe

@@ -99,10 +99,12 @@ struct ProviderOptions {
   // write paying two. Held writes reach the origin at the next flush(), snapshot creation,
   // revert, destruction, or when the buffer is full; reads see them at once. 0: every
   // first write makes its copy durable before it returns (two barriers per write call).
-  // Not stored in the diff area.
+  // Not stored in the diff area. The buffer is allocated at the first held write and kept.
+  // kInvalidArgument if above kWriteBackBytesMax, or nonzero and smaller than a chunk.
   std::uint64_t write_back_bytes = kWriteBackBytesDefault;
 
   static constexpr std::uint64_t kWriteBackBytesDefault = 8ull << 20;
+  static constexpr std::uint64_t kWriteBackBytesMax = 1ull << 30;
 };
 
 struct ProviderOpenOptions {
