@@ -90,9 +90,18 @@ Status run_read_case(benchmark::State& state, const ReadCase& read_case) {
                                            ? sequential_offsets(request, count)
                                            : random_offsets(s.volume_bytes, request, count, random);
   std::vector<std::byte> buffer(request);
+  if (read_case.provider == Provider::kRaw) {
+    FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(target, Io::kRead, offsets, buffer));
+    report_pass(state, read_case.name, pass, Io::kRead);
+    report_ratio(state, "ratio_to_raw", read_case.raw_name, pass);
+    return Status();
+  }
+  // The raw reference: the same reads of the origin itself, just before (see the write suite).
+  FF_ASSIGN_OR_RETURN(FileVolume * origin, shared_origin(s.volume_bytes));
+  FF_ASSIGN_OR_RETURN(PassResult raw, timed_pass(*origin, Io::kRead, offsets, buffer));
   FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(target, Io::kRead, offsets, buffer));
   report_pass(state, read_case.name, pass, Io::kRead);
-  report_ratio(state, "ratio_to_raw", read_case.raw_name, pass);
+  report_paired_ratio(state, read_case.name, pass, raw);
   return Status();
 }
 
