@@ -42,8 +42,12 @@ using Versions = std::span<const IndexEntry>;
 constexpr std::size_t kCommitBlocksMax = 32;
 // Journal blocks written per call when writing a checkpoint.
 constexpr std::size_t kCheckpointWriteBlocks = 64;
-// consolidate() releases the lock between batches of this many chunks.
-constexpr std::size_t kConsolidateBatch = 64;
+// consolidate() releases the lock between batches of this many bytes of chunks (at least
+// kConsolidateBatchChunksMin chunks). Each batch costs three barriers (origin, then the
+// diff volume's data and journal), so larger batches fold faster; smaller ones let live
+// I/O in sooner.
+constexpr std::uint64_t kConsolidateBatchBytes = 8ull << 20;
+constexpr std::size_t kConsolidateBatchChunksMin = 64;
 // Smallest number of data slots a diff area may have.
 constexpr std::uint64_t kDataSlotsMin = 4;
 
@@ -1868,7 +1872,10 @@ Status SnapshotProvider::consolidate() {
   while (!candidates.empty()) {
     std::unique_lock lock(s.mutex);
     FF_TRY(s.check_writable());
-    FF_TRY(s.consolidate_batch(candidates, kConsolidateBatch).status());
+    FF_TRY(s.consolidate_batch(candidates,
+                               std::max<std::size_t>(kConsolidateBatchChunksMin,
+                                                     kConsolidateBatchBytes / s.chunk_bytes))
+               .status());
   }
   return Status();
 }
