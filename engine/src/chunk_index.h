@@ -14,10 +14,11 @@
 // the new versions go to pending_. When pending_ and the dead entries together exceed
 // pending_entries_max(main_.size()), one linear pass rebuilds main_ without dead entries.
 //
-// Bound: pending_'s capacity and the dead entries each stay within that threshold, at most
-// main_.size() / 8 whenever the index tracks 4096 chunks or more. With one version per chunk
-// the index so holds at most 12 * (1 + 1/8) / (1 - 1/8) ~= 15.4 bytes per chunk, plus
-// sizeof(*this). Chunks with several versions cost the same per version.
+// Bound: pending_'s capacity and the dead entries each stay within that threshold (about
+// 2 sqrt(main_.size()), see pending_entries_max), at most main_.size() / 8 whenever the index
+// tracks 4096 chunks or more. With one version per chunk the index so holds at most 12 * (1 + 1/8)
+// / (1 - 1/8) ~= 15.4 bytes per chunk, plus sizeof(*this). Chunks with several versions cost the
+// same per version.
 //
 // Thread safety: none inside. Const members may run concurrently with each other (they do
 // not touch any mutable state); a non-const member needs exclusive access.
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <boost/container/small_vector.hpp>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -93,12 +95,17 @@ class ChunkIndex {
   // Heap bytes held (capacities, not sizes) plus sizeof(*this).
   std::size_t memory_bytes() const noexcept;
 
-  // Entries pending_ may hold, together with dead entries in main_, before a merge: large
-  // enough that merges (linear in main_) stay rare, small enough that inserting into
-  // pending_ (a memmove) stays cheap and the memory bound holds.
+  // Entries pending_ may hold, together with dead entries in main_, before a merge. An insert
+  // moves about P/2 entries of pending_ and pays 2n/P entries of merge traffic (a merge reads
+  // and writes main_'s n entries every P inserts), least at P = 2 sqrt(n); capped so that
+  // merges stay rare on huge indexes and the memory bound holds (2 sqrt(n) <= n / 8 from
+  // n = 256 on).
   static std::size_t pending_entries_max(std::size_t main_entries) noexcept {
-    return std::max<std::size_t>(kPendingEntriesMin,
-                                 std::min<std::size_t>(kPendingEntriesCap, main_entries / 8));
+    const auto balanced =
+        static_cast<std::size_t>(2.0 * std::sqrt(static_cast<double>(main_entries)));
+    return std::max<std::size_t>(
+        kPendingEntriesMin,
+        std::min<std::size_t>({kPendingEntriesCap, balanced, main_entries / 8}));
   }
 
  private:
