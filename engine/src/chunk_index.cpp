@@ -22,27 +22,46 @@ std::size_t lower_bound_chunk(std::span<const IndexEntry> entries, std::uint32_t
   return static_cast<std::size_t>(base - entries.data()) + (base->chunk < chunk ? 1 : 0);
 }
 
-// The versions of `chunk` in `entries` (sorted by chunk): a lookup, then a scan over them.
-std::span<const IndexEntry> chunk_range(std::span<const IndexEntry> entries, std::uint32_t chunk) {
-  std::size_t first = lower_bound_chunk(entries, chunk);
-  std::size_t last = first;
-  while (last < entries.size() && entries[last].chunk == chunk)
-    ++last;
-  return entries.subspan(first, last - first);
+// Where a cut of `entries` near `target` falls at a chunk boundary (0 < cut < size), or
+// `entries.size()` if every entry belongs to one chunk.
+std::size_t cut_near(std::span<const IndexEntry> entries, std::size_t target) {
+  std::size_t cut = target;
+  while (cut < entries.size() && entries[cut].chunk == entries[cut - 1].chunk)
+    ++cut;
+  if (cut < entries.size())
+    return cut;
+  cut = target;
+  while (cut > 0 && entries[cut].chunk == entries[cut - 1].chunk)
+    --cut;
+  return cut > 0 ? cut : entries.size();
 }
 
 }  // namespace
 
+void ChunkIndex::check_versions(std::span<const ChunkVersion> versions) {
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    FF_ASSERT_MSG(versions[i].tag != 0, "chunk version with tag 0");
+    FF_ASSERT_MSG(i == 0 || versions[i - 1].tag < versions[i].tag,
+                  "chunk versions not sorted by distinct tags");
+  }
+}
+
+std::size_t ChunkIndex::block_of(std::uint32_t chunk) const noexcept {
+  auto after = std::upper_bound(firsts_.begin(), firsts_.end(), chunk);
+  return after == firsts_.begin() ? 0 : static_cast<std::size_t>(after - firsts_.begin()) - 1;
+}
+
 std::span<const IndexEntry> ChunkIndex::find(std::uint64_t chunk) const {
-  if (chunk >= kChunksMax)
+  if (chunk >= kChunksMax || blocks_.empty())
     return {};
   const auto key = static_cast<std::uint32_t>(chunk);
-  if (auto buffered = chunk_range(pending_, key); !buffered.empty())
-    return buffered;
-  auto stored = chunk_range(main_, key);
-  if (stored.empty() || stored.front().tag == kDeadTag)
-    return {};
-  return stored;
+  const Block& block = blocks_[block_of(key)];
+  std::span<const IndexEntry> entries(block);
+  std::size_t first = lower_bound_chunk(entries, key);
+  std::size_t last = first;
+  while (last < entries.size() && entries[last].chunk == key)
+    ++last;
+  return entries.subspan(first, last - first);
 }
 
 void ChunkIndex::assign(std::uint64_t chunk, std::span<const ChunkVersion> versions) {
@@ -50,145 +69,122 @@ void ChunkIndex::assign(std::uint64_t chunk, std::span<const ChunkVersion> versi
   check_versions(versions);
   const auto key = static_cast<std::uint32_t>(chunk);
   const std::size_t count = versions.size();
-
-  auto [pending_first, pending_last] =
-      std::equal_range(pending_.begin(), pending_.end(), key, ChunkLess{});
-  if (pending_first != pending_last) {
-    const auto old_count = static_cast<std::size_t>(pending_last - pending_first);
-    const auto position = static_cast<std::size_t>(pending_first - pending_.begin());
-    const std::size_t common = std::min(old_count, count);
-    for (std::size_t i = 0; i < common; ++i)
-      pending_[position + i] = IndexEntry{key, versions[i].tag, versions[i].slot};
-    if (count < old_count) {
-      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(position + count),
-                     pending_.begin() + static_cast<std::ptrdiff_t>(position + old_count));
-    } else if (count > old_count) {
-      reserve_pending(pending_.size() + (count - old_count));
-      insert_pending(position + old_count, key, versions.subspan(old_count));
-    }
-    versions_ = versions_ - old_count + count;
+  if (blocks_.empty()) {
     if (count == 0)
-      --chunks_;
-    merge_if_due();
+      return;
+    blocks_.emplace_back();
+    firsts_.push_back(key);
+  }
+  const std::size_t i = block_of(key);
+  Block& block = blocks_[i];
+  auto [first, last] = std::equal_range(block.begin(), block.end(), key, ChunkLess{});
+  const auto position = static_cast<std::size_t>(first - block.begin());
+  const auto old_count = static_cast<std::size_t>(last - first);
+  if (old_count == 0 && count == 0)
     return;
+  if (count > old_count && block.size() + (count - old_count) > block.capacity())
+    block.reserve(block.size() + (count - old_count) + kBlockSlack);
+  const std::size_t common = std::min(old_count, count);
+  for (std::size_t k = 0; k < common; ++k)
+    block[position + k] = IndexEntry{key, versions[k].tag, versions[k].slot};
+  const auto at = block.begin() + static_cast<std::ptrdiff_t>(position + common);
+  if (count < old_count) {
+    block.erase(at, at + static_cast<std::ptrdiff_t>(old_count - count));
+  } else if (count > old_count) {
+    std::vector<IndexEntry>::iterator inserted = block.insert(at, count - old_count, IndexEntry{});
+    for (std::size_t k = common; k < count; ++k, ++inserted)
+      *inserted = IndexEntry{key, versions[k].tag, versions[k].slot};
   }
-
-  auto [main_first, main_last] = std::equal_range(main_.begin(), main_.end(), key, ChunkLess{});
-  const auto main_count = static_cast<std::size_t>(main_last - main_first);
-  const bool dead = main_count > 0 && main_first->tag == kDeadTag;
-  if (main_count > 0 && main_count == count) {
-    // Same shape: overwrite in place (reviving the chunk's entries if they were dead).
-    for (std::size_t i = 0; i < count; ++i)
-      main_first[static_cast<std::ptrdiff_t>(i)] =
-          IndexEntry{key, versions[i].tag, versions[i].slot};
-    if (dead) {
-      dead_ -= count;
-      ++chunks_;
-      versions_ += count;
-    }
-    return;
-  }
-  if (main_count > 0 && !dead) {
-    for (auto it = main_first; it != main_last; ++it)
-      it->tag = kDeadTag;
-    dead_ += main_count;
-    --chunks_;
-    versions_ -= main_count;
-  }
-  if (count > 0) {
-    // pending_first is where the chunk belongs; reserve_pending() may move the storage.
-    const auto position = static_cast<std::size_t>(pending_first - pending_.begin());
-    reserve_pending(pending_.size() + count);
-    insert_pending(position, key, versions);
+  if (i == 0 && key < firsts_[0])
+    firsts_[0] = key;
+  versions_ = versions_ - old_count + count;
+  if (old_count == 0)
     ++chunks_;
-    versions_ += count;
+  else if (count == 0)
+    --chunks_;
+
+  if (block.size() > kBlockMax) {
+    split(i);
+  } else if (block.size() < kBlockMin) {
+    join(i);
+  } else if (block.capacity() > block.size() + kBlockSlack) {
+    block.shrink_to_fit();
   }
-  merge_if_due();
+}
+
+void ChunkIndex::split(std::size_t i) {
+  Block& block = blocks_[i];
+  const std::size_t cut = cut_near(block, block.size() / 2);
+  if (cut == block.size())
+    return;  // one chunk with this many versions: it stays whole
+  Block upper;
+  upper.reserve(block.size() - cut + kBlockSlack);
+  upper.assign(block.begin() + static_cast<std::ptrdiff_t>(cut), block.end());
+  block.resize(cut);
+  block.shrink_to_fit();
+  const std::uint32_t upper_first = upper.front().chunk;
+  blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(upper));
+  firsts_.insert(firsts_.begin() + static_cast<std::ptrdiff_t>(i) + 1, upper_first);
+}
+
+void ChunkIndex::join(std::size_t i) {
+  if (blocks_.size() == 1) {
+    if (blocks_[0].empty())
+      clear();
+    else if (blocks_[0].capacity() > blocks_[0].size() + kBlockSlack)
+      blocks_[0].shrink_to_fit();
+    return;
+  }
+  // Append the later block of the pair to the earlier one.
+  const std::size_t lower = i + 1 < blocks_.size() ? i : i - 1;
+  Block joined;
+  joined.reserve(blocks_[lower].size() + blocks_[lower + 1].size() + kBlockSlack);
+  joined.insert(joined.end(), blocks_[lower].begin(), blocks_[lower].end());
+  joined.insert(joined.end(), blocks_[lower + 1].begin(), blocks_[lower + 1].end());
+  blocks_[lower] = std::move(joined);
+  blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(lower) + 1);
+  firsts_.erase(firsts_.begin() + static_cast<std::ptrdiff_t>(lower) + 1);
+  if (blocks_[lower].size() > kBlockMax)
+    split(lower);
+}
+
+void ChunkIndex::rebuild(const std::vector<IndexEntry>& entries) {
+  std::vector<Block> blocks;
+  std::vector<std::uint32_t> firsts;
+  std::size_t chunks = 0;
+  const std::size_t target = (kBlockMin + kBlockMax) / 2;
+  std::span<const IndexEntry> rest(entries);
+  while (!rest.empty()) {
+    std::size_t cut = rest.size();
+    if (rest.size() > kBlockMax)
+      cut = cut_near(rest, target);
+    blocks.emplace_back(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(cut));
+    firsts.push_back(rest.front().chunk);
+    rest = rest.subspan(cut);
+  }
+  for (std::size_t k = 0; k < entries.size(); ++k)
+    chunks += k == 0 || entries[k].chunk != entries[k - 1].chunk;
+  blocks.shrink_to_fit();
+  firsts.shrink_to_fit();
+  blocks_ = std::move(blocks);
+  firsts_ = std::move(firsts);
+  chunks_ = chunks;
+  versions_ = entries.size();
 }
 
 void ChunkIndex::clear() noexcept {
-  // Swapping with empty vectors releases the storage (assigning {} would keep it).
-  std::vector<IndexEntry>().swap(main_);
-  std::vector<IndexEntry>().swap(pending_);
-  dead_ = 0;
+  std::vector<Block>().swap(blocks_);
+  std::vector<std::uint32_t>().swap(firsts_);
   chunks_ = 0;
   versions_ = 0;
 }
 
 std::size_t ChunkIndex::memory_bytes() const noexcept {
-  return (main_.capacity() + pending_.capacity()) * sizeof(IndexEntry) + sizeof(*this);
-}
-
-void ChunkIndex::check_versions(std::span<const ChunkVersion> versions) {
-  for (std::size_t i = 0; i < versions.size(); ++i) {
-    FF_ASSERT_MSG(versions[i].tag != kDeadTag, "chunk version with tag 0");
-    FF_ASSERT_MSG(i == 0 || versions[i - 1].tag < versions[i].tag,
-                  "chunk versions not sorted by distinct tags");
-  }
-}
-
-void ChunkIndex::reserve_pending(std::size_t entries) {
-  if (entries <= pending_.capacity())
-    return;
-  const std::size_t grown = std::min(std::max<std::size_t>(2 * pending_.capacity(), 16),
-                                     pending_entries_max(main_.size()));
-  pending_.reserve(std::max(entries, grown));
-}
-
-void ChunkIndex::insert_pending(std::size_t position, std::uint32_t chunk,
-                                std::span<const ChunkVersion> versions) {
-  // One memmove of the tail, then the new entries written in the gap.
-  auto at = pending_.insert(pending_.begin() + static_cast<std::ptrdiff_t>(position),
-                            versions.size(), IndexEntry{});
-  for (const ChunkVersion& version : versions)
-    *at++ = IndexEntry{chunk, version.tag, version.slot};
-}
-
-void ChunkIndex::merge_if_due() {
-  if (pending_.size() + dead_ > pending_entries_max(main_.size()))
-    merge();
-}
-
-void ChunkIndex::merge() {
-  std::vector<IndexEntry> merged;
-  merged.reserve(main_.size() - dead_ + pending_.size());
-  auto main_at = main_.cbegin();
-  auto pending_at = pending_.cbegin();
-  for (;;) {
-    while (main_at != main_.cend() && main_at->tag == kDeadTag)
-      ++main_at;
-    if (main_at == main_.cend())
-      break;
-    // Live chunks are disjoint between the two, so comparing chunks alone keeps each chunk's
-    // versions together and in tag order.
-    if (pending_at != pending_.cend() && pending_at->chunk < main_at->chunk) {
-      merged.push_back(*pending_at++);
-    } else {
-      merged.push_back(*main_at++);
-    }
-  }
-  merged.insert(merged.end(), pending_at, pending_.cend());
-  FF_ASSERT(merged.size() == versions_);
-  main_.swap(merged);
-  pending_.clear();
-  dead_ = 0;
-  trim_pending();
-}
-
-void ChunkIndex::rebuild(std::vector<IndexEntry>& spilled) {
-  std::vector<IndexEntry> merged;
-  merged.reserve(main_.size() + spilled.size());
-  std::merge(main_.cbegin(), main_.cend(), spilled.cbegin(), spilled.cend(),
-             std::back_inserter(merged),
-             [](const IndexEntry& a, const IndexEntry& b) { return a.chunk < b.chunk; });
-  FF_ASSERT(merged.size() == versions_);
-  main_.swap(merged);
-  std::vector<IndexEntry>().swap(spilled);
-}
-
-void ChunkIndex::trim_pending() noexcept {
-  if (pending_.capacity() > pending_entries_max(main_.size()))
-    std::vector<IndexEntry>().swap(pending_);
+  std::size_t bytes = sizeof(*this) + blocks_.capacity() * sizeof(Block) +
+                      firsts_.capacity() * sizeof(std::uint32_t);
+  for (const Block& block : blocks_)
+    bytes += block.capacity() * sizeof(IndexEntry);
+  return bytes;
 }
 
 }  // namespace freezeframe::detail

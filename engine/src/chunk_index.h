@@ -3,22 +3,20 @@
 //
 // Memory is the point of this class: a provider over a large origin tracks millions of chunks,
 // and a hash-map node per chunk costs about 60 bytes. Here a version costs one 12-byte
-// IndexEntry in a sorted vector of exact capacity, plus a bounded insert buffer, so that the
-// whole index holds at most 16 bytes per changed chunk (one version each) once it tracks 4096
-// chunks or more, whatever the order of changes.
+// IndexEntry, so that the whole index holds at most 16 bytes per changed chunk (one version
+// each) once it tracks 4096 chunks or more, whatever the order of changes.
 //
-// Layout: `main_` holds entries sorted by (chunk, tag); `pending_` is a small sorted buffer
-// that absorbs assign() calls. All versions of one chunk live in exactly one of the two. A
-// chunk in main_ that is reassigned with the same number of versions is overwritten in place;
-// otherwise its entries are marked dead (tag 0, which no snapshot has: tags start at 1) and
-// the new versions go to pending_. When pending_ and the dead entries together exceed
-// pending_entries_max(main_.size()), one linear pass rebuilds main_ without dead entries.
+// Layout: entries sorted by (chunk, tag), cut into blocks of kBlockMin to kBlockMax entries
+// (a single block may be smaller), each block a vector whose capacity exceeds its size by at
+// most kBlockSlack entries; a chunk's versions never straddle two blocks. `firsts_` holds a
+// lower bound of each block's chunks (above every chunk of the block before), for a binary
+// search. A change moves at most one block's entries (a memmove of at most 6 KiB) and
+// reallocates a block every kBlockSlack inserts; a block that grows past kBlockMax splits in
+// two, one that shrinks below kBlockMin joins a neighbour. No change costs more than that,
+// however large the index: no merge pass, no latency spike.
 //
-// Bound: pending_'s capacity and the dead entries each stay within that threshold (about
-// 2 sqrt(main_.size()), see pending_entries_max), at most main_.size() / 8 whenever the index
-// tracks 4096 chunks or more. With one version per chunk the index so holds at most 12 * (1 + 1/8)
-// / (1 - 1/8) ~= 15.4 bytes per chunk, plus sizeof(*this). Chunks with several versions cost the
-// same per version.
+// Bound: per block, 12 bytes per entry, at most kBlockSlack spare entries, a vector header
+// and a first chunk: with at least kBlockMin = 128 entries, under 14 bytes per entry.
 //
 // Thread safety: none inside. Const members may run concurrently with each other (they do
 // not touch any mutable state); a non-const member needs exclusive access.
@@ -39,7 +37,7 @@ namespace freezeframe::detail {
 // One version of one chunk as the index stores it.
 struct IndexEntry {
   std::uint32_t chunk;
-  std::uint32_t tag;   // snapshot tag, >= 1 (0 marks a dead entry inside the index)
+  std::uint32_t tag;   // snapshot tag, >= 1
   std::uint32_t slot;  // data slot, or format::kOriginSlot; the index does not interpret it
 };
 static_assert(sizeof(IndexEntry) == 12, "IndexEntry is the per-version memory cost");
@@ -72,8 +70,8 @@ class ChunkIndex {
   // REQUIRES: chunk < kChunksMax; `versions` sorted by tag, tags distinct and >= 1 (a
   // journal record with chunk or tag out of range must be rejected as corrupt before it gets
   // here: these are checked by assertions).
-  // Amortized cost: a memmove within the insert buffer (at most 4096 entries), plus a share of
-  // the linear merges, one every few thousand calls that change a chunk's version count.
+  // Cost: a binary search, a memmove within one block (at most kBlockMax entries), and now and
+  // then a reallocation, split or join of that block.
   void assign(std::uint64_t chunk, std::span<const ChunkVersion> versions);
 
   // Calls f(std::uint64_t chunk, std::span<const IndexEntry> versions) for every chunk, in
@@ -95,23 +93,13 @@ class ChunkIndex {
   // Heap bytes held (capacities, not sizes) plus sizeof(*this).
   std::size_t memory_bytes() const noexcept;
 
-  // Entries pending_ may hold, together with dead entries in main_, before a merge. An insert
-  // moves about P/2 entries of pending_ and pays 2n/P entries of merge traffic (a merge reads
-  // and writes main_'s n entries every P inserts), least at P = 2 sqrt(n); capped so that
-  // merges stay rare on huge indexes and the memory bound holds (2 sqrt(n) <= n / 8 from
-  // n = 256 on).
-  static std::size_t pending_entries_max(std::size_t main_entries) noexcept {
-    const auto balanced =
-        static_cast<std::size_t>(2.0 * std::sqrt(static_cast<double>(main_entries)));
-    return std::max<std::size_t>(
-        kPendingEntriesMin,
-        std::min<std::size_t>({kPendingEntriesCap, balanced, main_entries / 8}));
-  }
+  // Block geometry (see the top of this file).
+  static constexpr std::size_t kBlockMin = 128;
+  static constexpr std::size_t kBlockMax = 512;
+  static constexpr std::size_t kBlockSlack = 16;
 
  private:
-  static constexpr std::uint32_t kDeadTag = 0;
-  static constexpr std::size_t kPendingEntriesMin = 64;
-  static constexpr std::size_t kPendingEntriesCap = 4096;
+  using Block = std::vector<IndexEntry>;
 
   // Orders entries by chunk only: all versions of a chunk compare equal.
   struct ChunkLess {
@@ -124,92 +112,56 @@ class ChunkIndex {
   };
 
   static void check_versions(std::span<const ChunkVersion> versions);
-  // Makes room for `entries` entries in pending_, growing its capacity at most to the
-  // threshold unless more is needed right now (a merge follows then).
-  void reserve_pending(std::size_t entries);
-  // Inserts `versions` of `chunk` into pending_ at `position`. REQUIRES: capacity for them.
-  void insert_pending(std::size_t position, std::uint32_t chunk,
-                      std::span<const ChunkVersion> versions);
-  void merge_if_due();
-  // Rebuilds main_ at exact capacity from its live entries and pending_, and empties pending_.
-  void merge();
-  // Rebuilds main_ at exact capacity from main_ (no dead entries) and `spilled`, two sorted
-  // runs with disjoint chunks.
-  void rebuild(std::vector<IndexEntry>& spilled);
-  // Releases pending_'s storage when it is above the threshold for the current main_.
-  void trim_pending() noexcept;
+  // The block that holds, or would hold, `chunk`. REQUIRES: !blocks_.empty().
+  std::size_t block_of(std::uint32_t chunk) const noexcept;
+  // Splits block i in two at a chunk boundary near its middle.
+  void split(std::size_t i);
+  // Joins block i, smaller than kBlockMin, with a neighbour (and splits the result if too big).
+  void join(std::size_t i);
+  // Replaces every block by blocks cut from `entries` (sorted, chunks not straddling).
+  void rebuild(const std::vector<IndexEntry>& entries);
 
-  std::vector<IndexEntry> main_;     // sorted by (chunk, tag); capacity == size after a merge
-  std::vector<IndexEntry> pending_;  // sorted by (chunk, tag); chunks disjoint from live main_
-  std::size_t dead_ = 0;             // entries in main_ with tag kDeadTag
+  std::vector<Block> blocks_;
+  std::vector<std::uint32_t> firsts_;  // firsts_[i] <= every chunk of block i
   std::size_t chunks_ = 0;
   std::size_t versions_ = 0;
 };
 
 template <class F>
 void ChunkIndex::for_each(F&& f) const {
-  const IndexEntry* main_at = main_.data();
-  const IndexEntry* const main_end = main_at + main_.size();
-  const IndexEntry* pending_at = pending_.data();
-  const IndexEntry* const pending_end = pending_at + pending_.size();
-  for (;;) {
-    while (main_at != main_end && main_at->tag == kDeadTag)
-      ++main_at;
-    if (main_at == main_end && pending_at == pending_end)
-      return;
-    // Live chunks of main_ and pending_ are disjoint, so the smaller chunk wins outright.
-    bool from_main =
-        pending_at == pending_end || (main_at != main_end && main_at->chunk < pending_at->chunk);
-    const IndexEntry*& at = from_main ? main_at : pending_at;
-    const IndexEntry* const end = from_main ? main_end : pending_end;
-    const IndexEntry* first = at;
-    while (at != end && at->chunk == first->chunk)
-      ++at;
-    f(std::uint64_t{first->chunk}, std::span<const IndexEntry>(first, at));
+  for (const Block& block : blocks_) {
+    const IndexEntry* at = block.data();
+    const IndexEntry* const end = at + block.size();
+    while (at != end) {
+      const IndexEntry* first = at;
+      while (at != end && at->chunk == first->chunk)
+        ++at;
+      f(std::uint64_t{first->chunk}, std::span<const IndexEntry>(first, at));
+    }
   }
 }
 
 template <class F>
 void ChunkIndex::update_all(F&& f) {
-  if (!pending_.empty() || dead_ > 0)
-    merge();
-  // Results are written back into main_ behind the read position. A chunk whose result does
-  // not fit before the next unread chunk goes to `spilled` (ascending, like main_), and the
-  // two runs are merged at the end.
-  std::vector<IndexEntry> spilled;
+  // One pass into a new sorted run, cut into fresh blocks: the callback may grow or empty
+  // any chunk. Linear in the number of versions.
+  std::vector<IndexEntry> entries;
+  entries.reserve(versions_);
   VersionList versions;
-  std::size_t write = 0;
-  std::size_t read = 0;
-  std::size_t chunks = 0;
-  std::size_t total = 0;
-  const std::size_t size = main_.size();
-  while (read < size) {
-    const std::uint32_t chunk = main_[read].chunk;
-    std::size_t next = read;
-    versions.clear();
-    for (; next < size && main_[next].chunk == chunk; ++next)
-      versions.push_back(ChunkVersion{main_[next].tag, main_[next].slot});
-    f(std::uint64_t{chunk}, versions);
-    check_versions({versions.data(), versions.size()});
-    if (!versions.empty()) {
-      ++chunks;
-      total += versions.size();
-    }
-    if (write + versions.size() <= next) {
+  for (const Block& block : blocks_) {
+    std::size_t read = 0;
+    while (read < block.size()) {
+      const std::uint32_t chunk = block[read].chunk;
+      versions.clear();
+      for (; read < block.size() && block[read].chunk == chunk; ++read)
+        versions.push_back(ChunkVersion{block[read].tag, block[read].slot});
+      f(std::uint64_t{chunk}, versions);
+      check_versions({versions.data(), versions.size()});
       for (const ChunkVersion& version : versions)
-        main_[write++] = IndexEntry{chunk, version.tag, version.slot};
-    } else {
-      for (const ChunkVersion& version : versions)
-        spilled.push_back(IndexEntry{chunk, version.tag, version.slot});
+        entries.push_back(IndexEntry{chunk, version.tag, version.slot});
     }
-    read = next;
   }
-  main_.resize(write);
-  chunks_ = chunks;
-  versions_ = total;
-  if (!spilled.empty() || main_.capacity() != main_.size())
-    rebuild(spilled);
-  trim_pending();
+  rebuild(entries);
 }
 
 }  // namespace freezeframe::detail

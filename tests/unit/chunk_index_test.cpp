@@ -250,9 +250,8 @@ TEST(ChunkIndex, UpdateAllThatEmptiesEverythingLeavesAnEmptyIndex) {
   int calls = 0;
   index.for_each([&](std::uint64_t, std::span<const IndexEntry>) { ++calls; });
   EXPECT_EQ(calls, 0);
-  // The storage is released, but for an insert buffer of the smallest size.
-  EXPECT_LE(index.memory_bytes(),
-            sizeof(ChunkIndex) + ChunkIndex::pending_entries_max(0) * sizeof(IndexEntry));
+  // The storage is released.
+  EXPECT_EQ(index.memory_bytes(), sizeof(ChunkIndex));
   index.assign(3, Versions{{4, 4}});
   expect_equal(index, Model{{3, {{4, 4}}}});
 }
@@ -340,11 +339,11 @@ TEST(ChunkIndex, UsesAtMost16BytesPerChunkAfterManyReassigns) {
       // Same shape: overwritten in place.
       index.assign(chunk, Versions{{1, static_cast<std::uint32_t>(step)}});
     } else if (action == 1) {
-      // Two versions, then one again: the chunk moves to the insert buffer and back.
+      // Two versions, then one again: the chunk's block grows and shrinks.
       index.assign(chunk, Versions{{1, 2}, {3, 4}});
       index.assign(chunk, Versions{{5, 6}});
     } else {
-      // Erase one chunk, add another: dead entries and buffered inserts, same chunk count.
+      // Erase one chunk, add another: blocks shrink, join, grow and split; same chunk count.
       index.assign(chunk, {});
       index.assign(random.uniform(kChunkSpace), Versions{{1, 1}});
     }
