@@ -1,6 +1,8 @@
 // Shared machinery of the freezeframe benchmark suites; see common.h.
 #include "common.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -11,8 +13,6 @@
 #include <filesystem>
 #include <map>
 #include <utility>
-
-#include <unistd.h>
 
 namespace freezeframe::bench {
 namespace {
@@ -409,8 +409,8 @@ std::map<std::string, double>& paired_ratios() {
   return ratios;
 }
 
-void report_paired_ratio(benchmark::State& state, const std::string& name,
-                         const PassResult& pass, const PassResult& raw) {
+void report_paired_ratio(benchmark::State& state, const std::string& name, const PassResult& pass,
+                         const PassResult& raw) {
   const double ratio = bytes_per_second(pass) / std::max(bytes_per_second(raw), 1e-9);
   state.counters["ratio_to_raw"] = ratio;
   state.counters["raw_mib_per_s"] = bytes_per_second(raw) / static_cast<double>(kMiB);

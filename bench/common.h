@@ -240,8 +240,8 @@ Status run_write_case(benchmark::State& state, const WriteCase& write_case);
 
 // Sets ratio_to_raw = pass / raw and raw_mib_per_s, for a raw pass made just before `pass`
 // with the same requests (a paired reference), and remembers the ratio under `name`.
-void report_paired_ratio(benchmark::State& state, const std::string& name,
-                         const PassResult& pass, const PassResult& raw);
+void report_paired_ratio(benchmark::State& state, const std::string& name, const PassResult& pass,
+                         const PassResult& raw);
 
 // Suite registration, in the order they run.
 void register_write_benchmarks();
