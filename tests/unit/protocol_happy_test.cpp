@@ -185,3 +185,41 @@ TEST(ProtocolHappy, SnapshotSetListsSnapshotsInTheOrderVolumesWereAdded) {
 
 }  // namespace
 }  // namespace freezeframe
+
+namespace freezeframe {
+namespace {
+
+// The commit window holds the volumes' I/O: pre_commit, before it, flushes each volume so that
+// the snapshot's creation inside it finds no CoW write-back buffer to write.
+TEST(ProtocolHappyPath, PreCommitFlushesHeldWritesBeforeTheCommitWindow) {
+  auto origin = MemoryVolume::create({.name = "data", .size_bytes = 1 << 20});
+  auto diff = MemoryVolume::create({.name = "data-diff", .size_bytes = 8 << 20});
+  ASSERT_TRUE(origin.ok() && diff.ok());
+  auto provider = SnapshotProvider::create(ProviderKind::kCopyOnWrite, *origin.value(),
+                                           *diff.value(), ProviderOptions{});
+  ASSERT_TRUE(provider.ok()) << provider.status().to_string();
+  SnapshotProvider& volume = *provider.value();
+  ASSERT_TRUE(volume.create_snapshot().ok());
+  std::vector<std::byte> data(4096, std::byte{0x5a});
+  ASSERT_TRUE(volume.write(65536, data).ok());
+  ASSERT_EQ(volume.stats().chunks_held, 1u) << "the first write after a snapshot is held";
+
+  BlockSnapshotProvider block("block", ProviderKind::kCopyOnWrite);
+  ASSERT_TRUE(block.add_volume(volume).ok());
+  const Uuid set = Uuid::from_name("pre-commit-set");
+  ASSERT_TRUE(block.begin_prepare(set, "data", 0).ok());
+  ASSERT_TRUE(block.end_prepare(set).ok());
+  const std::uint64_t write_backs = volume.stats().write_backs;
+  ASSERT_TRUE(block.pre_commit(set).ok());
+  EXPECT_EQ(volume.stats().write_backs, write_backs + 1);
+  std::vector<std::byte> on_origin(4096);
+  ASSERT_TRUE(origin.value()->read(65536, on_origin).ok());
+  EXPECT_EQ(on_origin, data) << "the held write reached the origin before the commit";
+  ASSERT_TRUE(block.commit(set).ok());
+  EXPECT_EQ(volume.stats().write_backs, write_backs + 1) << "nothing left to write back";
+  ASSERT_TRUE(block.post_commit(set).ok());
+  EXPECT_EQ(volume.snapshots().size(), 2u);
+}
+
+}  // namespace
+}  // namespace freezeframe
