@@ -208,6 +208,8 @@ struct SnapshotProvider::Impl {
   // compressed slot, its stored bytes rounded up to a sector (the rest of the slot is
   // discarded, so a sparse diff volume does not hold it).
   std::uint64_t used_bytes = 0;
+  // Of used_bytes, what each snapshot tag holds (tags holding nothing are absent).
+  std::map<std::uint32_t, std::uint64_t> tag_bytes;
   // Slots holding a zstd frame, with the frame's length. Slots not listed hold raw chunks.
   // Frame length of each compressed slot, indexed by slot (0: the slot holds a raw chunk);
   // grown to the highest compressed slot, and empty without compression.
@@ -292,23 +294,41 @@ struct SnapshotProvider::Impl {
 
   // ----- applying records (live and at replay: the same code, so replay is deterministic)
 
-  void free_slot(std::uint32_t slot) {
+  // Slot accounting: `tag` is the version's snapshot tag, whose diff bytes the slot counts
+  // toward (SnapshotInfo::diff_area_bytes without a scan of the index).
+  void free_slot(std::uint32_t tag, std::uint32_t slot) {
     if (slot == kOriginSlot)
       return;
     FF_ASSERT(slots_used > 0);
     --slots_used;
-    used_bytes -= slot_bytes(slot);
+    const std::uint64_t bytes = slot_bytes(slot);
+    used_bytes -= bytes;
+    move_tag_bytes(tag, 0, bytes);
     set_frame_length(slot, 0);
     if (!replaying)
       pending_free.push_back(slot);
   }
 
-  void use_slot(std::uint32_t slot) {
+  void use_slot(std::uint32_t tag, std::uint32_t slot) {
     if (slot == kOriginSlot)
       return;
     ++slots_used;
     used_bytes += slot_bytes(slot);
+    tag_bytes[tag] += slot_bytes(slot);
     slot_hwm = std::max<std::uint64_t>(slot_hwm, std::uint64_t{slot} + 1);
+  }
+
+  // Moves `bytes` of diff data from snapshot tag `from` to tag `to` (0: nobody's). Live, the
+  // counts are exact; a corrupt journal may make them drift during replay, which recounts
+  // them from the index when it ends (and then refuses a slot mapped twice).
+  void move_tag_bytes(std::uint32_t from, std::uint32_t to, std::uint64_t bytes) {
+    if (auto it = tag_bytes.find(from); it != tag_bytes.end()) {
+      it->second -= std::min(it->second, bytes);
+      if (it->second == 0)
+        tag_bytes.erase(it);
+    }
+    if (to != 0)
+      tag_bytes[to] += bytes;
   }
 
   // Drops the versions of one chunk that nobody can read any more (CoW: hands a version of a
@@ -325,8 +345,10 @@ struct SnapshotProvider::Impl {
           std::uint32_t owner = *std::prev(it);
           kept.push_back(ChunkVersion{owner, entry.slot});
           previous = owner;
+          if (owner != entry.tag && entry.slot != kOriginSlot)
+            move_tag_bytes(entry.tag, owner, slot_bytes(entry.slot));
         } else {
-          free_slot(entry.slot);
+          free_slot(entry.tag, entry.slot);
         }
       }
     } else {
@@ -339,7 +361,7 @@ struct SnapshotProvider::Impl {
         if (visible) {
           kept.push_back(versions[i]);
         } else {
-          free_slot(versions[i].slot);
+          free_slot(versions[i].tag, versions[i].slot);
         }
       }
       // A first version that lives in the origin reads the same as no version at all.
@@ -393,7 +415,7 @@ struct SnapshotProvider::Impl {
             std::lower_bound(versions.begin(), versions.end(), record.tag,
                              [](const ChunkVersion& e, std::uint32_t tag) { return e.tag < tag; });
         if (it != versions.end() && it->tag == record.tag) {
-          free_slot(it->slot);
+          free_slot(it->tag, it->slot);
           it->slot = record.slot;
         } else {
           versions.insert(it, ChunkVersion{record.tag, record.slot});
@@ -403,7 +425,7 @@ struct SnapshotProvider::Impl {
             record.stored_bytes < chunk_length(record.chunk)) {
           set_frame_length(record.slot, record.stored_bytes);
         }
-        use_slot(record.slot);
+        use_slot(record.tag, record.slot);
         break;
       }
       case RecordType::kMapRemove:
@@ -415,7 +437,7 @@ struct SnapshotProvider::Impl {
         for (auto it = versions.begin(); it != versions.end(); ++it) {
           if (it->tag != record.tag)
             continue;
-          free_slot(it->slot);
+          free_slot(it->tag, it->slot);
           if (record.type == RecordType::kMapRemove) {
             versions.erase(it);
           } else {
@@ -436,7 +458,7 @@ struct SnapshotProvider::Impl {
           // The live volume's newer versions are dropped: it reads as the snapshot again.
           index.update_all([&](std::uint64_t, VersionList& versions) {
             while (!versions.empty() && versions.back().tag > record.tag) {
-              free_slot(versions.back().slot);
+              free_slot(versions.back().tag, versions.back().slot);
               versions.pop_back();
             }
           });
@@ -753,6 +775,7 @@ struct SnapshotProvider::Impl {
     std::vector<bool> referenced(slot_hwm, false);
     slots_used = 0;
     used_bytes = 0;
+    tag_bytes.clear();
     Status mapped_twice;
     index.for_each([&](std::uint64_t, Versions versions) {
       for (const IndexEntry& entry : versions) {
@@ -765,6 +788,7 @@ struct SnapshotProvider::Impl {
         referenced[entry.slot] = true;
         ++slots_used;
         used_bytes += slot_bytes(entry.slot);
+        tag_bytes[entry.tag] += slot_bytes(entry.slot);
       }
     });
     FF_TRY(mapped_twice);
@@ -1447,14 +1471,18 @@ struct SnapshotProvider::Impl {
     info.sequence = meta.tag;
     info.attributes = meta.attributes;
     if (!meta.invalidated) {
-      std::uint64_t bytes = 0;
+      auto held_bytes = tag_bytes.find(meta.tag);
+      info.diff_area_bytes = held_bytes == tag_bytes.end() ? 0 : held_bytes->second;
+#ifndef NDEBUG
+      std::uint64_t scanned = 0;
       index.for_each([&](std::uint64_t, Versions versions) {
         for (const IndexEntry& entry : versions) {
           if (entry.tag == meta.tag && entry.slot != kOriginSlot)
-            bytes += slot_bytes(entry.slot);
+            scanned += slot_bytes(entry.slot);
         }
       });
-      info.diff_area_bytes = bytes;
+      FF_ASSERT_MSG(scanned == info.diff_area_bytes, "per-snapshot diff bytes out of step");
+#endif
     }
     return info;
   }
