@@ -194,14 +194,17 @@ class Interpreter {
     }
     if (is(verb, "begin") || is(verb, "end")) {
       if (n != 2)
-        return malformed("'" + verb + "' takes one argument: backup");
+        return malformed("'" + verb + "' takes one argument: backup or restore");
       if (is(t[1], "restore"))
-        return unsupported(verb + " restore", "restores are not implemented");
+        return restore_session(is(verb, "begin"));
       if (!is(t[1], "backup"))
-        return malformed("'" + verb + " " + t[1] + "': expected '" + verb + " backup'");
+        return malformed("'" + verb + " " + t[1] + "': expected '" + verb + " backup' or '" + verb +
+                         " restore'");
       if (is(verb, "begin")) {
         if (backup_open_)
           return error(ErrorCode::kBadState, "a backup is already open (use 'end backup')");
+        if (restore_open_)
+          return error(ErrorCode::kBadState, "a restore is open (use 'end restore' first)");
         backup_open_ = true;
         return Status();
       }
@@ -242,12 +245,12 @@ class Interpreter {
     if (is(verb, "revert")) {
       if (n != 2)
         return malformed("expected 'revert <shadow id>'");
-      FF_ASSIGN_OR_RETURN(ShadowRef shadow, shadow_by_id(t[1]));
-      if (Status s = revert_shadow(store_, shadow); !s.ok())
-        return failed(s);
-      out_ << "The volume '" << shadow.volume->name << "' was reverted to shadow copy "
-           << braced(shadow.info.id) << ".\n";
-      return Status();
+      return revert_to(t[1]);
+    }
+    if (is(verb, "resync")) {
+      if (n != 1)
+        return malformed("'resync' takes no arguments");
+      return resync();
     }
     if (is(verb, "exec")) {
       if (n < 2)
@@ -274,11 +277,75 @@ class Interpreter {
       out_ << kHelp;
       return Status();
     }
-    for (std::string_view other :
-         {"load", "import", "mask", "break", "resync", "simulate", "restore"})
+    for (std::string_view other : {"load", "import", "mask", "break", "simulate", "restore"})
       if (is(verb, other))
         return unsupported(verb, "freezeframe has no transportable or hardware shadow copies");
     return malformed("unknown command '" + verb + "' (type 'help' for the list)");
+  }
+
+  // Reverts the volume of shadow copy `id` to it, as 'revert' and 'resync' do.
+  Status revert_to(const std::string& id) {
+    FF_ASSIGN_OR_RETURN(ShadowRef shadow, shadow_by_id(id));
+    if (Status s = revert_shadow(store_, shadow); !s.ok())
+      return failed(s);
+    out_ << "The volume '" << shadow.volume->name << "' was reverted to shadow copy "
+         << braced(shadow.info.id) << ".\n";
+    return Status();
+  }
+
+  // BEGIN RESTORE ... END RESTORE bracket a resynchronisation: ADD SHADOW lists shadow
+  // copies, RESYNC copies each back onto its volume. Writers take no part: the protocol has
+  // no restore events.
+  Status restore_session(bool begin) {
+    if (begin) {
+      if (restore_open_)
+        return error(ErrorCode::kBadState, "a restore is already open (use 'end restore')");
+      if (backup_open_) {
+        return error(ErrorCode::kBadState,
+                     "a backup is open (use 'end backup' before 'begin restore')");
+      }
+      restore_open_ = true;
+      return Status();
+    }
+    if (!restore_open_)
+      return error(ErrorCode::kBadState, "no restore is open (use 'begin restore' first)");
+    if (!resync_.empty()) {
+      return error(ErrorCode::kBadState,
+                   std::to_string(resync_.size()) +
+                       " added shadow copies are not resynchronised yet (use 'resync' before "
+                       "'end restore')");
+    }
+    restore_open_ = false;
+    return Status();
+  }
+
+  Status add_resync_shadow(const std::string& id) {
+    if (!restore_open_)
+      return error(ErrorCode::kBadState, "'add shadow' needs a restore (use 'begin restore')");
+    FF_ASSIGN_OR_RETURN(ShadowRef shadow, shadow_by_id(id));
+    for (const auto& [listed, volume] : resync_) {
+      if (volume == shadow.volume->name) {
+        return error(ErrorCode::kAlreadyExists, "volume '" + volume + "' already has shadow copy " +
+                                                    listed + " to resynchronise");
+      }
+    }
+    resync_.emplace_back(braced(shadow.info.id), shadow.volume->name);
+    return Status();
+  }
+
+  Status resync() {
+    if (!restore_open_)
+      return error(ErrorCode::kBadState, "'resync' needs a restore (use 'begin restore')");
+    if (resync_.empty()) {
+      return error(ErrorCode::kBadState,
+                   "no shadow copy to resynchronise (use 'add shadow <shadow id>')");
+    }
+    // Each volume appears once, so one revert cannot delete another listed shadow copy.
+    while (!resync_.empty()) {
+      FF_TRY(revert_to(resync_.front().first));
+      resync_.erase(resync_.begin());
+    }
+    return Status();
   }
 
   Status unsupported(const std::string& what, const std::string& why) const {
@@ -357,8 +424,13 @@ class Interpreter {
       set_alias(t[2], t[3]);
       return Status();
     }
-    if (is(t[1], "shadow"))
-      return unsupported("add shadow", "LUN resynchronisation is not implemented");
+    if (is(t[1], "shadow")) {
+      if (t.size() != 3)
+        return malformed(
+            "expected 'add shadow <shadow id>' (a shadow copy is resynchronised "
+            "onto its own volume)");
+      return add_resync_shadow(t[2]);
+    }
     if (!is(t[1], "volume"))
       return malformed("expected 'add volume <volume> [alias <name>] [provider <id>]'");
     if (t.size() < 3)
@@ -605,6 +677,8 @@ class Interpreter {
     excluded_.clear();
     verified_.clear();
     backup_open_ = false;
+    restore_open_ = false;
+    resync_.clear();
     for (auto it = aliases_.begin(); it != aliases_.end();)
       it = it->first.rfind("disksh_param_", 0) == 0 ? std::next(it) : aliases_.erase(it);
     shadow_count_ = 0;
@@ -619,6 +693,7 @@ class Interpreter {
       "ADD [VOLUME <volume> [ALIAS <name>] [PROVIDER <cow|row|id>] | ALIAS <name> <value>]\n"
       "CREATE\n"
       "BEGIN BACKUP / END BACKUP\n"
+      "BEGIN RESTORE / ADD SHADOW <shadow id> / RESYNC / END RESTORE\n"
       "WRITER {VERIFY | EXCLUDE} <writer name or id>\n"
       "LIST {WRITERS [METADATA|DETAILED|STATUS] | SHADOWS {ALL | SET <id> | ID <id>} | "
       "PROVIDERS}\n"
@@ -641,6 +716,9 @@ class Interpreter {
   std::vector<std::string> excluded_;
   std::vector<std::string> verified_;
   bool backup_open_ = false;
+  bool restore_open_ = false;
+  // ADD SHADOW list: (braced shadow id, volume name), one per volume.
+  std::vector<std::pair<std::string, std::string>> resync_;
   std::map<std::string, Alias> aliases_;
   std::vector<std::pair<std::string, std::string>> used_aliases_;
   std::size_t shadow_count_ = 0;

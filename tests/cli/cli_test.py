@@ -305,6 +305,56 @@ class ScriptTest(StoreTest):
         self.script("revert.dsh", "{%s}" % made["shadows"][0]["id"])
         self.assertEqual(self.read_volume("C:"), self.c_data)
 
+    def test_restore_session_resyncs_each_added_shadow_onto_its_volume(self):
+        d_data = self.rng.randbytes(2 * MIB)
+        self.write("D:", 0, d_data)
+        made = self.create_set("C:", "D:")
+        ids = {s["volume"]: "{%s}" % s["id"] for s in made["shadows"]}
+        self.write("C:", 0, self.rng.randbytes(MIB))
+        self.write("D:", MIB, self.rng.randbytes(MIB))
+        out = self.script("restore_resync.dsh", ids["C:"], ids["D:"])
+        self.assertEqual(self.read_volume("C:"), self.c_data)
+        self.assertEqual(self.read_volume("D:"), d_data)
+        self.assertIn("The volume 'C:' was reverted to shadow copy %s" % ids["C:"], out.stdout)
+        self.assertIn("The volume 'D:' was reverted to shadow copy %s" % ids["D:"], out.stdout)
+
+    def test_restore_session_misuse_names_the_problem_and_changes_nothing(self):
+        made = self.create_set("C:")
+        first = "{%s}" % made["shadows"][0]["id"]
+        second = "{%s}" % self.create_set("C:")["shadows"][0]["id"]
+        changed = self.rng.randbytes(MIB)
+        self.write("C:", 0, changed)
+        cases = [
+            # (script lines, failing line, exit code, words in the error)
+            (["add shadow " + first], 1, 1, ["'add shadow' needs a restore"]),
+            (["begin restore", "resync"], 2, 1, ["no shadow copy to resynchronise"]),
+            (["begin restore", "add shadow " + first, "add shadow " + second], 3, 1,
+             ["volume 'C:' already has shadow copy " + first]),
+            (["begin restore", "add shadow " + first, "end restore"], 3, 1,
+             ["1 added shadow copies are not resynchronised"]),
+            (["begin restore", "add shadow " + first + " E:"], 2, EXIT_USAGE,
+             ["onto its own volume"]),
+            (["end restore"], 1, 1, ["no restore is open"]),
+            (["begin backup", "begin restore"], 2, 1, ["a backup is open"]),
+            (["begin restore", "begin backup"], 2, 1, ["a restore is open"]),
+            (["begin restore", "add shadow {00000000-0000-0000-0000-000000000001}"], 2,
+             EXIT_NOT_FOUND, ["00000000-0000-0000-0000-000000000001"]),
+        ]
+        for lines, line, code, words in cases:
+            with self.subTest(script=lines):
+                path = self.path("misuse.dsh")
+                with open(path, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                done = self.run_ff("script", path, check=False)
+                self.assertEqual(done.returncode, code, done.stderr)
+                self.assertIn("line %d:" % line, done.stderr)
+                for word in words:
+                    self.assertIn(word, done.stderr)
+        # No script got as far as a resync: the volume and both shadow copies are as they were.
+        head = self.read_volume("C:")[:MIB]
+        self.assertEqual(head, changed)
+        self.assertEqual(len(self.shadows()), 2)
+
     def check_fails_at(self, name, line, code, words):
         done = self.script(name, check=False)
         self.assertEqual(done.returncode, code, done.stderr)
