@@ -3,7 +3,6 @@
 // deadlock hold().
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -11,54 +10,12 @@
 
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/memory_volume.h"
+#include "protocol_rig.h"
 
 namespace freezeframe {
 namespace {
 
-// A Volume whose writes stop inside the base until let go, to have one in flight.
-class GateVolume final : public Volume {
- public:
-  explicit GateVolume(Volume& base) : base_(base) {}
-  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
-  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
-  bool read_only() const noexcept override { return false; }
-
-  void wait_until_entered() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return entered_; });
-  }
-  void open() {
-    std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-
- protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
-    return base_.read(offset, out);
-  }
-  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
-    {
-      std::unique_lock lock(mutex_);
-      entered_ = true;
-      changed_.notify_all();
-      changed_.wait(lock, [&] { return open_; });
-    }
-    return base_.write(offset, data);
-  }
-  Status do_flush() override { return base_.flush(); }
-  Status do_discard(std::uint64_t offset, std::uint64_t length) override {
-    return base_.discard(offset, length);
-  }
-
- private:
-  Volume& base_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool entered_ = false;
-  bool open_ = false;
-};
+using testing::LatchVolume;
 
 class Order {
  public:
@@ -79,7 +36,8 @@ class Order {
 TEST(HoldableVolume, HoldDrainsAWriteInFlight) {
   auto base = MemoryVolume::create({.name = "data", .size_bytes = 1 << 20});
   ASSERT_TRUE(base.ok());
-  GateVolume gate(**base);
+  LatchVolume gate(**base);
+  gate.close();
   HoldableVolume volume(gate);
   EXPECT_EQ(volume.name(), "data");
   Order order;
@@ -88,7 +46,7 @@ TEST(HoldableVolume, HoldDrainsAWriteInFlight) {
     EXPECT_TRUE(volume.write(0, data).ok());
     order.add("write-done");
   });
-  gate.wait_until_entered();
+  gate.wait_until_stopped();
   std::vector<std::byte> seen_at_hold(4096);
   std::thread holder([&] {
     volume.hold();
