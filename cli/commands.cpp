@@ -118,19 +118,32 @@ json volume_json(Store& store, VolumeEntry& entry) {
 
 // ---- volume ----
 
-Status volume_create(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(std::uint64_t size, bytes_option(ctx, "size"));
+// --sector (512 or 4096, default 512) and --provider (default cow) of volume create/attach.
+struct VolumeFormat {
+  std::uint32_t sector = 512;
+  ProviderKind kind = ProviderKind::kCopyOnWrite;
+};
+
+Result<VolumeFormat> volume_format(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::uint64_t sector, bytes_option(ctx, "sector", 512));
   if (sector != 512 && sector != 4096)
     return usage_error(ctx, "--sector must be 512 or 4096, got " + std::to_string(sector));
-  ProviderKind kind = ProviderKind::kCopyOnWrite;
+  VolumeFormat format;
+  format.sector = static_cast<std::uint32_t>(sector);
   if (auto p = ctx.options.get("provider")) {
     auto parsed = parse_provider_kind(*p);
     if (!parsed.ok())
       return usage_error(ctx, parsed.status().message());
-    kind = *parsed;
+    format.kind = *parsed;
   }
+  return format;
+}
+
+Status volume_create(Context& ctx) {
+  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
+  FF_ASSIGN_OR_RETURN(std::uint64_t size, bytes_option(ctx, "size"));
+  FF_ASSIGN_OR_RETURN(VolumeFormat format, volume_format(ctx));
+  const auto [sector, kind] = format;
   if (size == 0 || size % sector != 0)
     return usage_error(ctx, "--size " + std::to_string(size) +
                                 " must be a non-zero multiple of the sector size " +
@@ -139,13 +152,12 @@ Status volume_create(Context& ctx) {
   if (store->find_volume(name) != nullptr)
     return Status(ErrorCode::kAlreadyExists, "volume '" + name + "' already exists in the store");
   std::string relative = "volumes/" + Uuid::generate().to_string() + ".img";
-  auto volume = FileVolume::create(
-      (store->dir() / relative).string(),
-      {.size_bytes = size, .sector_bytes = static_cast<std::uint32_t>(sector), .name = name});
+  auto volume = FileVolume::create((store->dir() / relative).string(),
+                                   {.size_bytes = size, .sector_bytes = sector, .name = name});
   if (!volume.ok())
     return volume.status().with_context("creating volume '" + name + "'");
   volume.value().reset();
-  VolumeEntry entry{name, relative, true, size, static_cast<std::uint32_t>(sector), kind, {}};
+  VolumeEntry entry{name, relative, true, size, sector, kind, {}};
   if (Status s = store->add_volume(entry); !s.ok()) {
     std::filesystem::remove(store->dir() / relative);
     return s;
@@ -161,26 +173,16 @@ Status volume_create(Context& ctx) {
 Status volume_attach(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
   FF_ASSIGN_OR_RETURN(std::string image, required(ctx, "image"));
-  FF_ASSIGN_OR_RETURN(std::uint64_t sector, bytes_option(ctx, "sector", 512));
-  if (sector != 512 && sector != 4096)
-    return usage_error(ctx, "--sector must be 512 or 4096, got " + std::to_string(sector));
-  ProviderKind kind = ProviderKind::kCopyOnWrite;
-  if (auto p = ctx.options.get("provider")) {
-    auto parsed = parse_provider_kind(*p);
-    if (!parsed.ok())
-      return usage_error(ctx, parsed.status().message());
-    kind = *parsed;
-  }
+  FF_ASSIGN_OR_RETURN(VolumeFormat format, volume_format(ctx));
+  const auto [sector, kind] = format;
   std::filesystem::path path = std::filesystem::absolute(image);
-  auto volume = FileVolume::open(
-      path.string(), {.sector_bytes = static_cast<std::uint32_t>(sector), .name = name});
+  auto volume = FileVolume::open(path.string(), {.sector_bytes = sector, .name = name});
   if (!volume.ok())
     return volume.status().with_context("attaching volume '" + name + "'");
   std::uint64_t size = volume.value()->size_bytes();
   volume.value().reset();
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_TRY(store->add_volume(
-      {name, path.string(), false, size, static_cast<std::uint32_t>(sector), kind, {}}));
+  FF_TRY(store->add_volume({name, path.string(), false, size, sector, kind, {}}));
   if (ctx.json)
     ctx.out << volume_json(*store, *store->find_volume(name)).dump(2) << "\n";
   else

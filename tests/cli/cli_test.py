@@ -208,6 +208,18 @@ class VolumeAndShadowTest(StoreTest):
         done = self.run_ff("volume", "create", "C:", "--size", "lots", check=False)
         self.assertEqual(done.returncode, EXIT_USAGE)
         self.assertIn("lots", done.stderr)
+        # --sector and --provider, shared by volume create and volume attach.
+        image = self.path("attach.img")
+        with open(image, "wb") as f:
+            f.truncate(MIB)
+        for command in (["create", "E:", "--size", "4M"], ["attach", "E:", "--image", image]):
+            for option, value, words in (("--sector", "1024", ["--sector", "1024"]),
+                                         ("--provider", "zfs", ["zfs"])):
+                done = self.run_ff("volume", *command, option, value, check=False)
+                self.assertEqual(done.returncode, EXIT_USAGE, done.stderr)
+                for word in words:
+                    self.assertIn(word, done.stderr)
+        self.assertEqual(self.json_of("volume", "list"), [])
         missing = self.run_ff("shadow", "export", "0c8a1b9e-6ad5-4b8a-9a43-2f7c0d3b9e11",
                               "--to", self.path("x"), check=False)
         self.assertEqual(missing.returncode, EXIT_NOT_FOUND)
