@@ -995,6 +995,18 @@ struct SnapshotProvider::Impl {
 
   // ----- reads
 
+  // The part of a request at byte `at`, with `remaining` bytes to go, that lies in one chunk.
+  struct Piece {
+    std::uint64_t chunk;
+    std::uint64_t within;  // offset inside the chunk
+    std::uint64_t length;
+  };
+  Piece piece_at(std::uint64_t at, std::uint64_t remaining) const {
+    const std::uint64_t chunk = chunk_of(at);
+    const std::uint64_t within = at - (chunk << chunk_shift);
+    return {chunk, within, std::min<std::uint64_t>(chunk_bytes - within, remaining)};
+  }
+
   // Where a chunk's bytes are for a reader: the live volume (tag 0) or snapshot `tag`.
   // Returns kOriginSlot for the origin.
   std::uint32_t locate(std::uint64_t chunk, std::uint32_t tag) const {
@@ -1038,11 +1050,8 @@ struct SnapshotProvider::Impl {
     };
     std::size_t position = 0;
     while (position < out.size()) {
-      std::uint64_t at = offset + position;
-      std::uint64_t chunk = chunk_of(at);
-      std::uint64_t within = at - (chunk << chunk_shift);
-      std::size_t length = static_cast<std::size_t>(
-          std::min<std::uint64_t>(chunk_bytes - within, out.size() - position));
+      const std::uint64_t at = offset + position;
+      const auto [chunk, within, length] = piece_at(at, out.size() - position);
       std::uint32_t slot = locate(chunk, tag);
       if (slot != kOriginSlot && frame_length(slot) != 0) {
         FF_TRY(flush_run());
@@ -1262,10 +1271,8 @@ struct SnapshotProvider::Impl {
     std::uint64_t run_begin = 0;
     std::uint64_t position = 0;
     while (position < length) {
-      std::uint64_t at = offset + position;
-      std::uint64_t chunk = chunk_of(at);
-      std::uint64_t within = at - (chunk << chunk_shift);
-      std::uint64_t piece = std::min<std::uint64_t>(chunk_bytes - within, length - position);
+      const std::uint64_t at = offset + position;
+      const auto [chunk, within, piece] = piece_at(at, length - position);
       if (auto it = held.find(chunk); it != held.end()) {
         FF_TRY(to_origin(run_begin, position - run_begin));
         std::byte* target = held_data(it->second) + within;
@@ -1323,10 +1330,8 @@ struct SnapshotProvider::Impl {
     bool discard = data.empty();
     std::uint64_t position = 0;
     while (position < length) {
-      std::uint64_t at = offset + position;
-      std::uint64_t chunk = chunk_of(at);
-      std::uint64_t within = at - (chunk << chunk_shift);
-      std::uint64_t piece = std::min<std::uint64_t>(chunk_bytes - within, length - position);
+      const std::uint64_t at = offset + position;
+      const auto [chunk, within, piece] = piece_at(at, length - position);
       std::uint32_t slot = kOriginSlot;
       Target target = row_target(chunk, slot);
       if (target == Target::kOrigin) {
