@@ -34,7 +34,6 @@ void register_sweep_benchmarks() {
       write_case.snapshots = provider == Provider::kRaw ? 0 : 1;
       write_case.chunk_bytes = provider == Provider::kRaw ? kDefaultChunkBytes : chunk;
       write_case.name = name_for(provider, provider == Provider::kRaw ? 0 : chunk);
-      write_case.raw_name = name_for(Provider::kRaw, 0);
       register_benchmark(write_case.name, [write_case](benchmark::State& state) {
         run_once(state, [&] { return run_write_case(state, write_case); });
       });

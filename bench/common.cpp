@@ -21,12 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_failed{false};
 
-// bytes_per_second of every pass reported so far, by benchmark name.
-std::map<std::string, double>& measured() {
-  static std::map<std::string, double> figures;
-  return figures;
-}
-
 struct SharedOrigin {
   std::unique_ptr<FileVolume> volume;
   std::string path;
@@ -375,33 +369,20 @@ double median(std::vector<double> values) {
   return percentile(values, 0.5);
 }
 
-void report_pass(benchmark::State& state, const std::string& name, const PassResult& pass, Io io) {
-  const double seconds = std::max(pass.seconds, 1e-9);
-  const double bytes_per_second = static_cast<double>(pass.bytes) / seconds;
-  state.SetIterationTime(seconds);
+double bytes_per_second(const PassResult& pass) {
+  return static_cast<double>(pass.bytes) / std::max(pass.seconds, 1e-9);
+}
+
+void report_pass(benchmark::State& state, const PassResult& pass, Io io) {
+  state.SetIterationTime(std::max(pass.seconds, 1e-9));
   state.SetBytesProcessed(static_cast<std::int64_t>(pass.bytes));
-  state.counters["mib_per_s"] = bytes_per_second / static_cast<double>(kMiB);
+  state.counters["mib_per_s"] = bytes_per_second(pass) / static_cast<double>(kMiB);
   state.counters["p50_us"] = percentile(pass.latencies_us, 0.50);
   state.counters["p99_us"] = percentile(pass.latencies_us, 0.99);
   state.counters["ops"] = static_cast<double>(pass.latencies_us.size());
   if (io == Io::kWrite) {
     state.counters["flush_ms"] = pass.flush_ms;
   }
-  measured()[name] = bytes_per_second;
-}
-
-void report_ratio(benchmark::State& state, const std::string& counter,
-                  const std::string& reference_name, const PassResult& pass) {
-  auto found = measured().find(reference_name);
-  if (reference_name.empty() || found == measured().end() || found->second <= 0) {
-    return;
-  }
-  const double bytes_per_second = static_cast<double>(pass.bytes) / std::max(pass.seconds, 1e-9);
-  state.counters[counter] = bytes_per_second / found->second;
-}
-
-double bytes_per_second(const PassResult& pass) {
-  return static_cast<double>(pass.bytes) / std::max(pass.seconds, 1e-9);
 }
 
 std::map<std::string, double>& paired_ratios() {
@@ -473,9 +454,9 @@ Status run_write_case(benchmark::State& state, const WriteCase& write_case) {
     before = stack->snapshots->stats();
   }
   FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(*stack->live, Io::kWrite, offsets, data));
-  report_pass(state, write_case.name, pass, Io::kWrite);
+  report_pass(state, pass, Io::kWrite);
   if (write_case.provider == Provider::kRaw) {
-    report_ratio(state, "ratio_to_raw", write_case.raw_name, pass);
+    state.counters["ratio_to_raw"] = 1.0;
   } else {
     report_paired_ratio(state, write_case.name, pass, raw_pair);
     // Each side divided by its own raw pass, so drift between the two benchmarks cancels.

@@ -215,18 +215,13 @@ double percentile(const std::vector<double>& sorted, double p);
 double median(std::vector<double> values);
 
 // Reports a pass: manual time, bytes_per_second, mib_per_s, p50_us, p99_us (and flush_ms for
-// writes), and remembers bytes_per_second under `name` for later ratios.
-void report_pass(benchmark::State& state, const std::string& name, const PassResult& pass, Io io);
-// Sets counter `counter` = this pass's bytes_per_second / the one remembered under
-// `reference_name`; leaves it out when that benchmark did not run earlier in this process.
-void report_ratio(benchmark::State& state, const std::string& counter,
-                  const std::string& reference_name, const PassResult& pass);
+// writes).
+void report_pass(benchmark::State& state, const PassResult& pass, Io io);
 
 // One benchmark of the write suite or the chunk sweep.
 struct WriteCase {
   std::string name;
-  // ratio_to_raw divides by this benchmark; ratio_to_one_snapshot by the other; "" for none.
-  std::string raw_name;
+  // ratio_to_one_snapshot divides by this benchmark's ratio_to_raw; "" for none.
   std::string one_snapshot_name;
   Provider provider = Provider::kRaw;
   bool sequential = false;

@@ -55,7 +55,7 @@ Status run_space(benchmark::State& state, const std::string& name, Provider prov
   FF_TRY(stack->live->flush());
   FF_ASSIGN_OR_RETURN(PassResult pass, timed_pass(*stack->live, Io::kWrite, offsets, data));
   FF_TRY(check_no_overflow(*stack->snapshots));
-  report_pass(state, name, pass, Io::kWrite);
+  report_pass(state, pass, Io::kWrite);
 
   const double changed_bytes = static_cast<double>(pass.bytes);
   FF_ASSIGN_OR_RETURN(std::uint64_t file_bytes, stack->diff->allocated_bytes());

@@ -50,7 +50,6 @@ void register_write_benchmarks() {
             write_case.request_bytes = request;
             write_case.snapshots = provider == Provider::kRaw ? 0 : snapshots;
             write_case.name = name_for(provider, write_case.snapshots);
-            write_case.raw_name = name_for(Provider::kRaw, 0);
             if (provider != Provider::kRaw) {
               write_case.one_snapshot_name = name_for(provider, 1);
             }

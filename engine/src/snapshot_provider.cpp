@@ -313,8 +313,9 @@ struct SnapshotProvider::Impl {
     if (slot == kOriginSlot)
       return;
     ++slots_used;
-    used_bytes += slot_bytes(slot);
-    tag_bytes[tag] += slot_bytes(slot);
+    const std::uint64_t bytes = slot_bytes(slot);
+    used_bytes += bytes;
+    tag_bytes[tag] += bytes;
     slot_hwm = std::max<std::uint64_t>(slot_hwm, std::uint64_t{slot} + 1);
   }
 
