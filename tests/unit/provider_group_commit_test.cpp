@@ -227,6 +227,34 @@ TEST(ProviderGroupCommitTest, CopyFailingPartWayWhileHolding) {
   partial_copy_failure(8 * kChunk, 2);
 }
 
+// An origin write failing in the write-back: flush() reports it and names the step; the
+// chunks not written stay held (reads still see them), and a later flush() writes them.
+TEST(ProviderGroupCommitTest, AFailedWriteBackKeepsTheChunksHeldForTheNextFlush) {
+  Bed s = make_bed(ProviderOptions::kWriteBackBytesDefault);
+  ASSERT_NE(s.rig, nullptr);
+  Random random(99);
+  for (std::uint64_t i = 0; i < 6; ++i)
+    write(s, i * 5 * kChunk, kChunk, random);  // six held chunks, none adjacent
+  sim::FaultRule rule;
+  rule.trigger = sim::FaultRule::Trigger::kNth;
+  rule.operations = sim::operation_bit(sim::IoOperation::kWrite);
+  rule.n = 3;  // the third chunk written back
+  s.rig->origin->add_fault(rule);
+  Status failed = s.rig->provider->flush();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("writing held chunks back"), std::string::npos)
+      << failed.to_string();
+  EXPECT_EQ(s.rig->origin->stats().bytes_written, 2 * kChunk);
+  expect_views(s, "after the failed write-back");
+  s.rig->origin->clear_faults();
+  const ProviderStats before = s.rig->provider->stats();
+  ASSERT_TRUE(s.rig->provider->flush().ok());
+  EXPECT_EQ(s.rig->provider->stats().write_backs, before.write_backs + 1);
+  EXPECT_EQ(s.rig->origin->stats().bytes_written, 6 * kChunk);
+  ASSERT_TRUE(s.rig->reopen().ok());
+  expect_views(s, "after a reopen");
+}
+
 TEST(ProviderGroupCommitTest, WriteBackBufferSizeIsChecked) {
   auto origin = MemoryVolume::create({.name = "origin", .size_bytes = 1 << 20});
   auto diff = MemoryVolume::create({.name = "diff", .size_bytes = 8 << 20});
