@@ -1,6 +1,9 @@
 #include "commands.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -21,6 +24,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::uint64_t kCopyBytes = 1 << 20;
+// --wait: a day at most; a longer wait is a mistake, not a plan.
+constexpr double kWaitSecondsMax = 86400;
 
 struct Context {
   std::ostream& out;
@@ -29,6 +34,8 @@ struct Context {
   std::filesystem::path store_dir;
   Options options;
   std::string command;
+  // --wait SECONDS: how long to wait for another command's store lock.
+  std::chrono::milliseconds wait{0};
 };
 
 struct Command {
@@ -64,8 +71,26 @@ Status no_positionals(const Context& ctx) {
   return Status();
 }
 
-Result<std::unique_ptr<Store>> open_store(const Context& ctx) {
-  return Store::open(ctx.store_dir);
+// Reading commands take the store's lock shared and change nothing; writing ones take it
+// exclusively.
+Result<std::unique_ptr<Store>> open_store(const Context& ctx,
+                                          StoreAccess access = StoreAccess::kWrite) {
+  StoreOpenOptions options;
+  options.access = access;
+  options.wait = ctx.wait;
+  options.notices = &ctx.err;
+  std::ostream& err = ctx.err;
+  options.on_wait = [&err](const std::vector<long>& holders) {
+    err << "freezeframe: waiting for the store lock";
+    if (!holders.empty()) {
+      err << " (held by pid";
+      for (long pid : holders)
+        err << " " << pid;
+      err << ")";
+    }
+    err << "...\n" << std::flush;
+  };
+  return Store::open(ctx.store_dir, options);
 }
 
 std::string braced(const Uuid& id) {
@@ -98,20 +123,36 @@ Result<std::uint64_t> bytes_option(const Context& ctx, const std::string& name,
   return parse_bytes(*value, ctx.command + " --" + name);
 }
 
+// Shadow copies a listing shows: auto-release ones exist only while the command that made
+// them runs, and that command holds the store exclusively, so one seen from another command
+// was left by a command that died (the next writing command releases it).
+bool listed(const SnapshotInfo& info) {
+  return (info.attributes & kAttrNoAutoRelease) != 0;
+}
+
 json volume_json(Store& store, VolumeEntry& entry) {
+  auto opened = store.open_volume(entry);
+  auto image = store.image_path(entry);
   json v = {{"name", entry.name},
+            {"status", opened.ok() ? "ok" : "damaged"},
+            {"damage", opened.ok() ? json(nullptr) : json(entry.damage)},
+            {"uuid", entry.uuid.is_nil() ? json(nullptr) : json(entry.uuid.to_string())},
             {"size_bytes", entry.size_bytes},
             {"sector_bytes", entry.sector_bytes},
             {"provider", provider_kind_name(entry.provider)},
-            {"image", (store.dir() / entry.image).string()},
+            {"image", image.ok() ? image->string() : entry.image},
             {"attached", !entry.owned},
-            {"shadow_storage", nullptr}};
+            {"shadow_storage", nullptr},
+            {"shadows", 0}};
   if (entry.storage) {
     v["shadow_storage"] = {{"on", entry.storage->on},
                            {"maxsize", limit_text(entry.storage->limit)}};
-    auto opened = store.open_volume(entry);
-    if (opened.ok())
-      v["shadows"] = (*opened)->provider->snapshots().size();
+    if (opened.ok()) {
+      auto snapshots = (*opened)->provider->snapshots();
+      v["shadows"] = std::count_if(snapshots.begin(), snapshots.end(), listed);
+    } else {
+      v["shadows"] = nullptr;
+    }
   }
   return v;
 }
@@ -148,20 +189,10 @@ Status volume_create(Context& ctx) {
     return usage_error(ctx, "--size " + std::to_string(size) +
                                 " must be a non-zero multiple of the sector size " +
                                 std::to_string(sector));
+  if (Status s = validate_volume_name(name); !s.ok())
+    return usage_error(ctx, s.message());
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  if (store->find_volume(name) != nullptr)
-    return Status(ErrorCode::kAlreadyExists, "volume '" + name + "' already exists in the store");
-  std::string relative = "volumes/" + Uuid::generate().to_string() + ".img";
-  auto volume = FileVolume::create((store->dir() / relative).string(),
-                                   {.size_bytes = size, .sector_bytes = sector, .name = name});
-  if (!volume.ok())
-    return volume.status().with_context("creating volume '" + name + "'");
-  volume.value().reset();
-  VolumeEntry entry{name, relative, true, size, sector, kind, {}};
-  if (Status s = store->add_volume(entry); !s.ok()) {
-    std::filesystem::remove(store->dir() / relative);
-    return s;
-  }
+  FF_TRY(store->create_volume(name, size, sector, kind));
   if (ctx.json)
     ctx.out << volume_json(*store, *store->find_volume(name)).dump(2) << "\n";
   else
@@ -175,35 +206,38 @@ Status volume_attach(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string image, required(ctx, "image"));
   FF_ASSIGN_OR_RETURN(VolumeFormat format, volume_format(ctx));
   const auto [sector, kind] = format;
-  std::filesystem::path path = std::filesystem::absolute(image);
-  auto volume = FileVolume::open(path.string(), {.sector_bytes = sector, .name = name});
-  if (!volume.ok())
-    return volume.status().with_context("attaching volume '" + name + "'");
-  std::uint64_t size = volume.value()->size_bytes();
-  volume.value().reset();
+  if (Status s = validate_volume_name(name); !s.ok())
+    return usage_error(ctx, s.message());
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_TRY(store->add_volume({name, path.string(), false, size, sector, kind, {}}));
+  FF_TRY(store->attach_volume(name, image, sector, kind));
+  VolumeEntry& entry = *store->find_volume(name);
   if (ctx.json)
-    ctx.out << volume_json(*store, *store->find_volume(name)).dump(2) << "\n";
+    ctx.out << volume_json(*store, entry).dump(2) << "\n";
   else
-    ctx.out << "Attached volume '" << name << "': " << path.string() << ", " << format_bytes(size)
-            << ".\n";
+    ctx.out << "Attached volume '" << name << "': " << entry.image << ", "
+            << format_bytes(entry.size_bytes) << ".\n";
   return Status();
 }
 
+// Lists every volume with its status; a damaged one makes the command fail (exit 1) after the
+// whole list is printed, so scripts notice while the healthy volumes are still shown.
 Status volume_list(Context& ctx) {
   FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   json all = json::array();
-  Table table(
-      {"NAME", "SIZE", "SECTOR", "PROVIDER", "SHADOW STORAGE", "MAXSIZE", "SHADOWS", "IMAGE"});
+  Table table({"NAME", "STATUS", "SIZE", "SECTOR", "PROVIDER", "SHADOW STORAGE", "MAXSIZE",
+               "SHADOWS", "IMAGE"});
+  std::vector<std::string> damaged;
   for (VolumeEntry& entry : store->catalog().volumes) {
     json v = volume_json(*store, entry);
-    table.add({entry.name, format_bytes(entry.size_bytes), std::to_string(entry.sector_bytes),
-               std::string(provider_kind_name(entry.provider)),
+    bool ok = v["status"] == "ok";
+    if (!ok)
+      damaged.push_back("'" + entry.name + "': " + entry.damage);
+    table.add({entry.name, ok ? "ok" : "DAMAGED", format_bytes(entry.size_bytes),
+               std::to_string(entry.sector_bytes), std::string(provider_kind_name(entry.provider)),
                entry.storage ? "on " + entry.storage->on : "-",
                entry.storage ? limit_text(entry.storage->limit) : "-",
-               v.contains("shadows") ? std::to_string(v["shadows"].get<std::size_t>()) : "0",
+               v["shadows"].is_null() ? "?" : std::to_string(v["shadows"].get<std::size_t>()),
                v["image"].get<std::string>()});
     all.push_back(std::move(v));
   }
@@ -213,6 +247,13 @@ Status volume_list(Context& ctx) {
     ctx.out << "No volumes in the store.\n";
   else
     table.print(ctx.out);
+  if (!damaged.empty()) {
+    std::string text =
+        std::to_string(damaged.size()) + " damaged volume" + (damaged.size() == 1 ? "" : "s") + ":";
+    for (const std::string& d : damaged)
+      text += "\n  " + d;
+    return corrupt(text);
+  }
   return Status();
 }
 
@@ -229,107 +270,168 @@ Status volume_remove(Context& ctx) {
   return Status();
 }
 
+// The overflow policy's deletions since `before` (ids of snapshots that are gone).
+std::vector<Uuid> deleted_since(const std::vector<SnapshotInfo>& before,
+                                const SnapshotProvider& provider) {
+  std::vector<Uuid> gone;
+  std::vector<SnapshotInfo> now = provider.snapshots();
+  for (const SnapshotInfo& info : before)
+    if (listed(info) && std::none_of(now.begin(), now.end(),
+                                     [&](const SnapshotInfo& n) { return n.id == info.id; }))
+      gone.push_back(info.id);
+  return gone;
+}
+
 Status volume_write(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
   FF_ASSIGN_OR_RETURN(std::uint64_t offset, bytes_option(ctx, "offset", 0));
   FF_ASSIGN_OR_RETURN(std::string from, required(ctx, "from"));
+  std::optional<std::uint64_t> length_option;
+  if (ctx.options.has("length")) {
+    FF_ASSIGN_OR_RETURN(length_option, bytes_option(ctx, "length"));
+  }
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(name));
   Volume& volume = opened->live();
+  const std::string& volume_name = opened->entry->name;
   std::uint64_t sector = volume.sector_bytes();
   if (offset % sector != 0)
     return usage_error(ctx, "--offset " + std::to_string(offset) +
                                 " is not a multiple of the sector size " + std::to_string(sector) +
-                                " of volume '" + opened->entry->name + "'");
+                                " of volume '" + volume_name + "'");
+  if (offset > volume.size_bytes())
+    return out_of_range("volume '" + volume_name + "': --offset " + std::to_string(offset) +
+                        " is past its end (" + std::to_string(volume.size_bytes()) + " bytes)");
+  const std::uint64_t room = volume.size_bytes() - offset;
   std::ifstream in(from, std::ios::binary);
   if (!in)
     return not_found("cannot open --from file '" + from + "': " + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  std::uint64_t length = static_cast<std::uint64_t>(in.tellg());
-  in.seekg(0);
-  if (offset + length > volume.size_bytes() || offset + length < offset)
-    return out_of_range("volume '" + opened->entry->name + "': writing " + std::to_string(length) +
+  // A regular file's length is known before anything is written; a pipe or a device is read
+  // until its end (or --length), and refused as soon as it gives more than fits.
+  std::error_code error;
+  bool regular = std::filesystem::is_regular_file(from, error);
+  std::optional<std::uint64_t> known;
+  if (regular) {
+    std::uint64_t file_bytes = std::filesystem::file_size(from, error);
+    if (error)
+      return io_error("cannot size --from file '" + from + "': " + error.message());
+    if (length_option && *length_option > file_bytes)
+      return out_of_range("--length " + std::to_string(*length_option) + " is more than the " +
+                          std::to_string(file_bytes) + " bytes of '" + from + "'");
+    known = length_option.value_or(file_bytes);
+  } else if (length_option) {
+    known = length_option;
+  }
+  if (known && *known > room)
+    return out_of_range("volume '" + volume_name + "': writing " + std::to_string(*known) +
                         " bytes at offset " + std::to_string(offset) + " passes its end (" +
                         std::to_string(volume.size_bytes()) + " bytes)");
-  Progress progress("writing " + opened->entry->name, length);
+  std::vector<SnapshotInfo> before;
+  if (opened->provider)
+    before = opened->provider->snapshots();
+  Progress progress("writing " + volume_name, known.value_or(room));
   std::vector<std::byte> buffer;
   std::uint64_t done = 0;
-  while (done < length) {
-    std::uint64_t piece = std::min<std::uint64_t>(kCopyBytes, length - done);
-    std::uint64_t padded = (piece + sector - 1) / sector * sector;
-    buffer.assign(padded, std::byte{0});
-    if (padded != piece) {
-      // The file ends inside a sector: keep the rest of that sector as it is.
-      FF_TRY(volume.read(offset + done + padded - sector,
-                         std::span(buffer).subspan(padded - sector, sector)));
-    }
-    if (!in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(piece)))
+  const std::uint64_t limit = known.value_or(room);
+  while (done < limit) {
+    std::uint64_t want = std::min<std::uint64_t>(kCopyBytes, limit - done);
+    buffer.assign((want + sector - 1) / sector * sector, std::byte{0});
+    in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(want));
+    auto piece = static_cast<std::uint64_t>(in.gcount());
+    if (in.bad())
       return io_error("cannot read --from file '" + from + "' at offset " + std::to_string(done));
+    if (piece == 0)
+      break;
+    if (known && piece < want && in.eof())
+      return io_error("--from '" + from + "' ended after " + std::to_string(done + piece) +
+                      " of the " + std::to_string(*known) + " bytes expected; " +
+                      std::to_string(done) + " bytes were written");
+    std::uint64_t padded = (piece + sector - 1) / sector * sector;
+    buffer.resize(padded);
+    if (padded != piece) {
+      // The data ends inside a sector: keep the rest of that sector as it is.
+      std::vector<std::byte> tail(sector);
+      FF_TRY(volume.read(offset + done + padded - sector, tail));
+      std::copy(tail.begin() + static_cast<std::ptrdiff_t>(piece % sector), tail.end(),
+                buffer.begin() + static_cast<std::ptrdiff_t>(piece));
+    }
     FF_TRY(volume.write(offset + done, buffer));
     done += piece;
     progress.update(done);
+    if (piece < want)
+      break;
+  }
+  if (!known && done == room && in.peek() != std::char_traits<char>::eof()) {
+    FF_TRY(volume.flush());
+    return out_of_range("volume '" + volume_name + "': --from '" + from + "' gives more than the " +
+                        std::to_string(room) + " bytes from offset " + std::to_string(offset) +
+                        " to the end of the volume; the first " + std::to_string(done) +
+                        " bytes were written (pass --length to write part of it)");
   }
   FF_TRY(volume.flush());
   progress.finish();
-  if (ctx.json)
-    ctx.out << json{{"volume", opened->entry->name}, {"offset", offset}, {"bytes", length}}.dump()
+  std::vector<Uuid> deleted;
+  if (opened->provider)
+    deleted = deleted_since(before, *opened->provider);
+  if (ctx.json) {
+    json ids = json::array();
+    for (const Uuid& id : deleted)
+      ids.push_back(id.to_string());
+    ctx.out << json{{"volume", volume_name},
+                    {"offset", offset},
+                    {"bytes", done},
+                    {"shadows_deleted_for_space", ids}}
+                   .dump()
             << "\n";
-  else
-    ctx.out << "Wrote " << length << " bytes to '" << opened->entry->name << "' at offset "
-            << offset << ".\n";
+  } else {
+    ctx.out << "Wrote " << done << " bytes to '" << volume_name << "' at offset " << offset
+            << ".\n";
+    for (const Uuid& id : deleted)
+      ctx.out << "The shadow storage of '" << volume_name << "' was full: shadow copy "
+              << braced(id) << " was deleted to make room.\n";
+  }
   return Status();
 }
 
 Status copy_volume_to_file(Volume& volume, std::uint64_t offset, std::uint64_t length,
                            const std::filesystem::path& to, const std::string& label) {
-  std::ofstream out(to, std::ios::binary | std::ios::trunc);
-  if (!out)
-    return io_error("cannot create '" + to.string() + "': " + std::strerror(errno));
-  std::uint64_t sector = volume.sector_bytes();
-  std::uint64_t first = offset / sector * sector;
-  std::uint64_t end = (offset + length + sector - 1) / sector * sector;
-  Progress progress(label, end - first);
-  std::vector<std::byte> buffer;
-  for (std::uint64_t at = first; at < end;) {
-    std::uint64_t piece = std::min<std::uint64_t>(kCopyBytes, end - at);
-    buffer.resize(piece);
-    FF_TRY(volume.read(at, buffer));
-    std::uint64_t skip = at < offset ? offset - at : 0;
-    std::uint64_t keep = std::min(piece, offset + length - at) - skip;
-    out.write(reinterpret_cast<const char*>(buffer.data() + skip),
-              static_cast<std::streamsize>(keep));
-    if (!out)
-      return io_error("cannot write '" + to.string() + "': " + std::strerror(errno));
-    at += piece;
-    progress.update(at - first);
-  }
-  out.flush();
-  if (!out)
-    return io_error("cannot write '" + to.string() + "': " + std::strerror(errno));
-  progress.finish();
-  return Status();
+  FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(to, /*exclusive=*/false));
+  return copy_volume_to(volume, offset, length, file, label);
 }
 
 Status volume_read(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
   FF_ASSIGN_OR_RETURN(std::uint64_t offset, bytes_option(ctx, "offset", 0));
   FF_ASSIGN_OR_RETURN(std::string to, required(ctx, "to"));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(name));
-  Volume& volume = opened->live();
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
+  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store->volume(name));
+  auto opened = store->open_volume(*entry);
+  std::unique_ptr<FileVolume> origin_only;
+  if (!opened.ok()) {
+    // CoW keeps the live data in the origin: with its diff area damaged, the origin alone
+    // still reads right. RoW keeps part of it in the diff area, so it cannot.
+    if (!entry->storage || entry->provider != ProviderKind::kCopyOnWrite || entry->catalog_damaged)
+      return opened.status();
+    auto origin = store->open_origin_read_only(*entry);
+    if (!origin.ok())
+      return opened.status();
+    origin_only = std::move(origin).value();
+    ctx.err << "freezeframe: warning: " << opened.status().message()
+            << "\nfreezeframe: warning: reading the copy-on-write origin image directly "
+               "(read-only)\n";
+  }
+  Volume& volume = origin_only ? static_cast<Volume&>(*origin_only) : (*opened)->live();
   std::uint64_t fallback = offset < volume.size_bytes() ? volume.size_bytes() - offset : 0;
   FF_ASSIGN_OR_RETURN(std::uint64_t length, bytes_option(ctx, "length", fallback));
   if (offset + length > volume.size_bytes() || offset + length < offset)
-    return out_of_range("volume '" + opened->entry->name + "': reading " + std::to_string(length) +
+    return out_of_range("volume '" + entry->name + "': reading " + std::to_string(length) +
                         " bytes at offset " + std::to_string(offset) + " passes its end (" +
                         std::to_string(volume.size_bytes()) + " bytes)");
-  FF_TRY(copy_volume_to_file(volume, offset, length, to, "reading " + opened->entry->name));
+  FF_TRY(copy_volume_to_file(volume, offset, length, to, "reading " + entry->name));
   if (ctx.json)
-    ctx.out << json{{"volume", opened->entry->name}, {"offset", offset}, {"bytes", length}}.dump()
-            << "\n";
+    ctx.out << json{{"volume", entry->name}, {"offset", offset}, {"bytes", length}}.dump() << "\n";
   else
-    ctx.out << "Read " << length << " bytes of '" << opened->entry->name << "' into '" << to
-            << "'.\n";
+    ctx.out << "Read " << length << " bytes of '" << entry->name << "' into '" << to << "'.\n";
   return Status();
 }
 
@@ -430,7 +532,12 @@ Result<std::vector<ShadowRef>> filtered_shadows(Context& ctx, Store& store) {
       return usage_error(ctx, "--shadow '" + *s + "' is not a shadow copy id (a GUID)");
     shadow_id = *id;
   }
+  if (volume != nullptr && !volume->damage.empty())
+    return Status(ErrorCode::kCorrupt,
+                  "volume '" + volume->name + "' is damaged: " + volume->damage);
   for (ShadowRef& shadow : all) {
+    if (!listed(shadow.info))
+      continue;
     if (volume != nullptr && shadow.volume != volume)
       continue;
     if (set_id && shadow.info.set_id != *set_id)
@@ -442,11 +549,19 @@ Result<std::vector<ShadowRef>> filtered_shadows(Context& ctx, Store& store) {
   return out;
 }
 
+// Damaged volumes are told on stderr: their shadow copies cannot be listed, the others can.
+void warn_damaged(Context& ctx, Store& store) {
+  for (VolumeEntry* entry : store.check_volumes())
+    if (entry->storage || entry->catalog_damaged)
+      ctx.err << "freezeframe: warning: volume '" << entry->name
+              << "' is damaged and its shadow copies are not listed: " << entry->damage << "\n";
+}
+
 Status shadow_list(Context& ctx) {
   FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_TRY(store->release_orphans().status());
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   FF_ASSIGN_OR_RETURN(std::vector<ShadowRef> shadows, filtered_shadows(ctx, *store));
+  warn_damaged(ctx, *store);
   if (ctx.json) {
     json all = json::array();
     for (const ShadowRef& shadow : shadows)
@@ -551,7 +666,7 @@ Status shadow_delete(Context& ctx) {
 Status shadow_export(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string id, one_positional(ctx, "a shadow copy ID"));
   FF_ASSIGN_OR_RETURN(std::string to, required(ctx, "to"));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
   FF_TRY(export_shadow(*store, shadow, to));
   if (ctx.json)
@@ -641,9 +756,15 @@ Status shadowstorage_resize(Context& ctx) {
     return limit.status();
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
   FF_ASSIGN_OR_RETURN(VolumeEntry * entry, association(ctx, *store));
-  std::size_t before = store->open_volume(*entry).value()->provider->snapshots().size();
+  auto opened_before = store->open_volume(*entry);
+  if (!opened_before.ok())
+    return Status(opened_before.status().code(),
+                  opened_before.status().message() +
+                      "; a damaged shadow storage cannot be resized ('shadowstorage delete --for " +
+                      entry->name + " --force' removes it)");
+  std::size_t before = (*opened_before)->provider->snapshots().size();
   FF_TRY(store->resize_storage(*entry, *limit));
-  OpenVolume* opened = store->open_volume(*entry).value();
+  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(*entry));
   std::size_t after = opened->provider->snapshots().size();
   if (ctx.json) {
     ctx.out << json{{"for", entry->name},
@@ -663,25 +784,49 @@ Status shadowstorage_resize(Context& ctx) {
 
 Status shadowstorage_delete(Context& ctx) {
   FF_TRY(no_positionals(ctx));
+  bool force = ctx.options.has("force");
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
   FF_ASSIGN_OR_RETURN(VolumeEntry * entry, association(ctx, *store));
-  std::size_t count = store->open_volume(*entry).value()->provider->snapshots().size();
-  if (count > 0 && !confirm(ctx, count)) {
-    ctx.out << "Nothing deleted.\n";
-    return Status();
+  auto opened = store->open_volume(*entry);
+  if (opened.ok()) {
+    std::size_t count = (*opened)->provider->snapshots().size();
+    if (count > 0 && !confirm(ctx, count)) {
+      ctx.out << "Nothing deleted.\n";
+      return Status();
+    }
   }
-  FF_TRY(store->delete_storage(*entry));
-  if (ctx.json)
-    ctx.out << json{{"for", entry->name}, {"shadows_deleted", count}}.dump() << "\n";
-  else
+  FF_ASSIGN_OR_RETURN(StorageRemoval removal, store->delete_storage(*entry, force));
+  if (ctx.json) {
+    json ids = json::array();
+    for (const Uuid& id : removal.shadows)
+      ids.push_back(id.to_string());
+    ctx.out << json{{"for", entry->name},
+                    {"shadows_deleted", removal.shadows.size()},
+                    {"shadow_ids", ids},
+                    {"diff_image", removal.diff_image},
+                    {"damaged", removal.damaged}}
+                   .dump()
+            << "\n";
+  } else if (removal.damaged) {
+    ctx.out << "Removed the damaged shadow copy storage of '" << entry->name << "': diff area '"
+            << removal.diff_image << "' and every shadow copy it held (they could not be read).\n";
+    if (removal.kind == ProviderKind::kRedirectOnWrite)
+      ctx.out << "Volume '" << entry->name
+              << "' is redirect-on-write: live data that was redirected into that diff area is "
+                 "lost; the volume now reads as its image alone.\n";
+  } else {
     ctx.out << "Successfully deleted the shadow copy storage association for '" << entry->name
-            << "' (" << count << " shadow copies deleted).\n";
+            << "' (" << removal.shadows.size() << " shadow copies deleted";
+    for (const Uuid& id : removal.shadows)
+      ctx.out << (id == removal.shadows.front() ? ": " : ", ") << braced(id);
+    ctx.out << "; diff area '" << removal.diff_image << "' removed).\n";
+  }
   return Status();
 }
 
 Status shadowstorage_list(Context& ctx) {
   FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   VolumeEntry* for_volume = nullptr;
   if (auto f = ctx.options.get("for")) {
     FF_ASSIGN_OR_RETURN(for_volume, store->volume(*f));
@@ -696,13 +841,26 @@ Status shadowstorage_list(Context& ctx) {
     if (!entry.storage || (for_volume && &entry != for_volume) ||
         (on_volume && entry.storage->on != on_volume->name))
       continue;
-    FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(entry));
+    auto opened_or = store->open_volume(entry);
+    if (!opened_or.ok()) {
+      all.push_back({{"for", entry.name},
+                     {"on", entry.storage->on},
+                     {"status", "damaged"},
+                     {"damage", entry.damage}});
+      text << "Shadow Copy Storage association\n"
+           << "   For volume: (" << entry.name << ")\n"
+           << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
+           << "   DAMAGED: " << entry.damage << "\n\n";
+      continue;
+    }
+    OpenVolume* opened = *opened_or;
     DiffAreaUsage usage = opened->provider->usage();
     auto percent = [&](std::uint64_t bytes) {
       return std::to_string(entry.size_bytes == 0 ? 0 : bytes * 100 / entry.size_bytes) + "%";
     };
     all.push_back({{"for", entry.name},
                    {"on", entry.storage->on},
+                   {"status", "ok"},
                    {"provider", provider_kind_name(opened->provider->kind())},
                    {"used_bytes", usage.used_bytes},
                    {"allocated_bytes", usage.allocated_bytes},
@@ -735,7 +893,7 @@ Status shadowstorage_list(Context& ctx) {
 
 Status writers_list(Context& ctx) {
   FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   FF_ASSIGN_OR_RETURN(auto engine, SetEngine::open(*store));
   json all = json::array();
   for (const WriterRow& w : engine->writers()) {
@@ -816,10 +974,11 @@ const std::vector<Command>& commands() {
        "its image if the store created it.",
        volume_remove},
       {"volume write",
-       {{"offset", "from"}, {}},
-       "volume write NAME --offset N --from FILE\n"
-       "  Writes FILE's bytes at offset N through the snapshot provider (shadow copies keep "
-       "the old data). N: a multiple of the sector size.",
+       {{"offset", "from", "length"}, {}},
+       "volume write NAME --offset N --from FILE [--length L]\n"
+       "  Writes FILE's bytes (the first L) at offset N through the snapshot provider (shadow "
+       "copies keep\n  the old data). N: a multiple of the sector size. FILE may be a pipe or a "
+       "device; what does not fit is refused.",
        volume_write},
       {"volume read",
        {{"offset", "length", "to"}, {}},
@@ -874,9 +1033,11 @@ const std::vector<Command>& commands() {
        "  Changes the maximum; shrinking below use deletes the oldest shadow copies.",
        shadowstorage_resize},
       {"shadowstorage delete",
-       {{"for", "on"}, {"quiet"}},
-       "shadowstorage delete --for NAME [--on NAME] [--quiet]\n"
-       "  Deletes the association and every shadow copy that uses it.",
+       {{"for", "on"}, {"quiet", "force"}},
+       "shadowstorage delete --for NAME [--on NAME] [--quiet] [--force]\n"
+       "  Deletes the association and every shadow copy that uses it. --force also removes a "
+       "damaged diff area\n  (its shadow copies are lost; so is a redirect-on-write volume's "
+       "redirected live data).",
        shadowstorage_delete},
       {"shadowstorage list",
        {{"for", "on"}, {}},
@@ -902,10 +1063,12 @@ const std::vector<Command>& commands() {
 
 std::string general_usage() {
   std::string text =
-      "usage: freezeframe [--store DIR] [--json] <command> [options]\n"
+      "usage: freezeframe [--store DIR] [--wait SECONDS] [--json] <command> [options]\n"
       "\n"
       "The store is --store DIR, else $FREEZEFRAME_STORE, else ./.freezeframe.\n"
       "--json (anywhere on the line) prints JSON instead of tables.\n"
+      "--wait SECONDS waits that long for another command holding the store (default: fail at "
+      "once).\n"
       "\n"
       "commands:\n";
   for (const Command& command : commands())
@@ -915,7 +1078,8 @@ std::string general_usage() {
       "  version\n"
       "\n"
       "'freezeframe COMMAND --help' describes one command.\n"
-      "exit codes: 0 success, 1 the operation failed, 2 bad usage, 3 store busy,\n"
+      "exit codes: 0 success, 1 the operation failed (or a volume is damaged), 2 bad usage,\n"
+      "            3 store busy (the message names the holder's pid),\n"
       "            4 no such volume, shadow copy, set, writer or provider\n";
   return text;
 }
@@ -996,7 +1160,7 @@ Status ensure_storage(Store& store, VolumeEntry& entry, std::optional<ProviderKi
                       " shadow copies; the " + std::string(provider_kind_name(*kind)) +
                       " provider can take shadow copies of it only after they are deleted");
   ShadowStorage old = *entry.storage;
-  FF_TRY(store.delete_storage(entry));
+  FF_TRY(store.delete_storage(entry).status());
   return store.create_storage(entry, old.on, old.limit, *kind);
 }
 
@@ -1021,6 +1185,7 @@ void print_shadow_details(Store& store, const std::vector<ShadowRef>& shadows, s
 
 int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::ostream& err) {
   std::optional<std::string> store_flag;
+  std::chrono::milliseconds wait{0};
   bool json_output = false;
   bool help = false;
   std::vector<std::string> args;
@@ -1038,6 +1203,27 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       store_flag = raw_args[++i];
     } else if (arg.rfind("--store=", 0) == 0) {
       store_flag = arg.substr(8);
+    } else if (arg == "--wait" || arg.rfind("--wait=", 0) == 0) {
+      std::string text;
+      if (arg == "--wait") {
+        if (i + 1 >= raw_args.size()) {
+          err << "freezeframe: option '--wait' needs a number of seconds\n";
+          return kExitUsage;
+        }
+        text = raw_args[++i];
+      } else {
+        text = arg.substr(7);
+      }
+      char* end = nullptr;
+      errno = 0;
+      double seconds = std::strtod(text.c_str(), &end);
+      if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || !(seconds >= 0) ||
+          seconds > kWaitSecondsMax) {
+        err << "freezeframe: --wait '" << text << "' is not a number of seconds from 0 to "
+            << kWaitSecondsMax << "\n";
+        return kExitUsage;
+      }
+      wait = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
     } else {
       args.push_back(arg);
     }
@@ -1099,8 +1285,8 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     return kExitUsage;
   }
   Context ctx{
-      out,         err, json_output, Store::resolve_dir(store_flag), std::move(options).value(),
-      match->words};
+      out,          err, json_output, Store::resolve_dir(store_flag), std::move(options).value(),
+      match->words, wait};
   Status status = match->run(ctx);
   if (!status.ok()) {
     out.flush();

@@ -37,37 +37,80 @@ Status write_all(int fd, std::string_view content, const std::string& path) {
 
 }  // namespace
 
-Result<FileLock> FileLock::acquire(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+Status sync_directory(const std::filesystem::path& given) {
+  std::filesystem::path dir = given.empty() ? std::filesystem::path(".") : given;
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return io_error("cannot open lock file '" + path.string() + "': " + os_error(errno));
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int error = errno;
-    if (error == EINTR)
-      continue;
-    ::close(fd);
-    if (error == EWOULDBLOCK)
-      return Status(ErrorCode::kBusy, "store busy: another freezeframe command holds '" +
-                                          path.string() + "'; try again when it has finished");
-    return io_error("cannot lock '" + path.string() + "': " + os_error(error));
-  }
-  return FileLock(fd);
+    return io_error("cannot open directory '" + dir.string() + "': " + os_error(errno));
+  int rc = ::fsync(fd);
+  int error = errno;
+  ::close(fd);
+  if (rc != 0)
+    return io_error("cannot fsync directory '" + dir.string() + "': " + os_error(error));
+  return Status();
 }
 
-FileLock::FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+Result<OutputFile> OutputFile::create(const std::filesystem::path& path, bool exclusive) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL | O_NOFOLLOW : O_TRUNC);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) {
+    int error = errno;
+    if (error == EEXIST)
+      return Status(ErrorCode::kAlreadyExists,
+                    "'" + path.string() +
+                        "' already exists; it is left as it is (choose a "
+                        "path where nothing is)");
+    return Status(error == ENOSPC   ? ErrorCode::kNoSpace
+                  : error == ENOENT ? ErrorCode::kNotFound
+                                    : ErrorCode::kIoError,
+                  "cannot create '" + path.string() + "': " + os_error(error));
+  }
+  return OutputFile(fd, path);
+}
 
-FileLock& FileLock::operator=(FileLock&& other) noexcept {
+OutputFile::OutputFile(OutputFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+OutputFile& OutputFile::operator=(OutputFile&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0)
       ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
   }
   return *this;
 }
 
-FileLock::~FileLock() {
+OutputFile::~OutputFile() {
   if (fd_ >= 0)
-    ::close(fd_);  // closing the last descriptor releases the flock
+    ::close(fd_);
+}
+
+Result<FileId> OutputFile::id() const {
+  struct stat info {};
+  if (fd_ < 0 || ::fstat(fd_, &info) != 0)
+    return io_error("cannot stat '" + path_.string() + "': " + os_error(errno));
+  return FileId{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
+}
+
+Status OutputFile::write(std::span<const std::byte> data) {
+  if (fd_ < 0)
+    return io_error("'" + path_.string() + "' is closed");
+  return write_all(fd_, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()),
+                   path_.string());
+}
+
+Status OutputFile::finish() {
+  if (fd_ < 0)
+    return io_error("'" + path_.string() + "' is closed");
+  int rc = ::fsync(fd_);
+  int error = errno;
+  int closed = ::close(std::exchange(fd_, -1));
+  if (rc != 0)
+    return io_error("cannot fsync '" + path_.string() + "': " + os_error(error));
+  if (closed != 0)
+    return io_error("cannot close '" + path_.string() + "': " + os_error(errno));
+  return sync_directory(path_.parent_path());
 }
 
 Status replace_file(const std::filesystem::path& path, std::string_view content) {
@@ -90,18 +133,7 @@ Status replace_file(const std::filesystem::path& path, std::string_view content)
     return io_error("cannot rename '" + temp.string() + "' to '" + path.string() +
                     "': " + os_error(error));
   }
-  std::filesystem::path dir = path.parent_path();
-  if (dir.empty())
-    dir = ".";
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0)
-    return io_error("cannot open directory '" + dir.string() + "': " + os_error(errno));
-  int rc = ::fsync(dir_fd);
-  int error = errno;
-  ::close(dir_fd);
-  if (rc != 0)
-    return io_error("cannot fsync directory '" + dir.string() + "': " + os_error(error));
-  return Status();
+  return sync_directory(path.parent_path());
 }
 
 Result<std::string> read_file(const std::filesystem::path& path) {

@@ -607,7 +607,8 @@ class Interpreter {
       } else if (is(how, "exposed")) {
         for (const ShadowRef& s : *all) {
           auto exposed = store_.exposure_of(s.info.id);
-          if (exposed && std::filesystem::path(*exposed) == std::filesystem::path(arg))
+          std::error_code ignored;
+          if (exposed && std::filesystem::path(*exposed) == std::filesystem::absolute(arg, ignored))
             chosen.push_back(s);
         }
         if (chosen.empty())
@@ -633,38 +634,27 @@ class Interpreter {
       return error(ErrorCode::kBadState, "shadow copy " + braced(shadow.info.id) +
                                              " is not persistent; only persistent shadow "
                                              "copies can be exposed");
-    if (auto exposed = store_.exposure_of(shadow.info.id))
-      return error(ErrorCode::kAlreadyExists, "shadow copy " + braced(shadow.info.id) +
-                                                  " is already exposed as '" + *exposed + "'");
-    for (const Exposure& e : store_.catalog().exposures)
-      if (std::filesystem::path(e.path) == std::filesystem::path(path))
-        return error(ErrorCode::kAlreadyExists,
-                     "'" + path + "' already exposes shadow copy " + braced(e.shadow));
-    if (Status s = export_shadow(store_, shadow, path); !s.ok())
+    if (Status s = store_.expose(shadow, path); !s.ok())
       return failed(s);
-    store_.catalog().exposures.push_back({shadow.info.id, path});
-    if (Status s = store_.save(); !s.ok())
-      return failed(s);
-    out_ << "The shadow copy was successfully exposed as " << path << ".\n";
+    out_ << "The shadow copy was successfully exposed as " << *store_.exposure_of(shadow.info.id)
+         << ".\n";
     return Status();
   }
 
   Status unexpose(const std::string& what) {
-    auto& exposures = store_.catalog().exposures;
+    const auto& exposures = store_.catalog().exposures;
     auto id = Uuid::parse(what);
+    std::error_code ignored;
+    std::filesystem::path absolute = std::filesystem::absolute(what, ignored);
     auto it = std::find_if(exposures.begin(), exposures.end(), [&](const Exposure& e) {
-      return (id.ok() && e.shadow == *id) ||
-             std::filesystem::path(e.path) == std::filesystem::path(what);
+      return (id.ok() && e.shadow == *id) || std::filesystem::path(e.path) == absolute;
     });
     if (it == exposures.end())
       return error(ErrorCode::kNotFound, "'" + what + "' is not an exposed shadow copy");
-    std::string path = it->path;
-    exposures.erase(it);
-    if (Status s = store_.save(); !s.ok())
-      return failed(s);
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-    out_ << "The shadow copy exposed as " << path << " was unexposed.\n";
+    auto path = store_.unexpose(it->shadow);
+    if (!path.ok())
+      return failed(path.status());
+    out_ << "The shadow copy exposed as " << *path << " was unexposed.\n";
     return Status();
   }
 

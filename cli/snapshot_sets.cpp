@@ -79,8 +79,10 @@ struct SetEngine::Impl {
   Status start() {
     coordinator = std::make_unique<Coordinator>(clock);
     FF_TRY(coordinator->register_writer(writer));
+    // Damaged volumes are left out: a set that names one fails when it asks for it, and
+    // sets of the other volumes are taken as usual.
     for (VolumeEntry& entry : store.catalog().volumes)
-      if (entry.storage)
+      if (entry.storage && store.open_volume(entry).ok())
         FF_TRY(register_volume(entry));
     FF_TRY(coordinator->register_provider(cow));
     FF_TRY(coordinator->register_provider(row));
@@ -116,7 +118,8 @@ struct SetEngine::Impl {
     for (const std::string& name : request.volumes) {
       FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store.volume(name));
       FF_TRY(register_volume(*entry));
-      ProviderKind kind = store.open_volume(*entry).value()->provider->kind();
+      FF_ASSIGN_OR_RETURN(OpenVolume * opened, store.open_volume(*entry));
+      ProviderKind kind = opened->provider->kind();
       provider_ids.push_back((kind == ProviderKind::kCopyOnWrite ? cow : row).id());
     }
     bool excluded = std::any_of(request.writers_excluded.begin(), request.writers_excluded.end(),

@@ -3,18 +3,25 @@
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <system_error>
 
+#include "output.h"
 #include "parse.h"
 
 namespace freezeframe::cli {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 constexpr std::string_view kCatalogFormat = "freezeframe-store-catalog";
-constexpr int kCatalogVersion = 1;
+// 2: volume and diff-area UUIDs, exposures as absolute paths with their file's identity.
+constexpr int kCatalogVersion = 2;
 constexpr std::uint32_t kChunkBytes = 16 * 1024;
+constexpr std::size_t kVolumeNameBytesMax = 255;
+constexpr char kVolumesDir[] = "volumes";
+constexpr char kDiffDir[] = "diff";
 
 std::string safe_file_name(std::string_view name) {
   std::string out;
@@ -39,9 +46,19 @@ json limit_to_json(const DiffAreaLimit& limit) {
   return {{"kind", "unbounded"}, {"value", 0}};
 }
 
+// The JSON value at `key` as an unsigned integer; a negative, fractional or missing value is
+// refused (nlohmann would convert -1 to 2^64 - 1).
+std::uint64_t unsigned_field(const json& j, const char* key) {
+  const json& value = j.at(key);
+  if (!value.is_number_unsigned())
+    throw std::invalid_argument(std::string(key) + " must be a non-negative integer, not " +
+                                value.dump());
+  return value.get<std::uint64_t>();
+}
+
 DiffAreaLimit limit_from_json(const json& j) {
   std::string kind = j.at("kind").get<std::string>();
-  std::uint64_t value = j.at("value").get<std::uint64_t>();
+  std::uint64_t value = unsigned_field(j, "value");
   if (kind == "bytes")
     return DiffAreaLimit::bytes(value);
   if (kind == "percent")
@@ -51,6 +68,15 @@ DiffAreaLimit limit_from_json(const json& j) {
   throw std::invalid_argument("maxsize.kind '" + kind + "' is unknown");
 }
 
+Uuid uuid_field(const json& j, const char* key) {
+  if (!j.contains(key) || j.at(key).is_null())
+    return Uuid();
+  auto parsed = Uuid::parse(j.at(key).get<std::string>());
+  if (!parsed.ok())
+    throw std::invalid_argument(std::string(key) + ": " + parsed.status().message());
+  return *parsed;
+}
+
 std::string strip_volume_suffix(std::string_view name) {
   std::string out(name);
   while (out.size() > 1 && (out.back() == '\\' || out.back() == '/'))
@@ -58,7 +84,69 @@ std::string strip_volume_suffix(std::string_view name) {
   return out;
 }
 
+// `relative` is a plain relative path whose first component is `subdir` and which has no
+// "." or ".." component: it cannot name anything outside DIR/subdir without a symbolic link.
+bool plain_store_path(const std::string& relative, std::string_view subdir) {
+  fs::path path(relative);
+  if (relative.empty() || path.is_absolute() || path.has_root_name())
+    return false;
+  auto it = path.begin();
+  if (it == path.end() || *it != subdir)
+    return false;
+  std::size_t parts = 0;
+  for (const fs::path& part : path) {
+    if (part == ".." || part == "." || part.empty())
+      return false;
+    ++parts;
+  }
+  return parts >= 2;
+}
+
+// `path` resolved through symbolic links stays inside `root` (both canonical where they exist).
+bool resolves_inside(const fs::path& path, const fs::path& root) {
+  std::error_code error;
+  fs::path real = fs::weakly_canonical(path, error);
+  if (error)
+    return false;
+  fs::path base = fs::weakly_canonical(root, error);
+  if (error)
+    return false;
+  auto [root_end, ignored] = std::mismatch(base.begin(), base.end(), real.begin(), real.end());
+  return root_end == base.end();
+}
+
+bool is_orphan_name(const std::string& name) {
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".img") == 0;
+}
+
 }  // namespace
+
+Status validate_volume_name(std::string_view name) {
+  if (name.empty())
+    return invalid_argument("a volume name cannot be empty");
+  if (name.size() > kVolumeNameBytesMax)
+    return invalid_argument("volume name of " + std::to_string(name.size()) +
+                            " bytes is longer than the maximum of " +
+                            std::to_string(kVolumeNameBytesMax));
+  bool blank = true;
+  for (char c : name) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      return invalid_argument("volume name '" + std::string(name) +
+                              "' contains a control character (code " + std::to_string(byte) +
+                              "); names must be printable");
+    if (c == ',' || c == '/')
+      return invalid_argument("volume name '" + std::string(name) + "' contains '" +
+                              std::string(1, c) +
+                              "', which the command syntax uses (',' separates names, '/' "
+                              "paths)");
+    if (c != ' ')
+      blank = false;
+  }
+  if (blank)
+    return invalid_argument("a volume name cannot be blank");
+  return Status();
+}
 
 std::uint64_t diff_image_bytes(std::uint64_t origin_bytes, const DiffAreaLimit& limit) {
   std::uint64_t data = std::max<std::uint64_t>(4 * origin_bytes, limit.resolve(origin_bytes));
@@ -73,7 +161,7 @@ std::uint64_t diff_image_bytes(std::uint64_t origin_bytes, const DiffAreaLimit& 
   return (total + kChunkBytes - 1) / kChunkBytes * kChunkBytes;
 }
 
-std::filesystem::path Store::resolve_dir(const std::optional<std::string>& flag) {
+fs::path Store::resolve_dir(const std::optional<std::string>& flag) {
   if (flag)
     return *flag;
   if (const char* env = std::getenv("FREEZEFRAME_STORE"); env != nullptr && *env != '\0')
@@ -81,16 +169,38 @@ std::filesystem::path Store::resolve_dir(const std::optional<std::string>& flag)
   return ".freezeframe";
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
+Result<std::unique_ptr<Store>> Store::open(const fs::path& given, const StoreOpenOptions& options) {
   std::error_code error;
-  std::filesystem::create_directories(dir / "volumes", error);
-  if (!error)
-    std::filesystem::create_directories(dir / "diff", error);
+  fs::path dir = fs::absolute(given, error);
   if (error)
-    return io_error("cannot create store directory '" + dir.string() + "': " + error.message());
-  FF_ASSIGN_OR_RETURN(FileLock lock, FileLock::acquire(dir / "lock"));
-  std::unique_ptr<Store> store(new Store(dir, std::move(lock)));
+    return io_error("cannot resolve store directory '" + given.string() + "': " + error.message());
+  if (options.access == StoreAccess::kRead && !fs::exists(dir, error)) {
+    // Nothing to read, and a reading command creates nothing.
+    return std::unique_ptr<Store>(new Store(dir, options.access, std::nullopt, options.notices));
+  }
+  if (options.access == StoreAccess::kWrite) {
+    fs::create_directories(dir / kVolumesDir, error);
+    if (!error)
+      fs::create_directories(dir / kDiffDir, error);
+    if (error)
+      return io_error("cannot create store directory '" + dir.string() + "': " + error.message());
+  }
+  StoreLockOptions lock_options;
+  lock_options.mode =
+      options.access == StoreAccess::kRead ? LockMode::kShared : LockMode::kExclusive;
+  lock_options.wait = options.wait;
+  lock_options.on_wait = options.on_wait;
+  FF_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::acquire(dir, lock_options));
+  std::unique_ptr<Store> store(new Store(dir, options.access, std::move(lock), options.notices));
   FF_TRY(store->load());
+  if (options.access == StoreAccess::kWrite) {
+    fs::remove(dir / "catalog.json.tmp", error);  // a save a crash interrupted; ours
+    FF_ASSIGN_OR_RETURN(std::size_t released, store->release_orphans());
+    if (released > 0)
+      store->notice("released " + std::to_string(released) +
+                    " auto-release shadow copies left by a command that did not finish");
+  }
+  store->handle_orphan_images();
   return store;
 }
 
@@ -100,59 +210,138 @@ Store::~Store() {
   open_.clear();
 }
 
+void Store::notice(const std::string& text) {
+  if (notices_ != nullptr)
+    *notices_ << "freezeframe: note: " << text << "\n";
+}
+
+Status Store::check_writable() const {
+  if (access_ != StoreAccess::kWrite)
+    return Status(ErrorCode::kReadOnly,
+                  "store '" + dir_.string() + "' is open for reading only; this is a bug");
+  return Status();
+}
+
 Status Store::load() {
-  std::filesystem::path path = dir_ / "catalog.json";
-  if (!std::filesystem::exists(path))
+  fs::path path = dir_ / "catalog.json";
+  std::error_code error;
+  if (!fs::exists(path, error))
     return Status();
   FF_ASSIGN_OR_RETURN(std::string text, read_file(path));
+  json j;
   try {
-    json j = json::parse(text);
-    if (j.at("format").get<std::string>() != kCatalogFormat)
+    j = json::parse(text);
+    if (!j.is_object() || j.at("format").get<std::string>() != kCatalogFormat)
       return corrupt("catalog '" + path.string() + "': not a freezeframe store catalog");
-    int version = j.at("version").get<int>();
+    const json& version_field = j.at("version");
+    if (!version_field.is_number_integer() || version_field.get<std::int64_t>() < 1)
+      return corrupt("catalog '" + path.string() + "': version " + version_field.dump() +
+                     " is not a format version");
+    std::int64_t version = version_field.get<std::int64_t>();
     if (version > kCatalogVersion)
       return Status(ErrorCode::kUnsupportedVersion,
                     "catalog '" + path.string() + "' has format version " +
                         std::to_string(version) + "; this freezeframe reads up to " +
                         std::to_string(kCatalogVersion));
-    for (const json& v : j.at("volumes")) {
-      VolumeEntry entry;
+    if (!j.at("volumes").is_array() || !j.at("exposures").is_array())
+      return corrupt("catalog '" + path.string() + "': volumes and exposures must be arrays");
+  } catch (const std::exception& e) {
+    return corrupt("catalog '" + path.string() + "' is malformed: " + e.what());
+  }
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (const json& v : j.at("volumes")) {
+    VolumeEntry entry;
+    try {
       entry.name = v.at("name").get<std::string>();
+    } catch (const std::exception& e) {
+      return corrupt("catalog '" + path.string() + "': volume " + std::to_string(index) +
+                     " has no valid name: " + e.what());
+    }
+    ++index;
+    if (!names.insert(to_lower(entry.name)).second)
+      return corrupt("catalog '" + path.string() + "': volume '" + entry.name +
+                     "' is listed twice");
+    // Anything wrong with the rest of the entry damages this volume only.
+    auto damage = [&](const std::string& why) {
+      entry.damage = "catalog entry: " + why;
+      entry.catalog_damaged = true;
+    };
+    try {
+      if (Status s = validate_volume_name(entry.name); !s.ok())
+        throw std::invalid_argument(s.message());
       entry.image = v.at("image").get<std::string>();
       entry.owned = v.at("owned").get<bool>();
-      entry.size_bytes = v.at("size_bytes").get<std::uint64_t>();
-      entry.sector_bytes = v.at("sector_bytes").get<std::uint32_t>();
+      entry.uuid = uuid_field(v, "uuid");
+      entry.size_bytes = unsigned_field(v, "size_bytes");
+      std::uint64_t sector = unsigned_field(v, "sector_bytes");
+      if (sector != 512 && sector != 4096)
+        throw std::invalid_argument("sector_bytes " + std::to_string(sector) +
+                                    " is not 512 or 4096");
+      entry.sector_bytes = static_cast<std::uint32_t>(sector);
+      if (entry.size_bytes == 0 || entry.size_bytes % entry.sector_bytes != 0)
+        throw std::invalid_argument("size_bytes " + std::to_string(entry.size_bytes) +
+                                    " is not a non-zero multiple of the sector size");
       auto kind = parse_provider_kind(v.at("provider").get<std::string>());
       if (!kind.ok())
-        return corrupt("catalog '" + path.string() + "': volume '" + entry.name +
-                       "': " + kind.status().message());
+        throw std::invalid_argument(kind.status().message());
       entry.provider = *kind;
+      if (entry.owned && !plain_store_path(entry.image, kVolumesDir))
+        throw std::invalid_argument("image '" + entry.image +
+                                    "' of a volume the store created must be a path under "
+                                    "volumes/ inside the store");
+      if (!entry.owned && !fs::path(entry.image).is_absolute())
+        throw std::invalid_argument("attached image '" + entry.image +
+                                    "' must be an absolute path");
       if (v.contains("storage") && !v.at("storage").is_null()) {
         const json& s = v.at("storage");
-        entry.storage =
-            ShadowStorage{s.at("on").get<std::string>(), s.at("diff_image").get<std::string>(),
-                          limit_from_json(s.at("maxsize"))};
+        ShadowStorage storage{s.at("on").get<std::string>(), s.at("diff_image").get<std::string>(),
+                              uuid_field(s, "diff_uuid"), limit_from_json(s.at("maxsize"))};
+        if (!plain_store_path(storage.diff_image, kDiffDir))
+          throw std::invalid_argument("diff image '" + storage.diff_image +
+                                      "' must be a path under diff/ inside the store");
+        entry.storage = std::move(storage);
       }
-      catalog_.volumes.push_back(std::move(entry));
+    } catch (const std::exception& e) {
+      damage(e.what());
     }
-    for (const json& e : j.at("exposures")) {
+    catalog_.volumes.push_back(std::move(entry));
+  }
+  for (const json& e : j.at("exposures")) {
+    try {
       auto id = Uuid::parse(e.at("shadow").get<std::string>());
       if (!id.ok())
         return corrupt("catalog '" + path.string() + "': " + id.status().message());
-      catalog_.exposures.push_back({*id, e.at("path").get<std::string>()});
+      Exposure exposure{*id, e.at("path").get<std::string>(), std::nullopt};
+      if (e.contains("device") && e.contains("inode"))
+        exposure.file = FileId{unsigned_field(e, "device"), unsigned_field(e, "inode")};
+      if (!fs::path(exposure.path).is_absolute()) {
+        // Written relative to some earlier working directory: which file it named is unknown,
+        // so it is never unlinked.
+        exposure.file.reset();
+      }
+      catalog_.exposures.push_back(std::move(exposure));
+    } catch (const std::exception& ex) {
+      return corrupt("catalog '" + path.string() + "': an exposure is malformed: " + ex.what());
     }
-  } catch (const std::exception& e) {
-    return corrupt("catalog '" + path.string() + "' is malformed: " + e.what());
   }
   return Status();
 }
 
 Status Store::save() {
+  FF_TRY(check_writable());
   json volumes = json::array();
   for (const VolumeEntry& entry : catalog_.volumes) {
+    if (entry.catalog_damaged)
+      return Status(ErrorCode::kBadState,
+                    "the catalog entry of volume '" + entry.name + "' is damaged (" + entry.damage +
+                        "); the catalog is not rewritten while it is: remove the volume with "
+                        "'freezeframe volume remove' (nothing it names is deleted), or mend "
+                        "catalog.json by hand");
     json v = {{"name", entry.name},
               {"image", entry.image},
               {"owned", entry.owned},
+              {"uuid", entry.uuid.is_nil() ? json(nullptr) : json(entry.uuid.to_string())},
               {"size_bytes", entry.size_bytes},
               {"sector_bytes", entry.sector_bytes},
               {"provider", provider_kind_name(entry.provider)},
@@ -160,12 +349,21 @@ Status Store::save() {
     if (entry.storage)
       v["storage"] = {{"on", entry.storage->on},
                       {"diff_image", entry.storage->diff_image},
+                      {"diff_uuid", entry.storage->diff_uuid.is_nil()
+                                        ? json(nullptr)
+                                        : json(entry.storage->diff_uuid.to_string())},
                       {"maxsize", limit_to_json(entry.storage->limit)}};
     volumes.push_back(std::move(v));
   }
   json exposures = json::array();
-  for (const Exposure& exposure : catalog_.exposures)
-    exposures.push_back({{"shadow", exposure.shadow.to_string()}, {"path", exposure.path}});
+  for (const Exposure& exposure : catalog_.exposures) {
+    json e = {{"shadow", exposure.shadow.to_string()}, {"path", exposure.path}};
+    if (exposure.file) {
+      e["device"] = exposure.file->device;
+      e["inode"] = exposure.file->inode;
+    }
+    exposures.push_back(std::move(e));
+  }
   json j = {{"format", kCatalogFormat},
             {"version", kCatalogVersion},
             {"volumes", std::move(volumes)},
@@ -197,6 +395,30 @@ Result<VolumeEntry*> Store::volume(std::string_view name) {
   return entry;
 }
 
+Result<fs::path> Store::image_path(const VolumeEntry& entry) const {
+  if (entry.catalog_damaged)
+    return corrupt("volume '" + entry.name + "' is damaged: " + entry.damage);
+  if (!entry.owned)
+    return fs::path(entry.image);
+  fs::path path = dir_ / entry.image;
+  if (!resolves_inside(path, dir_ / kVolumesDir))
+    return corrupt("volume '" + entry.name + "': image '" + entry.image +
+                   "' resolves outside the store's volumes/ directory");
+  return path;
+}
+
+Result<fs::path> Store::diff_path(const VolumeEntry& entry) const {
+  if (entry.catalog_damaged)
+    return corrupt("volume '" + entry.name + "' is damaged: " + entry.damage);
+  if (!entry.storage)
+    return not_found("volume '" + entry.name + "' has no shadow storage");
+  fs::path path = dir_ / entry.storage->diff_image;
+  if (!resolves_inside(path, dir_ / kDiffDir))
+    return corrupt("volume '" + entry.name + "': diff image '" + entry.storage->diff_image +
+                   "' resolves outside the store's diff/ directory");
+  return path;
+}
+
 Result<OpenVolume*> Store::open_volume(std::string_view name) {
   FF_ASSIGN_OR_RETURN(VolumeEntry * entry, volume(name));
   return open_volume(*entry);
@@ -205,77 +427,240 @@ Result<OpenVolume*> Store::open_volume(std::string_view name) {
 Result<OpenVolume*> Store::open_volume(VolumeEntry& entry) {
   if (auto it = open_.find(entry.name); it != open_.end())
     return it->second.get();
+  if (!entry.damage.empty())
+    return Status(ErrorCode::kCorrupt, "volume '" + entry.name + "' is damaged: " + entry.damage);
+  const bool read_only = access_ == StoreAccess::kRead;
+  auto fail = [&](const Status& status, const std::string& what) -> Status {
+    entry.damage = what + ": " + status.message();
+    return Status(status.code(), "volume '" + entry.name + "' is damaged: " + entry.damage);
+  };
   auto opened = std::make_unique<OpenVolume>();
   opened->entry = &entry;
-  std::filesystem::path image = dir_ / entry.image;  // absolute image paths stay absolute
-  auto origin =
-      FileVolume::open(image.string(), {.sector_bytes = entry.sector_bytes, .name = entry.name});
+  auto image = image_path(entry);
+  if (!image.ok())
+    return fail(image.status(), "image");
+  auto origin = FileVolume::open(image->string(), {.read_only = read_only,
+                                                   .sector_bytes = entry.sector_bytes,
+                                                   .name = entry.name,
+                                                   .uuid = entry.uuid});
   if (!origin.ok())
-    return origin.status().with_context("volume '" + entry.name + "'");
+    return fail(origin.status(), "image");
   opened->origin = std::move(origin).value();
+  if (opened->origin->size_bytes() != entry.size_bytes)
+    return fail(corrupt("is " + std::to_string(opened->origin->size_bytes()) +
+                        " bytes, the catalog records " + std::to_string(entry.size_bytes)),
+                "image '" + image->string() + "'");
+  bool learned = entry.uuid.is_nil();
+  entry.uuid = opened->origin->uuid();
   if (entry.storage) {
-    std::filesystem::path diff_path = dir_ / entry.storage->diff_image;
-    auto diff = FileVolume::open(diff_path.string(), {.name = entry.name + " (diff area)"});
+    auto diff_file = diff_path(entry);
+    if (!diff_file.ok())
+      return fail(diff_file.status(), "shadow storage");
+    auto diff = FileVolume::open(diff_file->string(), {.read_only = read_only,
+                                                       .name = entry.name + " (diff area)",
+                                                       .uuid = entry.storage->diff_uuid});
     if (!diff.ok())
-      return diff.status().with_context("shadow storage of volume '" + entry.name + "'");
+      return fail(diff.status(), "shadow storage");
     opened->diff = std::move(diff).value();
+    learned = learned || entry.storage->diff_uuid.is_nil();
+    entry.storage->diff_uuid = opened->diff->uuid();
     auto provider = SnapshotProvider::open(*opened->origin, *opened->diff, {.name = entry.name});
     if (!provider.ok())
-      return provider.status().with_context("shadow storage of volume '" + entry.name + "'");
+      return fail(provider.status(), "shadow storage");
     opened->provider = std::move(provider).value();
   }
   OpenVolume* result = opened.get();
   open_[entry.name] = std::move(opened);
+  if (learned && access_ == StoreAccess::kWrite)
+    FF_TRY(save());  // record identities a catalog of format version 1 did not have
   return result;
+}
+
+Result<std::unique_ptr<FileVolume>> Store::open_origin_read_only(VolumeEntry& entry) {
+  FF_ASSIGN_OR_RETURN(fs::path image, image_path(entry));
+  auto origin = FileVolume::open(image.string(), {.read_only = true,
+                                                  .sector_bytes = entry.sector_bytes,
+                                                  .name = entry.name,
+                                                  .uuid = entry.uuid});
+  if (!origin.ok())
+    return origin.status().with_context("volume '" + entry.name + "'");
+  return std::move(origin).value();
 }
 
 void Store::close_volume(const std::string& name) {
   open_.erase(name);
 }
 
-Status Store::add_volume(VolumeEntry entry) {
-  if (find_volume(entry.name) != nullptr && find_volume(entry.name)->name == entry.name)
-    return Status(ErrorCode::kAlreadyExists,
-                  "volume '" + entry.name + "' already exists in the store");
+std::vector<VolumeEntry*> Store::check_volumes() {
+  std::vector<VolumeEntry*> damaged;
+  for (VolumeEntry& entry : catalog_.volumes) {
+    if (!open_volume(entry).ok())
+      damaged.push_back(&entry);
+  }
+  return damaged;
+}
+
+Status Store::check_not_in_store(const std::string& name, const fs::path& image, const Uuid& uuid) {
+  if (resolves_inside(image, dir_))
+    return invalid_argument("'" + image.string() + "' is inside the store '" + dir_.string() +
+                            "'; attach images from outside it (use 'volume create' for a "
+                            "volume the store keeps)");
+  auto id = FileVolume::file_id(image.string());
+  for (VolumeEntry& other : catalog_.volumes) {
+    std::vector<std::pair<std::string, fs::path>> files;
+    if (auto path = image_path(other); path.ok())
+      files.emplace_back("volume '" + other.name + "'", *path);
+    if (auto path = diff_path(other); path.ok())
+      files.emplace_back("the diff area of volume '" + other.name + "'", *path);
+    for (const auto& [what, path] : files) {
+      auto other_id = FileVolume::file_id(path.string());
+      if (id.ok() && other_id.ok() && *id == *other_id)
+        return Status(ErrorCode::kAlreadyExists, "cannot attach '" + image.string() + "' as '" +
+                                                     name + "': it is already " + what +
+                                                     " (the same file)");
+    }
+    bool same_uuid =
+        (!other.uuid.is_nil() && other.uuid == uuid) ||
+        (other.storage && !other.storage->diff_uuid.is_nil() && other.storage->diff_uuid == uuid);
+    if (same_uuid)
+      return Status(ErrorCode::kAlreadyExists,
+                    "cannot attach '" + image.string() + "' as '" + name +
+                        "': it has the identity " + uuid.to_string() + " of volume '" + other.name +
+                        "'" + (other.uuid == uuid ? "" : "'s diff area") +
+                        " (a copy of it); writing one would corrupt the other's shadow copies");
+  }
+  return Status();
+}
+
+Status Store::create_volume(const std::string& name, std::uint64_t size_bytes,
+                            std::uint32_t sector_bytes, ProviderKind kind) {
+  FF_TRY(check_writable());
+  FF_TRY(validate_volume_name(name));
+  if (VolumeEntry* other = find_volume(name); other != nullptr)
+    return Status(ErrorCode::kAlreadyExists, "volume '" + name + "' already exists in the store");
   for (const VolumeEntry& other : catalog_.volumes)
-    if (equals_ignore_case(other.name, entry.name))
-      return Status(ErrorCode::kAlreadyExists, "volume '" + entry.name + "' clashes with '" +
-                                                   other.name + "' (names are case-insensitive)");
+    if (equals_ignore_case(other.name, name))
+      return Status(ErrorCode::kAlreadyExists, "volume '" + name + "' clashes with '" + other.name +
+                                                   "' (names are case-insensitive)");
+  Uuid uuid = Uuid::generate();
+  std::string relative = std::string(kVolumesDir) + "/" + uuid.to_string() + ".img";
+  auto volume =
+      FileVolume::create((dir_ / relative).string(),
+                         {.size_bytes = size_bytes, .sector_bytes = sector_bytes, .name = name});
+  if (!volume.ok())
+    return volume.status().with_context("creating volume '" + name + "'");
+  Status synced = volume.value()->flush();
+  VolumeEntry entry{name, relative, true, volume.value()->uuid(), size_bytes, sector_bytes, kind,
+                    {},   {},       false};
+  volume.value().reset();
+  if (synced.ok())
+    synced = sync_directory(dir_ / kVolumesDir);
+  if (!synced.ok()) {
+    (void)remove_store_file(relative);
+    return synced.with_context("creating volume '" + name + "'");
+  }
   catalog_.volumes.push_back(std::move(entry));
-  return save();
+  if (Status s = save(); !s.ok()) {
+    catalog_.volumes.pop_back();
+    (void)remove_store_file(relative);
+    return s;
+  }
+  return Status();
+}
+
+Status Store::attach_volume(const std::string& name, const std::string& image,
+                            std::uint32_t sector_bytes, ProviderKind kind) {
+  FF_TRY(check_writable());
+  FF_TRY(validate_volume_name(name));
+  if (find_volume(name) != nullptr)
+    return Status(ErrorCode::kAlreadyExists, "volume '" + name + "' already exists in the store");
+  for (const VolumeEntry& other : catalog_.volumes)
+    if (equals_ignore_case(other.name, name))
+      return Status(ErrorCode::kAlreadyExists, "volume '" + name + "' clashes with '" + other.name +
+                                                   "' (names are case-insensitive)");
+  std::error_code error;
+  fs::path path = fs::absolute(image, error);
+  if (error)
+    return invalid_argument("cannot resolve image path '" + image + "': " + error.message());
+  auto volume = FileVolume::open(path.string(), {.sector_bytes = sector_bytes, .name = name});
+  if (!volume.ok())
+    return volume.status().with_context("attaching volume '" + name + "'");
+  FF_TRY(check_not_in_store(name, path, volume.value()->uuid()));
+  VolumeEntry entry{name,
+                    path.string(),
+                    false,
+                    volume.value()->uuid(),
+                    volume.value()->size_bytes(),
+                    sector_bytes,
+                    kind,
+                    {},
+                    {},
+                    false};
+  volume.value().reset();
+  catalog_.volumes.push_back(std::move(entry));
+  if (Status s = save(); !s.ok()) {
+    catalog_.volumes.pop_back();
+    return s;
+  }
+  return Status();
 }
 
 Status Store::remove_volume(const std::string& name) {
+  FF_TRY(check_writable());
   FF_ASSIGN_OR_RETURN(VolumeEntry * entry, volume(name));
   for (const VolumeEntry& other : catalog_.volumes)
     if (other.storage && other.name != entry->name && other.storage->on == entry->name)
       return Status(ErrorCode::kBadState, "volume '" + entry->name +
                                               "' holds the shadow storage of '" + other.name +
                                               "'; delete that shadow storage first");
-  if (entry->storage)
-    FF_TRY(delete_storage(*entry));
+  std::string entry_name = entry->name;
+  if (entry->catalog_damaged) {
+    // Its recorded paths are not trusted: forget the entry and delete nothing.
+    notice("volume '" + entry_name + "' had a damaged catalog entry (" + entry->damage +
+           "); it was forgotten and no file it named was deleted");
+    close_volume(entry_name);
+    catalog_.volumes.remove_if([&](const VolumeEntry& e) { return e.name == entry_name; });
+    return save();
+  }
+  if (entry->storage) {
+    auto removed = delete_storage(*entry);
+    if (!removed.ok())
+      return removed.status();
+  }
   std::string image = entry->image;
   bool owned = entry->owned;
-  std::string entry_name = entry->name;
   close_volume(entry_name);
   catalog_.volumes.remove_if([&](const VolumeEntry& e) { return e.name == entry_name; });
   FF_TRY(save());
-  if (owned) {
-    std::error_code error;
-    std::filesystem::remove(dir_ / image, error);
-  }
+  if (owned)
+    FF_TRY(remove_store_file(image));
   return Status();
+}
+
+Status Store::remove_store_file(const std::string& relative) {
+  bool plain = plain_store_path(relative, kVolumesDir) || plain_store_path(relative, kDiffDir);
+  fs::path path = dir_ / relative;
+  if (!plain || !resolves_inside(path, dir_))
+    return corrupt("refusing to delete '" + relative + "': it is not a file of the store '" +
+                   dir_.string() + "'");
+  std::error_code error;
+  fs::remove(path, error);
+  if (error)
+    return io_error("cannot delete '" + path.string() + "': " + error.message());
+  return sync_directory(path.parent_path());
 }
 
 Status Store::create_storage(VolumeEntry& entry, const std::string& on, const DiffAreaLimit& limit,
                              ProviderKind kind) {
+  FF_TRY(check_writable());
   if (entry.storage)
     return Status(ErrorCode::kAlreadyExists,
                   "volume '" + entry.name + "' already has shadow storage on '" +
                       entry.storage->on + "' (use 'shadowstorage resize' to change it)");
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(entry));
-  std::string relative =
-      "diff/" + safe_file_name(entry.name) + "-" + opened->origin->uuid().to_string() + ".img";
+  std::string relative = std::string(kDiffDir) + "/" + safe_file_name(entry.name) + "-" +
+                         opened->origin->uuid().to_string() + ".img";
+  // An image left there by a crash before the catalog named it is an orphan of ours.
   auto diff = FileVolume::create((dir_ / relative).string(),
                                  {.size_bytes = diff_image_bytes(entry.size_bytes, limit),
                                   .sector_bytes = 512,
@@ -288,12 +673,22 @@ Status Store::create_storage(VolumeEntry& entry, const std::string& on, const Di
   options.limit = limit;
   options.name = entry.name;
   auto provider = SnapshotProvider::create(kind, *opened->origin, *diff.value(), options);
-  if (!provider.ok())
-    return provider.status().with_context("shadow storage of volume '" + entry.name + "'");
+  Status status = provider.status();
+  if (status.ok())
+    status = sync_directory(dir_ / kDiffDir);
+  if (!status.ok()) {
+    provider = Status(ErrorCode::kAborted, "dropped");
+    diff.value().reset();
+    (void)remove_store_file(relative);
+    return status.with_context("shadow storage of volume '" + entry.name + "'");
+  }
   entry.provider = kind;
-  entry.storage = ShadowStorage{on, relative, limit};
+  entry.storage = ShadowStorage{on, relative, diff.value()->uuid(), limit};
   if (Status s = save(); !s.ok()) {
     entry.storage.reset();
+    provider = Status(ErrorCode::kAborted, "dropped");
+    diff.value().reset();
+    (void)remove_store_file(relative);
     return s;
   }
   opened->diff = std::move(diff).value();
@@ -301,45 +696,90 @@ Status Store::create_storage(VolumeEntry& entry, const std::string& on, const Di
   return Status();
 }
 
-Status Store::delete_storage(VolumeEntry& entry) {
+Result<StorageRemoval> Store::delete_storage(VolumeEntry& entry, bool force) {
+  FF_TRY(check_writable());
   if (!entry.storage)
     return not_found("volume '" + entry.name + "' has no shadow storage");
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(entry));
-  SnapshotProvider& provider = *opened->provider;
-  for (const SnapshotInfo& info : provider.snapshots()) {
-    if (Status s = provider.delete_snapshot(info.id); !s.ok())
-      return s.with_context("deleting shadow " + info.id.to_string());
-    catalog_.exposures.erase(std::remove_if(catalog_.exposures.begin(), catalog_.exposures.end(),
-                                            [&](const Exposure& e) { return e.shadow == info.id; }),
-                             catalog_.exposures.end());
+  StorageRemoval removal;
+  auto opened = open_volume(entry);
+  if (!opened.ok() && entry.catalog_damaged)
+    return opened.status();
+  FF_ASSIGN_OR_RETURN(fs::path diff_file, diff_path(entry));
+  removal.diff_image = diff_file.string();
+  if (!opened.ok()) {
+    if (!force)
+      return Status(opened.status().code(),
+                    opened.status().message() + "; 'shadowstorage delete --for " + entry.name +
+                        " --force' removes the damaged diff area and every shadow copy in it");
+    removal.damaged = true;
+  } else {
+    SnapshotProvider& provider = *(*opened)->provider;
+    for (const SnapshotInfo& info : provider.snapshots()) {
+      if (Status s = provider.delete_snapshot(info.id); !s.ok())
+        return s.with_context("deleting shadow " + info.id.to_string());
+      removal.shadows.push_back(info.id);
+    }
+    if (provider.kind() == ProviderKind::kRedirectOnWrite) {
+      // The live data of a RoW volume partly lives in the diff area: fold it back first.
+      FF_TRY(provider.consolidate());
+      if (provider.usage().used_bytes != 0)
+        return Status(ErrorCode::kBadState,
+                      "volume '" + entry.name + "': " + format_bytes(provider.usage().used_bytes) +
+                          " of live data still in the diff area after consolidation; "
+                          "the shadow storage was kept");
+    }
+    FF_TRY(provider.flush());
   }
-  if (provider.kind() == ProviderKind::kRedirectOnWrite) {
-    // The live data of a RoW volume partly lives in the diff area: fold it back first.
-    FF_TRY(provider.consolidate());
-    if (provider.usage().used_bytes != 0)
-      return Status(ErrorCode::kBadState,
-                    "volume '" + entry.name + "': " + format_bytes(provider.usage().used_bytes) +
-                        " of live data still in the diff area after consolidation; "
-                        "the shadow storage was kept");
-  }
-  FF_TRY(provider.flush());
+  std::vector<Uuid> unexposed;
+  for (const Exposure& exposure : catalog_.exposures)
+    unexposed.push_back(exposure.shadow);
   std::string diff_image = entry.storage->diff_image;
-  opened->provider.reset();
-  opened->diff.reset();
+  close_volume(entry.name);
   entry.storage.reset();
+  removal.kind = entry.provider;
+  entry.damage.clear();  // found again at the next open if it was not in the diff area
   FF_TRY(save());
-  std::error_code error;
-  std::filesystem::remove(dir_ / diff_image, error);
-  return Status();
+  // Exposures of shadow copies that no longer exist go too (with --force the ids are not
+  // known, so every exposure whose shadow copy is not found on another volume goes).
+  std::set<Uuid> alive;
+  for (VolumeEntry& other : catalog_.volumes) {
+    if (&other == &entry || !other.storage)
+      continue;
+    auto other_opened = open_volume(other);
+    if (!other_opened.ok())
+      continue;
+    for (const SnapshotInfo& info : (*other_opened)->provider->snapshots())
+      alive.insert(info.id);
+  }
+  for (const Uuid& id : unexposed) {
+    bool gone = removal.damaged ? alive.count(id) == 0
+                                : std::find(removal.shadows.begin(), removal.shadows.end(), id) !=
+                                      removal.shadows.end();
+    if (gone)
+      (void)unexpose(id);
+  }
+  FF_TRY(remove_store_file(diff_image));
+  return removal;
 }
 
 Status Store::resize_storage(VolumeEntry& entry, const DiffAreaLimit& limit) {
+  FF_TRY(check_writable());
   if (!entry.storage)
     return not_found("volume '" + entry.name + "' has no shadow storage (use 'shadowstorage add')");
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(entry));
-  FF_TRY(opened->provider->set_limit(limit));
+  // Record the new limit first: if the catalog cannot be written, nothing is deleted.
+  DiffAreaLimit old = entry.storage->limit;
   entry.storage->limit = limit;
-  return save();
+  if (Status s = save(); !s.ok()) {
+    entry.storage->limit = old;
+    return s;
+  }
+  if (Status s = opened->provider->set_limit(limit); !s.ok()) {
+    entry.storage->limit = old;
+    (void)save();  // the diff area kept its old limit; so does the catalog where it can
+    return s;
+  }
+  return Status();
 }
 
 Result<std::vector<ShadowRef>> Store::shadows() {
@@ -347,8 +787,10 @@ Result<std::vector<ShadowRef>> Store::shadows() {
   for (VolumeEntry& entry : catalog_.volumes) {
     if (!entry.storage)
       continue;
-    FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(entry));
-    for (SnapshotInfo& info : opened->provider->snapshots())
+    auto opened = open_volume(entry);
+    if (!opened.ok())
+      continue;  // damaged: reported by check_volumes(), never taking the others down
+    for (SnapshotInfo& info : (*opened)->provider->snapshots())
       out.push_back({&entry, std::move(info)});
   }
   return out;
@@ -359,7 +801,12 @@ Result<ShadowRef> Store::find_shadow(const Uuid& id) {
   for (ShadowRef& shadow : all)
     if (shadow.info.id == id)
       return shadow;
-  return not_found("shadow copy " + id.to_string() + " does not exist (see 'shadow list')");
+  std::string damaged;
+  for (const VolumeEntry& entry : catalog_.volumes)
+    if (!entry.damage.empty())
+      damaged += (damaged.empty() ? "" : ", ") + ("'" + entry.name + "'");
+  return not_found("shadow copy " + id.to_string() + " does not exist (see 'shadow list')" +
+                   (damaged.empty() ? std::string() : "; it may be on damaged volume " + damaged));
 }
 
 Result<ShadowRef> Store::find_shadow(std::string_view id_text) {
@@ -370,24 +817,19 @@ Result<ShadowRef> Store::find_shadow(std::string_view id_text) {
 }
 
 Status Store::delete_shadow(const ShadowRef& shadow) {
+  FF_TRY(check_writable());
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(*shadow.volume));
   if (Status s = opened->provider->delete_snapshot(shadow.info.id); !s.ok())
     return s.with_context("deleting shadow copy " + shadow.info.id.to_string() + " of volume '" +
                           shadow.volume->name + "'");
-  auto exposed = exposure_of(shadow.info.id);
-  if (exposed) {
-    catalog_.exposures.erase(
-        std::remove_if(catalog_.exposures.begin(), catalog_.exposures.end(),
-                       [&](const Exposure& e) { return e.shadow == shadow.info.id; }),
-        catalog_.exposures.end());
-    FF_TRY(save());
-    std::error_code error;
-    std::filesystem::remove(*exposed, error);
-  }
+  if (exposure_of(shadow.info.id))
+    FF_TRY(unexpose(shadow.info.id).status());
   return Status();
 }
 
 Result<std::size_t> Store::release_orphans() {
+  if (access_ != StoreAccess::kWrite)
+    return std::size_t{0};
   FF_ASSIGN_OR_RETURN(std::vector<ShadowRef> all, shadows());
   std::size_t released = 0;
   for (const ShadowRef& shadow : all) {
@@ -404,6 +846,130 @@ std::optional<std::string> Store::exposure_of(const Uuid& shadow) const {
     if (exposure.shadow == shadow)
       return exposure.path;
   return std::nullopt;
+}
+
+Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
+  FF_TRY(check_writable());
+  std::error_code error;
+  fs::path path = fs::absolute(given, error);
+  if (error)
+    return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
+  if (auto exposed = exposure_of(shadow.info.id))
+    return Status(ErrorCode::kAlreadyExists, "shadow copy " + shadow.info.id.to_string() +
+                                                 " is already exposed as '" + *exposed + "'");
+  for (const Exposure& e : catalog_.exposures)
+    if (fs::path(e.path) == path)
+      return Status(ErrorCode::kAlreadyExists,
+                    "'" + path.string() + "' already exposes shadow copy " + e.shadow.to_string());
+  if (resolves_inside(path, dir_))
+    return invalid_argument("cannot expose into the store itself ('" + path.string() + "')");
+  FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(*shadow.volume));
+  auto volume = opened->provider->open_snapshot(shadow.info.id);
+  if (!volume.ok())
+    return volume.status().with_context("shadow copy " + shadow.info.id.to_string());
+  FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(path, /*exclusive=*/true));
+  FF_ASSIGN_OR_RETURN(FileId id, file.id());
+  // Recorded before the copy, so an interrupted expose is still found and cleaned up.
+  catalog_.exposures.push_back({shadow.info.id, path.string(), id});
+  Status status = save();
+  if (status.ok())
+    status = copy_volume_to(*volume.value(), 0, volume.value()->size_bytes(), file,
+                            "exposing " + shadow.info.id.to_string().substr(0, 8));
+  if (!status.ok()) {
+    (void)unexpose(shadow.info.id);
+    return status.with_context("exposing shadow copy " + shadow.info.id.to_string());
+  }
+  return Status();
+}
+
+Result<std::string> Store::unexpose(const Uuid& shadow) {
+  FF_TRY(check_writable());
+  auto it = std::find_if(catalog_.exposures.begin(), catalog_.exposures.end(),
+                         [&](const Exposure& e) { return e.shadow == shadow; });
+  if (it == catalog_.exposures.end())
+    return not_found("shadow copy " + shadow.to_string() + " is not exposed");
+  Exposure exposure = *it;
+  catalog_.exposures.erase(it);
+  FF_TRY(save());
+  auto now = FileVolume::file_id(exposure.path);
+  if (!exposure.file || !now.ok() || !(*now == *exposure.file)) {
+    if (now.ok())
+      notice("'" + exposure.path + "' is no longer the file this store exposed there; it was " +
+             "left in place");
+    return exposure.path;
+  }
+  std::error_code error;
+  fs::remove(exposure.path, error);
+  if (error)
+    return io_error("cannot delete exposure '" + exposure.path + "': " + error.message());
+  (void)sync_directory(fs::path(exposure.path).parent_path());
+  return exposure.path;
+}
+
+void Store::handle_orphan_images() {
+  // Which images the catalog names; with a damaged entry, which files it meant is unknown,
+  // so nothing is removed.
+  bool trusted = true;
+  std::set<fs::path> named;
+  for (const VolumeEntry& entry : catalog_.volumes) {
+    if (entry.catalog_damaged) {
+      trusted = false;
+      continue;
+    }
+    if (entry.owned)
+      named.insert((dir_ / entry.image).lexically_normal());
+    if (entry.storage)
+      named.insert((dir_ / entry.storage->diff_image).lexically_normal());
+  }
+  for (const char* subdir : {kVolumesDir, kDiffDir}) {
+    std::error_code error;
+    fs::directory_iterator it(dir_ / subdir, error);
+    if (error)
+      continue;
+    for (const fs::directory_entry& file : it) {
+      std::string name = file.path().filename().string();
+      if (!is_orphan_name(name) || named.count(file.path().lexically_normal()) != 0)
+        continue;
+      std::error_code type_error;
+      if (!file.is_regular_file(type_error) || file.is_symlink(type_error))
+        continue;
+      std::string relative = std::string(subdir) + "/" + name;
+      if (access_ == StoreAccess::kWrite && trusted) {
+        if (remove_store_file(relative).ok())
+          notice("removed orphan image '" + relative + "', left by a command that did not finish");
+      } else if (trusted) {
+        notice("orphan image '" + relative +
+               "' is named by no volume; the next writing command removes it");
+      } else {
+        notice("image '" + relative +
+               "' is named by no volume, and a damaged catalog entry may have meant it; it is "
+               "kept");
+      }
+    }
+  }
+}
+
+Status copy_volume_to(Volume& volume, std::uint64_t offset, std::uint64_t length, OutputFile& file,
+                      const std::string& label) {
+  constexpr std::uint64_t kCopyBytes = 1 << 20;
+  std::uint64_t sector = volume.sector_bytes();
+  std::uint64_t first = offset / sector * sector;
+  std::uint64_t end = (offset + length + sector - 1) / sector * sector;
+  Progress progress(label, end - first);
+  std::vector<std::byte> buffer;
+  for (std::uint64_t at = first; at < end;) {
+    std::uint64_t piece = std::min<std::uint64_t>(kCopyBytes, end - at);
+    buffer.resize(piece);
+    FF_TRY(volume.read(at, buffer));
+    std::uint64_t skip = at < offset ? offset - at : 0;
+    std::uint64_t keep = std::min(piece, offset + length - at) - skip;
+    FF_TRY(file.write(std::span<const std::byte>(buffer).subspan(skip, keep)));
+    at += piece;
+    progress.update(at - first);
+  }
+  FF_TRY(file.finish());
+  progress.finish();
+  return Status();
 }
 
 }  // namespace freezeframe::cli

@@ -2,9 +2,9 @@
 // and the catalog that names them.
 //
 // Layout of DIR:
-//   lock                  flock'ed exclusively for the whole of each command
+//   lock                  flock'ed (with DIR itself) for the whole of each command
 //   catalog.json          volumes and shadow-storage associations, exposures (format below)
-//   volumes/NAME-UUID.img volume images the store created (attached images live elsewhere)
+//   volumes/UUID.img      volume images the store created (attached images live elsewhere)
 //   diff/NAME-UUID.img    diff areas (one sparse image per volume with shadow storage)
 //
 // Snapshots are not in the catalog: each SnapshotProvider keeps its snapshots durably in its
@@ -12,26 +12,47 @@
 // the catalog disagree with the snapshots, and the catalog changes only when volumes or
 // associations are added or removed.
 //
-// Crash safety: the catalog is replaced atomically (replace_file). A diff-area image is
-// created before the catalog names it and unlinked only after the catalog stopped naming it;
-// an orphan left by a crash between the two steps is overwritten when next needed.
+// Paths are confined. An image the store created is recorded relative to DIR, under
+// volumes/ or diff/, and is used (or deleted) only after the resolved path is checked to be
+// inside DIR; an attached image is recorded as an absolute path outside the store and is never
+// deleted. Exposures are recorded as absolute paths with the file's identity, and an exposure
+// is unlinked only while that path still names the file the store wrote. A catalog entry that
+// breaks these rules is damaged: it is reported and never used.
 //
-// Concurrency: Store::open() takes the lock without waiting; a second command on a busy
-// store fails at once with kBusy.
+// Identity: each volume's UUID and its diff area's UUID are in the catalog, so a store copied
+// without extended attributes (cp -r, tar, rsync without -X) or moved to another directory
+// opens as before. An image already in the store (same file, or same UUID) cannot be added a
+// second time.
+//
+// Isolation: a volume whose image, diff area or catalog entry cannot be used is damaged. Its
+// damage is recorded (damage()) and every other volume keeps working; a damaged CoW volume's
+// origin stays readable read-only, since CoW keeps the live data in the origin.
+//
+// Crash safety: the catalog is replaced atomically (replace_file, which fsyncs the file and
+// its directory). A diff-area or volume image is created before the catalog names it and
+// unlinked only after the catalog stopped naming it; an orphan left by a crash or a full disk
+// between the two steps is removed by the next writing command (and reported by reading ones).
+//
+// Concurrency: Store::open() locks the store directory and its lock file (StoreLock), shared
+// for reading commands and exclusive for writing ones, waiting up to `wait` for a holder.
 //
 // Thread-safety: none; one command uses one Store from one thread.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "freezeframe/file_volume.h"
 #include "freezeframe/snapshot_provider.h"
+#include "freezeframe/store_lock.h"
 #include "os.h"
 
 namespace freezeframe::cli {
@@ -40,25 +61,34 @@ struct ShadowStorage {
   // The volume the association is "on" (vssadmin's /on); the diff area is its own sparse image
   // file in the store, accounted to that volume.
   std::string on;
-  std::string diff_image;
+  std::string diff_image;  // relative to the store, under diff/
+  Uuid diff_uuid;          // nil in catalogs written before identities were recorded
   DiffAreaLimit limit = DiffAreaLimit::unbounded();
 };
 
 struct VolumeEntry {
   std::string name;
+  // Owned: relative to the store, under volumes/. Attached: absolute, outside the store.
   std::string image;
   // Created by `volume create` (removed with the volume), or attached (left in place).
   bool owned = true;
+  Uuid uuid;  // nil in catalogs written before identities were recorded
   std::uint64_t size_bytes = 0;
   std::uint32_t sector_bytes = 512;
   // The kind of diff area the volume gets when shadow storage is created implicitly.
   ProviderKind provider = ProviderKind::kCopyOnWrite;
   std::optional<ShadowStorage> storage;
+  // Why the volume cannot be used (empty when it can): a catalog entry that breaks the
+  // store's rules (found at load), or an image or diff area that failed to open.
+  std::string damage;
+  // The damage is in the catalog entry itself: its recorded paths must not be used at all.
+  bool catalog_damaged = false;
 };
 
 struct Exposure {
   Uuid shadow;
-  std::string path;
+  std::string path;            // absolute
+  std::optional<FileId> file;  // the file the store wrote there; none: never unlinked
 };
 
 struct Catalog {
@@ -82,41 +112,90 @@ struct ShadowRef {
   SnapshotInfo info;
 };
 
+enum class StoreAccess { kRead, kWrite };
+
+struct StoreOpenOptions {
+  // kRead takes the lock shared, opens every image read-only and changes nothing; a store
+  // that does not exist reads as empty and is not created. kWrite takes it exclusively.
+  StoreAccess access = StoreAccess::kWrite;
+  // How long to wait for another command's lock; 0 fails at once with kBusy.
+  std::chrono::milliseconds wait{0};
+  // Told once when waiting begins, with the holders' pids.
+  std::function<void(const std::vector<long>&)> on_wait;
+  // Where notices go (orphans removed or found, auto-release shadow copies released);
+  // nullptr for none.
+  std::ostream* notices = nullptr;
+};
+
+// What `shadowstorage delete` removed.
+struct StorageRemoval {
+  std::vector<Uuid> shadows;
+  std::string diff_image;  // absolute path
+  bool damaged = false;    // removed without reading it (--force on a damaged diff area)
+  ProviderKind kind = ProviderKind::kCopyOnWrite;
+};
+
 class Store {
  public:
   // `flag`: --store, else $FREEZEFRAME_STORE, else ./.freezeframe.
   static std::filesystem::path resolve_dir(const std::optional<std::string>& flag);
-  // Creates the directory if needed, takes the lock (kBusy when held), reads the catalog
-  // (kCorrupt naming the file and the field when it is malformed).
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir);
+  // Takes the lock (kBusy naming the holder's pid when it is held past options.wait), reads
+  // the catalog (kCorrupt naming the file and the field when it is malformed as a whole; a
+  // bad volume entry only damages that volume). A writing open creates the directory if
+  // needed, releases auto-release shadow copies left by a command that died and removes
+  // orphan images.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir,
+                                             const StoreOpenOptions& options = {});
   ~Store();
 
   const std::filesystem::path& dir() const { return dir_; }
+  StoreAccess access() const { return access_; }
   Catalog& catalog() { return catalog_; }
-  // Writes the catalog crash-safely.
+  // Writes the catalog crash-safely. kReadOnly for a store opened for reading.
   Status save();
 
   // Exact name, else a unique case-insensitive match; a trailing '\' is ignored ("C:\").
   VolumeEntry* find_volume(std::string_view name);
   Result<VolumeEntry*> volume(std::string_view name);
 
-  // Opens the volume, its diff area and provider (kept open until close or destruction).
+  // The absolute path of the volume's image, checked to be inside the store for an owned
+  // image (kCorrupt naming the entry otherwise).
+  Result<std::filesystem::path> image_path(const VolumeEntry& entry) const;
+  Result<std::filesystem::path> diff_path(const VolumeEntry& entry) const;
+
+  // Opens the volume, its diff area and provider (kept open until close or destruction),
+  // read-only in a store opened for reading. A failure damages the volume: it is recorded
+  // in entry.damage and returned again by later calls without retrying.
   Result<OpenVolume*> open_volume(VolumeEntry& entry);
   Result<OpenVolume*> open_volume(std::string_view name);
+  // The origin image alone, read-only: how a damaged CoW volume's live data is still read.
+  Result<std::unique_ptr<FileVolume>> open_origin_read_only(VolumeEntry& entry);
   void close_volume(const std::string& name);
+  // Opens every volume so that its damage, if any, is known. Returns the damaged ones.
+  std::vector<VolumeEntry*> check_volumes();
 
-  Status add_volume(VolumeEntry entry);
+  // Creates a sparse image in the store and adds it as volume `name`.
+  Status create_volume(const std::string& name, std::uint64_t size_bytes,
+                       std::uint32_t sector_bytes, ProviderKind kind);
+  // Adds the image or block device at `image` (made absolute) as volume `name`. Refused when
+  // it is inside the store or is already one of its volumes or diff areas (same file or same
+  // UUID).
+  Status attach_volume(const std::string& name, const std::string& image,
+                       std::uint32_t sector_bytes, ProviderKind kind);
   Status remove_volume(const std::string& name);
 
   // Creates the diff area of `entry` (kAlreadyExists if it has one).
   Status create_storage(VolumeEntry& entry, const std::string& on, const DiffAreaLimit& limit,
                         ProviderKind kind);
   // Deletes every snapshot of `entry` (a RoW volume's live data is folded back into its image
-  // first) and removes its diff area.
-  Status delete_storage(VolumeEntry& entry);
+  // first) and removes its diff area. A damaged diff area is refused unless `force`, which
+  // removes it and its shadow copies unread.
+  Result<StorageRemoval> delete_storage(VolumeEntry& entry, bool force = false);
+  // Changes the maximum: the catalog records it first, so a failed save deletes nothing.
   Status resize_storage(VolumeEntry& entry, const DiffAreaLimit& limit);
 
-  // Every snapshot in the store, oldest first per volume, volumes in catalog order.
+  // Every snapshot of every undamaged volume, oldest first per volume, volumes in catalog
+  // order. Damaged volumes are skipped (see check_volumes()).
   Result<std::vector<ShadowRef>> shadows();
   Result<ShadowRef> find_shadow(const Uuid& id);
   Result<ShadowRef> find_shadow(std::string_view id_text);
@@ -124,17 +203,35 @@ class Store {
   Status delete_shadow(const ShadowRef& shadow);
   // Deletes every snapshot lacking kAttrNoAutoRelease: an auto-release snapshot exists only
   // while the command that created it runs, so one found here was left by a command that
-  // died. Returns how many were deleted.
+  // died. Returns how many were deleted (none in a store opened for reading).
   Result<std::size_t> release_orphans();
 
   std::optional<std::string> exposure_of(const Uuid& shadow) const;
+  // Writes the snapshot's image to `path` (made absolute; refused if anything exists there),
+  // fsyncs it and records the exposure.
+  Status expose(const ShadowRef& shadow, const std::filesystem::path& path);
+  // Forgets the exposure of `shadow` and unlinks its file if it is still the one the store
+  // wrote. Returns the path.
+  Result<std::string> unexpose(const Uuid& shadow);
 
  private:
-  Store(std::filesystem::path dir, FileLock lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
+  Store(std::filesystem::path dir, StoreAccess access, std::optional<StoreLock> lock,
+        std::ostream* notices)
+      : dir_(std::move(dir)), access_(access), lock_(std::move(lock)), notices_(notices) {}
   Status load();
+  Status check_writable() const;
+  void notice(const std::string& text);
+  // Unlinks `relative` (under volumes/ or diff/) after checking it resolves inside the store.
+  Status remove_store_file(const std::string& relative);
+  // Volume and diff images in volumes/ and diff/ that no catalog entry names.
+  void handle_orphan_images();
+  Status check_not_in_store(const std::string& name, const std::filesystem::path& image,
+                            const Uuid& uuid);
 
   std::filesystem::path dir_;
-  FileLock lock_;
+  StoreAccess access_;
+  std::optional<StoreLock> lock_;
+  std::ostream* notices_;
   Catalog catalog_;
   std::map<std::string, std::unique_ptr<OpenVolume>> open_;
 };
@@ -142,5 +239,14 @@ class Store {
 // Bytes of the diff-area image made for a volume of `origin_bytes` under `limit`: room for
 // the limit (at least four times the volume, so a later resize has room) plus the metadata.
 std::uint64_t diff_image_bytes(std::uint64_t origin_bytes, const DiffAreaLimit& limit);
+
+// Copies `length` bytes of `volume` from `offset` (sector-aligned reads, trimmed to the byte
+// range) into `file`, with a progress bar on a terminal, and finishes the file (fsync).
+Status copy_volume_to(Volume& volume, std::uint64_t offset, std::uint64_t length, OutputFile& file,
+                      const std::string& label);
+
+// Volume names: printable, not empty or blank, at most 255 bytes, and none of the characters
+// the command syntax uses (',' separates names, '/' paths). kInvalidArgument naming the rule.
+Status validate_volume_name(std::string_view name);
 
 }  // namespace freezeframe::cli

@@ -239,6 +239,9 @@ struct SnapshotProvider::Impl {
   std::vector<Record> pending;  // applied in memory, not yet written
   bool diff_data_dirty = false;
   Status broken;  // set when a metadata commit failed: later changes are refused
+  // Opened over a read-only diff volume: snapshots and the live volume can be read, and
+  // nothing is ever written to either volume.
+  bool read_only = false;
 
   std::deque<ProviderEvent> events;
   ProviderStats stats;
@@ -1509,6 +1512,9 @@ struct SnapshotProvider::Impl {
   Status check_writable() const {
     if (!broken.ok())
       return broken;
+    if (read_only)
+      return Status(ErrorCode::kReadOnly,
+                    diff_area_name() + " is open read-only: nothing can be changed through it");
     return Status();
   }
 };
@@ -1570,13 +1576,13 @@ Status check_write_back(std::uint64_t bytes, std::uint32_t chunk) {
   return Status();
 }
 
-Status validate_volumes(Volume& origin, Volume& diff) {
+Status validate_volumes(Volume& origin, Volume& diff, bool read_only_allowed) {
   // Two Volume objects with one UUID (a wrapper and its base, say) are one volume.
   if (&origin == &diff || origin.uuid() == diff.uuid()) {
     return invalid_argument("the diff area must be on a volume other than its origin '" +
                             origin.name() + "' (" + origin.uuid().to_string() + ")");
   }
-  if (diff.read_only()) {
+  if (diff.read_only() && !read_only_allowed) {
     return Status(ErrorCode::kReadOnly, "diff volume '" + diff.name() + "' is read-only");
   }
   return Status();
@@ -1600,7 +1606,7 @@ SnapshotProvider::~SnapshotProvider() {
 Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind kind,
                                                                    Volume& origin, Volume& diff,
                                                                    const ProviderOptions& options) {
-  FF_TRY(validate_volumes(origin, diff));
+  FF_TRY(validate_volumes(origin, diff, false));
   if (kind != ProviderKind::kCopyOnWrite && kind != ProviderKind::kRedirectOnWrite) {
     return invalid_argument("unknown provider kind " + std::to_string(static_cast<int>(kind)));
   }
@@ -1716,7 +1722,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
 
 Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
     Volume& origin, Volume& diff, const ProviderOpenOptions& options) {
-  FF_TRY(validate_volumes(origin, diff));
+  FF_TRY(validate_volumes(origin, diff, true));
   if (diff.size_bytes() < format::kSuperblockBytes) {
     return corrupt("diff volume '" + diff.name() + "' is too small to hold a diff area");
   }
@@ -1760,8 +1766,15 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
   state.compress = (sb.flags & format::kFlagCompressed) != 0;
   if (state.compress)
     FF_TRY(state.make_compressor());
+  state.read_only = diff.read_only();
   FF_TRY(state.replay());
   if (state.kind == ProviderKind::kCopyOnWrite && state.revert_tag != 0) {
+    if (state.read_only) {
+      return Status(ErrorCode::kReadOnly,
+                    state.diff_area_name() +
+                        ": a revert was interrupted; open it writable once to finish it before "
+                        "it can be read");
+    }
     FF_TRY(state.finish_cow_revert());
   }
   return std::unique_ptr<SnapshotProvider>(new SnapshotProvider(std::move(impl)));
@@ -1780,7 +1793,7 @@ std::uint32_t SnapshotProvider::sector_bytes() const noexcept {
   return impl_->origin.sector_bytes();
 }
 bool SnapshotProvider::read_only() const noexcept {
-  return impl_->origin.read_only();
+  return impl_->origin.read_only() || impl_->read_only;
 }
 
 Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
@@ -2020,6 +2033,8 @@ Status SnapshotProvider::do_write(std::uint64_t offset, std::span<const std::byt
 Status SnapshotProvider::do_flush() {
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
+  if (s.read_only)
+    return Status();  // nothing was or can be written
   FF_TRY(s.check_writable());
   FF_TRY(s.write_back());
   return s.origin.flush();

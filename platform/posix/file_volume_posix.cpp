@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 #include <new>
+#include <optional>
 #include <system_error>
 
 #include "freezeframe/file_volume.h"
@@ -152,9 +153,9 @@ void remove_stored_uuid(int fd) {
 #endif
 }
 
-// The UUID stored in the file's extended attribute, or the UUID derived from its canonical
-// path when it has none (or the file system keeps no attributes).
-Result<Uuid> load_uuid(int fd, const std::string& path) {
+// The UUID stored in the file's extended attribute; nullopt when it has none (or the file
+// system keeps no attributes).
+Result<std::optional<Uuid>> stored_uuid(int fd, const std::string& path) {
 #if defined(__linux__)
   char text[128];
   ssize_t n = ::fgetxattr(fd, kUuidAttribute, text, sizeof(text));
@@ -164,7 +165,7 @@ Result<Uuid> load_uuid(int fd, const std::string& path) {
       return corrupt(prefix(path) + ": extended attribute " + kUuidAttribute +
                      " does not hold a valid UUID");
     }
-    return *parsed;
+    return std::optional<Uuid>(*parsed);
   }
   int error = errno;
   if (error == ERANGE) {
@@ -178,7 +179,26 @@ Result<Uuid> load_uuid(int fd, const std::string& path) {
   }
 #else
   (void)fd;
+  (void)path;
 #endif
+  return std::optional<Uuid>();
+}
+
+// The file's identity: its stored UUID, else the one the caller recorded, else the UUID
+// derived from its canonical path. A stored UUID that differs from the recorded one means the
+// path now names another image.
+Result<Uuid> load_uuid(int fd, const std::string& path, const Uuid& expected) {
+  FF_ASSIGN_OR_RETURN(std::optional<Uuid> stored, stored_uuid(fd, path));
+  if (stored) {
+    if (!expected.is_nil() && *stored != expected) {
+      return invalid_argument(prefix(path) + ": holds the image with UUID " + stored->to_string() +
+                              ", not the expected " + expected.to_string() +
+                              " (the file was replaced by another image)");
+    }
+    return *stored;
+  }
+  if (!expected.is_nil())
+    return expected;
   return Uuid::from_name(canonical_path(path));
 }
 
@@ -354,9 +374,9 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
 
   Uuid uuid;
   if (block_device) {
-    uuid = Uuid::from_name(canonical_path(path));
+    uuid = options.uuid.is_nil() ? Uuid::from_name(canonical_path(path)) : options.uuid;
   } else {
-    FF_ASSIGN_OR_RETURN(uuid, load_uuid(fd, path));
+    FF_ASSIGN_OR_RETURN(uuid, load_uuid(fd, path, options.uuid));
   }
   if (options.direct_io)
     FF_TRY(enable_direct_io(fd, path, sector_bytes));
@@ -365,6 +385,17 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
   return std::unique_ptr<FileVolume>(new FileVolume(std::move(handle), path, std::move(identity),
                                                     size_bytes, sector_bytes, options.read_only,
                                                     options.direct_io, block_device));
+}
+
+Result<FileId> FileVolume::file_id(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    int error = errno;
+    if (error == ENOENT)
+      return not_found(prefix(path) + ": no such file or device");
+    return errno_status(error, prefix(path) + ": cannot stat: " + reason(error));
+  }
+  return FileId{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
 }
 
 Result<std::uint64_t> FileVolume::allocated_bytes() const {

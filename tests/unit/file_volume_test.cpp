@@ -164,6 +164,52 @@ TEST(FileVolume, FileWithoutStoredUuidGetsOneDerivedFromItsPath) {
   EXPECT_EQ(first->size_bytes(), 8192u);
 }
 
+TEST(FileVolume, RecordedUuidIdentifiesAFileThatLostItsAttribute) {
+  TempPath path;
+  const Uuid recorded = Uuid::from_name("file-volume-test-recorded-uuid");
+  write_raw_file(path, 8192);  // a copy made without extended attributes has none
+  auto volume = FileVolume::open(path.str(), {.uuid = recorded});
+  ASSERT_TRUE(volume.ok()) << volume.status().to_string();
+  EXPECT_EQ(volume.value()->uuid(), recorded);
+  // Without the recorded UUID the identity depends on where the file is.
+  auto plain = open_ok(path);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_NE(plain->uuid(), recorded);
+}
+
+TEST(FileVolume, RecordedUuidThatDiffersFromTheStoredOneIsRefused) {
+  TempPath path;
+  const Uuid stored = Uuid::from_name("file-volume-test-stored");
+  ASSERT_TRUE(FileVolume::create(path.str(), {.size_bytes = kMiB, .uuid = stored}).ok());
+  auto same = FileVolume::open(path.str(), {.uuid = stored});
+  ASSERT_TRUE(same.ok()) << same.status().to_string();
+  EXPECT_EQ(same.value()->uuid(), stored);
+  const Uuid other = Uuid::from_name("file-volume-test-other");
+  auto volume = FileVolume::open(path.str(), {.uuid = other});
+  ASSERT_FALSE(volume.ok());
+  EXPECT_EQ(volume.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(volume.status().message().find(stored.to_string()), std::string::npos);
+  EXPECT_NE(volume.status().message().find(other.to_string()), std::string::npos);
+  EXPECT_NE(volume.status().message().find(path.str()), std::string::npos);
+}
+
+TEST(FileVolume, FileIdTellsTwoPathsToOneFileApart) {
+  TempPath path;
+  TempPath other;
+  write_raw_file(path, 4096);
+  write_raw_file(other, 4096);
+  const std::filesystem::path link = path.path().string() + ".link";
+  std::filesystem::create_hard_link(path.path(), link);
+  auto first = FileVolume::file_id(path.str());
+  auto linked = FileVolume::file_id(link.string());
+  auto second = FileVolume::file_id(other.str());
+  std::filesystem::remove(link);
+  ASSERT_TRUE(first.ok() && linked.ok() && second.ok());
+  EXPECT_EQ(first.value(), linked.value());
+  EXPECT_FALSE(first.value() == second.value());
+  EXPECT_EQ(FileVolume::file_id(link.string()).status().code(), ErrorCode::kNotFound);
+}
+
 TEST(FileVolume, MalformedStoredUuidIsCorrupt) {
   TempPath path;
   write_raw_file(path, 4096);

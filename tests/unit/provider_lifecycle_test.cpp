@@ -220,6 +220,66 @@ TEST_P(ProviderLifecycleTest, ConsolidateFoldsEverythingBackWhenNoSnapshotIsLeft
   EXPECT_EQ(history.rig->provider->usage().used_bytes, 0u);
 }
 
+// A read-only window onto a volume: reads pass through, everything else is refused (the
+// Volume base class refuses writes and discards of a read-only volume before do_write).
+class ReadOnlyView final : public Volume {
+ public:
+  explicit ReadOnlyView(Volume& base) : base_(base) {}
+  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
+  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
+  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
+  bool read_only() const noexcept override { return true; }
+
+ protected:
+  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
+    return base_.read(offset, out);
+  }
+  Status do_write(std::uint64_t, std::span<const std::byte>) override {
+    return Status(ErrorCode::kReadOnly, "read-only view");
+  }
+  Status do_flush() override { return Status(); }
+  Status do_discard(std::uint64_t, std::uint64_t) override {
+    return Status(ErrorCode::kReadOnly, "read-only view");
+  }
+
+ private:
+  Volume& base_;
+};
+
+TEST_P(ProviderLifecycleTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {
+  const ProviderKind kind = GetParam();
+  const std::uint64_t seed = testing::test_seed(53);
+  SCOPED_TRACE(testing::replay_command(seed));
+  History history = make_history(kind, seed);
+  ASSERT_NE(history.rig, nullptr);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(history.rig->provider->flush().ok());
+  history.rig->provider.reset();
+  const Bytes origin_before = read_all(*history.rig->origin);
+  const Bytes diff_before = read_all(*history.rig->diff);
+
+  ReadOnlyView origin(*history.rig->origin);
+  ReadOnlyView diff(*history.rig->diff);
+  auto opened = SnapshotProvider::open(origin, diff);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  SnapshotProvider& provider = *opened.value();
+  EXPECT_TRUE(provider.read_only());
+  expect_reads(provider, history.taken, history.live, "through a read-only open");
+
+  Bytes chunk(kChunk, std::byte{0x5a});
+  EXPECT_EQ(provider.write(0, chunk).code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(provider.create_snapshot().status().code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(provider.delete_snapshot(history.taken[0].id).code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(provider.revert_to_snapshot(history.taken[0].id).code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(provider.set_limit(DiffAreaLimit::bytes(kChunk * 64)).code(), ErrorCode::kReadOnly);
+  EXPECT_TRUE(provider.flush().ok());
+  opened.value().reset();
+  EXPECT_TRUE(read_all(*history.rig->origin) == origin_before);
+  EXPECT_TRUE(read_all(*history.rig->diff) == diff_before);
+  ASSERT_TRUE(history.rig->reopen().ok());
+  expect_reads(*history.rig->provider, history.taken, history.live, "after a writable reopen");
+}
+
 TEST(RowProviderConsolidate, KeepsWhatASnapshotNeeds) {
   const std::uint64_t seed = testing::test_seed(54);
   SCOPED_TRACE(testing::replay_command(seed));

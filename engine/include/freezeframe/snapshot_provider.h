@@ -198,6 +198,10 @@ class SnapshotProvider : public Volume {
   // Opens the diff area on `diff` and recovers its state from the journal (after a crash
   // too). Fails without writing anything if the diff area is foreign or corrupt (kCorrupt),
   // of a newer format (kUnsupportedVersion), or belongs to another origin (kInvalidArgument).
+  // Over a read-only `diff` the provider is read-only: snapshots and the live volume read as
+  // after a writable open, read_only() is true, flush() does nothing, and every change fails
+  // with kReadOnly; nothing is written to either volume. A CoW revert interrupted by a crash
+  // must be finished by a writable open first (kReadOnly until then).
   static Result<std::unique_ptr<SnapshotProvider>> open(Volume& origin, Volume& diff,
                                                         const ProviderOpenOptions& options = {});
 

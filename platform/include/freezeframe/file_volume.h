@@ -17,8 +17,10 @@
 // Identity: the name defaults to the path as given. The UUID of an image file is stored in
 // the file's extended attribute `user.freezeframe.uuid` at create() and read back by open(),
 // so it is stable across close and reopen. Where extended attributes are unavailable (some
-// file systems, block devices), the UUID is derived from the file's canonical path
-// (Uuid::from_name), which is stable as long as the file is not moved.
+// file systems, block devices, a copy made without them), the UUID is the one the caller
+// recorded and passes in FileVolumeOpenOptions::uuid, else it is derived from the file's
+// canonical path (Uuid::from_name), which is stable only as long as the file is not moved. A
+// caller that must find its volumes again after a copy or a move records the UUID itself.
 //
 // Size: the size must be a non-zero multiple of the sector size; create() and open() fail
 // with kInvalidArgument naming the path otherwise. If the file shrinks underneath an open
@@ -65,6 +67,18 @@ struct FileVolumeOpenOptions {
   bool direct_io = false;
   // Empty: the path.
   std::string name;
+  // Nil: the identity is the UUID in the file's extended attribute, else derived from the
+  // path. Otherwise the UUID the caller recorded for this image: used when the file carries
+  // none, and open() fails with kInvalidArgument when the file carries a different one.
+  Uuid uuid;
+};
+
+// Which file a path names, as the operating system tells files apart (device and inode on
+// POSIX). Two paths with equal FileIds are one file, whatever links or directories lead there.
+struct FileId {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  friend bool operator==(const FileId&, const FileId&) = default;
 };
 
 class FileVolume final : public Volume {
@@ -79,9 +93,13 @@ class FileVolume final : public Volume {
   // Opens an existing image file or block device. Fails with kNotFound if `path` does not
   // exist, kInvalidArgument if it is neither a regular file nor a block device or its size is
   // not a non-zero multiple of the sector size, kCorrupt if its stored UUID is malformed,
-  // kUnsupported if direct I/O is refused, kIoError otherwise.
+  // kUnsupported if direct I/O is refused, kIoError otherwise; kInvalidArgument also when
+  // options.uuid is given and the file's stored UUID differs.
   static Result<std::unique_ptr<FileVolume>> open(const std::string& path,
                                                   const FileVolumeOpenOptions& options);
+  // The FileId of the file or device `path` names (following symbolic links). kNotFound if
+  // there is none.
+  static Result<FileId> file_id(const std::string& path);
   ~FileVolume() override;
 
   const VolumeIdentity& identity() const noexcept override { return identity_; }
