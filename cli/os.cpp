@@ -86,13 +86,6 @@ OutputFile::~OutputFile() {
     ::close(fd_);
 }
 
-Result<FileId> OutputFile::id() const {
-  struct stat info {};
-  if (fd_ < 0 || ::fstat(fd_, &info) != 0)
-    return io_error("cannot stat '" + path_.string() + "': " + os_error(errno));
-  return FileId{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
-}
-
 Status OutputFile::write(std::span<const std::byte> data) {
   if (fd_ < 0)
     return io_error("'" + path_.string() + "' is closed");

@@ -9,7 +9,6 @@
 #include <string>
 #include <string_view>
 
-#include "freezeframe/file_volume.h"
 #include "freezeframe/status.h"
 
 namespace freezeframe::cli {
@@ -36,7 +35,6 @@ class OutputFile {
   ~OutputFile();
 
   const std::filesystem::path& path() const { return path_; }
-  Result<FileId> id() const;
   Status write(std::span<const std::byte> data);
   // fsync the file, close it, fsync its directory.
   Status finish();

@@ -1,6 +1,9 @@
 #include "store.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,7 +19,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kCatalogFormat = "freezeframe-store-catalog";
-// 2: volume and diff-area UUIDs, exposures as absolute paths with their file's identity.
+// 2: volume and diff-area UUIDs, exposures as absolute paths with their file's identity, and a
+// checksum in every volume and exposure entry.
 constexpr int kCatalogVersion = 2;
 constexpr std::uint32_t kChunkBytes = 16 * 1024;
 constexpr std::size_t kVolumeNameBytesMax = 255;
@@ -68,6 +72,36 @@ DiffAreaLimit limit_from_json(const json& j) {
   throw std::invalid_argument("maxsize.kind '" + kind + "' is unknown");
 }
 
+// XXH3-64 of the entry's canonical text without its "checksum" member (nlohmann keeps object
+// members sorted, so the text does not depend on how the file was formatted).
+std::string entry_checksum(const json& entry) {
+  json copy = entry;
+  copy.erase("checksum");
+  std::string text = copy.dump();
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
+  return hex;
+}
+
+json with_checksum(json entry) {
+  entry["checksum"] = entry_checksum(entry);
+  return entry;
+}
+
+// Throws naming the problem when a version-2 entry's checksum is missing or wrong.
+void check_checksum(const json& entry, std::int64_t version) {
+  if (version < 2)
+    return;  // written before entries carried checksums
+  if (!entry.contains("checksum") || !entry.at("checksum").is_string())
+    throw std::invalid_argument("it has no checksum");
+  std::string expected = entry_checksum(entry);
+  if (entry.at("checksum").get<std::string>() != expected)
+    throw std::invalid_argument("its checksum " + entry.at("checksum").dump() +
+                                " does not match its content (" + expected +
+                                "): the entry was damaged");
+}
+
 Uuid uuid_field(const json& j, const char* key) {
   if (!j.contains(key) || j.at(key).is_null())
     return Uuid();
@@ -113,6 +147,23 @@ bool resolves_inside(const fs::path& path, const fs::path& root) {
     return false;
   auto [root_end, ignored] = std::mismatch(base.begin(), base.end(), real.begin(), real.end());
   return root_end == base.end();
+}
+
+// What is at `path` now, or nullopt if nothing (or it cannot be examined).
+std::optional<ExposedFile> exposed_file_at(const fs::path& path) {
+  auto id = FileVolume::file_id(path.string());
+  if (!id.ok())
+    return std::nullopt;
+  std::error_code error;
+  std::uint64_t size = fs::file_size(path, error);
+  if (error)
+    return std::nullopt;
+  auto modified = fs::last_write_time(path, error);
+  if (error)
+    return std::nullopt;
+  return ExposedFile{
+      *id, size,
+      std::chrono::duration_cast<std::chrono::nanoseconds>(modified.time_since_epoch()).count()};
 }
 
 bool is_orphan_name(const std::string& name) {
@@ -195,9 +246,15 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& given, const StoreOpe
   FF_TRY(store->load());
   if (options.access == StoreAccess::kWrite) {
     fs::remove(dir / "catalog.json.tmp", error);  // a save a crash interrupted; ours
-    FF_ASSIGN_OR_RETURN(std::size_t released, store->release_orphans());
-    if (released > 0)
-      store->notice("released " + std::to_string(released) +
+    // Housekeeping: a failure here must not stop the command the user asked for.
+    auto released = store->release_orphans();
+    if (!released.ok())
+      store->notice(
+          "could not release auto-release shadow copies left by a command that did "
+          "not finish: " +
+          released.status().message());
+    else if (*released > 0)
+      store->notice("released " + std::to_string(*released) +
                     " auto-release shadow copies left by a command that did not finish");
   }
   store->handle_orphan_images();
@@ -229,6 +286,7 @@ Status Store::load() {
     return Status();
   FF_ASSIGN_OR_RETURN(std::string text, read_file(path));
   json j;
+  std::int64_t version = 0;
   try {
     j = json::parse(text);
     if (!j.is_object() || j.at("format").get<std::string>() != kCatalogFormat)
@@ -237,7 +295,7 @@ Status Store::load() {
     if (!version_field.is_number_integer() || version_field.get<std::int64_t>() < 1)
       return corrupt("catalog '" + path.string() + "': version " + version_field.dump() +
                      " is not a format version");
-    std::int64_t version = version_field.get<std::int64_t>();
+    version = version_field.get<std::int64_t>();
     if (version > kCatalogVersion)
       return Status(ErrorCode::kUnsupportedVersion,
                     "catalog '" + path.string() + "' has format version " +
@@ -252,22 +310,23 @@ Status Store::load() {
   std::size_t index = 0;
   for (const json& v : j.at("volumes")) {
     VolumeEntry entry;
+    ++index;
     try {
       entry.name = v.at("name").get<std::string>();
-    } catch (const std::exception& e) {
-      return corrupt("catalog '" + path.string() + "': volume " + std::to_string(index) +
-                     " has no valid name: " + e.what());
+    } catch (const std::exception&) {
+      // Without a name the entry cannot even be reported; it is kept under a made-up one
+      // so that it is listed as damaged and can be removed.
+      entry.name = "#" + std::to_string(index) + " (unnamed)";
     }
-    ++index;
     if (!names.insert(to_lower(entry.name)).second)
-      return corrupt("catalog '" + path.string() + "': volume '" + entry.name +
-                     "' is listed twice");
+      entry.name += " #" + std::to_string(index);
     // Anything wrong with the rest of the entry damages this volume only.
     auto damage = [&](const std::string& why) {
       entry.damage = "catalog entry: " + why;
       entry.catalog_damaged = true;
     };
     try {
+      check_checksum(v, version);
       if (Status s = validate_volume_name(entry.name); !s.ok())
         throw std::invalid_argument(s.message());
       entry.image = v.at("image").get<std::string>();
@@ -311,10 +370,32 @@ Status Store::load() {
     try {
       auto id = Uuid::parse(e.at("shadow").get<std::string>());
       if (!id.ok())
-        return corrupt("catalog '" + path.string() + "': " + id.status().message());
+        throw std::invalid_argument(id.status().message());
       Exposure exposure{*id, e.at("path").get<std::string>(), std::nullopt};
-      if (e.contains("device") && e.contains("inode"))
-        exposure.file = FileId{unsigned_field(e, "device"), unsigned_field(e, "inode")};
+      if (Status s =
+              [&] {
+                try {
+                  check_checksum(e, version);
+                } catch (const std::exception& bad) {
+                  return corrupt(bad.what());
+                }
+                return Status();
+              }();
+          !s.ok()) {
+        // Which file it names is not to be trusted: it is kept, but never unlinked.
+        notice("exposure '" + exposure.path + "' in catalog '" + path.string() +
+               "': " + s.message() + "; its file will not be deleted");
+        catalog_.exposures.push_back(std::move(exposure));
+        continue;
+      }
+      if (e.contains("file") && !e.at("file").is_null()) {
+        const json& f = e.at("file");
+        if (!f.at("modified_ns").is_number_integer())
+          throw std::invalid_argument("file.modified_ns must be an integer");
+        exposure.file = ExposedFile{{unsigned_field(f, "device"), unsigned_field(f, "inode")},
+                                    unsigned_field(f, "size_bytes"),
+                                    f.at("modified_ns").get<std::int64_t>()};
+      }
       if (!fs::path(exposure.path).is_absolute()) {
         // Written relative to some earlier working directory: which file it named is unknown,
         // so it is never unlinked.
@@ -322,7 +403,9 @@ Status Store::load() {
       }
       catalog_.exposures.push_back(std::move(exposure));
     } catch (const std::exception& ex) {
-      return corrupt("catalog '" + path.string() + "': an exposure is malformed: " + ex.what());
+      // Unreadable: dropped from the catalog at the next save, and nothing is deleted for it.
+      notice("catalog '" + path.string() +
+             "': an exposure is malformed and is ignored: " + ex.what());
     }
   }
   return Status();
@@ -353,16 +436,17 @@ Status Store::save() {
                                         ? json(nullptr)
                                         : json(entry.storage->diff_uuid.to_string())},
                       {"maxsize", limit_to_json(entry.storage->limit)}};
-    volumes.push_back(std::move(v));
+    volumes.push_back(with_checksum(std::move(v)));
   }
   json exposures = json::array();
   for (const Exposure& exposure : catalog_.exposures) {
-    json e = {{"shadow", exposure.shadow.to_string()}, {"path", exposure.path}};
-    if (exposure.file) {
-      e["device"] = exposure.file->device;
-      e["inode"] = exposure.file->inode;
-    }
-    exposures.push_back(std::move(e));
+    json e = {{"shadow", exposure.shadow.to_string()}, {"path", exposure.path}, {"file", nullptr}};
+    if (exposure.file)
+      e["file"] = {{"device", exposure.file->id.device},
+                   {"inode", exposure.file->id.inode},
+                   {"size_bytes", exposure.file->size_bytes},
+                   {"modified_ns", exposure.file->modified_ns}};
+    exposures.push_back(with_checksum(std::move(e)));
   }
   json j = {{"format", kCatalogFormat},
             {"version", kCatalogVersion},
@@ -868,15 +952,22 @@ Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
   if (!volume.ok())
     return volume.status().with_context("shadow copy " + shadow.info.id.to_string());
   FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(path, /*exclusive=*/true));
-  FF_ASSIGN_OR_RETURN(FileId id, file.id());
-  // Recorded before the copy, so an interrupted expose is still found and cleaned up.
-  catalog_.exposures.push_back({shadow.info.id, path.string(), id});
-  Status status = save();
-  if (status.ok())
-    status = copy_volume_to(*volume.value(), 0, volume.value()->size_bytes(), file,
-                            "exposing " + shadow.info.id.to_string().substr(0, 8));
+  Status status = copy_volume_to(*volume.value(), 0, volume.value()->size_bytes(), file,
+                                 "exposing " + shadow.info.id.to_string().substr(0, 8));
+  std::optional<ExposedFile> written = exposed_file_at(path);
+  if (status.ok() && !written)
+    status = io_error("cannot examine '" + path.string() + "' after writing it");
+  if (status.ok()) {
+    catalog_.exposures.push_back({shadow.info.id, path.string(), written});
+    status = save();
+    if (!status.ok())
+      catalog_.exposures.pop_back();
+  }
   if (!status.ok()) {
-    (void)unexpose(shadow.info.id);
+    // The file is ours (created exclusively just now) and unrecorded: remove it.
+    std::error_code ignored;
+    if (written && exposed_file_at(path) == written)
+      fs::remove(path, ignored);
     return status.with_context("exposing shadow copy " + shadow.info.id.to_string());
   }
   return Status();
@@ -891,9 +982,9 @@ Result<std::string> Store::unexpose(const Uuid& shadow) {
   Exposure exposure = *it;
   catalog_.exposures.erase(it);
   FF_TRY(save());
-  auto now = FileVolume::file_id(exposure.path);
-  if (!exposure.file || !now.ok() || !(*now == *exposure.file)) {
-    if (now.ok())
+  std::optional<ExposedFile> now = exposed_file_at(exposure.path);
+  if (!exposure.file || !now || !(*now == *exposure.file)) {
+    if (now)
       notice("'" + exposure.path + "' is no longer the file this store exposed there; it was " +
              "left in place");
     return exposure.path;

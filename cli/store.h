@@ -85,10 +85,19 @@ struct VolumeEntry {
   bool catalog_damaged = false;
 };
 
+// The file an exposure wrote, as it was when the exposure was made. Inode numbers are reused,
+// so size and modification time are kept too: all four must match before it is unlinked.
+struct ExposedFile {
+  FileId id;
+  std::uint64_t size_bytes = 0;
+  std::int64_t modified_ns = 0;
+  friend bool operator==(const ExposedFile&, const ExposedFile&) = default;
+};
+
 struct Exposure {
   Uuid shadow;
-  std::string path;            // absolute
-  std::optional<FileId> file;  // the file the store wrote there; none: never unlinked
+  std::string path;                 // absolute
+  std::optional<ExposedFile> file;  // none: never unlinked
 };
 
 struct Catalog {
