@@ -361,18 +361,21 @@ Status volume_write(Context& ctx) {
     if (piece < want)
       break;
   }
-  if (!known && done == room && in.peek() != std::char_traits<char>::eof()) {
-    FF_TRY(volume.flush());
-    return out_of_range("volume '" + volume_name + "': --from '" + from + "' gives more than the " +
-                        std::to_string(room) + " bytes from offset " + std::to_string(offset) +
-                        " to the end of the volume; the first " + std::to_string(done) +
-                        " bytes were written (pass --length to write part of it)");
-  }
   FF_TRY(volume.flush());
   progress.finish();
   std::vector<Uuid> deleted;
   if (opened->provider)
     deleted = deleted_since(before, *opened->provider);
+  if (!known && done == room && in.peek() != std::char_traits<char>::eof()) {
+    // Data was written, so this is a failure (exit 1), not a usage error.
+    std::string text = "volume '" + volume_name + "': --from '" + from + "' gives more than the " +
+                       std::to_string(room) + " bytes from offset " + std::to_string(offset) +
+                       " to the end of the volume; the first " + std::to_string(done) +
+                       " bytes were written (pass --length to write " + "part of it)";
+    for (const Uuid& id : deleted)
+      text += "; shadow copy " + braced(id) + " was deleted to make room";
+    return limit_exceeded(text);
+  }
   if (ctx.json) {
     json ids = json::array();
     for (const Uuid& id : deleted)
@@ -410,7 +413,11 @@ Status volume_read(Context& ctx) {
   if (!opened.ok()) {
     // CoW keeps the live data in the origin: with its diff area damaged, the origin alone
     // still reads right. RoW keeps part of it in the diff area, so it cannot.
-    if (!entry->storage || entry->provider != ProviderKind::kCopyOnWrite || entry->catalog_damaged)
+    // Only damage found in the diff area itself; an interrupted revert (kReadOnly here) leaves
+    // the origin half copied back, and then it is not the live data.
+    if (!entry->storage || entry->provider != ProviderKind::kCopyOnWrite ||
+        entry->damaged_part != VolumeEntry::Damage::kDiffArea ||
+        entry->damage_code == ErrorCode::kReadOnly)
       return opened.status();
     auto origin = store->open_origin_read_only(*entry);
     if (!origin.ok())
@@ -427,6 +434,7 @@ Status volume_read(Context& ctx) {
     return out_of_range("volume '" + entry->name + "': reading " + std::to_string(length) +
                         " bytes at offset " + std::to_string(offset) + " passes its end (" +
                         std::to_string(volume.size_bytes()) + " bytes)");
+  FF_TRY(store->check_output_path(to));
   FF_TRY(copy_volume_to_file(volume, offset, length, to, "reading " + entry->name));
   if (ctx.json)
     ctx.out << json{{"volume", entry->name}, {"offset", offset}, {"bytes", length}}.dump() << "\n";
@@ -654,12 +662,22 @@ Status shadow_delete(Context& ctx) {
     FF_TRY(store->delete_shadow(shadow));
     deleted.push_back(shadow.info.id.to_string());
   }
+  // --all also means the damaged volumes' shadow copies, which cannot be read or deleted: say
+  // so and fail once the others are done.
+  std::string skipped;
+  if (all && !ctx.options.has("for")) {
+    for (VolumeEntry* entry : store->check_volumes())
+      if (entry->storage || entry->catalog_damaged)
+        skipped += "\n  '" + entry->name + "': " + entry->damage;
+  }
   if (ctx.json)
     ctx.out << json{{"deleted", deleted}}.dump(2) << "\n";
   else if (shadows.empty())
     ctx.out << "No items found that satisfy the query.\n";
   else
     ctx.out << "Successfully deleted " << shadows.size() << " shadow copies.\n";
+  if (!skipped.empty())
+    return corrupt("shadow copies on damaged volumes were not deleted:" + skipped);
   return Status();
 }
 
@@ -668,6 +686,7 @@ Status shadow_export(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string to, required(ctx, "to"));
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
+  FF_TRY(store->check_output_path(to));
   FF_TRY(export_shadow(*store, shadow, to));
   if (ctx.json)
     ctx.out << json{{"id", shadow.info.id.to_string()},

@@ -109,7 +109,7 @@ Status OutputFile::finish() {
 Status replace_file(const std::filesystem::path& path, std::string_view content) {
   std::filesystem::path temp = path;
   temp += ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return io_error("cannot create '" + temp.string() + "': " + os_error(errno));
   Status status = write_all(fd, content, temp.string());

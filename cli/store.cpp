@@ -89,12 +89,17 @@ json with_checksum(json entry) {
   return entry;
 }
 
-// Throws naming the problem when a version-2 entry's checksum is missing or wrong.
+// Throws naming the problem when an entry's checksum is wrong, or missing from a version-2
+// catalog. A checksum is checked whenever it is there, so a damaged version number cannot
+// turn the checks off.
 void check_checksum(const json& entry, std::int64_t version) {
-  if (version < 2)
-    return;  // written before entries carried checksums
-  if (!entry.contains("checksum") || !entry.at("checksum").is_string())
+  if (!entry.contains("checksum")) {
+    if (version < 2)
+      return;  // written before entries carried checksums
     throw std::invalid_argument("it has no checksum");
+  }
+  if (!entry.at("checksum").is_string())
+    throw std::invalid_argument("its checksum is not a string");
   std::string expected = entry_checksum(entry);
   if (entry.at("checksum").get<std::string>() != expected)
     throw std::invalid_argument("its checksum " + entry.at("checksum").dump() +
@@ -166,15 +171,62 @@ std::optional<ExposedFile> exposed_file_at(const fs::path& path) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(modified.time_since_epoch()).count()};
 }
 
-bool is_orphan_name(const std::string& name) {
+bool is_image_name(const std::string& name) {
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".img") == 0;
+}
+
+// The code points of `text` if it is valid UTF-8 (shortest forms, no surrogates).
+std::optional<std::vector<char32_t>> decode_utf8(std::string_view text) {
+  std::vector<char32_t> out;
+  for (std::size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = byte < 0x80           ? 1
+                         : (byte >> 5) == 0x6  ? 2
+                         : (byte >> 4) == 0xe  ? 3
+                         : (byte >> 3) == 0x1e ? 4
+                                               : 0;
+    if (length == 0 || i + length > text.size())
+      return std::nullopt;
+    char32_t point = length == 1 ? byte : byte & (0x7f >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80)
+        return std::nullopt;
+      point = (point << 6) | (next & 0x3f);
+    }
+    const char32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (point < shortest[length] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff))
+      return std::nullopt;
+    out.push_back(point);
+    i += length;
+  }
+  return out;
 }
 
 }  // namespace
 
+Status validate_utf8_path(const std::filesystem::path& path) {
+  if (!decode_utf8(path.string()))
+    return invalid_argument("path '" + path.string() +
+                            "' is not valid UTF-8; the store records paths as UTF-8 text");
+  return Status();
+}
+
 Status validate_volume_name(std::string_view name) {
   if (name.empty())
     return invalid_argument("a volume name cannot be empty");
+  auto points = decode_utf8(name);
+  if (!points)
+    return invalid_argument("volume name '" + std::string(name) + "' is not valid UTF-8");
+  for (char32_t point : *points) {
+    // C1 controls, and the bidirectional overrides that make a name display as another.
+    bool hidden = (point >= 0x80 && point <= 0x9f) || (point >= 0x202a && point <= 0x202e) ||
+                  (point >= 0x2066 && point <= 0x2069);
+    if (hidden)
+      return invalid_argument(
+          "volume name '" + std::string(name) + "' contains an invisible control character (U+" +
+          std::to_string(static_cast<unsigned>(point)) + " decimal); names must be printable");
+  }
   if (name.size() > kVolumeNameBytesMax)
     return invalid_argument("volume name of " + std::to_string(name.size()) +
                             " bytes is longer than the maximum of " +
@@ -257,7 +309,7 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& given, const StoreOpe
       store->notice("released " + std::to_string(*released) +
                     " auto-release shadow copies left by a command that did not finish");
   }
-  store->handle_orphan_images();
+  store->handle_pending();
   return store;
 }
 
@@ -282,7 +334,10 @@ Status Store::check_writable() const {
 Status Store::load() {
   fs::path path = dir_ / "catalog.json";
   std::error_code error;
-  if (!fs::exists(path, error))
+  bool exists = fs::exists(path, error);
+  if (error)
+    return io_error("cannot examine catalog '" + path.string() + "': " + error.message());
+  if (!exists)
     return Status();
   FF_ASSIGN_OR_RETURN(std::string text, read_file(path));
   json j;
@@ -324,6 +379,10 @@ Status Store::load() {
     auto damage = [&](const std::string& why) {
       entry.damage = "catalog entry: " + why;
       entry.catalog_damaged = true;
+      entry.damaged_part = VolumeEntry::Damage::kCatalog;
+      entry.damage_code = ErrorCode::kCorrupt;
+      entry.raw_entry = v.dump();
+      entry.storage.reset();  // nothing it records is used
     };
     try {
       check_checksum(v, version);
@@ -365,6 +424,16 @@ Status Store::load() {
       damage(e.what());
     }
     catalog_.volumes.push_back(std::move(entry));
+  }
+  if (j.contains("pending")) {
+    for (const json& p : j.at("pending")) {
+      if (p.is_string() && (plain_store_path(p.get<std::string>(), kVolumesDir) ||
+                            plain_store_path(p.get<std::string>(), kDiffDir)))
+        catalog_.pending.push_back(p.get<std::string>());
+      else
+        notice("catalog '" + path.string() + "': pending entry " + p.dump() +
+               " is not an image path of the store; ignored");
+    }
   }
   for (const json& e : j.at("exposures")) {
     try {
@@ -413,14 +482,24 @@ Status Store::load() {
 
 Status Store::save() {
   FF_TRY(check_writable());
+  if (lock_)
+    FF_TRY(lock_->verify_directory());
+  std::string text;
+  try {
+    text = catalog_text();
+  } catch (const std::exception& e) {
+    return invalid_argument("cannot write the catalog of '" + dir_.string() + "': " + e.what());
+  }
+  return replace_file(dir_ / "catalog.json", text);
+}
+
+std::string Store::catalog_text() const {
   json volumes = json::array();
   for (const VolumeEntry& entry : catalog_.volumes) {
-    if (entry.catalog_damaged)
-      return Status(ErrorCode::kBadState,
-                    "the catalog entry of volume '" + entry.name + "' is damaged (" + entry.damage +
-                        "); the catalog is not rewritten while it is: remove the volume with "
-                        "'freezeframe volume remove' (nothing it names is deleted), or mend "
-                        "catalog.json by hand");
+    if (entry.catalog_damaged) {
+      volumes.push_back(json::parse(entry.raw_entry));  // kept as it was, never used
+      continue;
+    }
     json v = {{"name", entry.name},
               {"image", entry.image},
               {"owned", entry.owned},
@@ -451,8 +530,9 @@ Status Store::save() {
   json j = {{"format", kCatalogFormat},
             {"version", kCatalogVersion},
             {"volumes", std::move(volumes)},
-            {"exposures", std::move(exposures)}};
-  return replace_file(dir_ / "catalog.json", j.dump(2) + "\n");
+            {"exposures", std::move(exposures)},
+            {"pending", catalog_.pending}};
+  return j.dump(2) + "\n";
 }
 
 VolumeEntry* Store::find_volume(std::string_view name) {
@@ -512,45 +592,52 @@ Result<OpenVolume*> Store::open_volume(VolumeEntry& entry) {
   if (auto it = open_.find(entry.name); it != open_.end())
     return it->second.get();
   if (!entry.damage.empty())
-    return Status(ErrorCode::kCorrupt, "volume '" + entry.name + "' is damaged: " + entry.damage);
+    return Status(entry.damage_code == ErrorCode::kOk ? ErrorCode::kCorrupt : entry.damage_code,
+                  "volume '" + entry.name + "' is damaged: " + entry.damage);
   const bool read_only = access_ == StoreAccess::kRead;
-  auto fail = [&](const Status& status, const std::string& what) -> Status {
-    entry.damage = what + ": " + status.message();
+  auto fail = [&](const Status& status, VolumeEntry::Damage part) -> Status {
+    entry.damage =
+        (part == VolumeEntry::Damage::kImage ? "image: " : "shadow storage: ") + status.message();
+    entry.damaged_part = part;
+    entry.damage_code = status.code();
     return Status(status.code(), "volume '" + entry.name + "' is damaged: " + entry.damage);
   };
+  constexpr auto kImage = VolumeEntry::Damage::kImage;
+  constexpr auto kDiffArea = VolumeEntry::Damage::kDiffArea;
   auto opened = std::make_unique<OpenVolume>();
   opened->entry = &entry;
   auto image = image_path(entry);
   if (!image.ok())
-    return fail(image.status(), "image");
+    return fail(image.status(), kImage);
   auto origin = FileVolume::open(image->string(), {.read_only = read_only,
                                                    .sector_bytes = entry.sector_bytes,
                                                    .name = entry.name,
                                                    .uuid = entry.uuid});
   if (!origin.ok())
-    return fail(origin.status(), "image");
+    return fail(origin.status(), kImage);
   opened->origin = std::move(origin).value();
   if (opened->origin->size_bytes() != entry.size_bytes)
-    return fail(corrupt("is " + std::to_string(opened->origin->size_bytes()) +
-                        " bytes, the catalog records " + std::to_string(entry.size_bytes)),
-                "image '" + image->string() + "'");
+    return fail(
+        corrupt("'" + image->string() + "' is " + std::to_string(opened->origin->size_bytes()) +
+                " bytes, the catalog records " + std::to_string(entry.size_bytes)),
+        kImage);
   bool learned = entry.uuid.is_nil();
   entry.uuid = opened->origin->uuid();
   if (entry.storage) {
     auto diff_file = diff_path(entry);
     if (!diff_file.ok())
-      return fail(diff_file.status(), "shadow storage");
+      return fail(diff_file.status(), kDiffArea);
     auto diff = FileVolume::open(diff_file->string(), {.read_only = read_only,
                                                        .name = entry.name + " (diff area)",
                                                        .uuid = entry.storage->diff_uuid});
     if (!diff.ok())
-      return fail(diff.status(), "shadow storage");
+      return fail(diff.status(), kDiffArea);
     opened->diff = std::move(diff).value();
     learned = learned || entry.storage->diff_uuid.is_nil();
     entry.storage->diff_uuid = opened->diff->uuid();
     auto provider = SnapshotProvider::open(*opened->origin, *opened->diff, {.name = entry.name});
     if (!provider.ok())
-      return fail(provider.status(), "shadow storage");
+      return fail(provider.status(), kDiffArea);
     opened->provider = std::move(provider).value();
   }
   OpenVolume* result = opened.get();
@@ -584,36 +671,93 @@ std::vector<VolumeEntry*> Store::check_volumes() {
   return damaged;
 }
 
+std::vector<std::pair<std::string, FileId>> Store::named_files() {
+  std::vector<std::pair<std::string, FileId>> files;
+  for (const VolumeEntry& entry : catalog_.volumes) {
+    if (auto path = image_path(entry); path.ok()) {
+      if (auto id = FileVolume::file_id(path->string()); id.ok())
+        files.emplace_back("the image of volume '" + entry.name + "'", *id);
+    }
+    if (auto path = diff_path(entry); path.ok()) {
+      if (auto id = FileVolume::file_id(path->string()); id.ok())
+        files.emplace_back("the diff area of volume '" + entry.name + "'", *id);
+    }
+  }
+  return files;
+}
+
+Status Store::check_output_path(const fs::path& given) {
+  std::error_code error;
+  fs::path path = fs::absolute(given, error);
+  if (error)
+    return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
+  if (resolves_inside(path, dir_))
+    return invalid_argument("'" + path.string() + "' is inside the store '" + dir_.string() +
+                            "'; write it somewhere else");
+  auto id = FileVolume::file_id(path.string());
+  if (!id.ok())
+    return Status();  // nothing there yet (or nothing the store knows)
+  for (const auto& [what, other] : named_files())
+    if (*id == other)
+      return invalid_argument("'" + path.string() + "' is " + what +
+                              "; writing it would destroy it");
+  return Status();
+}
+
 Status Store::check_not_in_store(const std::string& name, const fs::path& image, const Uuid& uuid) {
   if (resolves_inside(image, dir_))
     return invalid_argument("'" + image.string() + "' is inside the store '" + dir_.string() +
                             "'; attach images from outside it (use 'volume create' for a "
                             "volume the store keeps)");
   auto id = FileVolume::file_id(image.string());
-  for (VolumeEntry& other : catalog_.volumes) {
-    std::vector<std::pair<std::string, fs::path>> files;
-    if (auto path = image_path(other); path.ok())
-      files.emplace_back("volume '" + other.name + "'", *path);
-    if (auto path = diff_path(other); path.ok())
-      files.emplace_back("the diff area of volume '" + other.name + "'", *path);
-    for (const auto& [what, path] : files) {
-      auto other_id = FileVolume::file_id(path.string());
-      if (id.ok() && other_id.ok() && *id == *other_id)
+  if (id.ok()) {
+    for (const auto& [what, other] : named_files())
+      if (*id == other)
         return Status(ErrorCode::kAlreadyExists, "cannot attach '" + image.string() + "' as '" +
                                                      name + "': it is already " + what +
                                                      " (the same file)");
-    }
-    bool same_uuid =
-        (!other.uuid.is_nil() && other.uuid == uuid) ||
-        (other.storage && !other.storage->diff_uuid.is_nil() && other.storage->diff_uuid == uuid);
-    if (same_uuid)
+    for (const Exposure& exposure : catalog_.exposures)
+      if (exposure.file && exposure.file->id == *id)
+        return Status(ErrorCode::kAlreadyExists,
+                      "cannot attach '" + image.string() + "' as '" + name +
+                          "': it is the exposure of shadow copy " + exposure.shadow.to_string() +
+                          ", which the store deletes with it (unexpose it first)");
+  }
+  for (const VolumeEntry& other : catalog_.volumes) {
+    bool same_image = !other.uuid.is_nil() && other.uuid == uuid;
+    bool same_diff =
+        other.storage && !other.storage->diff_uuid.is_nil() && other.storage->diff_uuid == uuid;
+    if (same_image || same_diff)
       return Status(ErrorCode::kAlreadyExists,
                     "cannot attach '" + image.string() + "' as '" + name +
-                        "': it has the identity " + uuid.to_string() + " of volume '" + other.name +
-                        "'" + (other.uuid == uuid ? "" : "'s diff area") +
+                        "': it has the identity " + uuid.to_string() + " of " +
+                        (same_image ? "volume '" + other.name + "'"
+                                    : "the diff area of volume '" + other.name + "'") +
                         " (a copy of it); writing one would corrupt the other's shadow copies");
   }
   return Status();
+}
+
+Status Store::mark_pending(const std::string& relative) {
+  catalog_.pending.push_back(relative);
+  if (Status s = save(); !s.ok()) {
+    catalog_.pending.pop_back();
+    return s;
+  }
+  return Status();
+}
+
+Status Store::clear_pending(const std::string& relative) {
+  auto it = std::find(catalog_.pending.begin(), catalog_.pending.end(), relative);
+  if (it == catalog_.pending.end())
+    return Status();
+  catalog_.pending.erase(it);
+  return save();
+}
+
+Status Store::remove_unnamed_image(const std::string& relative) {
+  FF_TRY(remove_store_file(relative));
+  return clear_pending(relative);
 }
 
 Status Store::create_volume(const std::string& name, std::uint64_t size_bytes,
@@ -628,25 +772,38 @@ Status Store::create_volume(const std::string& name, std::uint64_t size_bytes,
                                                    "' (names are case-insensitive)");
   Uuid uuid = Uuid::generate();
   std::string relative = std::string(kVolumesDir) + "/" + uuid.to_string() + ".img";
-  auto volume =
-      FileVolume::create((dir_ / relative).string(),
-                         {.size_bytes = size_bytes, .sector_bytes = sector_bytes, .name = name});
-  if (!volume.ok())
+  // Recorded as pending first: a crash before the entry is saved leaves an image the next
+  // writing command knows to remove.
+  FF_TRY(mark_pending(relative));
+  auto volume = FileVolume::create(
+      (dir_ / relative).string(),
+      {.size_bytes = size_bytes, .sector_bytes = sector_bytes, .name = name, .uuid = {}});
+  if (!volume.ok()) {
+    (void)clear_pending(relative);
     return volume.status().with_context("creating volume '" + name + "'");
+  }
   Status synced = volume.value()->flush();
-  VolumeEntry entry{name, relative, true, volume.value()->uuid(), size_bytes, sector_bytes, kind,
-                    {},   {},       false};
+  VolumeEntry entry;
+  entry.name = name;
+  entry.image = relative;
+  entry.owned = true;
+  entry.uuid = volume.value()->uuid();
+  entry.size_bytes = size_bytes;
+  entry.sector_bytes = sector_bytes;
+  entry.provider = kind;
   volume.value().reset();
   if (synced.ok())
     synced = sync_directory(dir_ / kVolumesDir);
   if (!synced.ok()) {
-    (void)remove_store_file(relative);
+    (void)remove_unnamed_image(relative);
     return synced.with_context("creating volume '" + name + "'");
   }
   catalog_.volumes.push_back(std::move(entry));
+  catalog_.pending.erase(std::find(catalog_.pending.begin(), catalog_.pending.end(), relative));
   if (Status s = save(); !s.ok()) {
     catalog_.volumes.pop_back();
-    (void)remove_store_file(relative);
+    catalog_.pending.push_back(relative);
+    (void)remove_unnamed_image(relative);
     return s;
   }
   return Status();
@@ -666,20 +823,19 @@ Status Store::attach_volume(const std::string& name, const std::string& image,
   fs::path path = fs::absolute(image, error);
   if (error)
     return invalid_argument("cannot resolve image path '" + image + "': " + error.message());
+  FF_TRY(validate_utf8_path(path));
   auto volume = FileVolume::open(path.string(), {.sector_bytes = sector_bytes, .name = name});
   if (!volume.ok())
     return volume.status().with_context("attaching volume '" + name + "'");
   FF_TRY(check_not_in_store(name, path, volume.value()->uuid()));
-  VolumeEntry entry{name,
-                    path.string(),
-                    false,
-                    volume.value()->uuid(),
-                    volume.value()->size_bytes(),
-                    sector_bytes,
-                    kind,
-                    {},
-                    {},
-                    false};
+  VolumeEntry entry;
+  entry.name = name;
+  entry.image = path.string();
+  entry.owned = false;
+  entry.uuid = volume.value()->uuid();
+  entry.size_bytes = volume.value()->size_bytes();
+  entry.sector_bytes = sector_bytes;
+  entry.provider = kind;
   volume.value().reset();
   catalog_.volumes.push_back(std::move(entry));
   if (Status s = save(); !s.ok()) {
@@ -699,12 +855,16 @@ Status Store::remove_volume(const std::string& name) {
                                               "'; delete that shadow storage first");
   std::string entry_name = entry->name;
   if (entry->catalog_damaged) {
-    // Its recorded paths are not trusted: forget the entry and delete nothing.
-    notice("volume '" + entry_name + "' had a damaged catalog entry (" + entry->damage +
-           "); it was forgotten and no file it named was deleted");
+    // Its recorded paths are not trusted: forget the entry and delete nothing. The files it
+    // meant are not pending, so no later command deletes them either.
     close_volume(entry_name);
     catalog_.volumes.remove_if([&](const VolumeEntry& e) { return e.name == entry_name; });
-    return save();
+    FF_TRY(save());
+    notice("volume '" + entry_name +
+           "' had a damaged catalog entry; it was forgotten, and no file it may have named was "
+           "deleted (images in volumes/ and diff/ that no entry names are left for you to "
+           "inspect)");
+    return Status();
   }
   if (entry->storage) {
     auto removed = delete_storage(*entry);
@@ -715,9 +875,11 @@ Status Store::remove_volume(const std::string& name) {
   bool owned = entry->owned;
   close_volume(entry_name);
   catalog_.volumes.remove_if([&](const VolumeEntry& e) { return e.name == entry_name; });
+  if (owned)
+    catalog_.pending.push_back(image);
   FF_TRY(save());
   if (owned)
-    FF_TRY(remove_store_file(image));
+    FF_TRY(remove_unnamed_image(image));
   return Status();
 }
 
@@ -727,6 +889,8 @@ Status Store::remove_store_file(const std::string& relative) {
   if (!plain || !resolves_inside(path, dir_))
     return corrupt("refusing to delete '" + relative + "': it is not a file of the store '" +
                    dir_.string() + "'");
+  if (lock_)
+    FF_TRY(lock_->verify_directory());
   std::error_code error;
   fs::remove(path, error);
   if (error)
@@ -744,14 +908,19 @@ Status Store::create_storage(VolumeEntry& entry, const std::string& on, const Di
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(entry));
   std::string relative = std::string(kDiffDir) + "/" + safe_file_name(entry.name) + "-" +
                          opened->origin->uuid().to_string() + ".img";
-  // An image left there by a crash before the catalog named it is an orphan of ours.
+  FF_TRY(mark_pending(relative));
+  // Never over anything: a pending image of ours was removed when the store was opened, so
+  // a file here is someone else's.
   auto diff = FileVolume::create((dir_ / relative).string(),
                                  {.size_bytes = diff_image_bytes(entry.size_bytes, limit),
                                   .sector_bytes = 512,
                                   .name = entry.name + " (diff area)",
-                                  .overwrite = true});
-  if (!diff.ok())
+                                  .uuid = {},
+                                  .overwrite = false});
+  if (!diff.ok()) {
+    (void)clear_pending(relative);
     return diff.status().with_context("shadow storage of volume '" + entry.name + "'");
+  }
   ProviderOptions options;
   options.chunk_bytes = kChunkBytes;
   options.limit = limit;
@@ -760,20 +929,21 @@ Status Store::create_storage(VolumeEntry& entry, const std::string& on, const Di
   Status status = provider.status();
   if (status.ok())
     status = sync_directory(dir_ / kDiffDir);
-  if (!status.ok()) {
+  auto undo = [&](const Status& why) {
     provider = Status(ErrorCode::kAborted, "dropped");
     diff.value().reset();
-    (void)remove_store_file(relative);
-    return status.with_context("shadow storage of volume '" + entry.name + "'");
-  }
+    (void)remove_unnamed_image(relative);
+    return why;
+  };
+  if (!status.ok())
+    return undo(status.with_context("shadow storage of volume '" + entry.name + "'"));
   entry.provider = kind;
   entry.storage = ShadowStorage{on, relative, diff.value()->uuid(), limit};
+  catalog_.pending.erase(std::find(catalog_.pending.begin(), catalog_.pending.end(), relative));
   if (Status s = save(); !s.ok()) {
     entry.storage.reset();
-    provider = Status(ErrorCode::kAborted, "dropped");
-    diff.value().reset();
-    (void)remove_store_file(relative);
-    return s;
+    catalog_.pending.push_back(relative);
+    return undo(s);
   }
   opened->diff = std::move(diff).value();
   opened->provider = std::move(provider).value();
@@ -785,12 +955,16 @@ Result<StorageRemoval> Store::delete_storage(VolumeEntry& entry, bool force) {
   if (!entry.storage)
     return not_found("volume '" + entry.name + "' has no shadow storage");
   StorageRemoval removal;
+  removal.kind = entry.provider;
   auto opened = open_volume(entry);
-  if (!opened.ok() && entry.catalog_damaged)
-    return opened.status();
   FF_ASSIGN_OR_RETURN(fs::path diff_file, diff_path(entry));
   removal.diff_image = diff_file.string();
   if (!opened.ok()) {
+    if (entry.damaged_part != VolumeEntry::Damage::kDiffArea)
+      return Status(opened.status().code(),
+                    opened.status().message() +
+                        "; its diff area is not known to be damaged and is kept (bring the "
+                        "image back first)");
     if (!force)
       return Status(opened.status().code(),
                     opened.status().message() + "; 'shadowstorage delete --for " + entry.name +
@@ -799,6 +973,8 @@ Result<StorageRemoval> Store::delete_storage(VolumeEntry& entry, bool force) {
   } else {
     SnapshotProvider& provider = *(*opened)->provider;
     for (const SnapshotInfo& info : provider.snapshots()) {
+      if (exposure_of(info.id))
+        FF_TRY(unexpose(info.id).status());
       if (Status s = provider.delete_snapshot(info.id); !s.ok())
         return s.with_context("deleting shadow " + info.id.to_string());
       removal.shadows.push_back(info.id);
@@ -814,35 +990,17 @@ Result<StorageRemoval> Store::delete_storage(VolumeEntry& entry, bool force) {
     }
     FF_TRY(provider.flush());
   }
-  std::vector<Uuid> unexposed;
-  for (const Exposure& exposure : catalog_.exposures)
-    unexposed.push_back(exposure.shadow);
   std::string diff_image = entry.storage->diff_image;
   close_volume(entry.name);
   entry.storage.reset();
-  removal.kind = entry.provider;
   entry.damage.clear();  // found again at the next open if it was not in the diff area
+  entry.damaged_part = VolumeEntry::Damage::kNone;
+  entry.damage_code = ErrorCode::kOk;
+  catalog_.pending.push_back(diff_image);
   FF_TRY(save());
-  // Exposures of shadow copies that no longer exist go too (with --force the ids are not
-  // known, so every exposure whose shadow copy is not found on another volume goes).
-  std::set<Uuid> alive;
-  for (VolumeEntry& other : catalog_.volumes) {
-    if (&other == &entry || !other.storage)
-      continue;
-    auto other_opened = open_volume(other);
-    if (!other_opened.ok())
-      continue;
-    for (const SnapshotInfo& info : (*other_opened)->provider->snapshots())
-      alive.insert(info.id);
-  }
-  for (const Uuid& id : unexposed) {
-    bool gone = removal.damaged ? alive.count(id) == 0
-                                : std::find(removal.shadows.begin(), removal.shadows.end(), id) !=
-                                      removal.shadows.end();
-    if (gone)
-      (void)unexpose(id);
-  }
-  FF_TRY(remove_store_file(diff_image));
+  FF_TRY(remove_unnamed_image(diff_image));
+  if (removal.damaged)
+    drop_stale_exposures();  // the lost shadow copies' ids are unknown
   return removal;
 }
 
@@ -863,6 +1021,7 @@ Status Store::resize_storage(VolumeEntry& entry, const DiffAreaLimit& limit) {
     (void)save();  // the diff area kept its old limit; so does the catalog where it can
     return s;
   }
+  drop_stale_exposures();
   return Status();
 }
 
@@ -903,11 +1062,12 @@ Result<ShadowRef> Store::find_shadow(std::string_view id_text) {
 Status Store::delete_shadow(const ShadowRef& shadow) {
   FF_TRY(check_writable());
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(*shadow.volume));
+  // Unexposed first: if that fails, the shadow copy is still there and still exposed.
+  if (exposure_of(shadow.info.id))
+    FF_TRY(unexpose(shadow.info.id).status());
   if (Status s = opened->provider->delete_snapshot(shadow.info.id); !s.ok())
     return s.with_context("deleting shadow copy " + shadow.info.id.to_string() + " of volume '" +
                           shadow.volume->name + "'");
-  if (exposure_of(shadow.info.id))
-    FF_TRY(unexpose(shadow.info.id).status());
   return Status();
 }
 
@@ -938,6 +1098,7 @@ Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
   fs::path path = fs::absolute(given, error);
   if (error)
     return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
+  FF_TRY(validate_utf8_path(path));
   if (auto exposed = exposure_of(shadow.info.id))
     return Status(ErrorCode::kAlreadyExists, "shadow copy " + shadow.info.id.to_string() +
                                                  " is already exposed as '" + *exposed + "'");
@@ -945,8 +1106,7 @@ Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
     if (fs::path(e.path) == path)
       return Status(ErrorCode::kAlreadyExists,
                     "'" + path.string() + "' already exposes shadow copy " + e.shadow.to_string());
-  if (resolves_inside(path, dir_))
-    return invalid_argument("cannot expose into the store itself ('" + path.string() + "')");
+  FF_TRY(check_output_path(path));
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(*shadow.volume));
   auto volume = opened->provider->open_snapshot(shadow.info.id);
   if (!volume.ok())
@@ -983,7 +1143,13 @@ Result<std::string> Store::unexpose(const Uuid& shadow) {
   catalog_.exposures.erase(it);
   FF_TRY(save());
   std::optional<ExposedFile> now = exposed_file_at(exposure.path);
-  if (!exposure.file || !now || !(*now == *exposure.file)) {
+  bool ours = exposure.file && now && *now == *exposure.file;
+  if (ours) {
+    for (const auto& [what, id] : named_files())
+      if (id == now->id)
+        ours = false;  // it became a volume's image since: never the export's to delete
+  }
+  if (!ours) {
     if (now)
       notice("'" + exposure.path + "' is no longer the file this store exposed there; it was " +
              "left in place");
@@ -997,21 +1163,64 @@ Result<std::string> Store::unexpose(const Uuid& shadow) {
   return exposure.path;
 }
 
-void Store::handle_orphan_images() {
-  // Which images the catalog names; with a damaged entry, which files it meant is unknown,
-  // so nothing is removed.
-  bool trusted = true;
+void Store::drop_stale_exposures() {
+  if (access_ != StoreAccess::kWrite || catalog_.exposures.empty())
+    return;
+  std::set<Uuid> alive;
+  for (VolumeEntry& entry : catalog_.volumes) {
+    if (!entry.storage && !entry.catalog_damaged)
+      continue;
+    auto opened = open_volume(entry);
+    if (!opened.ok())
+      return;  // a damaged volume may hold them: decide nothing
+    for (const SnapshotInfo& info : (*opened)->provider->snapshots())
+      alive.insert(info.id);
+  }
+  std::vector<Uuid> stale;
+  for (const Exposure& exposure : catalog_.exposures)
+    if (alive.count(exposure.shadow) == 0)
+      stale.push_back(exposure.shadow);
+  for (const Uuid& id : stale) {
+    auto path = unexpose(id);
+    if (path.ok())
+      notice("unexposed '" + *path + "': its shadow copy " + id.to_string() + " no longer exists");
+  }
+}
+
+void Store::handle_pending() {
   std::set<fs::path> named;
   for (const VolumeEntry& entry : catalog_.volumes) {
-    if (entry.catalog_damaged) {
-      trusted = false;
+    if (entry.catalog_damaged)
       continue;
-    }
     if (entry.owned)
       named.insert((dir_ / entry.image).lexically_normal());
     if (entry.storage)
       named.insert((dir_ / entry.storage->diff_image).lexically_normal());
   }
+  const bool writing = access_ == StoreAccess::kWrite;
+  std::vector<std::string> pending = catalog_.pending;
+  for (const std::string& relative : pending) {
+    fs::path path = (dir_ / relative).lexically_normal();
+    std::error_code error;
+    bool exists = fs::exists(fs::symlink_status(path, error));
+    if (named.count(path) != 0 || !exists) {
+      if (writing)
+        (void)clear_pending(relative);  // finished, or never created
+      continue;
+    }
+    if (!writing) {
+      notice("image '" + relative +
+             "' was left by a command that did not finish; the next writing command removes it");
+      continue;
+    }
+    if (Status s = remove_unnamed_image(relative); s.ok())
+      notice("removed image '" + relative + "', left by a command that did not finish");
+    else
+      notice("could not remove image '" + relative + "', left by a command that did not " +
+             "finish: " + s.message());
+  }
+  // Images the catalog does not know at all: made by someone else, or named by a catalog that
+  // was lost or damaged. Reported, never deleted.
   for (const char* subdir : {kVolumesDir, kDiffDir}) {
     std::error_code error;
     fs::directory_iterator it(dir_ / subdir, error);
@@ -1019,25 +1228,19 @@ void Store::handle_orphan_images() {
       continue;
     for (const fs::directory_entry& file : it) {
       std::string name = file.path().filename().string();
-      if (!is_orphan_name(name) || named.count(file.path().lexically_normal()) != 0)
-        continue;
-      std::error_code type_error;
-      if (!file.is_regular_file(type_error) || file.is_symlink(type_error))
-        continue;
+      fs::path path = file.path().lexically_normal();
       std::string relative = std::string(subdir) + "/" + name;
-      if (access_ == StoreAccess::kWrite && trusted) {
-        if (remove_store_file(relative).ok())
-          notice("removed orphan image '" + relative + "', left by a command that did not finish");
-      } else if (trusted) {
-        notice("orphan image '" + relative +
-               "' is named by no volume; the next writing command removes it");
-      } else {
-        notice("image '" + relative +
-               "' is named by no volume, and a damaged catalog entry may have meant it; it is "
-               "kept");
-      }
+      bool is_pending = std::find(catalog_.pending.begin(), catalog_.pending.end(), relative) !=
+                        catalog_.pending.end();
+      if (!is_image_name(name) || named.count(path) != 0 || is_pending)
+        continue;
+      notice("image '" + relative +
+             "' is not named by the catalog; it is left alone (remove it by hand if it is not "
+             "needed)");
     }
   }
+  if (writing)
+    drop_stale_exposures();
 }
 
 Status copy_volume_to(Volume& volume, std::uint64_t offset, std::uint64_t length, OutputFile& file,

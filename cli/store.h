@@ -29,9 +29,12 @@
 // origin stays readable read-only, since CoW keeps the live data in the origin.
 //
 // Crash safety: the catalog is replaced atomically (replace_file, which fsyncs the file and
-// its directory). A diff-area or volume image is created before the catalog names it and
-// unlinked only after the catalog stopped naming it; an orphan left by a crash or a full disk
-// between the two steps is removed by the next writing command (and reported by reading ones).
+// its directory). An image the store is about to create, or has stopped naming and is about
+// to unlink, is first recorded in the catalog's `pending` list; the next writing command
+// removes a pending image that no entry names (left by a crash or a full disk between the
+// steps), and reading commands report it. A file the catalog neither names nor lists as
+// pending was not made by this store and is never deleted, so a lost or damaged catalog
+// cannot make the store delete its own images.
 //
 // Concurrency: Store::open() locks the store directory and its lock file (StoreLock), shared
 // for reading commands and exclusive for writing ones, waiting up to `wait` for a holder.
@@ -81,8 +84,15 @@ struct VolumeEntry {
   // Why the volume cannot be used (empty when it can): a catalog entry that breaks the
   // store's rules (found at load), or an image or diff area that failed to open.
   std::string damage;
-  // The damage is in the catalog entry itself: its recorded paths must not be used at all.
+  // Where the damage is: the catalog entry (its recorded paths must not be used at all), the
+  // image, or the diff area (the only damage `shadowstorage delete --force` may remove).
+  enum class Damage { kNone, kCatalog, kImage, kDiffArea };
+  Damage damaged_part = Damage::kNone;
+  ErrorCode damage_code = ErrorCode::kOk;
   bool catalog_damaged = false;
+  // A damaged catalog entry's JSON as read, written back unchanged so that one broken entry
+  // never stops the catalog from being saved for the others.
+  std::string raw_entry;
 };
 
 // The file an exposure wrote, as it was when the exposure was made. Inode numbers are reused,
@@ -103,6 +113,8 @@ struct Exposure {
 struct Catalog {
   std::list<VolumeEntry> volumes;
   std::vector<Exposure> exposures;
+  // Images (relative to the store) being created or unlinked; see "Crash safety".
+  std::vector<std::string> pending;
 };
 
 // A volume opened for use: its image, and its diff area and provider if it has shadow
@@ -216,6 +228,9 @@ class Store {
   Result<std::size_t> release_orphans();
 
   std::optional<std::string> exposure_of(const Uuid& shadow) const;
+  // kInvalidArgument when writing `path` (an export's or read's --to) would overwrite a file
+  // of the store or the image of one of its volumes.
+  Status check_output_path(const std::filesystem::path& path);
   // Writes the snapshot's image to `path` (made absolute; refused if anything exists there),
   // fsyncs it and records the exposure.
   Status expose(const ShadowRef& shadow, const std::filesystem::path& path);
@@ -228,12 +243,26 @@ class Store {
         std::ostream* notices)
       : dir_(std::move(dir)), access_(access), lock_(std::move(lock)), notices_(notices) {}
   Status load();
+  // Throws (nlohmann) on text it cannot encode; save() turns that into a Status.
+  std::string catalog_text() const;
   Status check_writable() const;
   void notice(const std::string& text);
   // Unlinks `relative` (under volumes/ or diff/) after checking it resolves inside the store.
   Status remove_store_file(const std::string& relative);
-  // Volume and diff images in volumes/ and diff/ that no catalog entry names.
-  void handle_orphan_images();
+  // Writing open: unlinks pending images no entry names, drops exposures of shadow copies
+  // that no longer exist. Reading open: reports them. Images neither named nor pending are
+  // reported and never deleted.
+  void handle_pending();
+  // Unexposes (and unlinks, if still ours) exposures whose shadow copy is gone, when every
+  // volume could be opened to tell.
+  void drop_stale_exposures();
+  // Saves the catalog with `relative` added to (or removed from) the pending list.
+  Status mark_pending(const std::string& relative);
+  Status clear_pending(const std::string& relative);
+  // Unlinks an image the catalog no longer names: marked pending, unlinked, unmarked.
+  Status remove_unnamed_image(const std::string& relative);
+  // The FileIds of every image and diff area the catalog names (that can be resolved).
+  std::vector<std::pair<std::string, FileId>> named_files();
   Status check_not_in_store(const std::string& name, const std::filesystem::path& image,
                             const Uuid& uuid);
 
@@ -253,6 +282,9 @@ std::uint64_t diff_image_bytes(std::uint64_t origin_bytes, const DiffAreaLimit& 
 // range) into `file`, with a progress bar on a terminal, and finishes the file (fsync).
 Status copy_volume_to(Volume& volume, std::uint64_t offset, std::uint64_t length, OutputFile& file,
                       const std::string& label);
+
+// kInvalidArgument unless `path` is valid UTF-8 (the catalog is JSON text).
+Status validate_utf8_path(const std::filesystem::path& path);
 
 // Volume names: printable, not empty or blank, at most 255 bytes, and none of the characters
 // the command syntax uses (',' separates names, '/' paths). kInvalidArgument naming the rule.

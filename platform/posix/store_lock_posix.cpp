@@ -293,6 +293,17 @@ Status StoreLock::verify() const {
   return Status();
 }
 
+Status StoreLock::verify_directory() const {
+  if (handle_ == nullptr)
+    return bad_state("store lock: not held (this StoreLock was moved from)");
+  FF_ASSIGN_OR_RETURN(bool same, same_object(handle_->dir_fd, handle_->dir));
+  if (same)
+    return Status();
+  return bad_state("store lock lost: the store directory " + quoted(handle_->dir) +
+                   " was removed, renamed or replaced while this command held it; nothing more "
+                   "is written there");
+}
+
 std::vector<long> lock_holders(const std::filesystem::path& path) {
   std::vector<long> pids;
 #if defined(__linux__)

@@ -161,6 +161,23 @@ TEST(StoreLock, VerifyReportsARemovedLockFile) {
       << verified.message();
 }
 
+TEST(StoreLock, VerifyDirectoryIgnoresTheLockFileAndReportsAMovedStore) {
+  ScratchDir dir;
+  auto holder = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
+  ASSERT_TRUE(holder.ok()) << holder.status().to_string();
+  ASSERT_TRUE(fs::remove(dir.lock_file()));
+  EXPECT_TRUE(holder->verify_directory().ok());  // the directory lock still excludes
+  const fs::path moved = dir.path().string() + ".moved";
+  fs::rename(dir.path(), moved);
+  fs::create_directory(dir.path());  // someone makes a new store at the old path
+  Status verified = holder->verify_directory();
+  fs::remove(dir.path());
+  fs::rename(moved, dir.path());
+  EXPECT_EQ(verified.code(), ErrorCode::kBadState) << verified.to_string();
+  EXPECT_NE(verified.message().find("renamed or replaced"), std::string::npos)
+      << verified.message();
+}
+
 TEST(StoreLock, WaitingRunsOutAfterTheWaitAndNotifiesOnceWithTheHolder) {
   ScratchDir dir;
   auto holder = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));

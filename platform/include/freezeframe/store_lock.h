@@ -79,6 +79,11 @@ class StoreLock {
   // Returns kBadState naming the path if the lock file or directory was removed or replaced,
   // kIoError if they cannot be examined, kBadState if this StoreLock was moved from.
   Status verify() const;
+  // The directory alone: what keeps other commands out. A replaced lock file does not let
+  // anyone in while the directory is held, so a command checks this before each change it
+  // commits, and fails (kBadState naming the directory) rather than write into a store that
+  // was renamed or replaced under it.
+  Status verify_directory() const;
 
  private:
   struct Handle;  // the open descriptors; defined by the OS backend
