@@ -23,4 +23,19 @@ pkg-config --exists --print-errors freezeframe
 # shellcheck disable=SC2046
 c++ -o "$work/consumer-pc" "$root/tests/package/consumer.cpp" $(pkg-config --cflags --libs freezeframe)
 "$work/consumer-pc"
+
+# The README's example, taken from README.md as a newcomer would copy it, must compile
+# cleanly with the warnings a careful consumer turns on, and do what it says.
+echo "package: README example with -Wall -Wextra -Werror"
+example="$work/readme_example.cpp"
+awk '/^A minimal use of a provider/ {found = 1} found && /^```cpp$/ {inside = 1; next}
+     inside && /^```$/ {exit} inside {print}' "$root/README.md" >"$example"
+[[ -s "$example" ]] || { echo "package: no example found in README.md" >&2; exit 1; }
+# shellcheck disable=SC2046
+c++ -std=c++20 -Wall -Wextra -Werror -o "$work/readme_example" "$example" \
+  $(pkg-config --cflags --libs freezeframe)
+(cd "$work" && ./readme_example)
+# shellcheck disable=SC2046
+c++ -std=c++20 -Wall -Wextra -Werror -o "$work/consumer-strict" \
+  "$root/tests/package/consumer.cpp" $(pkg-config --cflags --libs freezeframe)
 echo "package: ok ($(pkg-config --modversion freezeframe))"

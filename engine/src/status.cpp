@@ -106,12 +106,51 @@ Status not_found(std::string message) {
 Status bad_state(std::string message) {
   return Status(ErrorCode::kBadState, std::move(message));
 }
+Status misaligned(std::string message) {
+  return Status(ErrorCode::kMisaligned, std::move(message));
+}
+Status read_only(std::string message) {
+  return Status(ErrorCode::kReadOnly, std::move(message));
+}
+Status already_exists(std::string message) {
+  return Status(ErrorCode::kAlreadyExists, std::move(message));
+}
+Status unsupported_version(std::string message) {
+  return Status(ErrorCode::kUnsupportedVersion, std::move(message));
+}
+Status no_space(std::string message) {
+  return Status(ErrorCode::kNoSpace, std::move(message));
+}
+Status limit_exceeded(std::string message) {
+  return Status(ErrorCode::kLimitExceeded, std::move(message));
+}
+Status invalidated(std::string message) {
+  return Status(ErrorCode::kInvalidated, std::move(message));
+}
+Status busy(std::string message) {
+  return Status(ErrorCode::kBusy, std::move(message));
+}
+Status timeout(std::string message) {
+  return Status(ErrorCode::kTimeout, std::move(message));
+}
+Status aborted(std::string message) {
+  return Status(ErrorCode::kAborted, std::move(message));
+}
+Status unsupported(std::string message) {
+  return Status(ErrorCode::kUnsupported, std::move(message));
+}
 
 namespace detail {
 void assertion_failed(const char* condition, const char* file, int line,
                       const char* message) noexcept {
   std::fprintf(stderr, "freezeframe: invariant violated at %s:%d: %s%s%s\n", file, line, condition,
                message ? ": " : "", message ? message : "");
+  std::fflush(stderr);
+  std::abort();
+}
+void value_of_error(const Status& status) noexcept {
+  std::fprintf(stderr, "freezeframe: Result::value() called on an error: %s\n",
+               status.to_string().c_str());
   std::fflush(stderr);
   std::abort();
 }

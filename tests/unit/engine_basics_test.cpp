@@ -101,6 +101,47 @@ TEST(Result, FromAnOkStatusIsABadStateError) {
   EXPECT_EQ(result.status().code(), ErrorCode::kBadState);
 }
 
+TEST(Status, EveryCodeHasAConstructor) {
+  const std::pair<Status (*)(std::string), ErrorCode> constructors[] = {
+      {invalid_argument, ErrorCode::kInvalidArgument},
+      {out_of_range, ErrorCode::kOutOfRange},
+      {misaligned, ErrorCode::kMisaligned},
+      {read_only, ErrorCode::kReadOnly},
+      {io_error, ErrorCode::kIoError},
+      {not_found, ErrorCode::kNotFound},
+      {already_exists, ErrorCode::kAlreadyExists},
+      {corrupt, ErrorCode::kCorrupt},
+      {unsupported_version, ErrorCode::kUnsupportedVersion},
+      {no_space, ErrorCode::kNoSpace},
+      {limit_exceeded, ErrorCode::kLimitExceeded},
+      {invalidated, ErrorCode::kInvalidated},
+      {busy, ErrorCode::kBusy},
+      {timeout, ErrorCode::kTimeout},
+      {aborted, ErrorCode::kAborted},
+      {bad_state, ErrorCode::kBadState},
+      {unsupported, ErrorCode::kUnsupported},
+  };
+  std::set<ErrorCode> covered;
+  for (const auto& [make, code] : constructors) {
+    Status status = make("what went wrong");
+    EXPECT_EQ(status.code(), code);
+    EXPECT_EQ(status.message(), "what went wrong");
+    covered.insert(code);
+  }
+  EXPECT_EQ(covered.size(), static_cast<std::size_t>(ErrorCode::kUnsupported));
+}
+
+TEST(ResultDeathTest, ValueOfAnErrorDiesPrintingTheStatus) {
+  // An unchecked value() must stop the process and say why, in release builds too, never
+  // throw std::bad_variant_access.
+  Result<int> error(not_found("snapshot 7 is gone"));
+  EXPECT_DEATH((void)error.value(),
+               "value\\(\\) called on an error: not-found: snapshot 7 is gone");
+  const Result<std::string> text(corrupt("superblock checksum"));
+  EXPECT_DEATH((void)text->size(), "corrupt: superblock checksum");
+  EXPECT_DEATH((void)std::move(error).value(), "not-found");
+}
+
 Status fails_when(bool fail) {
   return fail ? io_error("inner failure") : Status();
 }

@@ -95,33 +95,33 @@ std::string_view participant_name(Participant participant) noexcept;
 
 struct SetFailure {
   Participant participant = Participant::kCoordinator;
-  std::string name;   // the writer's, provider's or volume's name
-  std::string phase;  // "identify", "freeze", "commit", ...
+  std::string name{};   // the writer's, provider's or volume's name
+  std::string phase{};  // "identify", "freeze", "commit", ...
   WriterFailure writer_failure = WriterFailure::kNone;
-  Status status;  // what the failed call returned
+  Status status{};  // what the failed call returned
 };
 
 struct WriterStatus {
-  std::string name;
-  Uuid class_id;
-  Uuid instance_id;
+  std::string name{};
+  Uuid class_id{};
+  Uuid instance_id{};
   WriterState state = WriterState::kUnknown;
   WriterFailure failure = WriterFailure::kNone;
-  std::string message;
+  std::string message{};
 };
 
 struct SnapshotSetInfo {
-  Uuid id;
+  Uuid id{};
   SnapshotContext context = SnapshotContext::kBackup;
   // One per volume, in the order the volumes were added.
-  std::vector<SnapshotInfo> snapshots;
+  std::vector<SnapshotInfo> snapshots{};
 };
 
 struct SnapshotSetOptions {
   SnapshotContext context = SnapshotContext::kBackup;
   BackupType backup_type = BackupType::kFull;
   // Nil: each volume's default provider.
-  Uuid provider_id;
+  Uuid provider_id{};
 };
 
 class Coordinator;

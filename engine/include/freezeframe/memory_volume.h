@@ -25,7 +25,7 @@ struct MemoryVolumeOptions {
   std::uint32_t sector_bytes = 512;
   bool read_only = false;
   // Nil: a fresh random UUID.
-  Uuid uuid;
+  Uuid uuid{};
 };
 
 class MemoryVolume final : public Volume {

@@ -22,14 +22,14 @@
 namespace freezeframe {
 
 struct ProtocolEvent {
-  Uuid set_id;              // nil before the set is started
-  std::string phase;        // "identify", "freeze", "commit", "hold-io", "snapshot-set", ...
-  std::string participant;  // "writer", "provider", "volume", "requestor" or "coordinator"
-  std::string name;         // the writer's, provider's or volume's name; empty otherwise
-  Nanoseconds start{0};     // Clock::now() when the step began
-  Nanoseconds duration{0};  // until it finished or was given up on
-  std::string outcome;      // "ok", "failed", "timeout" or "aborted"
-  std::string message;      // why, for anything but "ok"
+  Uuid set_id{};              // nil before the set is started
+  std::string phase{};        // "identify", "freeze", "commit", "hold-io", "snapshot-set", ...
+  std::string participant{};  // "writer", "provider", "volume", "requestor" or "coordinator"
+  std::string name{};         // the writer's, provider's or volume's name; empty otherwise
+  Nanoseconds start{0};       // Clock::now() when the step began
+  Nanoseconds duration{0};    // until it finished or was given up on
+  std::string outcome{};      // "ok", "failed", "timeout" or "aborted"
+  std::string message{};      // why, for anything but "ok"
 };
 
 class EventSink {

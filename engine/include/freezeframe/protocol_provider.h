@@ -89,12 +89,12 @@ class BlockSnapshotProvider final : public Provider {
 
  private:
   struct PreparedVolume {
-    std::string volume;
+    std::string volume{};
     std::uint32_t attributes = 0;
   };
   struct SetState {
-    std::vector<PreparedVolume> volumes;
-    std::vector<std::pair<std::string, Uuid>> created;
+    std::vector<PreparedVolume> volumes{};
+    std::vector<std::pair<std::string, Uuid>> created{};
     bool aborted = false;
   };
   static constexpr std::size_t kAbortedSetsMax = 16;

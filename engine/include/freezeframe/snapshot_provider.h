@@ -92,7 +92,7 @@ struct ProviderOptions {
   // Source of snapshot UUIDs; nullptr: the operating system's random source.
   Random* random = nullptr;
   // Name of the live volume the provider presents; empty: the origin's name.
-  std::string name;
+  std::string name{};
   // CoW group commit: origin overwrites that displace a chunk being preserved are held in
   // memory (at most this many bytes, whole chunks) until the copies and their map records
   // are durable, so that one pair of barriers serves many first writes instead of every
@@ -110,7 +110,7 @@ struct ProviderOptions {
 struct ProviderOpenOptions {
   Clock* clock = nullptr;
   Random* random = nullptr;
-  std::string name;
+  std::string name{};
   // As ProviderOptions::write_back_bytes.
   std::uint64_t write_back_bytes = ProviderOptions::kWriteBackBytesDefault;
 };
@@ -120,12 +120,12 @@ constexpr std::uint32_t kSnapshotsPerVolumeMax = 512;
 enum class SnapshotState : std::uint8_t { kActive = 1, kInvalidated = 2 };
 
 struct SnapshotInfo {
-  Uuid id;
-  Uuid set_id;
+  Uuid id{};
+  Uuid set_id{};
   // Wall-clock creation time (Clock::wall_time()).
   Nanoseconds created{0};
-  Uuid origin_id;
-  std::string origin_name;
+  Uuid origin_id{};
+  std::string origin_name{};
   ProviderKind provider = ProviderKind::kCopyOnWrite;
   SnapshotState state = SnapshotState::kActive;
   // Diff-area data bytes held for this snapshot (chunks tagged with it).
@@ -143,7 +143,7 @@ struct DiffAreaUsage {
   std::uint64_t allocated_bytes = 0;
   // The current maximum (resolved from the limit, capped by the diff volume).
   std::uint64_t max_bytes = 0;
-  DiffAreaLimit limit;
+  DiffAreaLimit limit{};
   // Bytes of the diff volume reserved for superblock and metadata journal.
   std::uint64_t metadata_bytes = 0;
   std::uint32_t chunk_bytes = 0;
@@ -157,9 +157,9 @@ enum class ProviderEventKind : std::uint8_t {
 
 // What the overflow policy did. Kept in a bounded in-memory list (events_max most recent).
 struct ProviderEvent {
-  ProviderEventKind kind;
-  Uuid snapshot_id;  // nil for kWriteFailedNoSpace
-  std::string message;
+  ProviderEventKind kind{};
+  Uuid snapshot_id{};  // nil for kWriteFailedNoSpace
+  std::string message{};
 };
 
 struct ProviderStats {

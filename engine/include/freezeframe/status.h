@@ -91,19 +91,36 @@ class [[nodiscard]] Status {
 
  private:
   struct State {
-    ErrorCode code;
-    std::string message;
+    ErrorCode code{};
+    std::string message{};
   };
   std::unique_ptr<State> state_;
 };
 
-// Convenience constructors.
+// One constructor per code.
 Status invalid_argument(std::string message);
 Status out_of_range(std::string message);
+Status misaligned(std::string message);
+Status read_only(std::string message);
 Status io_error(std::string message);
-Status corrupt(std::string message);
 Status not_found(std::string message);
+Status already_exists(std::string message);
+Status corrupt(std::string message);
+Status unsupported_version(std::string message);
+Status no_space(std::string message);
+Status limit_exceeded(std::string message);
+Status invalidated(std::string message);
+Status busy(std::string message);
+Status timeout(std::string message);
+Status aborted(std::string message);
 Status bad_state(std::string message);
+Status unsupported(std::string message);
+
+namespace detail {
+// Result::value() on an error: prints the status and aborts, in every build type. A caller
+// that skipped the check learns what the error was instead of meeting an exception.
+[[noreturn]] void value_of_error(const Status& status) noexcept;
+}  // namespace detail
 
 // Result<T>: a T or a non-OK Status.
 template <typename T>
@@ -120,10 +137,11 @@ class [[nodiscard]] Result {
   // OK when holding a value.
   Status status() const { return ok() ? Status() : std::get<1>(storage_); }
 
-  // REQUIRES: ok().
-  T& value() & { return std::get<0>(storage_); }
-  const T& value() const& { return std::get<0>(storage_); }
-  T&& value() && { return std::get<0>(std::move(storage_)); }
+  // REQUIRES: ok(). On an error this is an assertion failure that prints the status and
+  // aborts the process (release builds too); it never throws.
+  T& value() & { return *checked(); }
+  const T& value() const& { return *checked(); }
+  T&& value() && { return std::move(*checked()); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -132,6 +150,17 @@ class [[nodiscard]] Result {
   void ignore_error() const noexcept {}
 
  private:
+  T* checked() {
+    if (T* value = std::get_if<0>(&storage_)) [[likely]]
+      return value;
+    detail::value_of_error(*std::get_if<1>(&storage_));
+  }
+  const T* checked() const {
+    if (const T* value = std::get_if<0>(&storage_)) [[likely]]
+      return value;
+    detail::value_of_error(*std::get_if<1>(&storage_));
+  }
+
   std::variant<T, Status> storage_;
 };
 

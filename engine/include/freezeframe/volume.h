@@ -42,9 +42,9 @@ namespace freezeframe {
 
 struct VolumeIdentity {
   // Free text chosen by the user ("C:", "data", "/dev/loop3").
-  std::string name;
+  std::string name{};
   // Stable across close and reopen.
-  Uuid uuid;
+  Uuid uuid{};
 };
 
 // True for the logical sector sizes freezeframe supports (512 and 4096).

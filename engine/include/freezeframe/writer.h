@@ -129,42 +129,42 @@ inline constexpr std::uint32_t kFileSpecAllTypes = 0xF0F;
 
 // Files of a component, as VSS file descriptors.
 struct FileSpec {
-  std::string path;      // directory
-  std::string filespec;  // file name or wildcard
+  std::string path{};      // directory
+  std::string filespec{};  // file name or wildcard
   bool recursive = false;
-  std::string alternate_location;
+  std::string alternate_location{};
   std::uint32_t backup_type_mask = kFileSpecAllTypes;
   friend bool operator==(const FileSpec&, const FileSpec&) = default;
 };
 
 struct WriterComponent {
   ComponentType type = ComponentType::kFileGroup;
-  std::string logical_path;  // place in the writer's component tree, "a\\b"
-  std::string name;
-  std::string caption;
+  std::string logical_path{};  // place in the writer's component tree, "a\\b"
+  std::string name{};
+  std::string caption{};
   bool selectable = true;
   bool notify_on_backup_complete = true;
   // Names of the volumes the component's data lives on; a snapshot set must include all of
   // them for the component to be consistent.
-  std::vector<std::string> volumes;
-  std::vector<FileSpec> files;          // file-group files, or database data files
-  std::vector<FileSpec> database_logs;  // database log files
+  std::vector<std::string> volumes{};
+  std::vector<FileSpec> files{};          // file-group files, or database data files
+  std::vector<FileSpec> database_logs{};  // database log files
   friend bool operator==(const WriterComponent&, const WriterComponent&) = default;
 };
 
 struct WriterMetadata {
-  std::string name;
-  Uuid class_id;     // fixed per product
-  Uuid instance_id;  // this running instance
-  std::string instance_name;
+  std::string name{};
+  Uuid class_id{};     // fixed per product
+  Uuid instance_id{};  // this running instance
+  std::string instance_name{};
   WriterUsage usage = WriterUsage::kUserData;
   WriterSource source = WriterSource::kOther;
   ApplicationLevel level = ApplicationLevel::kFrontEnd;
   RestoreMethod restore_method = RestoreMethod::kRestoreIfCanReplace;
-  std::string restore_service;
+  std::string restore_service{};
   bool reboot_required = false;
-  std::vector<WriterComponent> components;
-  std::vector<FileSpec> excluded_files;
+  std::vector<WriterComponent> components{};
+  std::vector<FileSpec> excluded_files{};
 
   // Every volume named by a component, each once, in first-seen order.
   std::vector<std::string> volumes() const;
@@ -216,17 +216,17 @@ inline bool context_has(SnapshotContext context, std::uint32_t attribute) {
 
 // What a writer learns about the session during an event.
 struct WriterSessionInfo {
-  Uuid snapshot_set_id;  // nil before the set is started
+  Uuid snapshot_set_id{};  // nil before the set is started
   SnapshotContext context = SnapshotContext::kBackup;
   BackupType backup_type = BackupType::kFull;
-  std::vector<std::string> volumes;  // volumes of the set (names)
-  bool backup_succeeded = false;     // backup_complete only
+  std::vector<std::string> volumes{};  // volumes of the set (names)
+  bool backup_succeeded = false;       // backup_complete only
 };
 
 // Outcome of one event.
 struct WriterResult {
   WriterFailure failure = WriterFailure::kNone;
-  std::string message;
+  std::string message{};
 
   static WriterResult success() { return {}; }
   static WriterResult fail(WriterFailure kind, std::string why) { return {kind, std::move(why)}; }

@@ -51,10 +51,10 @@ struct FileVolumeCreateOptions {
   std::uint32_t sector_bytes = 512;
   bool direct_io = false;
   // Empty: the path.
-  std::string name;
+  std::string name{};
   // Nil: a fresh random UUID. A UUID given here must be storable in the file's extended
   // attributes (kUnsupported otherwise), or it could not be kept across reopen.
-  Uuid uuid;
+  Uuid uuid{};
   // Replace an existing regular file instead of failing with kAlreadyExists.
   bool overwrite = false;
 };
@@ -66,11 +66,11 @@ struct FileVolumeOpenOptions {
   std::uint32_t sector_bytes = 0;
   bool direct_io = false;
   // Empty: the path.
-  std::string name;
+  std::string name{};
   // Nil: the identity is the UUID in the file's extended attribute, else derived from the
   // path. Otherwise the UUID the caller recorded for this image: used when the file carries
   // none, and open() fails with kInvalidArgument when the file carries a different one.
-  Uuid uuid;
+  Uuid uuid{};
 };
 
 // Which file a path names, as the operating system tells files apart (device and inode on

@@ -41,7 +41,7 @@ struct ScriptedAction {
   bool block = false;
   // kNone: succeed.
   WriterFailure failure = WriterFailure::kNone;
-  std::string message;
+  std::string message{};
 
   static ScriptedAction succeed() { return {}; }
   static ScriptedAction fail(WriterFailure kind, std::string why) {
@@ -53,7 +53,7 @@ struct ScriptedAction {
 
 struct ScriptedWriterOptions {
   // identify() returns this metadata (its name defaults to "scripted-writer").
-  WriterMetadata metadata;
+  WriterMetadata metadata{};
   // Advanced by stalls; may be null if no action stalls.
   SimClock* clock = nullptr;
   Nanoseconds freeze_timeout = std::chrono::seconds(60);
@@ -63,8 +63,8 @@ struct ScriptedWriterOptions {
 };
 
 struct ScriptedTraceEntry {
-  WriterEvent event;
-  Uuid snapshot_set_id;
+  WriterEvent event{};
+  Uuid snapshot_set_id{};
 };
 
 class ScriptedWriter final : public Writer {

@@ -89,8 +89,8 @@ struct SimVolumeOptions {
   Nanoseconds latency_per_operation{0};
   Nanoseconds latency_per_mib{0};
   // Name and UUID of the simulated volume; empty/nil: "sim:" + base name, base UUID.
-  std::string name;
-  Uuid uuid;
+  std::string name{};
+  Uuid uuid{};
 };
 
 struct SimVolumeStats {
@@ -144,16 +144,16 @@ class SimVolume final : public Volume {
 
  private:
   struct ActiveFault {
-    FaultRule rule;
+    FaultRule rule{};
     std::uint64_t matched = 0;
     std::uint64_t fired = 0;
   };
   // One cached unit: its newest content, and its content as of the last completed flush if
   // that is not on the base any more (the device wrote the unit back early).
   struct CachedUnit {
-    std::unique_ptr<std::byte[]> data;
-    std::unique_ptr<std::byte[]> durable;  // set once written back early
-    std::uint64_t sequence = 0;            // write order, for oldest-first write-back
+    std::unique_ptr<std::byte[]> data{};
+    std::unique_ptr<std::byte[]> durable{};  // set once written back early
+    std::uint64_t sequence = 0;              // write order, for oldest-first write-back
     bool written_back = false;
   };
 

@@ -183,7 +183,7 @@ struct ConsistencyReport {
   std::uint64_t blocks_behind = 0;    // blank or whole, but older than the log's newest version
   std::uint64_t blocks_torn = 0;      // header or checksum invalid
   // The first problem found (empty when kConsistent), naming the transaction and the block.
-  std::string message;
+  std::string message{};
   std::uint64_t problem_txn = 0;
   std::uint64_t problem_block = 0;
 };
