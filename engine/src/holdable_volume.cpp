@@ -7,7 +7,7 @@
 namespace freezeframe {
 
 HoldableVolume::HoldableVolume(Volume& base, std::string name)
-    : base_(base), identity_{name.empty() ? base.name() : std::move(name), base.uuid()} {}
+    : VolumeWrapper(base), identity_{name.empty() ? base.name() : std::move(name), base.uuid()} {}
 
 void HoldableVolume::hold() {
   begin_hold();
@@ -68,27 +68,23 @@ void HoldableVolume::leave() {
     drained_.notify_all();
 }
 
-Status HoldableVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
-  return base_.read(offset, out);
-}
-
 Status HoldableVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
   enter();
-  Status status = base_.write(offset, data);
+  Status status = VolumeWrapper::do_write(offset, data);
   leave();
   return status;
 }
 
 Status HoldableVolume::do_flush() {
   enter();
-  Status status = base_.flush();
+  Status status = VolumeWrapper::do_flush();
   leave();
   return status;
 }
 
 Status HoldableVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
   enter();
-  Status status = base_.discard(offset, length);
+  Status status = VolumeWrapper::do_discard(offset, length);
   leave();
   return status;
 }

@@ -22,6 +22,7 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/snapshot_provider.h"
+#include "freezeframe/volume_wrapper.h"
 #include "freezeframe/writer.h"
 
 namespace freezeframe::testing {
@@ -251,13 +252,9 @@ class TraceSink final : public EventSink {
 
 // A pass-through Volume whose writes can be made to stop inside it until opened, to have
 // a write in flight below a HoldableVolume.
-class LatchVolume final : public Volume {
+class LatchVolume final : public VolumeWrapper {
  public:
-  explicit LatchVolume(Volume& base) : base_(base) {}
-  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
-  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
-  bool read_only() const noexcept override { return base_.read_only(); }
+  explicit LatchVolume(Volume& base) : VolumeWrapper(base) {}
 
   // Writes from now on stop inside until open().
   void close() {
@@ -275,9 +272,6 @@ class LatchVolume final : public Volume {
   }
 
  protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
-    return base_.read(offset, out);
-  }
   Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
     {
       std::unique_lock lock(mutex_);
@@ -286,15 +280,10 @@ class LatchVolume final : public Volume {
       changed_.wait(lock, [&] { return open_; });
       --stopped_;
     }
-    return base_.write(offset, data);
-  }
-  Status do_flush() override { return base_.flush(); }
-  Status do_discard(std::uint64_t offset, std::uint64_t length) override {
-    return base_.discard(offset, length);
+    return VolumeWrapper::do_write(offset, data);
   }
 
  private:
-  Volume& base_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool open_ = true;

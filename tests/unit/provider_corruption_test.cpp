@@ -21,6 +21,7 @@
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/snapshot_provider.h"
+#include "freezeframe/volume_wrapper.h"
 #include "temp_path.h"
 
 namespace freezeframe {
@@ -130,28 +131,9 @@ class DiffStore {
 
  private:
   // A non-owning Volume over the memory volume, so both backings hand out unique_ptrs.
-  class Borrowed final : public Volume {
+  class Borrowed final : public VolumeWrapper {
    public:
-    explicit Borrowed(Volume& base) : base_(base) {}
-    const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
-    std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-    std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
-    bool read_only() const noexcept override { return base_.read_only(); }
-
-   protected:
-    Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
-      return base_.read(offset, out);
-    }
-    Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
-      return base_.write(offset, data);
-    }
-    Status do_flush() override { return base_.flush(); }
-    Status do_discard(std::uint64_t offset, std::uint64_t length) override {
-      return base_.discard(offset, length);
-    }
-
-   private:
-    Volume& base_;
+    using VolumeWrapper::VolumeWrapper;
   };
 
   Result<std::unique_ptr<Volume>> borrowed() {

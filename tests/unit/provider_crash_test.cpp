@@ -18,6 +18,7 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
+#include "freezeframe/volume_wrapper.h"
 #include "seed.h"
 
 namespace freezeframe {
@@ -35,33 +36,22 @@ constexpr std::uint64_t kSector = 512;
 
 // Forwards to a volume and appends `label` to a shared trace on every write or flush, so a
 // fault-free run tells which volume the k-th operation of the whole scenario went to.
-class TracingVolume final : public Volume {
+class TracingVolume final : public VolumeWrapper {
  public:
   TracingVolume(Volume& base, char label, std::vector<std::pair<char, IoOperation>>& trace)
-      : base_(base), label_(label), trace_(trace) {}
-  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
-  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
-  bool read_only() const noexcept override { return base_.read_only(); }
+      : VolumeWrapper(base), label_(label), trace_(trace) {}
 
  protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
-    return base_.read(offset, out);
-  }
   Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
     trace_.emplace_back(label_, IoOperation::kWrite);
-    return base_.write(offset, data);
+    return VolumeWrapper::do_write(offset, data);
   }
   Status do_flush() override {
     trace_.emplace_back(label_, IoOperation::kFlush);
-    return base_.flush();
-  }
-  Status do_discard(std::uint64_t offset, std::uint64_t length) override {
-    return base_.discard(offset, length);
+    return VolumeWrapper::do_flush();
   }
 
  private:
-  Volume& base_;
   char label_;
   std::vector<std::pair<char, IoOperation>>& trace_;
 };

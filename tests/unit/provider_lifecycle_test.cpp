@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "freezeframe/volume_wrapper.h"
 #include "provider_rig.h"
 #include "seed.h"
 
@@ -222,28 +223,13 @@ TEST_P(ProviderLifecycleTest, ConsolidateFoldsEverythingBackWhenNoSnapshotIsLeft
 
 // A read-only window onto a volume: reads pass through, everything else is refused (the
 // Volume base class refuses writes and discards of a read-only volume before do_write).
-class ReadOnlyView final : public Volume {
+class ReadOnlyView final : public VolumeWrapper {
  public:
-  explicit ReadOnlyView(Volume& base) : base_(base) {}
-  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
-  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
+  using VolumeWrapper::VolumeWrapper;
   bool read_only() const noexcept override { return true; }
 
  protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
-    return base_.read(offset, out);
-  }
-  Status do_write(std::uint64_t, std::span<const std::byte>) override {
-    return Status(ErrorCode::kReadOnly, "read-only view");
-  }
   Status do_flush() override { return Status(); }
-  Status do_discard(std::uint64_t, std::uint64_t) override {
-    return Status(ErrorCode::kReadOnly, "read-only view");
-  }
-
- private:
-  Volume& base_;
 };
 
 TEST_P(ProviderLifecycleTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {

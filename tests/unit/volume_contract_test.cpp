@@ -13,10 +13,13 @@
 #include <vector>
 
 #include "freezeframe/file_volume.h"
+#include "freezeframe/holdable_volume.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_volume.h"
+#include "freezeframe/snapshot_provider.h"
 #include "freezeframe/volume.h"
+#include "freezeframe/volume_wrapper.h"
 #include "seed.h"
 #include "temp_path.h"
 
@@ -79,6 +82,64 @@ Result<std::unique_ptr<Volume>> make_sim_over_memory(std::uint64_t size_bytes, b
   return std::unique_ptr<Volume>(std::move(volume).value());
 }
 
+// Owns a stack of volumes, bottom first, and presents the top one; destroys them top first
+// (a provider before the volumes under it).
+class OwnedStack final : public VolumeWrapper {
+ public:
+  explicit OwnedStack(std::vector<std::unique_ptr<Volume>> parts)
+      : VolumeWrapper(*parts.back()), parts_(std::move(parts)) {}
+  ~OwnedStack() override {
+    while (!parts_.empty())
+      parts_.pop_back();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Volume>> parts_;
+};
+
+Result<std::unique_ptr<Volume>> make_plain_wrapper(std::uint64_t size_bytes, bool read_only,
+                                                   TempPaths& paths) {
+  FF_ASSIGN_OR_RETURN(auto base, make_memory(size_bytes, read_only, paths));
+  std::vector<std::unique_ptr<Volume>> parts;
+  parts.push_back(std::move(base));
+  parts.push_back(std::make_unique<VolumeWrapper>(*parts.back()));
+  return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts)));
+}
+
+Result<std::unique_ptr<Volume>> make_holdable(std::uint64_t size_bytes, bool read_only,
+                                              TempPaths& paths) {
+  FF_ASSIGN_OR_RETURN(auto base, make_memory(size_bytes, read_only, paths));
+  std::vector<std::unique_ptr<Volume>> parts;
+  parts.push_back(std::move(base));
+  parts.push_back(std::make_unique<HoldableVolume>(*parts.back(), "contract-holdable"));
+  return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts)));
+}
+
+// The live volume of a provider over memory volumes; read-only: a snapshot of it (a
+// snapshot view is the read-only Volume the contract's read-only cases apply to).
+template <ProviderKind Kind>
+Result<std::unique_ptr<Volume>> make_provider(std::uint64_t size_bytes, bool read_only,
+                                              TempPaths&) {
+  std::vector<std::unique_ptr<Volume>> parts;
+  FF_ASSIGN_OR_RETURN(auto origin,
+                      MemoryVolume::create({.name = "contract-origin", .size_bytes = size_bytes}));
+  FF_ASSIGN_OR_RETURN(auto diff, MemoryVolume::create({.name = "contract-diff",
+                                                       .size_bytes = 2 * size_bytes + (8 << 20)}));
+  parts.push_back(std::move(origin));
+  parts.push_back(std::move(diff));
+  ProviderOptions options;
+  options.chunk_bytes = 4096;
+  FF_ASSIGN_OR_RETURN(auto provider, SnapshotProvider::create(Kind, *parts[0], *parts[1], options));
+  parts.push_back(std::move(provider));
+  if (read_only) {
+    auto& live = static_cast<SnapshotProvider&>(*parts.back());
+    FF_ASSIGN_OR_RETURN(SnapshotInfo info, live.create_snapshot());
+    FF_ASSIGN_OR_RETURN(auto view, live.open_snapshot(info.id));
+    parts.push_back(std::move(view));
+  }
+  return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts)));
+}
+
 class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
  protected:
   std::uint32_t sector_bytes() const { return GetParam().sector_bytes; }
@@ -93,14 +154,17 @@ class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
   TempPaths paths_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Volumes, VolumeContract,
-                         ::testing::Values(VolumeKind{"Memory", 512, make_memory},
-                                           VolumeKind{"File512", 512, make_file<512>},
-                                           VolumeKind{"File4096", 4096, make_file<4096>},
-                                           VolumeKind{"SimOverMemory", 512, make_sim_over_memory}),
-                         [](const ::testing::TestParamInfo<VolumeKind>& param_info) {
-                           return param_info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Volumes, VolumeContract,
+    ::testing::Values(VolumeKind{"Memory", 512, make_memory},
+                      VolumeKind{"File512", 512, make_file<512>},
+                      VolumeKind{"File4096", 4096, make_file<4096>},
+                      VolumeKind{"SimOverMemory", 512, make_sim_over_memory},
+                      VolumeKind{"WrapperOverMemory", 512, make_plain_wrapper},
+                      VolumeKind{"HoldableOverMemory", 512, make_holdable},
+                      VolumeKind{"CowLive", 512, make_provider<ProviderKind::kCopyOnWrite>},
+                      VolumeKind{"RowLive", 512, make_provider<ProviderKind::kRedirectOnWrite>}),
+    [](const ::testing::TestParamInfo<VolumeKind>& param_info) { return param_info.param.name; });
 
 std::vector<std::byte> read_all(Volume& volume) {
   std::vector<std::byte> out(volume.size_bytes());

@@ -22,21 +22,16 @@
 #include <mutex>
 #include <string>
 
-#include "freezeframe/volume.h"
+#include "freezeframe/volume_wrapper.h"
 
 namespace freezeframe {
 
-class HoldableVolume final : public Volume {
+class HoldableVolume final : public VolumeWrapper {
  public:
   // `name`: the name the volume presents; empty: the base's name.
   explicit HoldableVolume(Volume& base, std::string name = {});
 
   const VolumeIdentity& identity() const noexcept override { return identity_; }
-  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
-  bool read_only() const noexcept override { return base_.read_only(); }
-
-  Volume& base() noexcept { return base_; }
 
   // Makes new writes, discards and flushes wait, then waits until those in flight are done.
   // The same as begin_hold() followed by wait_drained().
@@ -54,7 +49,7 @@ class HoldableVolume final : public Volume {
   std::uint64_t waiting() const;
 
  protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
+  // Reads are never held: only changes and barriers wait for a release.
   Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
   Status do_flush() override;
   Status do_discard(std::uint64_t offset, std::uint64_t length) override;
@@ -63,7 +58,6 @@ class HoldableVolume final : public Volume {
   void enter();
   void leave();
 
-  Volume& base_;
   VolumeIdentity identity_;
   mutable std::mutex mutex_;
   std::condition_variable released_;

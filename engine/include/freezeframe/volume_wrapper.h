@@ -1,0 +1,50 @@
+// VolumeWrapper: a Volume that forwards every call to a base Volume.
+//
+// A filter stacked on a volume (hold, trace, latch, read-only view, fault, latency, cache)
+// derives from VolumeWrapper and overrides only what it changes, as LevelDB's EnvWrapper lets
+// a test double override three methods of an Env. The wrapper presents the base's identity,
+// size, sector size and read-only flag unless the filter overrides them.
+//
+// Requests reach the base through its public read / write / flush / discard, so the base
+// checks them again (alignment, range, read-only): a filter that changes a request cannot
+// send the base something it would not accept from anyone else.
+//
+// Thread-safety: as the base; the wrapper itself holds no state.
+// Lifetime: `base` must outlive the wrapper.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "freezeframe/volume.h"
+
+namespace freezeframe {
+
+class VolumeWrapper : public Volume {
+ public:
+  explicit VolumeWrapper(Volume& base) noexcept : base_(base) {}
+
+  const VolumeIdentity& identity() const noexcept override { return base_.identity(); }
+  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
+  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
+  bool read_only() const noexcept override { return base_.read_only(); }
+
+  Volume& base() const noexcept { return base_; }
+
+ protected:
+  Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
+    return base_.read(offset, out);
+  }
+  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
+    return base_.write(offset, data);
+  }
+  Status do_flush() override { return base_.flush(); }
+  Status do_discard(std::uint64_t offset, std::uint64_t length) override {
+    return base_.discard(offset, length);
+  }
+
+ private:
+  Volume& base_;
+};
+
+}  // namespace freezeframe
