@@ -39,7 +39,7 @@
 #include <utility>
 
 #include "freezeframe/assert.h"
-#include "freezeframe/snapshot_provider.h"
+#include "freezeframe/diff_area_settings.h"
 
 namespace freezeframe::format {
 namespace {

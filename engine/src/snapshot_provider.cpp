@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "byte_math.h"
 #include "chunk_index.h"
 #include "diff_area_format.h"
 #include "freezeframe/assert.h"
@@ -51,25 +52,10 @@ constexpr std::size_t kConsolidateBatchChunksMin = 64;
 // Smallest number of data slots a diff area may have.
 constexpr std::uint64_t kDataSlotsMin = 4;
 
-std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
-
-std::uint64_t div_ceil(std::uint64_t a, std::uint64_t b) {
-  return (a + b - 1) / b;
-}
-
-bool is_power_of_two(std::uint64_t value) {
-  return value != 0 && (value & (value - 1)) == 0;
-}
-
-std::string bytes_text(std::uint64_t bytes) {
-  if (bytes % (1 << 20) == 0)
-    return std::to_string(bytes >> 20) + " MiB";
-  if (bytes % 1024 == 0)
-    return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " bytes";
-}
+using detail::align_up;
+using detail::bytes_text;
+using detail::div_ceil;
+using detail::is_power_of_two;
 
 std::int64_t wall_now_ns(Clock* clock) {
   if (clock != nullptr)
@@ -121,52 +107,6 @@ struct SnapshotMeta {
 };
 
 }  // namespace
-
-std::string_view provider_kind_name(ProviderKind kind) noexcept {
-  switch (kind) {
-    case ProviderKind::kCopyOnWrite:
-      return "cow";
-    case ProviderKind::kRedirectOnWrite:
-      return "row";
-  }
-  return "unknown";
-}
-
-std::string_view overflow_policy_name(OverflowPolicy policy) noexcept {
-  switch (policy) {
-    case OverflowPolicy::kDeleteOldest:
-      return "delete-oldest";
-    case OverflowPolicy::kFailWrites:
-      return "fail-writes";
-    case OverflowPolicy::kInvalidateSnapshot:
-      return "invalidate-snapshot";
-  }
-  return "unknown";
-}
-
-std::uint64_t DiffAreaLimit::resolve(std::uint64_t origin_bytes) const noexcept {
-  switch (kind) {
-    case Kind::kBytes:
-      return value;
-    case Kind::kPercentOfOrigin:
-      return origin_bytes / 100 * value + origin_bytes % 100 * value / 100;
-    case Kind::kUnbounded:
-      return std::numeric_limits<std::uint64_t>::max();
-  }
-  return 0;
-}
-
-std::string DiffAreaLimit::to_string() const {
-  switch (kind) {
-    case Kind::kBytes:
-      return bytes_text(value);
-    case Kind::kPercentOfOrigin:
-      return std::to_string(value) + "%";
-    case Kind::kUnbounded:
-      return "UNBOUNDED";
-  }
-  return "unknown";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Impl: the state, the journal and the data paths. Every member function expects `mutex` to be

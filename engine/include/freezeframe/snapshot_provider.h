@@ -40,42 +40,11 @@
 #include <vector>
 
 #include "freezeframe/clock.h"
+#include "freezeframe/diff_area_settings.h"
 #include "freezeframe/random.h"
 #include "freezeframe/volume.h"
 
 namespace freezeframe {
-
-enum class ProviderKind : std::uint8_t { kCopyOnWrite = 1, kRedirectOnWrite = 2 };
-std::string_view provider_kind_name(ProviderKind kind) noexcept;  // "cow" / "row"
-
-enum class OverflowPolicy : std::uint8_t {
-  // Delete the oldest snapshots until the chunk fits (what Windows does). The default.
-  kDeleteOldest = 1,
-  // Fail the write with kNoSpace; snapshots stay intact.
-  kFailWrites = 2,
-  // Let the write proceed and invalidate every snapshot of the volume (older snapshots read
-  // through newer ones, so all of them depend on the chunk that cannot be preserved).
-  // Invalidated snapshots stay listed, state kInvalidated, until deleted.
-  kInvalidateSnapshot = 3,
-};
-std::string_view overflow_policy_name(OverflowPolicy policy) noexcept;
-
-// The maximum size of a diff area: bytes, a percentage of the origin, or unbounded (limited
-// only by the size of the diff volume).
-struct DiffAreaLimit {
-  enum class Kind : std::uint8_t { kBytes = 0, kPercentOfOrigin = 1, kUnbounded = 2 };
-  Kind kind = Kind::kPercentOfOrigin;
-  std::uint64_t value = 10;
-
-  static DiffAreaLimit bytes(std::uint64_t n) { return {Kind::kBytes, n}; }
-  static DiffAreaLimit percent_of_origin(std::uint64_t percent) {
-    return {Kind::kPercentOfOrigin, percent};
-  }
-  static DiffAreaLimit unbounded() { return {Kind::kUnbounded, 0}; }
-  // Data bytes this limit allows for an origin of `origin_bytes`.
-  std::uint64_t resolve(std::uint64_t origin_bytes) const noexcept;
-  std::string to_string() const;
-};
 
 struct ProviderOptions {
   // Power of two from 4 KiB to 1 MiB; at least the sector size of both volumes.
@@ -115,8 +84,6 @@ struct ProviderOpenOptions {
   std::uint64_t write_back_bytes = ProviderOptions::kWriteBackBytesDefault;
 };
 
-constexpr std::uint32_t kSnapshotsPerVolumeMax = 512;
-
 enum class SnapshotState : std::uint8_t { kActive = 1, kInvalidated = 2 };
 
 struct SnapshotInfo {
@@ -147,19 +114,6 @@ struct DiffAreaUsage {
   // Bytes of the diff volume reserved for superblock and metadata journal.
   std::uint64_t metadata_bytes = 0;
   std::uint32_t chunk_bytes = 0;
-};
-
-enum class ProviderEventKind : std::uint8_t {
-  kSnapshotDeletedForSpace = 1,
-  kSnapshotInvalidated = 2,
-  kWriteFailedNoSpace = 3,
-};
-
-// What the overflow policy did. Kept in a bounded in-memory list (events_max most recent).
-struct ProviderEvent {
-  ProviderEventKind kind{};
-  Uuid snapshot_id{};  // nil for kWriteFailedNoSpace
-  std::string message{};
 };
 
 struct ProviderStats {
