@@ -1,0 +1,244 @@
+#include "diff_area.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <bit>
+
+#include "byte_math.h"
+#include "freezeframe/assert.h"
+
+namespace freezeframe::detail {
+
+using format::kOriginSlot;
+
+DiffAreaGeometry DiffAreaGeometry::of(const format::Superblock& superblock) {
+  DiffAreaGeometry geometry;
+  geometry.chunk_bytes = superblock.chunk_bytes;
+  geometry.chunk_shift = static_cast<std::uint32_t>(std::countr_zero(superblock.chunk_bytes));
+  geometry.origin_bytes = superblock.origin_bytes;
+  geometry.data_offset = superblock.data_offset;
+  geometry.data_slots = superblock.data_slots;
+  return geometry;
+}
+
+std::uint64_t DiffAreaGeometry::chunk_length(std::uint64_t chunk) const {
+  return std::min<std::uint64_t>(chunk_bytes, origin_bytes - chunk_offset(chunk));
+}
+
+std::uint64_t DiffAreaGeometry::chunks() const {
+  return div_ceil(origin_bytes, chunk_bytes);
+}
+
+DiffAreaGeometry::Piece DiffAreaGeometry::piece_at(std::uint64_t at,
+                                                   std::uint64_t remaining) const {
+  const std::uint64_t chunk = chunk_of(at);
+  const std::uint64_t within = at - chunk_offset(chunk);
+  return {chunk, within, std::min<std::uint64_t>(chunk_bytes - within, remaining)};
+}
+
+void DiffArea::CompressorDeleter::operator()(ZSTD_CCtx_s* context) const noexcept {
+  ZSTD_freeCCtx(context);
+}
+
+DiffArea::DiffArea(Volume& diff, const DiffAreaGeometry& geometry, const DiffAreaLimit& limit,
+                   std::string name)
+    : diff_(diff), geometry_(geometry), limit_(limit), name_(std::move(name)) {}
+
+Status DiffArea::enable_compression() {
+  cctx_.reset(ZSTD_createCCtx());
+  if (cctx_ == nullptr ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, 1)) ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1))) {
+    return Status(ErrorCode::kUnsupported, "cannot set up zstd compression");
+  }
+  compress_ = true;
+  return Status();
+}
+
+// ----- limit and space
+
+std::uint64_t DiffArea::sector_bytes() const {
+  return std::max<std::uint64_t>(512, diff_.sector_bytes());
+}
+
+std::uint64_t DiffArea::max_bytes_for(const DiffAreaLimit& limit) const {
+  const std::uint64_t chunk = geometry_.chunk_bytes;
+  return std::min<std::uint64_t>(limit.resolve(geometry_.origin_bytes) / chunk * chunk,
+                                 geometry_.data_slots * chunk);
+}
+
+bool DiffArea::fits(std::uint64_t slots, std::uint64_t bytes) const {
+  return slots_used_ + slots <= geometry_.data_slots && used_bytes_ + bytes <= max_bytes();
+}
+
+std::string DiffArea::space_text() const {
+  return "used " + bytes_text(used_bytes_) + " of max " + bytes_text(max_bytes()) + ", limit " +
+         limit_.to_string();
+}
+
+std::uint64_t DiffArea::accounted_bytes(std::uint64_t chunk, std::uint64_t stored) const {
+  return stored < geometry_.chunk_length(chunk) ? align_up(stored, sector_bytes())
+                                                : geometry_.chunk_bytes;
+}
+
+std::uint64_t DiffArea::slot_bytes(std::uint32_t slot) const {
+  const std::uint32_t length = frame_length(slot);
+  return length == 0 ? geometry_.chunk_bytes : align_up(length, sector_bytes());
+}
+
+std::uint64_t DiffArea::tag_bytes(std::uint32_t tag) const {
+  auto it = tag_bytes_.find(tag);
+  return it == tag_bytes_.end() ? 0 : it->second;
+}
+
+// ----- accounting
+
+void DiffArea::use_slot(std::uint32_t tag, std::uint32_t slot) {
+  if (slot == kOriginSlot)
+    return;
+  ++slots_used_;
+  const std::uint64_t bytes = slot_bytes(slot);
+  used_bytes_ += bytes;
+  tag_bytes_[tag] += bytes;
+  slot_hwm_ = std::max<std::uint64_t>(slot_hwm_, std::uint64_t{slot} + 1);
+}
+
+void DiffArea::free_slot(std::uint32_t tag, std::uint32_t slot) {
+  if (slot == kOriginSlot)
+    return;
+  FF_ASSERT(slots_used_ > 0);
+  --slots_used_;
+  const std::uint64_t bytes = slot_bytes(slot);
+  used_bytes_ -= bytes;
+  move_tag_bytes(tag, 0, bytes);
+  set_frame_length(slot, 0);
+  if (!recovering_)
+    pending_free_.push_back(slot);
+}
+
+void DiffArea::move_tag_bytes(std::uint32_t from, std::uint32_t to, std::uint64_t bytes) {
+  if (auto it = tag_bytes_.find(from); it != tag_bytes_.end()) {
+    it->second -= std::min(it->second, bytes);
+    if (it->second == 0)
+      tag_bytes_.erase(it);
+  }
+  if (to != 0)
+    tag_bytes_[to] += bytes;
+}
+
+void DiffArea::set_frame_length(std::uint32_t slot, std::uint32_t length) {
+  if (slot >= frame_lengths_.size()) {
+    if (length == 0)
+      return;
+    frame_lengths_.resize(std::uint64_t{slot} + 1, 0);
+  }
+  frame_lengths_[slot] = length;
+}
+
+std::uint64_t DiffArea::frame_memory_bytes() const {
+  return frame_lengths_.capacity() * sizeof(std::uint32_t);
+}
+
+Status DiffArea::finish_recovery(const ChunkIndex& index) {
+  recovering_ = false;
+  std::vector<bool> referenced(slot_hwm_, false);
+  slots_used_ = 0;
+  used_bytes_ = 0;
+  tag_bytes_.clear();
+  Status mapped_twice;
+  index.for_each([&](std::uint64_t, std::span<const IndexEntry> versions) {
+    for (const IndexEntry& entry : versions) {
+      if (entry.slot == kOriginSlot)
+        continue;
+      if (referenced[entry.slot] && mapped_twice.ok()) {
+        mapped_twice =
+            corrupt(name_ + ": data slot " + std::to_string(entry.slot) + " is mapped twice");
+      }
+      referenced[entry.slot] = true;
+      ++slots_used_;
+      used_bytes_ += slot_bytes(entry.slot);
+      tag_bytes_[entry.tag] += slot_bytes(entry.slot);
+    }
+  });
+  FF_TRY(mapped_twice);
+  free_slots_.clear();
+  for (std::uint64_t slot = slot_hwm_; slot-- > 0;) {
+    if (!referenced[slot])
+      free_slots_.push_back(static_cast<std::uint32_t>(slot));
+  }
+  return Status();
+}
+
+// ----- allocation
+
+Result<std::uint32_t> DiffArea::allocate_slot(FreedSlotCommitter& committer) {
+  if (free_slots_.empty() && !pending_free_.empty())
+    FF_TRY(committer.commit_freed_slots());
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else if (slot_hwm_ < geometry_.data_slots) {
+    slot = static_cast<std::uint32_t>(slot_hwm_++);
+  } else {
+    return Status(ErrorCode::kNoSpace, name_ + ": no free data slot");
+  }
+  return slot;
+}
+
+void DiffArea::release_freed_slots() {
+  free_slots_.insert(free_slots_.end(), pending_free_.begin(), pending_free_.end());
+  pending_free_.clear();
+}
+
+// ----- chunk data
+
+Status DiffArea::read_slot(std::uint64_t chunk, std::uint32_t slot,
+                           std::span<std::byte> out) const {
+  const std::uint32_t length = frame_length(slot);
+  if (length == 0)
+    return diff_.read(slot_offset(slot), out);
+  std::vector<std::byte> frame(align_up(length, sector_bytes()));
+  FF_TRY(diff_.read(slot_offset(slot), frame));
+  const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), length);
+  if (ZSTD_isError(n) || n != out.size()) {
+    return corrupt(name_ + ": compressed chunk " + std::to_string(chunk) + " in data slot " +
+                   std::to_string(slot) + " does not decompress to " + std::to_string(out.size()) +
+                   " bytes" + (ZSTD_isError(n) ? std::string(": ") + ZSTD_getErrorName(n) : ""));
+  }
+  return Status();
+}
+
+Status DiffArea::write_raw(std::uint32_t slot, std::uint64_t within,
+                           std::span<const std::byte> data) {
+  return diff_.write(slot_offset(slot) + within, data);
+}
+
+std::uint32_t DiffArea::pack(std::span<const std::byte> chunk, std::vector<std::byte>& frame) {
+  FF_ASSERT(compress_);
+  const std::uint64_t sector = sector_bytes();
+  const std::size_t bound = ZSTD_compressBound(chunk.size());
+  frame.resize(align_up(bound, sector));
+  const std::size_t n =
+      ZSTD_compress2(cctx_.get(), frame.data(), frame.size(), chunk.data(), chunk.size());
+  if (ZSTD_isError(n) || align_up(n, sector) >= chunk.size()) {
+    frame.assign(chunk.begin(), chunk.end());
+    return static_cast<std::uint32_t>(chunk.size());
+  }
+  const std::size_t padded = align_up(n, sector);
+  std::fill(frame.begin() + static_cast<std::ptrdiff_t>(n),
+            frame.begin() + static_cast<std::ptrdiff_t>(padded), std::byte{0});
+  frame.resize(padded);
+  return static_cast<std::uint32_t>(n);
+}
+
+Status DiffArea::write_packed(std::uint32_t slot, std::span<const std::byte> frame) {
+  FF_TRY(diff_.write(slot_offset(slot), frame));
+  if (frame.size() < geometry_.chunk_bytes) {
+    FF_TRY(diff_.discard(slot_offset(slot) + frame.size(), geometry_.chunk_bytes - frame.size()));
+  }
+  return Status();
+}
+
+}  // namespace freezeframe::detail

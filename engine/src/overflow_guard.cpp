@@ -1,0 +1,117 @@
+#include "overflow_guard.h"
+
+#include "byte_math.h"
+
+namespace freezeframe::detail {
+
+using format::Record;
+using format::RecordType;
+
+void OverflowGuard::add_event(ProviderEventKind kind, const Uuid& id, std::string message) {
+  events_.push_back(ProviderEvent{kind, id, std::move(message)});
+  while (events_.size() > kEventsMax)
+    events_.pop_front();
+}
+
+void OverflowGuard::invalidate(std::uint32_t tag, const std::string& why) {
+  const Uuid id = state_.snapshots().at(tag).id;
+  Record record;
+  record.type = RecordType::kSnapshotInvalidate;
+  record.tag = tag;
+  record.reason = 1;
+  state_.log(record);
+  add_event(ProviderEventKind::kSnapshotInvalidated, id,
+            "snapshot " + id.to_string() + " invalidated: " + why);
+}
+
+Status OverflowGuard::make_room(std::uint64_t slots, bool& acted) {
+  return make_room(slots, slots * diff_area_.geometry().chunk_bytes, acted);
+}
+
+Status OverflowGuard::make_room(std::uint64_t slots, std::uint64_t bytes, bool& acted) {
+  acted = false;
+  if (diff_area_.fits(slots, bytes))
+    return Status();
+  // RoW: deleting a snapshot frees no slot by itself (the live volume still reads the
+  // redirected chunks); it lets chunks nobody reads in the origin any more fold back. Fold
+  // those first, so the policy gives up no more snapshots or writes than it must.
+  if (reclaimer_ != nullptr) {
+    FF_ASSIGN_OR_RETURN(bool reclaimed, reclaimer_->reclaim_space());
+    if (reclaimed) {
+      acted = true;
+      return Status();
+    }
+  }
+  const std::string why = state_.name() + " is full (" + diff_area_.space_text() + ", " +
+                          std::to_string(slots) + " more chunks needed)";
+  switch (state_.policy()) {
+    case OverflowPolicy::kFailWrites:
+      add_event(ProviderEventKind::kWriteFailedNoSpace, Uuid(), why + "; write refused");
+      return Status(ErrorCode::kNoSpace, why + "; overflow policy fail-writes refused the write");
+    case OverflowPolicy::kDeleteOldest: {
+      if (state_.active().empty())
+        break;
+      const std::uint32_t oldest = *state_.active().begin();
+      const Uuid id = state_.snapshots().at(oldest).id;
+      Record record;
+      record.type = RecordType::kSnapshotDelete;
+      record.tag = oldest;
+      state_.log(record);
+      add_event(ProviderEventKind::kSnapshotDeletedForSpace, id,
+                "snapshot " + id.to_string() + " deleted by overflow policy delete-oldest: " + why);
+      acted = true;
+      break;
+    }
+    case OverflowPolicy::kInvalidateSnapshot: {
+      if (state_.active().empty())
+        break;
+      const std::vector<std::uint32_t> tags(state_.active().begin(), state_.active().end());
+      for (std::uint32_t tag : tags)
+        invalidate(tag, "overflow policy invalidate-snapshot: " + why);
+      acted = true;
+      break;
+    }
+  }
+  if (acted)
+    return state_.commit();
+  return Status(ErrorCode::kNoSpace, why);
+}
+
+Status OverflowGuard::change_limit(const DiffAreaLimit& limit) {
+  const std::uint64_t new_max = diff_area_.max_bytes_for(limit);
+  if (diff_area_.used_bytes() > new_max && state_.policy() == OverflowPolicy::kFailWrites) {
+    return Status(ErrorCode::kNoSpace, state_.name() + ": cannot shrink the maximum to " +
+                                           limit.to_string() + " (" + bytes_text(new_max) +
+                                           "): " + bytes_text(diff_area_.used_bytes()) +
+                                           " are in use and the overflow policy is fail-writes");
+  }
+  Record record;
+  record.type = RecordType::kLimit;
+  record.limit_kind = static_cast<std::uint8_t>(limit.kind);
+  record.limit_value = limit.value;
+  record.policy = static_cast<std::uint8_t>(state_.policy());
+  state_.log(record);
+  while (diff_area_.used_bytes() > diff_area_.max_bytes() && !state_.active().empty()) {
+    bool acted = false;
+    Status status = make_room(0, acted);
+    if (!status.ok() && status.code() != ErrorCode::kNoSpace)
+      return status;
+  }
+  FF_TRY(state_.commit());
+  // RoW: with no snapshot left, the live volume's own chunks fold back into the origin.
+  if (diff_area_.used_bytes() > diff_area_.max_bytes() && reclaimer_ != nullptr)
+    FF_TRY(reclaimer_->reclaim_space().status());
+  return Status();
+}
+
+Status OverflowGuard::change_policy(OverflowPolicy policy) {
+  Record record;
+  record.type = RecordType::kLimit;
+  record.limit_kind = static_cast<std::uint8_t>(diff_area_.limit().kind);
+  record.limit_value = diff_area_.limit().value;
+  record.policy = static_cast<std::uint8_t>(policy);
+  state_.log(record);
+  return state_.commit();
+}
+
+}  // namespace freezeframe::detail

@@ -1,0 +1,337 @@
+#include "provider_state.h"
+
+#include <algorithm>
+#include <iterator>
+#include <limits>
+#include <string>
+
+#include "freezeframe/assert.h"
+
+namespace freezeframe::detail {
+
+namespace {
+
+using format::kOriginSlot;
+using format::Record;
+using format::RecordType;
+using VersionList = ChunkIndex::VersionList;
+using Versions = std::span<const IndexEntry>;
+
+VersionList copy_versions(Versions versions) {
+  VersionList list;
+  for (const IndexEntry& entry : versions)
+    list.push_back(ChunkVersion{entry.tag, entry.slot});
+  return list;
+}
+
+}  // namespace
+
+ProviderState::ProviderState(ProviderKind kind, DiffArea& diff_area, MetadataJournal& journal,
+                             OverflowPolicy policy)
+    : kind_(kind), diff_area_(diff_area), journal_(journal), policy_(policy) {}
+
+const SnapshotMeta* ProviderState::find(const Uuid& id) const {
+  for (const auto& [tag, meta] : snapshots_) {
+    if (meta.id == id)
+      return &meta;
+  }
+  return nullptr;
+}
+
+const SnapshotMeta* ProviderState::find(std::uint32_t tag) const {
+  auto it = snapshots_.find(tag);
+  return it == snapshots_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t ProviderState::snapshot_bytes(std::uint32_t tag) const {
+  const std::uint64_t bytes = diff_area_.tag_bytes(tag);
+#ifndef NDEBUG
+  std::uint64_t scanned = 0;
+  index_.for_each([&](std::uint64_t, Versions versions) {
+    for (const IndexEntry& entry : versions) {
+      if (entry.tag == tag && entry.slot != kOriginSlot)
+        scanned += diff_area_.slot_bytes(entry.slot);
+    }
+  });
+  FF_ASSERT_MSG(scanned == bytes, "per-snapshot diff bytes out of step");
+#endif
+  return bytes;
+}
+
+std::uint64_t ProviderState::memory_bytes() const {
+  return index_.memory_bytes() + diff_area_.frame_memory_bytes();
+}
+
+void ProviderState::log(const Record& record) {
+  apply(record);
+  journal_.append(record);
+}
+
+void ProviderState::map_written_slot(std::uint64_t chunk, std::uint32_t tag, std::uint32_t slot,
+                                     std::uint64_t stored) {
+  journal_.note_data_written();
+  Record record;
+  record.type = RecordType::kMapAdd;
+  record.chunk = chunk;
+  record.tag = tag;
+  record.slot = slot;
+  record.stored_bytes = static_cast<std::uint32_t>(stored);
+  log(record);
+}
+
+Status ProviderState::recover() {
+  // Nothing was reused after the records being replayed, so the slots they free are free
+  // at once; the accounting is recounted from the index at the end.
+  diff_area_.begin_recovery();
+  FF_TRY(journal_.replay(*this));
+  return diff_area_.finish_recovery(index_);
+}
+
+bool ProviderState::collect_chunk(VersionList& versions) {
+  VersionList kept;
+  if (kind_ == ProviderKind::kCopyOnWrite) {
+    // A version tagged t is read by the snapshots s in (previous tag, t].
+    std::uint32_t previous = 0;
+    for (const ChunkVersion& entry : versions) {
+      auto it = active_.upper_bound(entry.tag);
+      if (it != active_.begin() && *std::prev(it) > previous) {
+        std::uint32_t owner = *std::prev(it);
+        kept.push_back(ChunkVersion{owner, entry.slot});
+        previous = owner;
+        if (owner != entry.tag && entry.slot != kOriginSlot)
+          diff_area_.move_tag_bytes(entry.tag, owner, diff_area_.slot_bytes(entry.slot));
+      } else {
+        diff_area_.free_slot(entry.tag, entry.slot);
+      }
+    }
+  } else {
+    // A version tagged t is read by snapshots s in [t, next version's tag), and the last
+    // one by the live volume.
+    for (std::size_t i = 0; i < versions.size(); ++i) {
+      bool last = i + 1 == versions.size();
+      auto it = active_.lower_bound(versions[i].tag);
+      bool visible = last || (it != active_.end() && *it < versions[i + 1].tag);
+      if (visible) {
+        kept.push_back(versions[i]);
+      } else {
+        diff_area_.free_slot(versions[i].tag, versions[i].slot);
+      }
+    }
+    // A first version that lives in the origin reads the same as no version at all.
+    if (!kept.empty() && kept.front().slot == kOriginSlot)
+      kept.erase(kept.begin());
+  }
+  versions = std::move(kept);
+  return versions.empty();
+}
+
+void ProviderState::collect_all() {
+  index_.update_all([&](std::uint64_t, VersionList& versions) { collect_chunk(versions); });
+}
+
+void ProviderState::apply(const Record& record) {
+  switch (record.type) {
+    case RecordType::kSnapshotCreate: {
+      SnapshotMeta meta;
+      meta.tag = record.tag;
+      meta.id = record.id;
+      meta.set_id = record.set_id;
+      meta.created_ns = record.created_ns;
+      meta.attributes = record.attributes;
+      snapshots_[record.tag] = meta;
+      active_.insert(record.tag);
+      next_tag_ = std::max(next_tag_, record.tag + 1);
+      break;
+    }
+    case RecordType::kSnapshotDelete:
+      snapshots_.erase(record.tag);
+      active_.erase(record.tag);
+      collect_all();
+      break;
+    case RecordType::kSnapshotInvalidate:
+      if (auto it = snapshots_.find(record.tag); it != snapshots_.end()) {
+        it->second.invalidated = true;
+      }
+      active_.erase(record.tag);
+      collect_all();
+      break;
+    case RecordType::kMapAdd: {
+      VersionList versions = copy_versions(index_.find(record.chunk));
+      auto it =
+          std::lower_bound(versions.begin(), versions.end(), record.tag,
+                           [](const ChunkVersion& e, std::uint32_t tag) { return e.tag < tag; });
+      if (it != versions.end() && it->tag == record.tag) {
+        diff_area_.free_slot(it->tag, it->slot);
+        it->slot = record.slot;
+      } else {
+        versions.insert(it, ChunkVersion{record.tag, record.slot});
+      }
+      index_.assign(record.chunk, {versions.data(), versions.size()});
+      if (record.slot != kOriginSlot && record.stored_bytes > 0 &&
+          record.stored_bytes < diff_area_.geometry().chunk_length(record.chunk)) {
+        diff_area_.set_frame_length(record.slot, record.stored_bytes);
+      }
+      diff_area_.use_slot(record.tag, record.slot);
+      break;
+    }
+    case RecordType::kMapRemove:
+    case RecordType::kMapToOrigin: {
+      Versions found = index_.find(record.chunk);
+      if (found.empty())
+        break;
+      VersionList versions = copy_versions(found);
+      for (auto it = versions.begin(); it != versions.end(); ++it) {
+        if (it->tag != record.tag)
+          continue;
+        diff_area_.free_slot(it->tag, it->slot);
+        if (record.type == RecordType::kMapRemove) {
+          versions.erase(it);
+        } else {
+          it->slot = kOriginSlot;
+        }
+        break;
+      }
+      collect_chunk(versions);
+      index_.assign(record.chunk, {versions.data(), versions.size()});
+      break;
+    }
+    case RecordType::kRevert: {
+      for (auto it = snapshots_.upper_bound(record.tag); it != snapshots_.end();) {
+        active_.erase(it->first);
+        it = snapshots_.erase(it);
+      }
+      if (kind_ == ProviderKind::kRedirectOnWrite) {
+        // The live volume's newer versions are dropped: it reads as the snapshot again.
+        index_.update_all([&](std::uint64_t, VersionList& versions) {
+          while (!versions.empty() && versions.back().tag > record.tag) {
+            diff_area_.free_slot(versions.back().tag, versions.back().slot);
+            versions.pop_back();
+          }
+        });
+      } else {
+        revert_tag_ = record.tag;
+      }
+      collect_all();
+      break;
+    }
+    case RecordType::kRevertDone:
+      revert_tag_ = 0;
+      break;
+    case RecordType::kLimit:
+      diff_area_.set_limit(
+          DiffAreaLimit{static_cast<DiffAreaLimit::Kind>(record.limit_kind), record.limit_value});
+      policy_ = static_cast<OverflowPolicy>(record.policy);
+      break;
+    case RecordType::kState:
+      next_tag_ = std::max(next_tag_, record.next_tag);
+      revert_tag_ = record.revert_tag;
+      break;
+  }
+}
+
+std::vector<Record> ProviderState::checkpoint_records() const {
+  std::vector<Record> records;
+  Record state;
+  state.type = RecordType::kState;
+  state.next_tag = next_tag_;
+  state.revert_tag = revert_tag_;
+  records.push_back(state);
+  Record limit_record;
+  limit_record.type = RecordType::kLimit;
+  limit_record.limit_kind = static_cast<std::uint8_t>(diff_area_.limit().kind);
+  limit_record.limit_value = diff_area_.limit().value;
+  limit_record.policy = static_cast<std::uint8_t>(policy_);
+  records.push_back(limit_record);
+  for (const auto& [tag, meta] : snapshots_) {
+    Record create;
+    create.type = RecordType::kSnapshotCreate;
+    create.tag = tag;
+    create.id = meta.id;
+    create.set_id = meta.set_id;
+    create.created_ns = meta.created_ns;
+    create.attributes = meta.attributes;
+    records.push_back(create);
+    if (meta.invalidated) {
+      Record invalidate;
+      invalidate.type = RecordType::kSnapshotInvalidate;
+      invalidate.tag = tag;
+      records.push_back(invalidate);
+    }
+  }
+  index_.for_each([&](std::uint64_t chunk, Versions versions) {
+    for (const IndexEntry& entry : versions) {
+      Record add;
+      add.type = RecordType::kMapAdd;
+      add.chunk = chunk;
+      add.tag = entry.tag;
+      add.slot = entry.slot;
+      if (entry.slot != kOriginSlot) {
+        std::uint32_t length = diff_area_.frame_length(entry.slot);
+        add.stored_bytes =
+            length != 0 ? length
+                        : static_cast<std::uint32_t>(diff_area_.geometry().chunk_length(chunk));
+      }
+      records.push_back(add);
+    }
+  });
+  return records;
+}
+
+// Validates a record's fields against the geometry before applying it: a record that would
+// index outside the origin, the data area or the tag space is corruption, not a change.
+Status ProviderState::replay_record(const Record& record) {
+  auto bad = [&](const std::string& what) {
+    return corrupt(name() + ": journal record type " +
+                   std::to_string(static_cast<int>(record.type)) + ": " + what);
+  };
+  switch (record.type) {
+    case RecordType::kMapAdd:
+    case RecordType::kMapRemove:
+    case RecordType::kMapToOrigin:
+      if (record.chunk >= diff_area_.geometry().chunks()) {
+        return bad("chunk " + std::to_string(record.chunk) + " is beyond the origin");
+      }
+      if (record.tag == 0 || record.tag == std::numeric_limits<std::uint32_t>::max()) {
+        return bad("snapshot tag " + std::to_string(record.tag));
+      }
+      if (record.type == RecordType::kMapAdd && record.slot != kOriginSlot &&
+          record.slot >= diff_area_.geometry().data_slots) {
+        return bad("slot " + std::to_string(record.slot) + " is beyond the data area");
+      }
+      break;
+    case RecordType::kLimit:
+      if (record.limit_kind > 2 || record.policy < 1 || record.policy > 3) {
+        return bad("unknown limit kind or overflow policy");
+      }
+      break;
+    case RecordType::kSnapshotCreate:
+      if (record.tag == 0 || record.tag == std::numeric_limits<std::uint32_t>::max()) {
+        return bad("snapshot tag " + std::to_string(record.tag));
+      }
+      break;
+    default:
+      break;
+  }
+  apply(record);
+  return Status();
+}
+
+std::uint32_t ProviderState::locate(std::uint64_t chunk, std::uint32_t tag) const {
+  Versions versions = index_.find(chunk);
+  if (versions.empty())
+    return kOriginSlot;
+  if (kind_ == ProviderKind::kCopyOnWrite) {
+    if (tag == 0)
+      return kOriginSlot;
+    auto it = std::lower_bound(versions.begin(), versions.end(), tag,
+                               [](const IndexEntry& e, std::uint32_t t) { return e.tag < t; });
+    return it == versions.end() ? kOriginSlot : it->slot;
+  }
+  if (tag == 0)
+    return versions.back().slot;
+  auto it = std::upper_bound(versions.begin(), versions.end(), tag,
+                             [](std::uint32_t t, const IndexEntry& e) { return t < e.tag; });
+  return it == versions.begin() ? kOriginSlot : std::prev(it)->slot;
+}
+
+}  // namespace freezeframe::detail
