@@ -81,7 +81,7 @@ Status CowWritePath::write_back() {
     Status status = origin_.write(geometry_.chunk_offset(order[i].first),
                                   std::span<const std::byte>(held_data(order[i].second), bytes));
     if (!status.ok())
-      return status.with_context(state_.name() + ": writing held chunks back");
+      return status.with_context(diff_area_.name() + ": writing held chunks back");
     for (std::size_t k = i; k < j; ++k)
       held_.erase(order[k].first);
     i = j;
@@ -168,7 +168,7 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
       if (!status.ok()) {
         diff_area_.return_slot(slot);
         return fail_copy(
-            status.with_context(state_.name() + ": preserving chunk " + std::to_string(chunk)));
+            status.with_context(diff_area_.name() + ": preserving chunk " + std::to_string(chunk)));
       }
       state_.map_written_slot(chunk, newest, slot, bytes);
       ++stats_.chunks_preserved;

@@ -42,7 +42,7 @@ Status OverflowGuard::make_room(std::uint64_t slots, std::uint64_t bytes, bool& 
       return Status();
     }
   }
-  const std::string why = state_.name() + " is full (" + diff_area_.space_text() + ", " +
+  const std::string why = diff_area_.name() + " is full (" + diff_area_.space_text() + ", " +
                           std::to_string(slots) + " more chunks needed)";
   switch (state_.policy()) {
     case OverflowPolicy::kFailWrites:
@@ -80,7 +80,7 @@ Status OverflowGuard::make_room(std::uint64_t slots, std::uint64_t bytes, bool& 
 Status OverflowGuard::change_limit(const DiffAreaLimit& limit) {
   const std::uint64_t new_max = diff_area_.max_bytes_for(limit);
   if (diff_area_.used_bytes() > new_max && state_.policy() == OverflowPolicy::kFailWrites) {
-    return Status(ErrorCode::kNoSpace, state_.name() + ": cannot shrink the maximum to " +
+    return Status(ErrorCode::kNoSpace, diff_area_.name() + ": cannot shrink the maximum to " +
                                            limit.to_string() + " (" + bytes_text(new_max) +
                                            "): " + bytes_text(diff_area_.used_bytes()) +
                                            " are in use and the overflow policy is fail-writes");

@@ -281,7 +281,7 @@ std::vector<Record> ProviderState::checkpoint_records() const {
 // index outside the origin, the data area or the tag space is corruption, not a change.
 Status ProviderState::replay_record(const Record& record) {
   auto bad = [&](const std::string& what) {
-    return corrupt(name() + ": journal record type " +
+    return corrupt(diff_area_.name() + ": journal record type " +
                    std::to_string(static_cast<int>(record.type)) + ": " + what);
   };
   switch (record.type) {

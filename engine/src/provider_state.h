@@ -15,9 +15,10 @@
 // "in the origin" (after consolidation). Versions nobody can read are dropped as soon as a
 // record makes them so.
 //
-// Layering: above DiffArea and MetadataJournal. It implements the two interfaces those hand
-// up: JournalClient (replay, checkpoint, "records durable" releases freed slots) and
-// FreedSlotCommitter (slot allocation may need a commit).
+// Layering: above DiffArea and MetadataJournal, and the implementation of the interfaces
+// those two declare for their upward calls: JournalClient (replayed records, checkpoint
+// records, and "records durable", which releases the slots they freed) and
+// FreedSlotCommitter (slot allocation may need a commit first).
 //
 // Thread-safety: none inside; the provider's mutex guards every call (const members under the
 // shared lock, the rest under the exclusive lock). Lifetime: the DiffArea and the journal
@@ -54,7 +55,6 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   ProviderState& operator=(const ProviderState&) = delete;
 
   ProviderKind kind() const noexcept { return kind_; }
-  const std::string& name() const noexcept { return diff_area_.name(); }
 
   // ----- the snapshot table
 
