@@ -11,120 +11,13 @@
 
 #include "output.h"
 #include "parse.h"
+#include "store_detail.h"
 
 namespace freezeframe::cli {
-namespace {
+namespace store_detail {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr std::string_view kCatalogFormat = "freezeframe-store-catalog";
-// 2: volume and diff-area UUIDs, exposures as absolute paths with their file's identity, and a
-// checksum in every volume and exposure entry.
-constexpr int kCatalogVersion = 2;
-constexpr std::uint32_t kChunkBytes = 16 * 1024;
-constexpr std::size_t kVolumeNameBytesMax = 255;
-constexpr char kVolumesDir[] = "volumes";
-constexpr char kDiffDir[] = "diff";
-
-std::string safe_file_name(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-    out += plain ? c : '_';
-  }
-  if (out.size() > 40)
-    out.resize(40);
-  return out;
-}
-
-json limit_to_json(const DiffAreaLimit& limit) {
-  switch (limit.kind) {
-    case DiffAreaLimit::Kind::kBytes:
-      return {{"kind", "bytes"}, {"value", limit.value}};
-    case DiffAreaLimit::Kind::kPercentOfOrigin:
-      return {{"kind", "percent"}, {"value", limit.value}};
-    case DiffAreaLimit::Kind::kUnbounded:
-      break;
-  }
-  return {{"kind", "unbounded"}, {"value", 0}};
-}
-
-// The JSON value at `key` as an unsigned integer; a negative, fractional or missing value is
-// refused (nlohmann would convert -1 to 2^64 - 1).
-std::uint64_t unsigned_field(const json& j, const char* key) {
-  const json& value = j.at(key);
-  if (!value.is_number_unsigned())
-    throw std::invalid_argument(std::string(key) + " must be a non-negative integer, not " +
-                                value.dump());
-  return value.get<std::uint64_t>();
-}
-
-DiffAreaLimit limit_from_json(const json& j) {
-  std::string kind = j.at("kind").get<std::string>();
-  std::uint64_t value = unsigned_field(j, "value");
-  if (kind == "bytes")
-    return DiffAreaLimit::bytes(value);
-  if (kind == "percent")
-    return DiffAreaLimit::percent_of_origin(value);
-  if (kind == "unbounded")
-    return DiffAreaLimit::unbounded();
-  throw std::invalid_argument("maxsize.kind '" + kind + "' is unknown");
-}
-
-// XXH3-64 of the entry's canonical text without its "checksum" member (nlohmann keeps object
-// members sorted, so the text does not depend on how the file was formatted).
-std::string entry_checksum(const json& entry) {
-  json copy = entry;
-  copy.erase("checksum");
-  std::string text = copy.dump();
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
-  return hex;
-}
-
-json with_checksum(json entry) {
-  entry["checksum"] = entry_checksum(entry);
-  return entry;
-}
-
-// Throws naming the problem when an entry's checksum is wrong, or missing from a version-2
-// catalog. A checksum is checked whenever it is there, so a damaged version number cannot
-// turn the checks off.
-void check_checksum(const json& entry, std::int64_t version) {
-  if (!entry.contains("checksum")) {
-    if (version < 2)
-      return;  // written before entries carried checksums
-    throw std::invalid_argument("it has no checksum");
-  }
-  if (!entry.at("checksum").is_string())
-    throw std::invalid_argument("its checksum is not a string");
-  std::string expected = entry_checksum(entry);
-  if (entry.at("checksum").get<std::string>() != expected)
-    throw std::invalid_argument("its checksum " + entry.at("checksum").dump() +
-                                " does not match its content (" + expected +
-                                "): the entry was damaged");
-}
-
-Uuid uuid_field(const json& j, const char* key) {
-  if (!j.contains(key) || j.at(key).is_null())
-    return Uuid();
-  auto parsed = Uuid::parse(j.at(key).get<std::string>());
-  if (!parsed.ok())
-    throw std::invalid_argument(std::string(key) + ": " + parsed.status().message());
-  return *parsed;
-}
-
-std::string strip_volume_suffix(std::string_view name) {
-  std::string out(name);
-  while (out.size() > 1 && (out.back() == '\\' || out.back() == '/'))
-    out.pop_back();
-  return out;
-}
-
-// `relative` is a plain relative path whose first component is `subdir` and which has no
-// "." or ".." component: it cannot name anything outside DIR/subdir without a symbolic link.
 bool plain_store_path(const std::string& relative, std::string_view subdir) {
   fs::path path(relative);
   if (relative.empty() || path.is_absolute() || path.has_root_name())
@@ -176,80 +69,36 @@ bool is_image_name(const std::string& name) {
 }
 
 // The code points of `text` if it is valid UTF-8 (shortest forms, no surrogates).
-std::optional<std::vector<char32_t>> decode_utf8(std::string_view text) {
-  std::vector<char32_t> out;
-  for (std::size_t i = 0; i < text.size();) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = byte < 0x80           ? 1
-                         : (byte >> 5) == 0x6  ? 2
-                         : (byte >> 4) == 0xe  ? 3
-                         : (byte >> 3) == 0x1e ? 4
-                                               : 0;
-    if (length == 0 || i + length > text.size())
-      return std::nullopt;
-    char32_t point = length == 1 ? byte : byte & (0x7f >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80)
-        return std::nullopt;
-      point = (point << 6) | (next & 0x3f);
-    }
-    const char32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (point < shortest[length] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff))
-      return std::nullopt;
-    out.push_back(point);
-    i += length;
+}  // namespace store_detail
+
+namespace {
+
+using namespace store_detail;  // NOLINT(google-build-using-namespace)
+namespace fs = std::filesystem;
+
+constexpr std::uint32_t kChunkBytes = 16 * 1024;
+
+std::string safe_file_name(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    out += plain ? c : '_';
   }
+  if (out.size() > 40)
+    out.resize(40);
   return out;
 }
 
+std::string strip_volume_suffix(std::string_view name) {
+  std::string out(name);
+  while (out.size() > 1 && (out.back() == '\\' || out.back() == '/'))
+    out.pop_back();
+  return out;
+}
+
+// `relative` is a plain relative path whose first component is `subdir` and which has no
+// "." or ".." component: it cannot name anything outside DIR/subdir without a symbolic link.
 }  // namespace
-
-Status validate_utf8_path(const std::filesystem::path& path) {
-  if (!decode_utf8(path.string()))
-    return invalid_argument("path '" + path.string() +
-                            "' is not valid UTF-8; the store records paths as UTF-8 text");
-  return Status();
-}
-
-Status validate_volume_name(std::string_view name) {
-  if (name.empty())
-    return invalid_argument("a volume name cannot be empty");
-  auto points = decode_utf8(name);
-  if (!points)
-    return invalid_argument("volume name '" + std::string(name) + "' is not valid UTF-8");
-  for (char32_t point : *points) {
-    // C1 controls, and the bidirectional overrides that make a name display as another.
-    bool hidden = (point >= 0x80 && point <= 0x9f) || (point >= 0x202a && point <= 0x202e) ||
-                  (point >= 0x2066 && point <= 0x2069);
-    if (hidden)
-      return invalid_argument(
-          "volume name '" + std::string(name) + "' contains an invisible control character (U+" +
-          std::to_string(static_cast<unsigned>(point)) + " decimal); names must be printable");
-  }
-  if (name.size() > kVolumeNameBytesMax)
-    return invalid_argument("volume name of " + std::to_string(name.size()) +
-                            " bytes is longer than the maximum of " +
-                            std::to_string(kVolumeNameBytesMax));
-  bool blank = true;
-  for (char c : name) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f)
-      return invalid_argument("volume name '" + std::string(name) +
-                              "' contains a control character (code " + std::to_string(byte) +
-                              "); names must be printable");
-    if (c == ',' || c == '/')
-      return invalid_argument("volume name '" + std::string(name) + "' contains '" +
-                              std::string(1, c) +
-                              "', which the command syntax uses (',' separates names, '/' "
-                              "paths)");
-    if (c != ' ')
-      blank = false;
-  }
-  if (blank)
-    return invalid_argument("a volume name cannot be blank");
-  return Status();
-}
 
 std::uint64_t diff_image_bytes(std::uint64_t origin_bytes, const DiffAreaLimit& limit) {
   std::uint64_t data = std::max<std::uint64_t>(4 * origin_bytes, limit.resolve(origin_bytes));
@@ -329,210 +178,6 @@ Status Store::check_writable() const {
     return Status(ErrorCode::kReadOnly,
                   "store '" + dir_.string() + "' is open for reading only; this is a bug");
   return Status();
-}
-
-Status Store::load() {
-  fs::path path = dir_ / "catalog.json";
-  std::error_code error;
-  bool exists = fs::exists(path, error);
-  if (error)
-    return io_error("cannot examine catalog '" + path.string() + "': " + error.message());
-  if (!exists)
-    return Status();
-  FF_ASSIGN_OR_RETURN(std::string text, read_file(path));
-  json j;
-  std::int64_t version = 0;
-  try {
-    j = json::parse(text);
-    if (!j.is_object() || j.at("format").get<std::string>() != kCatalogFormat)
-      return corrupt("catalog '" + path.string() + "': not a freezeframe store catalog");
-    const json& version_field = j.at("version");
-    if (!version_field.is_number_integer() || version_field.get<std::int64_t>() < 1)
-      return corrupt("catalog '" + path.string() + "': version " + version_field.dump() +
-                     " is not a format version");
-    version = version_field.get<std::int64_t>();
-    if (version > kCatalogVersion)
-      return Status(ErrorCode::kUnsupportedVersion,
-                    "catalog '" + path.string() + "' has format version " +
-                        std::to_string(version) + "; this freezeframe reads up to " +
-                        std::to_string(kCatalogVersion));
-    if (!j.at("volumes").is_array() || !j.at("exposures").is_array())
-      return corrupt("catalog '" + path.string() + "': volumes and exposures must be arrays");
-  } catch (const std::exception& e) {
-    return corrupt("catalog '" + path.string() + "' is malformed: " + e.what());
-  }
-  std::set<std::string> names;
-  std::size_t index = 0;
-  for (const json& v : j.at("volumes")) {
-    VolumeEntry entry;
-    ++index;
-    try {
-      entry.name = v.at("name").get<std::string>();
-    } catch (const std::exception&) {
-      // Without a name the entry cannot even be reported; it is kept under a made-up one
-      // so that it is listed as damaged and can be removed.
-      entry.name = "#" + std::to_string(index) + " (unnamed)";
-    }
-    if (!names.insert(to_lower(entry.name)).second)
-      entry.name += " #" + std::to_string(index);
-    // Anything wrong with the rest of the entry damages this volume only.
-    auto damage = [&](const std::string& why) {
-      entry.damage = "catalog entry: " + why;
-      entry.catalog_damaged = true;
-      entry.damaged_part = VolumeEntry::Damage::kCatalog;
-      entry.damage_code = ErrorCode::kCorrupt;
-      entry.raw_entry = v.dump();
-      entry.storage.reset();  // nothing it records is used
-    };
-    try {
-      check_checksum(v, version);
-      if (Status s = validate_volume_name(entry.name); !s.ok())
-        throw std::invalid_argument(s.message());
-      entry.image = v.at("image").get<std::string>();
-      entry.owned = v.at("owned").get<bool>();
-      entry.uuid = uuid_field(v, "uuid");
-      entry.size_bytes = unsigned_field(v, "size_bytes");
-      std::uint64_t sector = unsigned_field(v, "sector_bytes");
-      if (sector != 512 && sector != 4096)
-        throw std::invalid_argument("sector_bytes " + std::to_string(sector) +
-                                    " is not 512 or 4096");
-      entry.sector_bytes = static_cast<std::uint32_t>(sector);
-      if (entry.size_bytes == 0 || entry.size_bytes % entry.sector_bytes != 0)
-        throw std::invalid_argument("size_bytes " + std::to_string(entry.size_bytes) +
-                                    " is not a non-zero multiple of the sector size");
-      auto kind = parse_provider_kind(v.at("provider").get<std::string>());
-      if (!kind.ok())
-        throw std::invalid_argument(kind.status().message());
-      entry.provider = *kind;
-      if (entry.owned && !plain_store_path(entry.image, kVolumesDir))
-        throw std::invalid_argument("image '" + entry.image +
-                                    "' of a volume the store created must be a path under "
-                                    "volumes/ inside the store");
-      if (!entry.owned && !fs::path(entry.image).is_absolute())
-        throw std::invalid_argument("attached image '" + entry.image +
-                                    "' must be an absolute path");
-      if (v.contains("storage") && !v.at("storage").is_null()) {
-        const json& s = v.at("storage");
-        ShadowStorage storage{s.at("on").get<std::string>(), s.at("diff_image").get<std::string>(),
-                              uuid_field(s, "diff_uuid"), limit_from_json(s.at("maxsize"))};
-        if (!plain_store_path(storage.diff_image, kDiffDir))
-          throw std::invalid_argument("diff image '" + storage.diff_image +
-                                      "' must be a path under diff/ inside the store");
-        entry.storage = std::move(storage);
-      }
-    } catch (const std::exception& e) {
-      damage(e.what());
-    }
-    catalog_.volumes.push_back(std::move(entry));
-  }
-  if (j.contains("pending")) {
-    for (const json& p : j.at("pending")) {
-      if (p.is_string() && (plain_store_path(p.get<std::string>(), kVolumesDir) ||
-                            plain_store_path(p.get<std::string>(), kDiffDir)))
-        catalog_.pending.push_back(p.get<std::string>());
-      else
-        notice("catalog '" + path.string() + "': pending entry " + p.dump() +
-               " is not an image path of the store; ignored");
-    }
-  }
-  for (const json& e : j.at("exposures")) {
-    try {
-      auto id = Uuid::parse(e.at("shadow").get<std::string>());
-      if (!id.ok())
-        throw std::invalid_argument(id.status().message());
-      Exposure exposure{*id, e.at("path").get<std::string>(), std::nullopt};
-      if (Status s =
-              [&] {
-                try {
-                  check_checksum(e, version);
-                } catch (const std::exception& bad) {
-                  return corrupt(bad.what());
-                }
-                return Status();
-              }();
-          !s.ok()) {
-        // Which file it names is not to be trusted: it is kept, but never unlinked.
-        notice("exposure '" + exposure.path + "' in catalog '" + path.string() +
-               "': " + s.message() + "; its file will not be deleted");
-        catalog_.exposures.push_back(std::move(exposure));
-        continue;
-      }
-      if (e.contains("file") && !e.at("file").is_null()) {
-        const json& f = e.at("file");
-        if (!f.at("modified_ns").is_number_integer())
-          throw std::invalid_argument("file.modified_ns must be an integer");
-        exposure.file = ExposedFile{{unsigned_field(f, "device"), unsigned_field(f, "inode")},
-                                    unsigned_field(f, "size_bytes"),
-                                    f.at("modified_ns").get<std::int64_t>()};
-      }
-      if (!fs::path(exposure.path).is_absolute()) {
-        // Written relative to some earlier working directory: which file it named is unknown,
-        // so it is never unlinked.
-        exposure.file.reset();
-      }
-      catalog_.exposures.push_back(std::move(exposure));
-    } catch (const std::exception& ex) {
-      // Unreadable: dropped from the catalog at the next save, and nothing is deleted for it.
-      notice("catalog '" + path.string() +
-             "': an exposure is malformed and is ignored: " + ex.what());
-    }
-  }
-  return Status();
-}
-
-Status Store::save() {
-  FF_TRY(check_writable());
-  if (lock_)
-    FF_TRY(lock_->verify_directory());
-  std::string text;
-  try {
-    text = catalog_text();
-  } catch (const std::exception& e) {
-    return invalid_argument("cannot write the catalog of '" + dir_.string() + "': " + e.what());
-  }
-  return replace_file(dir_ / "catalog.json", text);
-}
-
-std::string Store::catalog_text() const {
-  json volumes = json::array();
-  for (const VolumeEntry& entry : catalog_.volumes) {
-    if (entry.catalog_damaged) {
-      volumes.push_back(json::parse(entry.raw_entry));  // kept as it was, never used
-      continue;
-    }
-    json v = {{"name", entry.name},
-              {"image", entry.image},
-              {"owned", entry.owned},
-              {"uuid", entry.uuid.is_nil() ? json(nullptr) : json(entry.uuid.to_string())},
-              {"size_bytes", entry.size_bytes},
-              {"sector_bytes", entry.sector_bytes},
-              {"provider", provider_kind_name(entry.provider)},
-              {"storage", nullptr}};
-    if (entry.storage)
-      v["storage"] = {{"on", entry.storage->on},
-                      {"diff_image", entry.storage->diff_image},
-                      {"diff_uuid", entry.storage->diff_uuid.is_nil()
-                                        ? json(nullptr)
-                                        : json(entry.storage->diff_uuid.to_string())},
-                      {"maxsize", limit_to_json(entry.storage->limit)}};
-    volumes.push_back(with_checksum(std::move(v)));
-  }
-  json exposures = json::array();
-  for (const Exposure& exposure : catalog_.exposures) {
-    json e = {{"shadow", exposure.shadow.to_string()}, {"path", exposure.path}, {"file", nullptr}};
-    if (exposure.file)
-      e["file"] = {{"device", exposure.file->id.device},
-                   {"inode", exposure.file->id.inode},
-                   {"size_bytes", exposure.file->size_bytes},
-                   {"modified_ns", exposure.file->modified_ns}};
-    exposures.push_back(with_checksum(std::move(e)));
-  }
-  json j = {{"format", kCatalogFormat},
-            {"version", kCatalogVersion},
-            {"volumes", std::move(volumes)},
-            {"exposures", std::move(exposures)},
-            {"pending", catalog_.pending}};
-  return j.dump(2) + "\n";
 }
 
 VolumeEntry* Store::find_volume(std::string_view name) {
@@ -669,39 +314,6 @@ std::vector<VolumeEntry*> Store::check_volumes() {
       damaged.push_back(&entry);
   }
   return damaged;
-}
-
-std::vector<std::pair<std::string, FileId>> Store::named_files() {
-  std::vector<std::pair<std::string, FileId>> files;
-  for (const VolumeEntry& entry : catalog_.volumes) {
-    if (auto path = image_path(entry); path.ok()) {
-      if (auto id = FileVolume::file_id(path->string()); id.ok())
-        files.emplace_back("the image of volume '" + entry.name + "'", *id);
-    }
-    if (auto path = diff_path(entry); path.ok()) {
-      if (auto id = FileVolume::file_id(path->string()); id.ok())
-        files.emplace_back("the diff area of volume '" + entry.name + "'", *id);
-    }
-  }
-  return files;
-}
-
-Status Store::check_output_path(const fs::path& given) {
-  std::error_code error;
-  fs::path path = fs::absolute(given, error);
-  if (error)
-    return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
-  if (resolves_inside(path, dir_))
-    return invalid_argument("'" + path.string() + "' is inside the store '" + dir_.string() +
-                            "'; write it somewhere else");
-  auto id = FileVolume::file_id(path.string());
-  if (!id.ok())
-    return Status();  // nothing there yet (or nothing the store knows)
-  for (const auto& [what, other] : named_files())
-    if (*id == other)
-      return invalid_argument("'" + path.string() + "' is " + what +
-                              "; writing it would destroy it");
-  return Status();
 }
 
 Status Store::check_not_in_store(const std::string& name, const fs::path& image, const Uuid& uuid) {
@@ -1083,187 +695,6 @@ Result<std::size_t> Store::release_orphans() {
     ++released;
   }
   return released;
-}
-
-std::optional<std::string> Store::exposure_of(const Uuid& shadow) const {
-  for (const Exposure& exposure : catalog_.exposures)
-    if (exposure.shadow == shadow)
-      return exposure.path;
-  return std::nullopt;
-}
-
-Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
-  FF_TRY(check_writable());
-  std::error_code error;
-  fs::path path = fs::absolute(given, error);
-  if (error)
-    return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
-  FF_TRY(validate_utf8_path(path));
-  if (auto exposed = exposure_of(shadow.info.id))
-    return Status(ErrorCode::kAlreadyExists, "shadow copy " + shadow.info.id.to_string() +
-                                                 " is already exposed as '" + *exposed + "'");
-  for (const Exposure& e : catalog_.exposures)
-    if (fs::path(e.path) == path)
-      return Status(ErrorCode::kAlreadyExists,
-                    "'" + path.string() + "' already exposes shadow copy " + e.shadow.to_string());
-  FF_TRY(check_output_path(path));
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(*shadow.volume));
-  auto volume = opened->provider->open_snapshot(shadow.info.id);
-  if (!volume.ok())
-    return volume.status().with_context("shadow copy " + shadow.info.id.to_string());
-  FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(path, /*exclusive=*/true));
-  Status status = copy_volume_to(*volume.value(), 0, volume.value()->size_bytes(), file,
-                                 "exposing " + shadow.info.id.to_string().substr(0, 8));
-  std::optional<ExposedFile> written = exposed_file_at(path);
-  if (status.ok() && !written)
-    status = io_error("cannot examine '" + path.string() + "' after writing it");
-  if (status.ok()) {
-    catalog_.exposures.push_back({shadow.info.id, path.string(), written});
-    status = save();
-    if (!status.ok())
-      catalog_.exposures.pop_back();
-  }
-  if (!status.ok()) {
-    // The file is ours (created exclusively just now) and unrecorded: remove it.
-    std::error_code ignored;
-    if (written && exposed_file_at(path) == written)
-      fs::remove(path, ignored);
-    return status.with_context("exposing shadow copy " + shadow.info.id.to_string());
-  }
-  return Status();
-}
-
-Result<std::string> Store::unexpose(const Uuid& shadow) {
-  FF_TRY(check_writable());
-  auto it = std::find_if(catalog_.exposures.begin(), catalog_.exposures.end(),
-                         [&](const Exposure& e) { return e.shadow == shadow; });
-  if (it == catalog_.exposures.end())
-    return not_found("shadow copy " + shadow.to_string() + " is not exposed");
-  Exposure exposure = *it;
-  catalog_.exposures.erase(it);
-  FF_TRY(save());
-  std::optional<ExposedFile> now = exposed_file_at(exposure.path);
-  bool ours = exposure.file && now && *now == *exposure.file;
-  if (ours) {
-    for (const auto& [what, id] : named_files())
-      if (id == now->id)
-        ours = false;  // it became a volume's image since: never the export's to delete
-  }
-  if (!ours) {
-    if (now)
-      notice("'" + exposure.path + "' is no longer the file this store exposed there; it was " +
-             "left in place");
-    return exposure.path;
-  }
-  std::error_code error;
-  fs::remove(exposure.path, error);
-  if (error)
-    return io_error("cannot delete exposure '" + exposure.path + "': " + error.message());
-  (void)sync_directory(fs::path(exposure.path).parent_path());
-  return exposure.path;
-}
-
-void Store::drop_stale_exposures() {
-  if (access_ != StoreAccess::kWrite || catalog_.exposures.empty())
-    return;
-  std::set<Uuid> alive;
-  for (VolumeEntry& entry : catalog_.volumes) {
-    if (!entry.storage && !entry.catalog_damaged)
-      continue;
-    auto opened = open_volume(entry);
-    if (!opened.ok())
-      return;  // a damaged volume may hold them: decide nothing
-    for (const SnapshotInfo& info : (*opened)->provider->snapshots())
-      alive.insert(info.id);
-  }
-  std::vector<Uuid> stale;
-  for (const Exposure& exposure : catalog_.exposures)
-    if (alive.count(exposure.shadow) == 0)
-      stale.push_back(exposure.shadow);
-  for (const Uuid& id : stale) {
-    auto path = unexpose(id);
-    if (path.ok())
-      notice("unexposed '" + *path + "': its shadow copy " + id.to_string() + " no longer exists");
-  }
-}
-
-void Store::handle_pending() {
-  std::set<fs::path> named;
-  for (const VolumeEntry& entry : catalog_.volumes) {
-    if (entry.catalog_damaged)
-      continue;
-    if (entry.owned)
-      named.insert((dir_ / entry.image).lexically_normal());
-    if (entry.storage)
-      named.insert((dir_ / entry.storage->diff_image).lexically_normal());
-  }
-  const bool writing = access_ == StoreAccess::kWrite;
-  std::vector<std::string> pending = catalog_.pending;
-  for (const std::string& relative : pending) {
-    fs::path path = (dir_ / relative).lexically_normal();
-    std::error_code error;
-    bool exists = fs::exists(fs::symlink_status(path, error));
-    if (named.count(path) != 0 || !exists) {
-      if (writing)
-        (void)clear_pending(relative);  // finished, or never created
-      continue;
-    }
-    if (!writing) {
-      notice("image '" + relative +
-             "' was left by a command that did not finish; the next writing command removes it");
-      continue;
-    }
-    if (Status s = remove_unnamed_image(relative); s.ok())
-      notice("removed image '" + relative + "', left by a command that did not finish");
-    else
-      notice("could not remove image '" + relative + "', left by a command that did not " +
-             "finish: " + s.message());
-  }
-  // Images the catalog does not know at all: made by someone else, or named by a catalog that
-  // was lost or damaged. Reported, never deleted.
-  for (const char* subdir : {kVolumesDir, kDiffDir}) {
-    std::error_code error;
-    fs::directory_iterator it(dir_ / subdir, error);
-    if (error)
-      continue;
-    for (const fs::directory_entry& file : it) {
-      std::string name = file.path().filename().string();
-      fs::path path = file.path().lexically_normal();
-      std::string relative = std::string(subdir) + "/" + name;
-      bool is_pending = std::find(catalog_.pending.begin(), catalog_.pending.end(), relative) !=
-                        catalog_.pending.end();
-      if (!is_image_name(name) || named.count(path) != 0 || is_pending)
-        continue;
-      notice("image '" + relative +
-             "' is not named by the catalog; it is left alone (remove it by hand if it is not "
-             "needed)");
-    }
-  }
-  if (writing)
-    drop_stale_exposures();
-}
-
-Status copy_volume_to(Volume& volume, std::uint64_t offset, std::uint64_t length, OutputFile& file,
-                      const std::string& label) {
-  constexpr std::uint64_t kCopyBytes = 1 << 20;
-  std::uint64_t sector = volume.sector_bytes();
-  std::uint64_t first = offset / sector * sector;
-  std::uint64_t end = (offset + length + sector - 1) / sector * sector;
-  Progress progress(label, end - first);
-  std::vector<std::byte> buffer;
-  for (std::uint64_t at = first; at < end;) {
-    std::uint64_t piece = std::min<std::uint64_t>(kCopyBytes, end - at);
-    buffer.resize(piece);
-    FF_TRY(volume.read(at, buffer));
-    std::uint64_t skip = at < offset ? offset - at : 0;
-    std::uint64_t keep = std::min(piece, offset + length - at) - skip;
-    FF_TRY(file.write(std::span<const std::byte>(buffer).subspan(skip, keep)));
-    at += piece;
-    progress.update(at - first);
-  }
-  FF_TRY(file.finish());
-  progress.finish();
-  return Status();
 }
 
 }  // namespace freezeframe::cli
