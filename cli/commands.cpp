@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "command_context.h"
 #include "freezeframe/clock.h"
 #include "freezeframe/file_volume.h"
 #include "output.h"
@@ -19,31 +20,10 @@
 #include "snapshot_sets.h"
 
 namespace freezeframe::cli {
-namespace {
 
-using nlohmann::json;
+using namespace command;  // NOLINT(google-build-using-namespace): the commands' own helpers
 
-constexpr std::uint64_t kCopyBytes = 1 << 20;
-// --wait: a day at most; a longer wait is a mistake, not a plan.
-constexpr double kWaitSecondsMax = 86400;
-
-struct Context {
-  std::ostream& out;
-  std::ostream& err;
-  bool json = false;
-  std::filesystem::path store_dir;
-  Options options;
-  std::string command;
-  // --wait SECONDS: how long to wait for another command's store lock.
-  std::chrono::milliseconds wait{0};
-};
-
-struct Command {
-  std::string words;  // "volume create"
-  Options::Spec spec;
-  std::string usage;
-  std::function<Status(Context&)> run;
-};
+namespace command {
 
 Status usage_error(const Context& ctx, const std::string& message) {
   return invalid_argument(ctx.command + ": " + message);
@@ -73,8 +53,7 @@ Status no_positionals(const Context& ctx) {
 
 // Reading commands take the store's lock shared and change nothing; writing ones take it
 // exclusively.
-Result<std::unique_ptr<Store>> open_store(const Context& ctx,
-                                          StoreAccess access = StoreAccess::kWrite) {
+Result<std::unique_ptr<Store>> open_store(const Context& ctx, StoreAccess access) {
   StoreOpenOptions options;
   options.access = access;
   options.wait = ctx.wait;
@@ -113,7 +92,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 }
 
 Result<std::uint64_t> bytes_option(const Context& ctx, const std::string& name,
-                                   std::optional<std::uint64_t> fallback = std::nullopt) {
+                                   std::optional<std::uint64_t> fallback) {
   auto value = ctx.options.get(name);
   if (!value) {
     if (fallback)
@@ -157,312 +136,29 @@ json volume_json(Store& store, VolumeEntry& entry) {
   return v;
 }
 
-// ---- volume ----
+bool confirm(Context& ctx, std::size_t count) {
+  if (ctx.options.has("quiet") || ctx.json || !stdin_is_terminal())
+    return true;
+  ctx.out << "Do you really want to delete " << count << " shadow copies (Y/N): [N]? "
+          << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+}
 
-// --sector (512 or 4096, default 512) and --provider (default cow) of volume create/attach.
-struct VolumeFormat {
-  std::uint32_t sector = 512;
-  ProviderKind kind = ProviderKind::kCopyOnWrite;
+}  // namespace command
+
+namespace {
+
+// --wait: a day at most; a longer wait is a mistake, not a plan.
+constexpr double kWaitSecondsMax = 86400;
+
+struct Command {
+  std::string words;  // "volume create"
+  Options::Spec spec;
+  std::string usage;
+  std::function<Status(Context&)> run;
 };
-
-Result<VolumeFormat> volume_format(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::uint64_t sector, bytes_option(ctx, "sector", 512));
-  if (sector != 512 && sector != 4096)
-    return usage_error(ctx, "--sector must be 512 or 4096, got " + std::to_string(sector));
-  VolumeFormat format;
-  format.sector = static_cast<std::uint32_t>(sector);
-  if (auto p = ctx.options.get("provider")) {
-    auto parsed = parse_provider_kind(*p);
-    if (!parsed.ok())
-      return usage_error(ctx, parsed.status().message());
-    format.kind = *parsed;
-  }
-  return format;
-}
-
-Status volume_create(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(std::uint64_t size, bytes_option(ctx, "size"));
-  FF_ASSIGN_OR_RETURN(VolumeFormat format, volume_format(ctx));
-  const auto [sector, kind] = format;
-  if (size == 0 || size % sector != 0)
-    return usage_error(ctx, "--size " + std::to_string(size) +
-                                " must be a non-zero multiple of the sector size " +
-                                std::to_string(sector));
-  if (Status s = validate_volume_name(name); !s.ok())
-    return usage_error(ctx, s.message());
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_TRY(store->create_volume(name, size, sector, kind));
-  if (ctx.json)
-    ctx.out << volume_json(*store, *store->find_volume(name)).dump(2) << "\n";
-  else
-    ctx.out << "Created volume '" << name << "': " << format_bytes(size) << ", " << sector
-            << "-byte sectors, provider " << provider_kind_name(kind) << ".\n";
-  return Status();
-}
-
-Status volume_attach(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(std::string image, required(ctx, "image"));
-  FF_ASSIGN_OR_RETURN(VolumeFormat format, volume_format(ctx));
-  const auto [sector, kind] = format;
-  if (Status s = validate_volume_name(name); !s.ok())
-    return usage_error(ctx, s.message());
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_TRY(store->attach_volume(name, image, sector, kind));
-  VolumeEntry& entry = *store->find_volume(name);
-  if (ctx.json)
-    ctx.out << volume_json(*store, entry).dump(2) << "\n";
-  else
-    ctx.out << "Attached volume '" << name << "': " << entry.image << ", "
-            << format_bytes(entry.size_bytes) << ".\n";
-  return Status();
-}
-
-// Lists every volume with its status; a damaged one makes the command fail (exit 1) after the
-// whole list is printed, so scripts notice while the healthy volumes are still shown.
-Status volume_list(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
-  json all = json::array();
-  Table table({"NAME", "STATUS", "SIZE", "SECTOR", "PROVIDER", "SHADOW STORAGE", "MAXSIZE",
-               "SHADOWS", "IMAGE"});
-  std::vector<std::string> damaged;
-  for (VolumeEntry& entry : store->catalog().volumes) {
-    json v = volume_json(*store, entry);
-    bool ok = v["status"] == "ok";
-    if (!ok)
-      damaged.push_back("'" + entry.name + "': " + entry.damage);
-    table.add({entry.name, ok ? "ok" : "DAMAGED", format_bytes(entry.size_bytes),
-               std::to_string(entry.sector_bytes), std::string(provider_kind_name(entry.provider)),
-               entry.storage ? "on " + entry.storage->on : "-",
-               entry.storage ? limit_text(entry.storage->limit) : "-",
-               v["shadows"].is_null() ? "?" : std::to_string(v["shadows"].get<std::size_t>()),
-               v["image"].get<std::string>()});
-    all.push_back(std::move(v));
-  }
-  if (ctx.json)
-    ctx.out << all.dump(2) << "\n";
-  else if (table.empty())
-    ctx.out << "No volumes in the store.\n";
-  else
-    table.print(ctx.out);
-  if (!damaged.empty()) {
-    std::string text =
-        std::to_string(damaged.size()) + " damaged volume" + (damaged.size() == 1 ? "" : "s") + ":";
-    for (const std::string& d : damaged)
-      text += "\n  " + d;
-    return corrupt(text);
-  }
-  return Status();
-}
-
-Status volume_remove(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store->volume(name));
-  std::string canonical = entry->name;
-  FF_TRY(store->remove_volume(canonical));
-  if (ctx.json)
-    ctx.out << json{{"removed", canonical}}.dump() << "\n";
-  else if (!ctx.options.has("quiet"))
-    ctx.out << "Removed volume '" << canonical << "' and its shadow copies.\n";
-  return Status();
-}
-
-// The overflow policy's deletions since `before` (ids of snapshots that are gone).
-std::vector<Uuid> deleted_since(const std::vector<SnapshotInfo>& before,
-                                const SnapshotProvider& provider) {
-  std::vector<Uuid> gone;
-  std::vector<SnapshotInfo> now = provider.snapshots();
-  for (const SnapshotInfo& info : before)
-    if (listed(info) && std::none_of(now.begin(), now.end(),
-                                     [&](const SnapshotInfo& n) { return n.id == info.id; }))
-      gone.push_back(info.id);
-  return gone;
-}
-
-Status volume_write(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(std::uint64_t offset, bytes_option(ctx, "offset", 0));
-  FF_ASSIGN_OR_RETURN(std::string from, required(ctx, "from"));
-  std::optional<std::uint64_t> length_option;
-  if (ctx.options.has("length")) {
-    FF_ASSIGN_OR_RETURN(length_option, bytes_option(ctx, "length"));
-  }
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(name));
-  Volume& volume = opened->live();
-  const std::string& volume_name = opened->entry->name;
-  std::uint64_t sector = volume.sector_bytes();
-  if (offset % sector != 0)
-    return usage_error(ctx, "--offset " + std::to_string(offset) +
-                                " is not a multiple of the sector size " + std::to_string(sector) +
-                                " of volume '" + volume_name + "'");
-  if (offset > volume.size_bytes())
-    return out_of_range("volume '" + volume_name + "': --offset " + std::to_string(offset) +
-                        " is past its end (" + std::to_string(volume.size_bytes()) + " bytes)");
-  const std::uint64_t room = volume.size_bytes() - offset;
-  std::ifstream in(from, std::ios::binary);
-  if (!in)
-    return not_found("cannot open --from file '" + from + "': " + std::strerror(errno));
-  // A regular file's length is known before anything is written; a pipe or a device is read
-  // until its end (or --length), and refused as soon as it gives more than fits.
-  std::error_code error;
-  bool regular = std::filesystem::is_regular_file(from, error);
-  std::optional<std::uint64_t> known;
-  if (regular) {
-    std::uint64_t file_bytes = std::filesystem::file_size(from, error);
-    if (error)
-      return io_error("cannot size --from file '" + from + "': " + error.message());
-    if (length_option && *length_option > file_bytes)
-      return out_of_range("--length " + std::to_string(*length_option) + " is more than the " +
-                          std::to_string(file_bytes) + " bytes of '" + from + "'");
-    known = length_option.value_or(file_bytes);
-  } else if (length_option) {
-    known = length_option;
-  }
-  if (known && *known > room)
-    return out_of_range("volume '" + volume_name + "': writing " + std::to_string(*known) +
-                        " bytes at offset " + std::to_string(offset) + " passes its end (" +
-                        std::to_string(volume.size_bytes()) + " bytes)");
-  std::vector<SnapshotInfo> before;
-  if (opened->provider)
-    before = opened->provider->snapshots();
-  Progress progress("writing " + volume_name, known.value_or(room));
-  std::vector<std::byte> buffer;
-  std::uint64_t done = 0;
-  const std::uint64_t limit = known.value_or(room);
-  while (done < limit) {
-    std::uint64_t want = std::min<std::uint64_t>(kCopyBytes, limit - done);
-    buffer.assign((want + sector - 1) / sector * sector, std::byte{0});
-    in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(want));
-    auto piece = static_cast<std::uint64_t>(in.gcount());
-    if (in.bad())
-      return io_error("cannot read --from file '" + from + "' at offset " + std::to_string(done));
-    if (piece == 0)
-      break;
-    if (known && piece < want && in.eof())
-      return io_error("--from '" + from + "' ended after " + std::to_string(done + piece) +
-                      " of the " + std::to_string(*known) + " bytes expected; " +
-                      std::to_string(done) + " bytes were written");
-    std::uint64_t padded = (piece + sector - 1) / sector * sector;
-    buffer.resize(padded);
-    if (padded != piece) {
-      // The data ends inside a sector: keep the rest of that sector as it is.
-      std::vector<std::byte> tail(sector);
-      FF_TRY(volume.read(offset + done + padded - sector, tail));
-      std::copy(tail.begin() + static_cast<std::ptrdiff_t>(piece % sector), tail.end(),
-                buffer.begin() + static_cast<std::ptrdiff_t>(piece));
-    }
-    FF_TRY(volume.write(offset + done, buffer));
-    done += piece;
-    progress.update(done);
-    if (piece < want)
-      break;
-  }
-  FF_TRY(volume.flush());
-  progress.finish();
-  std::vector<Uuid> deleted;
-  if (opened->provider)
-    deleted = deleted_since(before, *opened->provider);
-  if (!known && done == room && in.peek() != std::char_traits<char>::eof()) {
-    // Data was written, so this is a failure (exit 1), not a usage error.
-    std::string text = "volume '" + volume_name + "': --from '" + from + "' gives more than the " +
-                       std::to_string(room) + " bytes from offset " + std::to_string(offset) +
-                       " to the end of the volume; the first " + std::to_string(done) +
-                       " bytes were written (pass --length to write " + "part of it)";
-    for (const Uuid& id : deleted)
-      text += "; shadow copy " + braced(id) + " was deleted to make room";
-    return limit_exceeded(text);
-  }
-  if (ctx.json) {
-    json ids = json::array();
-    for (const Uuid& id : deleted)
-      ids.push_back(id.to_string());
-    ctx.out << json{{"volume", volume_name},
-                    {"offset", offset},
-                    {"bytes", done},
-                    {"shadows_deleted_for_space", ids}}
-                   .dump()
-            << "\n";
-  } else {
-    ctx.out << "Wrote " << done << " bytes to '" << volume_name << "' at offset " << offset
-            << ".\n";
-    for (const Uuid& id : deleted)
-      ctx.out << "The shadow storage of '" << volume_name << "' was full: shadow copy "
-              << braced(id) << " was deleted to make room.\n";
-  }
-  return Status();
-}
-
-Status copy_volume_to_file(Volume& volume, std::uint64_t offset, std::uint64_t length,
-                           const std::filesystem::path& to, const std::string& label) {
-  FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(to, /*exclusive=*/false));
-  return copy_volume_to(volume, offset, length, file, label);
-}
-
-Status volume_read(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(std::uint64_t offset, bytes_option(ctx, "offset", 0));
-  FF_ASSIGN_OR_RETURN(std::string to, required(ctx, "to"));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store->volume(name));
-  auto opened = store->open_volume(*entry);
-  std::unique_ptr<FileVolume> origin_only;
-  if (!opened.ok()) {
-    // CoW keeps the live data in the origin: with its diff area damaged, the origin alone
-    // still reads right. RoW keeps part of it in the diff area, so it cannot.
-    // Only damage found in the diff area itself; an interrupted revert (kReadOnly here) leaves
-    // the origin half copied back, and then it is not the live data.
-    if (!entry->storage || entry->provider != ProviderKind::kCopyOnWrite ||
-        entry->damaged_part != VolumeEntry::Damage::kDiffArea ||
-        entry->damage_code == ErrorCode::kReadOnly)
-      return opened.status();
-    auto origin = store->open_origin_read_only(*entry);
-    if (!origin.ok())
-      return opened.status();
-    origin_only = std::move(origin).value();
-    ctx.err << "freezeframe: warning: " << opened.status().message()
-            << "\nfreezeframe: warning: reading the copy-on-write origin image directly "
-               "(read-only)\n";
-  }
-  Volume& volume = origin_only ? static_cast<Volume&>(*origin_only) : (*opened)->live();
-  std::uint64_t fallback = offset < volume.size_bytes() ? volume.size_bytes() - offset : 0;
-  FF_ASSIGN_OR_RETURN(std::uint64_t length, bytes_option(ctx, "length", fallback));
-  if (offset + length > volume.size_bytes() || offset + length < offset)
-    return out_of_range("volume '" + entry->name + "': reading " + std::to_string(length) +
-                        " bytes at offset " + std::to_string(offset) + " passes its end (" +
-                        std::to_string(volume.size_bytes()) + " bytes)");
-  FF_TRY(store->check_output_path(to));
-  FF_TRY(copy_volume_to_file(volume, offset, length, to, "reading " + entry->name));
-  if (ctx.json)
-    ctx.out << json{{"volume", entry->name}, {"offset", offset}, {"bytes", length}}.dump() << "\n";
-  else
-    ctx.out << "Read " << length << " bytes of '" << entry->name << "' into '" << to << "'.\n";
-  return Status();
-}
-
-Status volume_consolidate(Context& ctx) {
-  FF_ASSIGN_OR_RETURN(std::string name, one_positional(ctx, "a volume NAME"));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(name));
-  if (!opened->provider)
-    return Status(ErrorCode::kBadState, "volume '" + opened->entry->name +
-                                            "' has no shadow storage: nothing to consolidate");
-  Progress progress("consolidating " + opened->entry->name, 1);
-  std::uint64_t before = opened->provider->stats().chunks_consolidated;
-  FF_TRY(opened->provider->consolidate().with_context("volume '" + opened->entry->name + "'"));
-  FF_TRY(opened->provider->flush());
-  progress.finish();
-  std::uint64_t chunks = opened->provider->stats().chunks_consolidated - before;
-  if (ctx.json)
-    ctx.out << json{{"volume", opened->entry->name}, {"chunks_consolidated", chunks}}.dump()
-            << "\n";
-  else
-    ctx.out << "Consolidated " << chunks << " chunks of '" << opened->entry->name << "'.\n";
-  return Status();
-}
 
 // ---- shadow ----
 
@@ -613,16 +309,6 @@ Status shadow_list(Context& ctx) {
   return Status();
 }
 
-bool confirm(Context& ctx, std::size_t count) {
-  if (ctx.options.has("quiet") || ctx.json || !stdin_is_terminal())
-    return true;
-  ctx.out << "Do you really want to delete " << count << " shadow copies (Y/N): [N]? "
-          << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
-}
-
 Status shadow_delete(Context& ctx) {
   FF_TRY(no_positionals(ctx));
   bool oldest = ctx.options.has("oldest");
@@ -711,247 +397,6 @@ Status shadow_revert(Context& ctx) {
   else
     ctx.out << "Reverted volume '" << shadow.volume->name << "' to shadow copy "
             << braced(shadow.info.id) << ".\n";
-  return Status();
-}
-
-// ---- shadowstorage ----
-
-Result<VolumeEntry*> storage_on(Context& ctx, Store& store, VolumeEntry& entry) {
-  auto on = ctx.options.get("on");
-  if (!on)
-    return &entry;
-  FF_ASSIGN_OR_RETURN(VolumeEntry * on_entry, store.volume(*on));
-  return on_entry;
-}
-
-Status shadowstorage_add(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(std::string name, required(ctx, "for"));
-  DiffAreaLimit limit = DiffAreaLimit::unbounded();
-  if (auto m = ctx.options.get("maxsize")) {
-    auto parsed = parse_limit(*m, ctx.command + " --maxsize");
-    if (!parsed.ok())
-      return parsed.status();
-    limit = *parsed;
-  }
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store->volume(name));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * on, storage_on(ctx, *store, *entry));
-  ProviderKind kind = entry->provider;
-  if (auto p = ctx.options.get("provider")) {
-    auto parsed = find_provider(*p);
-    if (!parsed.ok())
-      return parsed.status();
-    kind = *parsed;
-  }
-  FF_TRY(store->create_storage(*entry, on->name, limit, kind));
-  if (ctx.json)
-    ctx.out << volume_json(*store, *entry).dump(2) << "\n";
-  else
-    ctx.out << "Successfully added the shadow copy storage association for '" << entry->name
-            << "' on '" << on->name << "', maximum " << limit_text(limit) << ".\n";
-  return Status();
-}
-
-Result<VolumeEntry*> association(Context& ctx, Store& store) {
-  FF_ASSIGN_OR_RETURN(std::string name, required(ctx, "for"));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, store.volume(name));
-  if (!entry->storage)
-    return not_found("volume '" + entry->name + "' has no shadow storage association");
-  if (auto on = ctx.options.get("on")) {
-    FF_ASSIGN_OR_RETURN(VolumeEntry * on_entry, store.volume(*on));
-    if (on_entry->name != entry->storage->on)
-      return not_found("volume '" + entry->name + "' has no shadow storage on '" + on_entry->name +
-                       "' (its association is on '" + entry->storage->on + "')");
-  }
-  return entry;
-}
-
-Status shadowstorage_resize(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(std::string maxsize, required(ctx, "maxsize"));
-  auto limit = parse_limit(maxsize, ctx.command + " --maxsize");
-  if (!limit.ok())
-    return limit.status();
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, association(ctx, *store));
-  auto opened_before = store->open_volume(*entry);
-  if (!opened_before.ok())
-    return Status(opened_before.status().code(),
-                  opened_before.status().message() +
-                      "; a damaged shadow storage cannot be resized ('shadowstorage delete --for " +
-                      entry->name + " --force' removes it)");
-  std::size_t before = (*opened_before)->provider->snapshots().size();
-  FF_TRY(store->resize_storage(*entry, *limit));
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(*entry));
-  std::size_t after = opened->provider->snapshots().size();
-  if (ctx.json) {
-    ctx.out << json{{"for", entry->name},
-                    {"maxsize", limit_text(*limit)},
-                    {"max_bytes", opened->provider->usage().max_bytes},
-                    {"shadows_deleted", before - after}}
-                   .dump()
-            << "\n";
-  } else {
-    ctx.out << "Successfully resized the shadow copy storage association for '" << entry->name
-            << "' to " << limit_text(*limit) << ".\n";
-    if (before != after)
-      ctx.out << (before - after) << " shadow copies were deleted to fit.\n";
-  }
-  return Status();
-}
-
-Status shadowstorage_delete(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  bool force = ctx.options.has("force");
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, association(ctx, *store));
-  auto opened = store->open_volume(*entry);
-  if (opened.ok()) {
-    std::size_t count = (*opened)->provider->snapshots().size();
-    if (count > 0 && !confirm(ctx, count)) {
-      ctx.out << "Nothing deleted.\n";
-      return Status();
-    }
-  }
-  FF_ASSIGN_OR_RETURN(StorageRemoval removal, store->delete_storage(*entry, force));
-  if (ctx.json) {
-    json ids = json::array();
-    for (const Uuid& id : removal.shadows)
-      ids.push_back(id.to_string());
-    ctx.out << json{{"for", entry->name},
-                    {"shadows_deleted", removal.shadows.size()},
-                    {"shadow_ids", ids},
-                    {"diff_image", removal.diff_image},
-                    {"damaged", removal.damaged}}
-                   .dump()
-            << "\n";
-  } else if (removal.damaged) {
-    ctx.out << "Removed the damaged shadow copy storage of '" << entry->name << "': diff area '"
-            << removal.diff_image << "' and every shadow copy it held (they could not be read).\n";
-    if (removal.kind == ProviderKind::kRedirectOnWrite)
-      ctx.out << "Volume '" << entry->name
-              << "' is redirect-on-write: live data that was redirected into that diff area is "
-                 "lost; the volume now reads as its image alone.\n";
-  } else {
-    ctx.out << "Successfully deleted the shadow copy storage association for '" << entry->name
-            << "' (" << removal.shadows.size() << " shadow copies deleted";
-    for (const Uuid& id : removal.shadows)
-      ctx.out << (id == removal.shadows.front() ? ": " : ", ") << braced(id);
-    ctx.out << "; diff area '" << removal.diff_image << "' removed).\n";
-  }
-  return Status();
-}
-
-Status shadowstorage_list(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
-  VolumeEntry* for_volume = nullptr;
-  if (auto f = ctx.options.get("for")) {
-    FF_ASSIGN_OR_RETURN(for_volume, store->volume(*f));
-  }
-  VolumeEntry* on_volume = nullptr;
-  if (auto o = ctx.options.get("on")) {
-    FF_ASSIGN_OR_RETURN(on_volume, store->volume(*o));
-  }
-  json all = json::array();
-  std::ostringstream text;
-  for (VolumeEntry& entry : store->catalog().volumes) {
-    if (!entry.storage || (for_volume && &entry != for_volume) ||
-        (on_volume && entry.storage->on != on_volume->name))
-      continue;
-    auto opened_or = store->open_volume(entry);
-    if (!opened_or.ok()) {
-      all.push_back({{"for", entry.name},
-                     {"on", entry.storage->on},
-                     {"status", "damaged"},
-                     {"damage", entry.damage}});
-      text << "Shadow Copy Storage association\n"
-           << "   For volume: (" << entry.name << ")\n"
-           << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
-           << "   DAMAGED: " << entry.damage << "\n\n";
-      continue;
-    }
-    OpenVolume* opened = *opened_or;
-    DiffAreaUsage usage = opened->provider->usage();
-    auto percent = [&](std::uint64_t bytes) {
-      return std::to_string(entry.size_bytes == 0 ? 0 : bytes * 100 / entry.size_bytes) + "%";
-    };
-    all.push_back({{"for", entry.name},
-                   {"on", entry.storage->on},
-                   {"status", "ok"},
-                   {"provider", provider_kind_name(opened->provider->kind())},
-                   {"used_bytes", usage.used_bytes},
-                   {"allocated_bytes", usage.allocated_bytes},
-                   {"max_bytes", usage.max_bytes},
-                   {"maxsize", limit_text(entry.storage->limit)},
-                   {"shadows", opened->provider->snapshots().size()}});
-    text << "Shadow Copy Storage association\n"
-         << "   For volume: (" << entry.name << ")\n"
-         << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
-         << "   Used Shadow Copy Storage space: " << format_bytes(usage.used_bytes) << " ("
-         << percent(usage.used_bytes) << ")\n"
-         << "   Allocated Shadow Copy Storage space: " << format_bytes(usage.allocated_bytes)
-         << " (" << percent(usage.allocated_bytes) << ")\n"
-         << "   Maximum Shadow Copy Storage space: "
-         << (entry.storage->limit.kind == DiffAreaLimit::Kind::kUnbounded
-                 ? "UNBOUNDED (" + format_bytes(usage.max_bytes) + " available)"
-                 : format_bytes(usage.max_bytes) + " (" + percent(usage.max_bytes) + ")")
-         << "\n\n";
-  }
-  if (ctx.json)
-    ctx.out << all.dump(2) << "\n";
-  else if (all.empty())
-    ctx.out << "No items found that satisfy the query.\n";
-  else
-    ctx.out << text.str();
-  return Status();
-}
-
-// ---- writers, providers ----
-
-Status writers_list(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
-  FF_ASSIGN_OR_RETURN(auto engine, SetEngine::open(*store));
-  json all = json::array();
-  for (const WriterRow& w : engine->writers()) {
-    all.push_back({{"name", w.name},
-                   {"id", w.class_id.to_string()},
-                   {"instance_id", w.instance_id.to_string()},
-                   {"state", state_name(w.state)},
-                   {"last_error", failure_name(w.failure)}});
-    if (!ctx.json)
-      ctx.out << "Writer name: '" << w.name << "'\n"
-              << "   Writer Id: " << braced(w.class_id) << "\n"
-              << "   Writer Instance Id: " << braced(w.instance_id) << "\n"
-              << "   State: [" << static_cast<int>(w.state) << "] " << state_name(w.state) << "\n"
-              << "   Last error: "
-              << (w.failure == WriterFailure::kNone ? "No error"
-                                                    : std::string(failure_name(w.failure)))
-              << "\n\n";
-  }
-  if (ctx.json)
-    ctx.out << all.dump(2) << "\n";
-  return Status();
-}
-
-Status providers_list(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  json all = json::array();
-  for (const ProviderRow& p : store_providers()) {
-    all.push_back({{"name", p.name},
-                   {"kind", provider_kind_name(p.kind)},
-                   {"id", p.id.to_string()},
-                   {"version", p.version}});
-    if (!ctx.json)
-      ctx.out << "Provider name: '" << p.name << "'\n"
-              << "   Provider type: Software (" << provider_kind_name(p.kind) << ")\n"
-              << "   Provider Id: " << braced(p.id) << "\n"
-              << "   Version: " << p.version << "\n\n";
-  }
-  if (ctx.json)
-    ctx.out << all.dump(2) << "\n";
   return Status();
 }
 
