@@ -155,7 +155,9 @@ Result<double> time_op_once(Provider provider, Op op, std::uint64_t changed_byte
       status = snapshots.revert_to_snapshot(existing.at(2).id);
       break;
     case Op::kConsolidate:
-      status = snapshots.consolidate();
+      status = snapshots.as_row() != nullptr
+                   ? snapshots.as_row()->consolidate()
+                   : unsupported("consolidate needs a redirect-on-write provider");
       break;
   }
   const double took_us = elapsed_us(start);

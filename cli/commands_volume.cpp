@@ -304,9 +304,15 @@ Status volume_consolidate(Context& ctx) {
   if (!opened->provider)
     return Status(ErrorCode::kBadState, "volume '" + opened->entry->name +
                                             "' has no shadow storage: nothing to consolidate");
+  RowProvider* row = opened->provider->as_row();
+  if (row == nullptr) {
+    return Status(ErrorCode::kUnsupported, "volume '" + opened->entry->name +
+                                               "': consolidate applies to redirect-on-write "
+                                               "shadow storage; this one is copy-on-write");
+  }
   Progress progress("consolidating " + opened->entry->name, 1);
-  std::uint64_t before = opened->provider->stats().chunks_consolidated;
-  FF_TRY(opened->provider->consolidate().with_context("volume '" + opened->entry->name + "'"));
+  std::uint64_t before = row->stats().chunks_consolidated;
+  FF_TRY(row->consolidate().with_context("volume '" + opened->entry->name + "'"));
   FF_TRY(opened->provider->flush());
   progress.finish();
   std::uint64_t chunks = opened->provider->stats().chunks_consolidated - before;

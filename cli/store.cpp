@@ -591,9 +591,9 @@ Result<StorageRemoval> Store::delete_storage(VolumeEntry& entry, bool force) {
         return s.with_context("deleting shadow " + info.id.to_string());
       removal.shadows.push_back(info.id);
     }
-    if (provider.kind() == ProviderKind::kRedirectOnWrite) {
+    if (RowProvider* row = provider.as_row()) {
       // The live data of a RoW volume partly lives in the diff area: fold it back first.
-      FF_TRY(provider.consolidate());
+      FF_TRY(row->consolidate());
       if (provider.usage().used_bytes != 0)
         return Status(ErrorCode::kBadState,
                       "volume '" + entry.name + "': " + format_bytes(provider.usage().used_bytes) +

@@ -38,6 +38,8 @@ class CowWritePath final : public WritePath {
   Status flush() override { return write_back(); }
   Status write_back_held() override;
   Status finish_revert() override;
+  // Chunks held in the write-back buffer now.
+  std::uint64_t held_chunks() const { return held_.size(); }
 
  private:
   std::byte* held_data(std::uint32_t arena_slot) {

@@ -305,11 +305,17 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   // The first checkpoint goes to area 0 and writes the superblock last.
   FF_TRY(s.state.write_checkpoint());
   s.journal.reset_stats();
-  return std::unique_ptr<SnapshotProvider>(new SnapshotProvider(std::move(impl)));
+  return make(std::move(impl));
 }
 
 Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
     Volume& origin, Volume& diff, const ProviderOpenOptions& options) {
+  return open_as(origin, diff, options, std::nullopt);
+}
+
+Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open_as(
+    Volume& origin, Volume& diff, const ProviderOpenOptions& options,
+    std::optional<ProviderKind> expected) {
   FF_TRY(validate_volumes(origin, diff, true));
   if (diff.size_bytes() < format::kSuperblockBytes) {
     return corrupt("diff volume '" + diff.name() + "' is too small to hold a diff area");
@@ -337,6 +343,17 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
                    "': the origin has more than 2^32 - 2 chunks of " +
                    std::to_string(sb.chunk_bytes) + " bytes");
   }
+  if (expected.has_value() && static_cast<ProviderKind>(sb.provider_kind) != *expected) {
+    auto words = [](ProviderKind kind) {
+      return std::string(kind == ProviderKind::kCopyOnWrite ? "copy-on-write"
+                                                            : "redirect-on-write");
+    };
+    return invalid_argument(
+        "diff volume '" + diff.name() + "' holds a " +
+        words(static_cast<ProviderKind>(sb.provider_kind)) + " diff area, not a " +
+        words(*expected) +
+        " one; open it with the provider of its kind (or SnapshotProvider::open)");
+  }
   FF_TRY(check_write_back(options.write_back_bytes, sb.chunk_bytes));
   auto impl = std::make_unique<Impl>(static_cast<ProviderKind>(sb.provider_kind), origin, diff, sb,
                                      options.name, options.clock, options.random,
@@ -355,7 +372,78 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open(
     }
     FF_TRY(s.path->finish_revert());
   }
-  return std::unique_ptr<SnapshotProvider>(new SnapshotProvider(std::move(impl)));
+  return make(std::move(impl));
+}
+
+CowProvider::CowProvider(std::unique_ptr<Impl> impl) : SnapshotProvider(std::move(impl)) {}
+RowProvider::RowProvider(std::unique_ptr<Impl> impl) : SnapshotProvider(std::move(impl)) {}
+
+std::unique_ptr<SnapshotProvider> SnapshotProvider::make(std::unique_ptr<Impl> impl) {
+  if (impl->kind == ProviderKind::kCopyOnWrite)
+    return std::unique_ptr<SnapshotProvider>(new CowProvider(std::move(impl)));
+  return std::unique_ptr<SnapshotProvider>(new RowProvider(std::move(impl)));
+}
+
+CowProvider* SnapshotProvider::as_cow() noexcept {
+  return impl_->kind == ProviderKind::kCopyOnWrite ? static_cast<CowProvider*>(this) : nullptr;
+}
+const CowProvider* SnapshotProvider::as_cow() const noexcept {
+  return impl_->kind == ProviderKind::kCopyOnWrite ? static_cast<const CowProvider*>(this)
+                                                   : nullptr;
+}
+RowProvider* SnapshotProvider::as_row() noexcept {
+  return impl_->kind == ProviderKind::kRedirectOnWrite ? static_cast<RowProvider*>(this) : nullptr;
+}
+const RowProvider* SnapshotProvider::as_row() const noexcept {
+  return impl_->kind == ProviderKind::kRedirectOnWrite ? static_cast<const RowProvider*>(this)
+                                                       : nullptr;
+}
+
+namespace {
+
+// The provider `created` (of a kind its factory chose) as that kind's class.
+template <typename Kind>
+Result<std::unique_ptr<Kind>> downcast(Result<std::unique_ptr<SnapshotProvider>> created,
+                                       Kind* (SnapshotProvider::*as)() noexcept) {
+  FF_ASSIGN_OR_RETURN(auto provider, std::move(created));
+  Kind* typed = ((*provider).*as)();
+  FF_ASSERT(typed != nullptr);
+  (void)provider.release();
+  return std::unique_ptr<Kind>(typed);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CowProvider>> CowProvider::create(Volume& origin, Volume& diff,
+                                                         const ProviderOptions& options) {
+  return downcast(SnapshotProvider::create(ProviderKind::kCopyOnWrite, origin, diff, options),
+                  &SnapshotProvider::as_cow);
+}
+Result<std::unique_ptr<CowProvider>> CowProvider::open(Volume& origin, Volume& diff,
+                                                       const ProviderOpenOptions& options) {
+  return downcast(open_as(origin, diff, options, ProviderKind::kCopyOnWrite),
+                  &SnapshotProvider::as_cow);
+}
+std::uint64_t CowProvider::held_chunks() const {
+  Impl& s = impl();
+  std::shared_lock lock(s.mutex);
+  return static_cast<const detail::CowWritePath&>(*s.path).held_chunks();
+}
+
+Result<std::unique_ptr<RowProvider>> RowProvider::create(Volume& origin, Volume& diff,
+                                                         const ProviderOptions& options) {
+  return downcast(SnapshotProvider::create(ProviderKind::kRedirectOnWrite, origin, diff, options),
+                  &SnapshotProvider::as_row);
+}
+Result<std::unique_ptr<RowProvider>> RowProvider::open(Volume& origin, Volume& diff,
+                                                       const ProviderOpenOptions& options) {
+  return downcast(open_as(origin, diff, options, ProviderKind::kRedirectOnWrite),
+                  &SnapshotProvider::as_row);
+}
+std::uint64_t RowProvider::consolidatable_chunks() const {
+  Impl& s = impl();
+  std::shared_lock lock(s.mutex);
+  return s.row->consolidation_candidates().size();
 }
 
 ProviderKind SnapshotProvider::kind() const noexcept {
@@ -480,12 +568,8 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
   return Status();
 }
 
-Status SnapshotProvider::consolidate() {
-  Impl& s = *impl_;
-  if (s.kind == ProviderKind::kCopyOnWrite) {
-    return Status(ErrorCode::kUnsupported, "consolidate applies to redirect-on-write providers; '" +
-                                               s.identity.name + "' is copy-on-write");
-  }
+Status RowProvider::consolidate() {
+  Impl& s = impl();
   std::vector<std::uint64_t> candidates;
   {
     std::shared_lock lock(s.mutex);

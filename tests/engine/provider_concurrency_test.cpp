@@ -151,7 +151,7 @@ TEST_P(ProviderConcurrencyTest, SnapshotsTakenDuringWritesShowStatesTheWritersPa
       EXPECT_TRUE(status.ok()) << status.to_string();
       ids.erase(ids.begin() + 1);
       if (param.kind == ProviderKind::kRedirectOnWrite) {
-        status = provider.consolidate();
+        status = provider.as_row()->consolidate();
         EXPECT_TRUE(status.ok()) << status.to_string();
       }
     }

@@ -136,7 +136,7 @@ TEST_P(ProviderDeleteTest, DeletingOneSnapshotKeepsTheOthersExact) {
   for (const Taken& snapshot : kept)
     ASSERT_TRUE(reopened.delete_snapshot(snapshot.id).ok());
   if (kind == ProviderKind::kRedirectOnWrite) {
-    ASSERT_TRUE(reopened.consolidate().ok());
+    ASSERT_TRUE(reopened.as_row()->consolidate().ok());
   }
   EXPECT_EQ(reopened.usage().used_bytes, 0u);
   EXPECT_TRUE(read_all(reopened) == history.live);
@@ -201,16 +201,20 @@ TEST_P(ProviderLifecycleTest, ConsolidateFoldsEverythingBackWhenNoSnapshotIsLeft
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
   if (GetParam() == ProviderKind::kCopyOnWrite) {
-    Status status = provider.consolidate();
-    EXPECT_EQ(status.code(), ErrorCode::kUnsupported) << status.to_string();
-    EXPECT_NE(status.message().find("copy-on-write"), std::string::npos) << status.message();
+    // Consolidation belongs to RowProvider: a CoW provider has no such call.
+    EXPECT_EQ(provider.as_row(), nullptr);
+    EXPECT_EQ(provider.as_cow(), &provider);
     return;
   }
+  ASSERT_EQ(provider.as_cow(), nullptr);
+  ASSERT_EQ(provider.as_row(), &provider);
   for (const Taken& snapshot : history.taken)
     ASSERT_TRUE(provider.delete_snapshot(snapshot.id).ok());
   EXPECT_GT(provider.usage().used_bytes, 0u) << "the live volume's chunks are still redirected";
   const std::uint64_t consolidated_before = provider.stats().chunks_consolidated;
-  ASSERT_TRUE(provider.consolidate().ok());
+  EXPECT_EQ(provider.as_row()->consolidatable_chunks(), 3u);  // A2, B2, C1
+  ASSERT_TRUE(provider.as_row()->consolidate().ok());
+  EXPECT_EQ(provider.as_row()->consolidatable_chunks(), 0u);
   EXPECT_EQ(provider.usage().used_bytes, 0u);
   EXPECT_EQ(provider.stats().chunks_consolidated - consolidated_before, 3u);  // A2, B2, C1
   // The origin itself, read underneath the provider, holds the live data.
@@ -279,7 +283,7 @@ TEST(RowProviderConsolidate, KeepsWhatASnapshotNeeds) {
   // Left: A1 (S2 reads it), A2, B2, C1 (live). S2 reads B0 and C0 in the origin, so only
   // A2 may fold back.
   EXPECT_EQ(provider.usage().used_bytes, 4 * kChunk);
-  ASSERT_TRUE(provider.consolidate().ok());
+  ASSERT_TRUE(provider.as_row()->consolidate().ok());
   EXPECT_EQ(provider.usage().used_bytes, 3 * kChunk);
   expect_reads(provider, kept, history.live, "after consolidate");
   Bytes origin = read_all(*history.rig->origin_base);
@@ -295,6 +299,71 @@ TEST(RowProviderConsolidate, KeepsWhatASnapshotNeeds) {
   }
   ASSERT_TRUE(history.rig->reopen().ok());
   expect_reads(*history.rig->provider, kept, history.live, "after reopen");
+}
+
+// CowProvider::open and RowProvider::open each refuse the other kind's diff area, naming
+// both kinds, and leave it as it was; SnapshotProvider::open takes either, as its kind's class.
+TEST(ProviderClassesTest, TypedOpenRefusesTheOtherKindAndWritesNothing) {
+  for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
+    SCOPED_TRACE(std::string(provider_kind_name(kind)));
+    auto rig = make_rig(kind, {});
+    ASSERT_NE(rig, nullptr);
+    ASSERT_TRUE(rig->provider->create_snapshot().ok());
+    ASSERT_TRUE(rig->provider->flush().ok());
+    rig->provider.reset();
+    const Bytes diff_before = read_all(*rig->diff_base);
+    const Bytes origin_before = read_all(*rig->origin_base);
+    const bool cow = kind == ProviderKind::kCopyOnWrite;
+    Status refused = cow ? RowProvider::open(*rig->origin, *rig->diff).status()
+                         : CowProvider::open(*rig->origin, *rig->diff).status();
+    EXPECT_EQ(refused.code(), ErrorCode::kInvalidArgument) << refused.to_string();
+    EXPECT_NE(
+        refused.message().find(cow ? "holds a copy-on-write diff area, not a redirect-on-write"
+                                   : "holds a redirect-on-write diff area, not a copy-on-write"),
+        std::string::npos)
+        << refused.message();
+    ASSERT_TRUE(rig->diff->flush().ok());
+    EXPECT_TRUE(read_all(*rig->diff_base) == diff_before) << "a refused open wrote the diff area";
+    EXPECT_TRUE(read_all(*rig->origin_base) == origin_before) << "a refused open wrote the origin";
+
+    if (cow) {
+      auto typed = CowProvider::open(*rig->origin, *rig->diff);
+      ASSERT_TRUE(typed.ok()) << typed.status().to_string();
+      EXPECT_EQ(typed.value()->as_cow(), typed.value().get());
+      EXPECT_EQ(typed.value()->as_row(), nullptr);
+    } else {
+      auto typed = RowProvider::open(*rig->origin, *rig->diff);
+      ASSERT_TRUE(typed.ok()) << typed.status().to_string();
+      EXPECT_EQ(typed.value()->as_row(), typed.value().get());
+      EXPECT_EQ(typed.value()->as_cow(), nullptr);
+    }
+  }
+}
+
+// CowProvider::held_chunks() counts the chunks waiting in the write-back buffer: the first
+// overwrite of each chunk after a snapshot holds it until flush() writes it back.
+TEST(ProviderClassesTest, CowHeldChunksCountTheWriteBackBuffer) {
+  auto rig = make_rig(ProviderKind::kCopyOnWrite, {});
+  ASSERT_NE(rig, nullptr);
+  CowProvider* cow = rig->provider->as_cow();
+  ASSERT_NE(cow, nullptr);
+  const std::uint64_t chunk = rig->provider->usage().chunk_bytes;
+  Bytes data(chunk, std::byte{0x5a});
+  ASSERT_TRUE(cow->write(0, data).ok());
+  EXPECT_EQ(cow->held_chunks(), 0u) << "no snapshot yet: nothing to preserve, nothing held";
+  ASSERT_TRUE(cow->create_snapshot().ok());
+  ASSERT_TRUE(cow->write(0, data).ok());
+  ASSERT_TRUE(cow->write(3 * chunk, data).ok());
+  ASSERT_TRUE(cow->write(3 * chunk, data).ok());
+  EXPECT_EQ(cow->held_chunks(), 2u);
+  ASSERT_TRUE(cow->flush().ok());
+  EXPECT_EQ(cow->held_chunks(), 0u);
+
+  auto unbuffered = make_rig(ProviderKind::kCopyOnWrite, {.write_back_bytes = 0});
+  ASSERT_NE(unbuffered, nullptr);
+  ASSERT_TRUE(unbuffered->provider->create_snapshot().ok());
+  ASSERT_TRUE(unbuffered->provider->write(0, data).ok());
+  EXPECT_EQ(unbuffered->provider->as_cow()->held_chunks(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Providers, ProviderLifecycleTest,

@@ -181,7 +181,7 @@ TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
   // Deleting the snapshot makes room again.
   ASSERT_TRUE(provider.delete_snapshot(taken[0].id).ok());
   if (GetParam() == ProviderKind::kRedirectOnWrite) {
-    ASSERT_TRUE(provider.consolidate().ok());
+    ASSERT_TRUE(provider.as_row()->consolidate().ok());
   }
   Bytes data = testing::random_bytes(random, kChunk);
   Status status = testing::write_both(provider, live, new_chunk * kChunk, data);
@@ -257,7 +257,7 @@ TEST_P(ProviderPolicyTest, InvalidateSnapshotLetsTheWriteThroughAndInvalidates) 
   EXPECT_TRUE(read_all(reopened) == live);
   // RoW: the live volume's redirected chunks still fill the diff area; fold them back.
   if (GetParam() == ProviderKind::kRedirectOnWrite) {
-    ASSERT_TRUE(reopened.consolidate().ok());
+    ASSERT_TRUE(reopened.as_row()->consolidate().ok());
   }
   auto fresh = reopened.create_snapshot();
   ASSERT_TRUE(fresh.ok()) << fresh.status().to_string();
@@ -526,7 +526,7 @@ TEST_P(ProviderPolicyRandomTest, RandomWorkloadKeepsThePolicyContract) {
         invalidated.erase(id);
       }
     } else if (dice < 82 && kind == ProviderKind::kRedirectOnWrite) {
-      ASSERT_TRUE(provider.consolidate().ok());
+      ASSERT_TRUE(provider.as_row()->consolidate().ok());
     } else if (dice < 88) {
       ASSERT_TRUE(provider.flush().ok());
     } else if (dice < 92) {

@@ -16,7 +16,14 @@
 // RoW: after a snapshot, a write to a chunk goes to a fresh chunk in the diff area (a
 //   partial-chunk write first reads the chunk's current content: read-modify-write); the
 //   live volume and every snapshot read through one shared per-chunk version index.
-//   consolidate() folds redirected chunks back into the origin while I/O continues.
+//   RowProvider::consolidate() folds redirected chunks back into the origin while I/O
+//   continues.
+//
+// Classes: SnapshotProvider holds what both kinds share (snapshots, limits, policies, the
+// Volume); CowProvider adds the write-back buffer and RowProvider consolidation. create()
+// and open() on SnapshotProvider return an object whose dynamic type is one of the two, and
+// as_cow() / as_row() reach it; CowProvider::open() and RowProvider::open() refuse a diff area
+// of the other kind before anything is read beyond its superblock.
 //
 // Durability: as Volume. A write is durable after the provider's flush(); for CoW the copy
 // of the old chunk is durable before the origin write is issued (invariant 1); committed
@@ -45,6 +52,9 @@
 #include "freezeframe/volume.h"
 
 namespace freezeframe {
+
+class CowProvider;
+class RowProvider;
 
 struct ProviderOptions {
   // Power of two from 4 KiB to 1 MiB; at least the sector size of both volumes.
@@ -162,6 +172,11 @@ class SnapshotProvider : public Volume {
   ~SnapshotProvider() override;
 
   ProviderKind kind() const noexcept;
+  // This provider as its kind's class; null when it is of the other kind.
+  CowProvider* as_cow() noexcept;
+  const CowProvider* as_cow() const noexcept;
+  RowProvider* as_row() noexcept;
+  const RowProvider* as_row() const noexcept;
 
   const VolumeIdentity& identity() const noexcept override;
   std::uint64_t size_bytes() const noexcept override;
@@ -183,9 +198,6 @@ class SnapshotProvider : public Volume {
   // `id` itself stays. CoW copies the preserved chunks back (resumed after a crash); RoW
   // drops the redirected layers (metadata only).
   Status revert_to_snapshot(const Uuid& id);
-  // RoW: copies redirected chunks that no snapshot needs in the origin back into the origin
-  // and frees them, a batch at a time, while I/O continues. CoW: kUnsupported.
-  Status consolidate();
   // Changes the maximum size online. Shrinking below current use applies the overflow policy
   // (fail-writes: refused with kNoSpace).
   Status set_limit(const DiffAreaLimit& limit);
@@ -202,30 +214,69 @@ class SnapshotProvider : public Volume {
   struct Impl;
 
  protected:
+  explicit SnapshotProvider(std::unique_ptr<Impl> impl);
+  Impl& impl() const noexcept { return *impl_; }
+  // open(), refusing a diff area of another kind than `expected` (when given) before any
+  // recovery runs.
+  static Result<std::unique_ptr<SnapshotProvider>> open_as(Volume& origin, Volume& diff,
+                                                           const ProviderOpenOptions& options,
+                                                           std::optional<ProviderKind> expected);
+
   Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
   Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
   Status do_flush() override;
   Status do_discard(std::uint64_t offset, std::uint64_t length) override;
 
  private:
-  explicit SnapshotProvider(std::unique_ptr<Impl> impl);
+  // The object of `impl`'s kind.
+  static std::unique_ptr<SnapshotProvider> make(std::unique_ptr<Impl> impl);
+
   std::unique_ptr<Impl> impl_;
 };
 
-// The copy-on-write provider (the model of the Windows system provider).
-struct CowProvider {
-  static Result<std::unique_ptr<SnapshotProvider>> create(Volume& origin, Volume& diff,
-                                                          const ProviderOptions& options = {}) {
-    return SnapshotProvider::create(ProviderKind::kCopyOnWrite, origin, diff, options);
-  }
+// The copy-on-write provider (the model of the Windows system provider): the first write to
+// a chunk after the newest snapshot preserves its old content in the diff area; the new
+// content waits in the write-back buffer until the copy is durable (group commit).
+class CowProvider final : public SnapshotProvider {
+ public:
+  static Result<std::unique_ptr<CowProvider>> create(Volume& origin, Volume& diff,
+                                                     const ProviderOptions& options = {});
+  // As SnapshotProvider::open(); kInvalidArgument, with nothing written, if `diff` holds a
+  // redirect-on-write diff area.
+  static Result<std::unique_ptr<CowProvider>> open(Volume& origin, Volume& diff,
+                                                   const ProviderOpenOptions& options = {});
+
+  // Chunks whose new content is held in the write-back buffer now, waiting for the group
+  // commit that makes their preserved copies durable; flush() writes them back. Always 0
+  // when ProviderOptions::write_back_bytes is 0.
+  std::uint64_t held_chunks() const;
+
+ private:
+  friend class SnapshotProvider;
+  explicit CowProvider(std::unique_ptr<Impl> impl);
 };
 
-// The redirect-on-write provider.
-struct RowProvider {
-  static Result<std::unique_ptr<SnapshotProvider>> create(Volume& origin, Volume& diff,
-                                                          const ProviderOptions& options = {}) {
-    return SnapshotProvider::create(ProviderKind::kRedirectOnWrite, origin, diff, options);
-  }
+// The redirect-on-write provider: after a snapshot, writes go to fresh diff-area chunks;
+// consolidate() folds the ones no snapshot needs back into the origin.
+class RowProvider final : public SnapshotProvider {
+ public:
+  static Result<std::unique_ptr<RowProvider>> create(Volume& origin, Volume& diff,
+                                                     const ProviderOptions& options = {});
+  // As SnapshotProvider::open(); kInvalidArgument, with nothing written, if `diff` holds a
+  // copy-on-write diff area.
+  static Result<std::unique_ptr<RowProvider>> open(Volume& origin, Volume& diff,
+                                                   const ProviderOpenOptions& options = {});
+
+  // Copies redirected chunks that no snapshot needs any more back into the origin and frees
+  // their slots, a batch at a time, while I/O continues (the lock is released between
+  // batches). kReadOnly over a read-only diff volume when there is something to fold.
+  Status consolidate();
+  // Redirected chunks that consolidate() would fold back now.
+  std::uint64_t consolidatable_chunks() const;
+
+ private:
+  friend class SnapshotProvider;
+  explicit RowProvider(std::unique_ptr<Impl> impl);
 };
 
 }  // namespace freezeframe
