@@ -14,6 +14,8 @@
 #include <map>
 #include <utility>
 
+#include "freezeframe/enum_names.h"
+
 namespace freezeframe::bench {
 namespace {
 
@@ -181,15 +183,9 @@ BenchName& BenchName::add(std::string_view key, std::uint64_t value) {
 }
 
 std::string_view provider_name(Provider provider) noexcept {
-  switch (provider) {
-    case Provider::kRaw:
-      return "raw";
-    case Provider::kCow:
-      return "cow";
-    case Provider::kRow:
-      return "row";
-  }
-  return "?";
+  static constexpr EnumName<Provider> kNames[] = {
+      {Provider::kRaw, "raw"}, {Provider::kCow, "cow"}, {Provider::kRow, "row"}};
+  return name_of(kNames, provider, "?");
 }
 
 ScratchFile::ScratchFile(std::string_view stem) {

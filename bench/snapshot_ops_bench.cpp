@@ -23,6 +23,7 @@
 #include <chrono>
 
 #include "common.h"
+#include "freezeframe/enum_names.h"
 
 namespace freezeframe::bench {
 namespace {
@@ -101,17 +102,11 @@ Status run_create(benchmark::State& state, Provider provider, std::uint64_t volu
 enum class Op { kDeleteOldest, kDeleteMiddle, kRevert, kConsolidate };
 
 std::string_view op_name(Op op) {
-  switch (op) {
-    case Op::kDeleteOldest:
-      return "delete_oldest";
-    case Op::kDeleteMiddle:
-      return "delete_middle";
-    case Op::kRevert:
-      return "revert";
-    case Op::kConsolidate:
-      return "consolidate";
-  }
-  return "?";
+  static constexpr EnumName<Op> kNames[] = {{Op::kDeleteOldest, "delete_oldest"},
+                                            {Op::kDeleteMiddle, "delete_middle"},
+                                            {Op::kRevert, "revert"},
+                                            {Op::kConsolidate, "consolidate"}};
+  return name_of(kNames, op, "?");
 }
 
 // One fresh setup and one timed operation; returns its time in microseconds.

@@ -13,24 +13,21 @@
 #include <memory>
 #include <utility>
 
+#include "freezeframe/enum_names.h"
 #include "protocol_internals.h"
 
 namespace freezeframe {
 
+namespace {
+constexpr EnumName<Participant> kParticipantNames[] = {
+    {Participant::kWriter, "writer"},           {Participant::kProvider, "provider"},
+    {Participant::kVolume, "volume"},           {Participant::kRequestor, "requestor"},
+    {Participant::kCoordinator, "coordinator"},
+};
+}  // namespace
+
 std::string_view participant_name(Participant participant) noexcept {
-  switch (participant) {
-    case Participant::kWriter:
-      return "writer";
-    case Participant::kProvider:
-      return "provider";
-    case Participant::kVolume:
-      return "volume";
-    case Participant::kRequestor:
-      return "requestor";
-    case Participant::kCoordinator:
-      return "coordinator";
-  }
-  return "coordinator";
+  return name_of(kParticipantNames, participant, "coordinator");
 }
 
 // ---- Coordinator ----

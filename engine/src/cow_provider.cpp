@@ -9,11 +9,6 @@
 
 namespace freezeframe::detail {
 
-using format::kOriginSlot;
-using format::Record;
-using format::RecordType;
-using Versions = std::span<const IndexEntry>;
-
 Status CowWritePath::read(std::uint64_t offset, std::span<std::byte> out) const {
   FF_TRY(origin_.read(offset, out));
   overlay_held(offset, out);

@@ -185,6 +185,20 @@ Status superblock_corrupt(const std::string& detail) {
   return corrupt(std::string(kSuperblockName) + ": " + detail);
 }
 
+// A structure's version field: 0 is damage (kCorrupt, "<what>: <field> 0 ..."); above
+// `supported`, a newer format this reader must not judge (kUnsupportedVersion).
+Status check_version(std::string_view what, std::string_view field, std::string_view newer_name,
+                     std::uint64_t version, std::uint64_t supported) {
+  if (version > supported) {
+    return unsupported_version(std::string(newer_name) + " version " + std::to_string(version) +
+                               " is newer than this freezeframe supports (" +
+                               std::to_string(supported) + ")");
+  }
+  if (version == 0)
+    return corrupt(std::string(what) + ": " + std::string(field) + " 0 is not a valid version");
+  return Status();
+}
+
 // A region [offset, offset + length) of the diff volume, for the layout checks.
 struct Region {
   std::string_view name;
@@ -372,16 +386,8 @@ Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint
   if (!magic_matches(in, kSuperblockMagic)) {
     return corrupt("not a freezeframe diff area (" + std::string(kSuperblockName) + ": bad magic)");
   }
-  const std::uint32_t version = get_u32(in, sb::kFormatVersion);
-  if (version > kFormatVersion) {
-    return Status(ErrorCode::kUnsupportedVersion, "diff area format version " +
-                                                      std::to_string(version) +
-                                                      " is newer than this freezeframe supports (" +
-                                                      std::to_string(kFormatVersion) + ")");
-  }
-  if (version == 0) {
-    return superblock_corrupt("format_version 0 is not a valid version");
-  }
+  FF_TRY(check_version(kSuperblockName, "format_version", "diff area format",
+                       get_u32(in, sb::kFormatVersion), kFormatVersion));
   const std::uint64_t stored = get_u64(in, kSuperblockChecksumOffset);
   const std::uint64_t computed = checksum(in.first(kSuperblockChecksumOffset));
   if (stored != computed) {
@@ -390,7 +396,7 @@ Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint
   }
 
   Superblock s;
-  s.format_version = version;
+  s.format_version = get_u32(in, sb::kFormatVersion);
   s.provider_kind = get_u8(in, sb::kProviderKind);
   s.overflow_policy = get_u8(in, sb::kOverflowPolicy);
   s.flags = get_u8(in, sb::kFlags);
@@ -414,6 +420,15 @@ Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint
   s.active_log = get_u8(in, sb::kActiveLog);
   FF_TRY(check_superblock_fields(s, volume_bytes));
   return s;
+}
+
+Record limit_record(const DiffAreaLimit& limit, OverflowPolicy policy) noexcept {
+  Record record;
+  record.type = RecordType::kLimit;
+  record.limit_kind = static_cast<std::uint8_t>(limit.kind);
+  record.limit_value = limit.value;
+  record.policy = static_cast<std::uint8_t>(policy);
+  return record;
 }
 
 std::size_t encoded_record_bytes(RecordType type) noexcept {
@@ -573,16 +588,8 @@ Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
   if (!magic_matches(in, kLogBlockMagic)) {
     return corrupt(name + ": bad magic");
   }
-  const std::uint16_t version = get_u16(in, lb::kVersion);
-  if (version > kLogBlockVersion) {
-    return Status(ErrorCode::kUnsupportedVersion, "diff-area log block version " +
-                                                      std::to_string(version) +
-                                                      " is newer than this freezeframe supports (" +
-                                                      std::to_string(kLogBlockVersion) + ")");
-  }
-  if (version == 0) {
-    return corrupt(name + ": version 0 is not a valid version");
-  }
+  FF_TRY(check_version(kLogBlockName, "version", kLogBlockName, get_u16(in, lb::kVersion),
+                       kLogBlockVersion));
   // payload_bytes bounds the checksummed range, so it is checked before the checksum.
   const std::uint32_t payload_bytes = get_u32(in, lb::kPayloadBytes);
   if (payload_bytes > kLogBlockPayloadBytesMax) {

@@ -22,6 +22,7 @@
 #include <span>
 #include <vector>
 
+#include "freezeframe/diff_area_settings.h"
 #include "freezeframe/status.h"
 #include "freezeframe/uuid.h"
 
@@ -121,6 +122,9 @@ struct Record {
 
   friend bool operator==(const Record&, const Record&) = default;
 };
+
+// The kLimit record that sets the limit and the overflow policy.
+Record limit_record(const DiffAreaLimit& limit, OverflowPolicy policy) noexcept;
 
 // Encoded form: [type u8][body length u8][body]. Body sizes are fixed per type.
 // encoded_record_bytes is the whole encoded size (2 + body), 0 for an unknown type.

@@ -3,29 +3,28 @@
 #include <limits>
 
 #include "byte_math.h"
+#include "freezeframe/enum_names.h"
 
 namespace freezeframe {
 
+namespace {
+constexpr EnumName<ProviderKind> kProviderKindNames[] = {
+    {ProviderKind::kCopyOnWrite, "cow"},
+    {ProviderKind::kRedirectOnWrite, "row"},
+};
+constexpr EnumName<OverflowPolicy> kOverflowPolicyNames[] = {
+    {OverflowPolicy::kDeleteOldest, "delete-oldest"},
+    {OverflowPolicy::kFailWrites, "fail-writes"},
+    {OverflowPolicy::kInvalidateSnapshot, "invalidate-snapshot"},
+};
+}  // namespace
+
 std::string_view provider_kind_name(ProviderKind kind) noexcept {
-  switch (kind) {
-    case ProviderKind::kCopyOnWrite:
-      return "cow";
-    case ProviderKind::kRedirectOnWrite:
-      return "row";
-  }
-  return "unknown";
+  return name_of(kProviderKindNames, kind);
 }
 
 std::string_view overflow_policy_name(OverflowPolicy policy) noexcept {
-  switch (policy) {
-    case OverflowPolicy::kDeleteOldest:
-      return "delete-oldest";
-    case OverflowPolicy::kFailWrites:
-      return "fail-writes";
-    case OverflowPolicy::kInvalidateSnapshot:
-      return "invalidate-snapshot";
-  }
-  return "unknown";
+  return name_of(kOverflowPolicyNames, policy);
 }
 
 std::uint64_t DiffAreaLimit::resolve(std::uint64_t origin_bytes) const noexcept {

@@ -36,40 +36,49 @@ std::uint64_t MemoryVolume::allocated_bytes() const {
   return pages * kPageBytes;
 }
 
-Status MemoryVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
-  std::shared_lock lock(mutex_);
-  std::size_t done = 0;
-  while (done < out.size()) {
-    std::uint64_t position = offset + done;
-    std::uint64_t page = position / kPageBytes;
-    std::uint64_t in_page = position % kPageBytes;
-    std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kPageBytes - in_page, out.size() - done));
-    if (pages_[page]) {
-      std::memcpy(out.data() + done, pages_[page].get() + in_page, n);
-    } else {
-      std::memset(out.data() + done, 0, n);
-    }
+namespace {
+
+// Calls fn(page, offset_in_page, done, n) for each page piece of [offset, offset + length),
+// where `done` bytes of the range come before the piece and `n` is its length.
+template <typename Fn>
+void for_each_page_piece(std::uint64_t offset, std::uint64_t length, std::uint64_t page_bytes,
+                         Fn&& fn) {
+  std::uint64_t done = 0;
+  while (done < length) {
+    const std::uint64_t position = offset + done;
+    const std::uint64_t in_page = position % page_bytes;
+    const std::uint64_t n = std::min<std::uint64_t>(page_bytes - in_page, length - done);
+    fn(position / page_bytes, static_cast<std::size_t>(in_page), static_cast<std::size_t>(done),
+       static_cast<std::size_t>(n));
     done += n;
   }
+}
+
+}  // namespace
+
+Status MemoryVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
+  std::shared_lock lock(mutex_);
+  for_each_page_piece(
+      offset, out.size(), kPageBytes,
+      [&](std::uint64_t page, std::size_t in_page, std::size_t done, std::size_t n) {
+        if (pages_[page]) {
+          std::memcpy(out.data() + done, pages_[page].get() + in_page, n);
+        } else {
+          std::memset(out.data() + done, 0, n);
+        }
+      });
   return Status();
 }
 
 Status MemoryVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
   std::unique_lock lock(mutex_);
-  std::size_t done = 0;
-  while (done < data.size()) {
-    std::uint64_t position = offset + done;
-    std::uint64_t page = position / kPageBytes;
-    std::uint64_t in_page = position % kPageBytes;
-    std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kPageBytes - in_page, data.size() - done));
-    if (!pages_[page]) {
-      pages_[page] = std::make_unique<std::byte[]>(kPageBytes);  // value-initialised: zeros
-    }
-    std::memcpy(pages_[page].get() + in_page, data.data() + done, n);
-    done += n;
-  }
+  for_each_page_piece(
+      offset, data.size(), kPageBytes,
+      [&](std::uint64_t page, std::size_t in_page, std::size_t done, std::size_t n) {
+        if (!pages_[page])  // value-initialised: zeros
+          pages_[page] = std::make_unique<std::byte[]>(kPageBytes);
+        std::memcpy(pages_[page].get() + in_page, data.data() + done, n);
+      });
   return Status();
 }
 
@@ -79,21 +88,16 @@ Status MemoryVolume::do_flush() {
 
 Status MemoryVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
   std::unique_lock lock(mutex_);
-  std::uint64_t done = 0;
-  while (done < length) {
-    std::uint64_t position = offset + done;
-    std::uint64_t page = position / kPageBytes;
-    std::uint64_t in_page = position % kPageBytes;
-    std::uint64_t n = std::min<std::uint64_t>(kPageBytes - in_page, length - done);
-    if (pages_[page]) {
-      if (n == kPageBytes) {
-        pages_[page].reset();
-      } else {
-        std::memset(pages_[page].get() + in_page, 0, static_cast<std::size_t>(n));
-      }
-    }
-    done += n;
-  }
+  for_each_page_piece(offset, length, kPageBytes,
+                      [&](std::uint64_t page, std::size_t in_page, std::size_t, std::size_t n) {
+                        if (!pages_[page])
+                          return;
+                        if (n == kPageBytes) {
+                          pages_[page].reset();
+                        } else {
+                          std::memset(pages_[page].get() + in_page, 0, n);
+                        }
+                      });
   return Status();
 }
 

@@ -85,12 +85,7 @@ Status OverflowGuard::change_limit(const DiffAreaLimit& limit) {
                                            "): " + bytes_text(diff_area_.used_bytes()) +
                                            " are in use and the overflow policy is fail-writes");
   }
-  Record record;
-  record.type = RecordType::kLimit;
-  record.limit_kind = static_cast<std::uint8_t>(limit.kind);
-  record.limit_value = limit.value;
-  record.policy = static_cast<std::uint8_t>(state_.policy());
-  state_.log(record);
+  state_.log(format::limit_record(limit, state_.policy()));
   while (diff_area_.used_bytes() > diff_area_.max_bytes() && !state_.active().empty()) {
     bool acted = false;
     Status status = make_room(0, acted);
@@ -105,12 +100,7 @@ Status OverflowGuard::change_limit(const DiffAreaLimit& limit) {
 }
 
 Status OverflowGuard::change_policy(OverflowPolicy policy) {
-  Record record;
-  record.type = RecordType::kLimit;
-  record.limit_kind = static_cast<std::uint8_t>(diff_area_.limit().kind);
-  record.limit_value = diff_area_.limit().value;
-  record.policy = static_cast<std::uint8_t>(policy);
-  state_.log(record);
+  state_.log(format::limit_record(diff_area_.limit(), policy));
   return state_.commit();
 }
 

@@ -236,12 +236,7 @@ std::vector<Record> ProviderState::checkpoint_records() const {
   state.next_tag = next_tag_;
   state.revert_tag = revert_tag_;
   records.push_back(state);
-  Record limit_record;
-  limit_record.type = RecordType::kLimit;
-  limit_record.limit_kind = static_cast<std::uint8_t>(diff_area_.limit().kind);
-  limit_record.limit_value = diff_area_.limit().value;
-  limit_record.policy = static_cast<std::uint8_t>(policy_);
-  records.push_back(limit_record);
+  records.push_back(format::limit_record(diff_area_.limit(), policy_));
   for (const auto& [tag, meta] : snapshots_) {
     Record create;
     create.type = RecordType::kSnapshotCreate;

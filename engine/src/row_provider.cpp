@@ -7,11 +7,6 @@
 
 namespace freezeframe::detail {
 
-using format::kOriginSlot;
-using format::Record;
-using format::RecordType;
-using Versions = std::span<const IndexEntry>;
-
 Status RowWritePath::read(std::uint64_t offset, std::span<std::byte> out) const {
   return reader_.read(0, offset, out);
 }

@@ -30,6 +30,12 @@
 
 namespace freezeframe::detail {
 
+// Names both write paths use.
+using format::kOriginSlot;
+using format::Record;
+using format::RecordType;
+using Versions = std::span<const IndexEntry>;
+
 // Counters reported in ProviderStats (see there for their meaning).
 struct WritePathStats {
   std::uint64_t chunks_preserved = 0;

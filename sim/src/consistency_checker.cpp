@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app_records.h"
+#include "freezeframe/enum_names.h"
 #include "freezeframe/sim/transactional_app.h"
 
 namespace freezeframe::sim {
@@ -243,15 +244,10 @@ Result<Analysis> analyse(Volume& data, Volume& log) {
 }  // namespace
 
 std::string_view consistency_name(Consistency consistency) noexcept {
-  switch (consistency) {
-    case Consistency::kConsistent:
-      return "consistent";
-    case Consistency::kRecoverable:
-      return "recoverable";
-    case Consistency::kCorrupt:
-      return "corrupt";
-  }
-  return "unknown";
+  static constexpr EnumName<Consistency> kNames[] = {{Consistency::kConsistent, "consistent"},
+                                                     {Consistency::kRecoverable, "recoverable"},
+                                                     {Consistency::kCorrupt, "corrupt"}};
+  return name_of(kNames, consistency);
 }
 
 Result<ConsistencyReport> ConsistencyChecker::check(Volume& data, Volume& log) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "freezeframe/assert.h"
+#include "freezeframe/enum_names.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -50,17 +51,11 @@ double zeta(std::uint64_t n, double theta) {
 }  // namespace
 
 const char* io_operation_name(IoOperation kind) noexcept {
-  switch (kind) {
-    case IoOperation::kRead:
-      return "read";
-    case IoOperation::kWrite:
-      return "write";
-    case IoOperation::kFlush:
-      return "flush";
-    case IoOperation::kDiscard:
-      return "discard";
-  }
-  return "unknown";
+  static constexpr EnumName<IoOperation> kNames[] = {{IoOperation::kRead, "read"},
+                                                     {IoOperation::kWrite, "write"},
+                                                     {IoOperation::kFlush, "flush"},
+                                                     {IoOperation::kDiscard, "discard"}};
+  return name_of(kNames, kind).data();
 }
 
 Status validate(const WorkloadOptions& options) {

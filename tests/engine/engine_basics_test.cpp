@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "freezeframe/clock.h"
+#include "freezeframe/diff_area_settings.h"
+#include "freezeframe/enum_names.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/status.h"
@@ -386,6 +388,24 @@ TEST(MemoryVolume, RejectsBadGeometryAndBadRequests) {
   EXPECT_EQ(read_only->discard(0, 512).code(), ErrorCode::kReadOnly);
   EXPECT_TRUE(read_only->flush().ok());
   EXPECT_EQ(read_only->allocated_bytes(), 0u);
+}
+
+// Names are stable: they appear in the command's output, the catalog and the benchmark JSON.
+TEST(EnumNames, EveryValueHasItsNameAndAnUnknownValueTheFallback) {
+  EXPECT_EQ(provider_kind_name(ProviderKind::kCopyOnWrite), "cow");
+  EXPECT_EQ(provider_kind_name(ProviderKind::kRedirectOnWrite), "row");
+  EXPECT_EQ(provider_kind_name(static_cast<ProviderKind>(0x7f)), "unknown");
+  EXPECT_EQ(overflow_policy_name(OverflowPolicy::kDeleteOldest), "delete-oldest");
+  EXPECT_EQ(overflow_policy_name(OverflowPolicy::kFailWrites), "fail-writes");
+  EXPECT_EQ(overflow_policy_name(OverflowPolicy::kInvalidateSnapshot), "invalidate-snapshot");
+  EXPECT_EQ(overflow_policy_name(static_cast<OverflowPolicy>(0x7f)), "unknown");
+
+  enum class Color { kRed, kGreen, kBlue };
+  static constexpr EnumName<Color> kNames[] = {{Color::kRed, "red"}, {Color::kGreen, "green"}};
+  static_assert(name_of(kNames, Color::kGreen) == "green");
+  EXPECT_EQ(name_of(kNames, Color::kRed), "red");
+  EXPECT_EQ(name_of(kNames, Color::kBlue), "unknown");
+  EXPECT_EQ(name_of(kNames, Color::kBlue, "?"), "?");
 }
 
 TEST(Clock, FormatsAKnownInstantAsIso8601Utc) {
