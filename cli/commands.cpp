@@ -555,8 +555,6 @@ int exit_code_for(const Status& status) {
     case ErrorCode::kOk:
       return kExitOk;
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kOutOfRange:
-    case ErrorCode::kMisaligned:
       return kExitUsage;
     case ErrorCode::kBusy:
       return kExitBusy;

@@ -154,8 +154,9 @@ Status volume_write(Context& ctx) {
                                 " is not a multiple of the sector size " + std::to_string(sector) +
                                 " of volume '" + volume_name + "'");
   if (offset > volume.size_bytes())
-    return out_of_range("volume '" + volume_name + "': --offset " + std::to_string(offset) +
-                        " is past its end (" + std::to_string(volume.size_bytes()) + " bytes)");
+    return invalid_argument("volume '" + volume_name + "': out of range: --offset " +
+                            std::to_string(offset) + " is past its end (" +
+                            std::to_string(volume.size_bytes()) + " bytes)");
   const std::uint64_t room = volume.size_bytes() - offset;
   std::ifstream in(from, std::ios::binary);
   if (!in)
@@ -170,16 +171,17 @@ Status volume_write(Context& ctx) {
     if (error)
       return io_error("cannot size --from file '" + from + "': " + error.message());
     if (length_option && *length_option > file_bytes)
-      return out_of_range("--length " + std::to_string(*length_option) + " is more than the " +
-                          std::to_string(file_bytes) + " bytes of '" + from + "'");
+      return invalid_argument("out of range: --length " + std::to_string(*length_option) +
+                              " is more than the " + std::to_string(file_bytes) + " bytes of '" +
+                              from + "'");
     known = length_option.value_or(file_bytes);
   } else if (length_option) {
     known = length_option;
   }
   if (known && *known > room)
-    return out_of_range("volume '" + volume_name + "': writing " + std::to_string(*known) +
-                        " bytes at offset " + std::to_string(offset) + " passes its end (" +
-                        std::to_string(volume.size_bytes()) + " bytes)");
+    return invalid_argument("volume '" + volume_name + "': out of range: writing " +
+                            std::to_string(*known) + " bytes at offset " + std::to_string(offset) +
+                            " passes its end (" + std::to_string(volume.size_bytes()) + " bytes)");
   std::vector<SnapshotInfo> before;
   if (opened->provider)
     before = opened->provider->snapshots();
@@ -285,9 +287,9 @@ Status volume_read(Context& ctx) {
   std::uint64_t fallback = offset < volume.size_bytes() ? volume.size_bytes() - offset : 0;
   FF_ASSIGN_OR_RETURN(std::uint64_t length, bytes_option(ctx, "length", fallback));
   if (offset + length > volume.size_bytes() || offset + length < offset)
-    return out_of_range("volume '" + entry->name + "': reading " + std::to_string(length) +
-                        " bytes at offset " + std::to_string(offset) + " passes its end (" +
-                        std::to_string(volume.size_bytes()) + " bytes)");
+    return invalid_argument("volume '" + entry->name + "': out of range: reading " +
+                            std::to_string(length) + " bytes at offset " + std::to_string(offset) +
+                            " passes its end (" + std::to_string(volume.size_bytes()) + " bytes)");
   FF_TRY(store->check_output_path(to));
   FF_TRY(copy_volume_to_file(volume, offset, length, to, "reading " + entry->name));
   if (ctx.json)

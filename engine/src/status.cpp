@@ -13,10 +13,6 @@ std::string_view error_code_name(ErrorCode code) noexcept {
       return "ok";
     case ErrorCode::kInvalidArgument:
       return "invalid-argument";
-    case ErrorCode::kOutOfRange:
-      return "out-of-range";
-    case ErrorCode::kMisaligned:
-      return "misaligned";
     case ErrorCode::kReadOnly:
       return "read-only";
     case ErrorCode::kIoError:
@@ -91,9 +87,6 @@ Status Status::with_context(std::string_view context) const {
 Status invalid_argument(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
 }
-Status out_of_range(std::string message) {
-  return Status(ErrorCode::kOutOfRange, std::move(message));
-}
 Status io_error(std::string message) {
   return Status(ErrorCode::kIoError, std::move(message));
 }
@@ -105,9 +98,6 @@ Status not_found(std::string message) {
 }
 Status bad_state(std::string message) {
   return Status(ErrorCode::kBadState, std::move(message));
-}
-Status misaligned(std::string message) {
-  return Status(ErrorCode::kMisaligned, std::move(message));
 }
 Status read_only(std::string message) {
   return Status(ErrorCode::kReadOnly, std::move(message));

@@ -21,15 +21,15 @@ Status Volume::check_range(const char* operation, std::uint64_t offset,
                            std::uint64_t length) const {
   const std::uint64_t sector = sector_bytes();
   if (offset % sector != 0 || length % sector != 0) {
-    return Status(ErrorCode::kMisaligned,
-                  describe(operation, offset, length,
-                           "not aligned to the " + std::to_string(sector) + "-byte sector size"));
+    return invalid_argument(describe(
+        operation, offset, length,
+        "misaligned: not a multiple of the " + std::to_string(sector) + "-byte sector size"));
   }
   const std::uint64_t size = size_bytes();
   if (offset > size || length > size - offset) {
-    return Status(ErrorCode::kOutOfRange,
-                  describe(operation, offset, length,
-                           "beyond the end of the volume (" + std::to_string(size) + " bytes)"));
+    return invalid_argument(describe(
+        operation, offset, length,
+        "out of range: beyond the end of the volume (" + std::to_string(size) + " bytes)"));
   }
   return Status();
 }

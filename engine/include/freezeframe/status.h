@@ -21,45 +21,67 @@
 
 namespace freezeframe {
 
+// Each code says what the caller does next; the comment names the callers that branch on it.
+// A code exists only if some caller reacts to it differently from every other code (which
+// object, offset or limit is at fault goes in the message). Codes are not stored anywhere
+// (not on disk, not in catalogs or journals): only their names appear in messages, so the
+// numeric values may change between releases; they stay dense and explicit.
 enum class ErrorCode : std::uint8_t {
   kOk = 0,
-  // The request itself is malformed: bad option, bad size, bad name. Fix the call.
-  kInvalidArgument,
-  // Offset or length lies outside the object. Fix the call.
-  kOutOfRange,
-  // Offset or length is not a multiple of the sector size. Fix the call.
-  kMisaligned,
-  // Write, discard or revert on a read-only volume or snapshot.
-  kReadOnly,
-  // The device failed the operation. The caller may retry or give up.
-  kIoError,
-  // A named object (volume, snapshot, file) does not exist.
-  kNotFound,
-  // An object with that name or id exists already.
-  kAlreadyExists,
-  // Metadata failed validation (magic, checksum, bounds). Refuse to open; never repair blindly.
-  kCorrupt,
-  // The on-disk format is newer than this reader understands.
-  kUnsupportedVersion,
-  // Storage is exhausted (diff area full under the fail-writes policy, disk full).
-  kNoSpace,
-  // A configured limit was reached (too many snapshots, too many volumes in a set).
-  kLimitExceeded,
-  // The snapshot was invalidated (overflow policy) and can no longer be read.
-  kInvalidated,
-  // Another operation holds the resource; retry later (snapshot set in progress, store busy).
-  kBusy,
-  // A deadline passed.
-  kTimeout,
-  // The operation was aborted (by a participant or the caller).
-  kAborted,
-  // The call is not valid in the object's current state (out-of-order protocol call).
-  kBadState,
-  // The platform or backend does not support the operation.
-  kUnsupported,
+  // The request itself is wrong: bad option, value, size or name; an offset or length that is
+  // misaligned to the sector size or out of range of the object (the message says which, and
+  // names the volume, offset and length). Next: fix the call; retrying it unchanged fails
+  // again. The CLI exits with status 2 (bad usage).
+  kInvalidArgument = 1,
+  // Write, discard or revert on a read-only volume or snapshot, or on a diff area whose
+  // revert must finish first. Next: open it writable (or finish the revert) and call again.
+  // `volume read` does not fall back to the CoW origin on it (the origin is half reverted).
+  kReadOnly = 2,
+  // The device failed the operation. Next: retry the call, or give up if it keeps failing.
+  kIoError = 3,
+  // A named object (volume, snapshot, file, writer, provider) does not exist. Next: nothing
+  // to do, or list what exists. Snapshot deletion during cleanup treats it as success; the
+  // CLI exits with status 4.
+  kNotFound = 4,
+  // An object with that name or id exists already. Next: pick another name, or delete the
+  // existing object first.
+  kAlreadyExists = 5,
+  // Metadata failed validation (magic, checksum, bounds). Next: give up on that object;
+  // refuse to open it, never repair blindly. A consistency check reports it as a verdict
+  // (the image is corrupt), not as a failure to check.
+  kCorrupt = 6,
+  // The on-disk format is newer than this reader understands. Next: open it with a newer
+  // freezeframe; the data is not damaged. Checks treat it like kCorrupt (cannot be read here).
+  kUnsupportedVersion = 7,
+  // Storage is exhausted (diff area full under the fail-writes policy, disk full). Next: free
+  // space (delete snapshots, raise the diff-area maximum) and retry the write. The overflow
+  // guard keeps shrinking a diff area past it.
+  kNoSpace = 8,
+  // A configured count limit was reached (snapshots per volume, volumes per set). Next:
+  // delete a snapshot or take fewer volumes, then create again; no space is missing.
+  kLimitExceeded = 9,
+  // The snapshot was invalidated by the overflow policy and can no longer be read; it stays
+  // listed until deleted. Next: delete it and take a new snapshot.
+  kInvalidated = 10,
+  // Another operation holds the resource (snapshot set in progress, store busy). Next: retry
+  // the call later. The CLI exits with status 3.
+  kBusy = 11,
+  // A protocol deadline passed (a writer's freeze, the commit window). Next: retry the whole
+  // snapshot set later.
+  kTimeout = 12,
+  // The snapshot set was aborted by a participant or the caller. Next: retry the whole set if
+  // the failure is retryable (BackupSession::failure() says which writer and what kind).
+  kAborted = 13,
+  // The call is not valid in the object's current state (out-of-order protocol call, a
+  // backup already open). Next: bring the object into the right state (finish or end what is
+  // open), then call again.
+  kBadState = 14,
+  // The platform, backend or provider kind does not support the operation. Next: give up on
+  // it here; the same call elsewhere (another provider or platform) may work.
+  kUnsupported = 15,
 };
 
-// Stable lower-case name of a code, e.g. "out-of-range".
+// Stable lower-case name of a code, e.g. "invalid-argument".
 std::string_view error_code_name(ErrorCode code) noexcept;
 
 class [[nodiscard]] Status {
@@ -99,8 +121,6 @@ class [[nodiscard]] Status {
 
 // One constructor per code.
 Status invalid_argument(std::string message);
-Status out_of_range(std::string message);
-Status misaligned(std::string message);
 Status read_only(std::string message);
 Status io_error(std::string message);
 Status not_found(std::string message);

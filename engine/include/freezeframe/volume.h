@@ -11,11 +11,12 @@
 // torn at sector granularity after a crash: each sector then holds its old or its new
 // content, never a mix.
 //
-// Requests: every offset and length must be a multiple of sector_bytes() (kMisaligned
-// otherwise) and lie within [0, size_bytes()) (kOutOfRange otherwise); a zero-length request
-// succeeds and does nothing. Writes and discards on a read-only volume fail with kReadOnly
-// (flush succeeds). Device failures are kIoError. Every error message names the volume, the
-// offset and the length. These checks are made once, here, for every implementation.
+// Requests: every offset and length must be a multiple of sector_bytes() and lie within
+// [0, size_bytes()); otherwise the request fails with kInvalidArgument, whose message says
+// "misaligned" or "out of range"; a zero-length request succeeds and does nothing. Writes and
+// discards on a read-only volume fail with kReadOnly (flush succeeds). Device failures are
+// kIoError. Every error message names the volume, the offset and the length. These checks are made
+// once, here, for every implementation.
 //
 // discard(): the range reads back as zeros afterwards; the volume may release the space.
 //
