@@ -6,6 +6,20 @@
 
 namespace freezeframe::sim {
 
+WriterMetadata scripted_writer_metadata(const std::string& name, ApplicationLevel level,
+                                        std::vector<std::string> volumes) {
+  WriterMetadata metadata;
+  metadata.name = name;
+  metadata.class_id = Uuid::from_name("class/" + name);
+  metadata.instance_id = Uuid::from_name("instance/" + name);
+  metadata.level = level;
+  WriterComponent component;
+  component.name = name + "-data";
+  component.volumes = std::move(volumes);
+  metadata.components.push_back(std::move(component));
+  return metadata;
+}
+
 ScriptedWriter::ScriptedWriter(ScriptedWriterOptions options) : options_(std::move(options)) {
   if (options_.metadata.name.empty())
     options_.metadata.name = "scripted-writer";
@@ -55,6 +69,11 @@ std::size_t ScriptedWriter::entered(WriterEvent event) const {
                     [&](const ScriptedTraceEntry& entry) { return entry.event == event; }));
 }
 
+bool ScriptedWriter::frozen() const {
+  std::lock_guard lock(mutex_);
+  return frozen_;
+}
+
 void ScriptedWriter::wait_until_entered(WriterEvent event, std::size_t count) const {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] {
@@ -84,6 +103,8 @@ WriterResult ScriptedWriter::handle(WriterEvent event, const Uuid& snapshot_set_
   {
     std::lock_guard lock(mutex_);
     trace_.push_back({event, snapshot_set_id});
+    if (options_.trace != nullptr)
+      options_.trace->add(options_.metadata.name + ":" + std::string(writer_event_name(event)));
     if (auto found = actions_.find(event); found != actions_.end())
       action = found->second;
     changed_.notify_all();
@@ -100,6 +121,8 @@ WriterResult ScriptedWriter::handle(WriterEvent event, const Uuid& snapshot_set_
     changed_.wait(lock, [&] { return released_[event]; });
     --blocked_;
   }
+  if (action.run)
+    action.run();
   if (action.failure == WriterFailure::kNone)
     return WriterResult::success();
   return WriterResult::fail(action.failure, options_.metadata.name + ": " + action.message);
@@ -121,10 +144,17 @@ WriterResult ScriptedWriter::prepare_snapshot(const WriterSessionInfo& session) 
 }
 
 WriterResult ScriptedWriter::freeze(const WriterSessionInfo& session) {
-  return handle(WriterEvent::kFreeze, session.snapshot_set_id);
+  WriterResult result = handle(WriterEvent::kFreeze, session.snapshot_set_id);
+  std::lock_guard lock(mutex_);
+  frozen_ = true;  // even a failed freeze may have stopped writes: thaw or abort must follow
+  return result;
 }
 
 WriterResult ScriptedWriter::thaw(const WriterSessionInfo& session) {
+  {
+    std::lock_guard lock(mutex_);
+    frozen_ = false;
+  }
   return handle(WriterEvent::kThaw, session.snapshot_set_id);
 }
 
@@ -143,6 +173,8 @@ void ScriptedWriter::abort(const WriterSessionInfo& session) {
     changed_.notify_all();
   }
   handle(WriterEvent::kAbort, session.snapshot_set_id);
+  std::lock_guard lock(mutex_);
+  frozen_ = false;
 }
 
 WriterResult ScriptedWriter::backup_complete(const WriterSessionInfo& session) {

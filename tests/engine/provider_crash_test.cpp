@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "crash_model.h"
 #include "freezeframe/assert.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
+#include "freezeframe/sim/reference_model.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/volume_wrapper.h"
@@ -154,7 +154,7 @@ class Scenario {
   bool provider_created() const { return created_; }
   void close() { provider_.reset(); }
   Random& uuids() { return uuids_; }
-  testing::SectorModel& model() { return model_; }
+  sim::SectorModel& model() { return model_; }
   std::vector<Tracked>& snapshots() { return snapshots_; }
 
  private:
@@ -251,7 +251,7 @@ class Scenario {
   Rig& rig_;
   Random data_;
   Random uuids_;
-  testing::SectorModel model_;
+  sim::SectorModel model_;
   std::vector<Tracked> snapshots_;
   std::unique_ptr<SnapshotProvider> provider_;
   bool created_ = false;

@@ -14,11 +14,11 @@
 namespace freezeframe {
 namespace {
 
+using sim::ScriptedAction;
 using std::chrono::seconds;
 using testing::make_protocol_rig;
 using testing::ProtocolRig;
 using testing::ProviderScript;
-using testing::WriterScript;
 
 // Runs the whole requestor sequence, stopping at the first error.
 Status run_sequence(ProtocolRig& rig, BackupSession& session) {
@@ -42,6 +42,11 @@ WriterState state_of(const BackupSession& session, const std::string& name) {
   return WriterState::kUnknown;
 }
 
+// Inside a writer event: the requestor aborts the session, as if from another thread.
+ScriptedAction abort_session(BackupSession* session) {
+  return ScriptedAction::run_inside([session] { session->abort().ignore_error(); });
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -59,8 +64,9 @@ TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
   for (std::size_t volume_count : {std::size_t{1}, std::size_t{3}}) {
     auto rig = make_protocol_rig({.volume_count = volume_count});
     rig->add_writer({.name = "app"});
-    rig->add_writer(
-        {.name = "mail", .fail_at = param.event, .failure = WriterFailure::kNonRetryable});
+    rig->add_writer({.name = "mail",
+                     .actions = {{param.event, ScriptedAction::fail(WriterFailure::kNonRetryable,
+                                                                    "scripted failure")}}});
     auto session = rig->coordinator->create_session();
     Status status = run_sequence(*rig, *session);
     ASSERT_FALSE(status.ok());
@@ -109,8 +115,7 @@ TEST(ProtocolFailure, WriterPastItsFreezeWindowFailsTheSet) {
   // A mail-server-like writer that allows 20 s and takes 21 s to freeze.
   rig->add_writer({.name = "mail",
                    .freeze_timeout = seconds(20),
-                   .stall_at = WriterEvent::kFreeze,
-                   .stall = seconds(21)});
+                   .actions = {{WriterEvent::kFreeze, ScriptedAction::stall_for(seconds(21))}}});
   auto session = rig->coordinator->create_session();
   Status status = run_sequence(*rig, *session);
   EXPECT_EQ(status.code(), ErrorCode::kTimeout) << status.to_string();
@@ -134,8 +139,7 @@ TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
   rig->add_writer({.name = "mail", .freeze_timeout = seconds(20)});
   rig->add_writer({.name = "db",
                    .level = ApplicationLevel::kBackEnd,
-                   .stall_at = WriterEvent::kFreeze,
-                   .stall = seconds(30)});
+                   .actions = {{WriterEvent::kFreeze, ScriptedAction::stall_for(seconds(30))}}});
   auto session = rig->coordinator->create_session();
   Status status = run_sequence(*rig, *session);
   EXPECT_EQ(status.code(), ErrorCode::kTimeout);
@@ -147,7 +151,9 @@ TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
 
 TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
   auto rig = make_protocol_rig({.volume_count = 1});
-  auto& stuck = rig->add_writer({.name = "stuck", .block_at = WriterEvent::kFreeze});
+  auto& stuck = rig->add_writer(
+      {.name = "stuck",
+       .actions = {{WriterEvent::kFreeze, ScriptedAction::block_until_released()}}});
   auto session = rig->coordinator->create_session();
   Status status;
   std::thread requestor([&] { status = run_sequence(*rig, *session); });
@@ -166,7 +172,7 @@ TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
             "writer 'stuck' failed at freeze: timeout (freeze window 60 s exceeded)");
   EXPECT_GE(stuck.aborts(), 1);  // told to abort while its freeze still runs
   rig->expect_clean_failure();
-  stuck.release();
+  stuck.release(WriterEvent::kFreeze);
 }
 
 TEST(ProtocolFailure, ProviderPastTheCommitWindowFailsTheSet) {
@@ -187,8 +193,9 @@ TEST(ProtocolFailure, ProviderPastTheCommitWindowFailsTheSet) {
 TEST(ProtocolFailure, WriterOverrunningItsAbortLeavesTheOthersTheirs) {
   auto rig = make_protocol_rig({.volume_count = 2});
   // "slow" takes past event_duration_max (180 s) to abort; "app" must still be told.
-  auto& slow =
-      rig->add_writer({.name = "slow", .stall_at = WriterEvent::kAbort, .stall = seconds(181)});
+  auto& slow = rig->add_writer(
+      {.name = "slow",
+       .actions = {{WriterEvent::kAbort, ScriptedAction::stall_for(seconds(181))}}});
   auto& app = rig->add_writer({.name = "app"});
   rig->provider->set_script({.fail_at = "pre-commit"});
   auto session = rig->coordinator->create_session();
@@ -204,7 +211,10 @@ TEST(ProtocolFailure, ProviderOverrunningItsAbortLeavesTheOthersTheirs) {
   // abort, so the set's snapshots on its volume are gone.
   auto rig = make_protocol_rig({.volume_count = 2, .provider_count = 2});
   ASSERT_EQ(rig->providers.size(), 2u);
-  rig->add_writer({.name = "app", .fail_at = WriterEvent::kPostSnapshot});
+  rig->add_writer(
+      {.name = "app",
+       .actions = {{WriterEvent::kPostSnapshot,
+                    ScriptedAction::fail(WriterFailure::kRetryable, "scripted failure")}}});
   rig->providers[0]->set_script({.stall_at = "abort", .clock = &rig->clock, .stall = seconds(181)});
   auto session = rig->coordinator->create_session();
   Status status = run_sequence(*rig, *session);
@@ -244,7 +254,10 @@ TEST(ProtocolFailure, VolumeStillDrainingWhenTheCommitWindowClosesIsReleased) {
 
 TEST(ProtocolFailure, SnapshotsAreDeletedWhenTheProviderAbortFails) {
   auto rig = make_protocol_rig({.volume_count = 2});
-  rig->add_writer({.name = "app", .fail_at = WriterEvent::kPostSnapshot});
+  rig->add_writer(
+      {.name = "app",
+       .actions = {{WriterEvent::kPostSnapshot,
+                    ScriptedAction::fail(WriterFailure::kRetryable, "scripted failure")}}});
   // The provider's abort fails without discarding anything: the set's snapshots stay.
   rig->provider->set_script(
       {.fail_at = "abort", .failure = Status(ErrorCode::kIoError, "diff area unreadable")});
@@ -290,7 +303,7 @@ class ProtocolAbortDuringCreation : public ::testing::TestWithParam<WriterEvent>
 TEST_P(ProtocolAbortDuringCreation, RequestorAbortFailsTheSet) {
   auto rig = make_protocol_rig({.volume_count = 2});
   auto session = rig->coordinator->create_session();
-  rig->add_writer({.name = "app", .abort_session_at = GetParam(), .session = session.get()});
+  rig->add_writer({.name = "app", .actions = {{GetParam(), abort_session(session.get())}}});
   Status status = run_sequence(*rig, *session);
   EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
   EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
@@ -350,7 +363,9 @@ TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
 
 TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
   auto rig = make_protocol_rig({.volume_count = 2});
-  auto& app = rig->add_writer({.name = "app", .block_at = WriterEvent::kPrepareBackup});
+  auto& app = rig->add_writer(
+      {.name = "app",
+       .actions = {{WriterEvent::kPrepareBackup, ScriptedAction::block_until_released()}}});
   auto session = rig->coordinator->create_session();
   Status status;
   std::thread requestor([&] { status = run_sequence(*rig, *session); });
@@ -362,7 +377,7 @@ TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
   }
   EXPECT_TRUE(session->abort().ok());
   // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
-  app.release();
+  app.release(WriterEvent::kPrepareBackup);
   requestor.join();
   EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
   EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
@@ -377,7 +392,7 @@ TEST(ProtocolAbort, EventLogShowsTheCallCutShortByAbortAsAborted) {
   auto rig = make_protocol_rig({.volume_count = 1});
   auto session = rig->coordinator->create_session();
   rig->add_writer(
-      {.name = "app", .abort_session_at = WriterEvent::kFreeze, .session = session.get()});
+      {.name = "app", .actions = {{WriterEvent::kFreeze, abort_session(session.get())}}});
   Status status = run_sequence(*rig, *session);
   EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
   std::istringstream lines(rig->sink->json_lines());

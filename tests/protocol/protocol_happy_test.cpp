@@ -15,7 +15,6 @@ namespace freezeframe {
 namespace {
 
 using testing::make_protocol_rig;
-using testing::WriterScript;
 
 std::vector<std::string> expected_trace(std::size_t volume_count) {
   std::vector<std::string> trace = {"db:identify", "app:identify", "db:prepare-backup",

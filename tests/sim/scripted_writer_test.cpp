@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "freezeframe/sim/event_trace.h"
 #include "freezeframe/sim/sim_clock.h"
 
 namespace freezeframe::sim {
@@ -178,6 +180,62 @@ TEST(ScriptedWriter, TraceIsCompleteUnderConcurrentEvents) {
   EXPECT_EQ(writer.trace().size(), std::size_t{kThreads * kEventsPerThread});
   EXPECT_EQ(writer.entered(WriterEvent::kFreeze), std::size_t{kThreads / 2 * kEventsPerThread});
   EXPECT_EQ(writer.entered(WriterEvent::kThaw), std::size_t{kThreads / 2 * kEventsPerThread});
+}
+
+TEST(ScriptedWriter, RecordsIntoASharedTraceAndRunsCallbacksInsideEvents) {
+  SimClock clock;
+  EventTrace shared;
+  ScriptedWriter writer(
+      {.metadata = scripted_writer_metadata("db", ApplicationLevel::kBackEnd, {"vol0", "vol1"}),
+       .clock = &clock,
+       .trace = &shared});
+  // The callback runs after the stall and before the failure, on the handler's thread.
+  Nanoseconds seen_at{-1};
+  writer.set_action(WriterEvent::kPrepareSnapshot, {.stall = seconds(3),
+                                                    .run =
+                                                        [&] {
+                                                          seen_at = clock.now();
+                                                          shared.add("requestor:abort");
+                                                        },
+                                                    .failure = WriterFailure::kRetryable,
+                                                    .message = "busy"});
+  auto metadata = writer.identify();
+  ASSERT_TRUE(metadata.ok());
+  EXPECT_EQ(metadata->name, "db");
+  EXPECT_EQ(metadata->class_id, Uuid::from_name("class/db"));
+  EXPECT_EQ(metadata->instance_id, Uuid::from_name("instance/db"));
+  EXPECT_EQ(metadata->level, ApplicationLevel::kBackEnd);
+  ASSERT_EQ(metadata->components.size(), 1u);
+  EXPECT_EQ(metadata->components[0].name, "db-data");
+  EXPECT_EQ(metadata->components[0].volumes, (std::vector<std::string>{"vol0", "vol1"}));
+
+  EXPECT_EQ(writer.prepare_snapshot({}).failure, WriterFailure::kRetryable);
+  EXPECT_EQ(seen_at, seconds(3));
+  writer.backup_shutdown(Uuid());
+  EXPECT_EQ(shared.entries(), (std::vector<std::string>{"db:identify", "db:prepare-snapshot",
+                                                        "requestor:abort", "db:backup-shutdown"}));
+
+  bool ran = false;
+  writer.set_action(WriterEvent::kAbort, ScriptedAction::run_inside([&] { ran = true; }));
+  writer.abort({});
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(writer.aborts(), 1u);
+}
+
+TEST(ScriptedWriter, IsFrozenFromFreezeUntilThawOrAbort) {
+  ScriptedWriter writer;
+  EXPECT_FALSE(writer.frozen());
+  EXPECT_TRUE(writer.freeze({}).ok());
+  EXPECT_TRUE(writer.frozen());
+  EXPECT_TRUE(writer.thaw({}).ok());
+  EXPECT_FALSE(writer.frozen());
+  // A failed freeze may still have stopped writes: frozen until aborted.
+  writer.set_action(WriterEvent::kFreeze,
+                    ScriptedAction::fail(WriterFailure::kRetryable, "half frozen"));
+  EXPECT_FALSE(writer.freeze({}).ok());
+  EXPECT_TRUE(writer.frozen());
+  writer.abort({});
+  EXPECT_FALSE(writer.frozen());
 }
 
 }  // namespace

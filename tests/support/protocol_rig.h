@@ -1,16 +1,17 @@
-// Test doubles for the snapshot protocol: a shared trace, scripted writers that fail, stall
-// or block at a chosen event, a provider decorator that fails or overruns at a chosen call,
-// and a rig of N volumes (memory origin and diff, a CoW or RoW SnapshotProvider, a
-// HoldableVolume on top) behind one BlockSnapshotProvider and a Coordinator on a SimClock.
+// Test doubles for the snapshot protocol: a shared trace, scripted writers (the simulator's
+// sim::ScriptedWriter) that fail, stall, block or act at a chosen event, a provider
+// decorator that fails or overruns at a chosen call, and a rig of N volumes (memory origin
+// and diff, a CoW or RoW SnapshotProvider, a HoldableVolume on top) behind one
+// BlockSnapshotProvider and a Coordinator on a SimClock.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/protocol_provider.h"
 #include "freezeframe/random.h"
+#include "freezeframe/sim/event_trace.h"
+#include "freezeframe/sim/scripted_writer.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/volume_wrapper.h"
@@ -28,138 +31,18 @@
 namespace freezeframe::testing {
 
 // Events from every participant, in the order they happened.
-class Trace {
- public:
-  void add(std::string entry) {
-    std::lock_guard lock(mutex_);
-    entries_.push_back(std::move(entry));
-  }
-  std::vector<std::string> entries() const {
-    std::lock_guard lock(mutex_);
-    return entries_;
-  }
-  void clear() {
-    std::lock_guard lock(mutex_);
-    entries_.clear();
-  }
+using Trace = sim::EventTrace;
 
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> entries_;
-};
-
-struct WriterScript {
+// A writer of the rig: a sim::ScriptedWriter with this name, level, freeze window and
+// volumes, and these actions by event. It records its events into the rig's trace, stalls
+// on the rig's clock, and (unlike the ScriptedWriter default) abort() does not release
+// its other blocked events: a test releases them.
+struct WriterSetup {
   std::string name = "writer";
   ApplicationLevel level = ApplicationLevel::kFrontEnd;
   Nanoseconds freeze_timeout = std::chrono::seconds(60);
-  std::vector<std::string> volumes;
-  // Fail with `failure` at this event.
-  std::optional<WriterEvent> fail_at;
-  WriterFailure failure = WriterFailure::kRetryable;
-  // Advance `clock` by `stall` inside this event (then succeed).
-  std::optional<WriterEvent> stall_at;
-  sim::SimClock* clock = nullptr;
-  Nanoseconds stall{0};
-  // Block inside this event until release() (then succeed).
-  std::optional<WriterEvent> block_at;
-  // Call session->abort() inside this event (then succeed).
-  std::optional<WriterEvent> abort_session_at;
-  BackupSession* session = nullptr;
-};
-
-class ScriptedWriter final : public Writer {
- public:
-  ScriptedWriter(Trace& trace, WriterScript script) : trace_(trace), script_(std::move(script)) {}
-
-  Result<WriterMetadata> identify() override {
-    WriterResult result = step(WriterEvent::kIdentify);
-    if (!result.ok())
-      return Status(ErrorCode::kIoError, result.message);
-    WriterMetadata metadata;
-    metadata.name = script_.name;
-    metadata.class_id = Uuid::from_name("class/" + script_.name);
-    metadata.instance_id = Uuid::from_name("instance/" + script_.name);
-    metadata.level = script_.level;
-    WriterComponent component;
-    component.name = script_.name + "-data";
-    component.volumes = script_.volumes;
-    metadata.components.push_back(component);
-    return metadata;
-  }
-  WriterResult prepare_backup(const WriterSessionInfo&) override {
-    return step(WriterEvent::kPrepareBackup);
-  }
-  WriterResult prepare_snapshot(const WriterSessionInfo&) override {
-    return step(WriterEvent::kPrepareSnapshot);
-  }
-  WriterResult freeze(const WriterSessionInfo&) override {
-    WriterResult result = step(WriterEvent::kFreeze);
-    std::lock_guard lock(mutex_);
-    frozen_ = true;  // even a failed freeze may have stopped writes: thaw or abort must follow
-    return result;
-  }
-  WriterResult thaw(const WriterSessionInfo&) override {
-    {
-      std::lock_guard lock(mutex_);
-      frozen_ = false;
-    }
-    return step(WriterEvent::kThaw);
-  }
-  WriterResult post_snapshot(const WriterSessionInfo&) override {
-    return step(WriterEvent::kPostSnapshot);
-  }
-  void abort(const WriterSessionInfo&) override {
-    trace_.add(script_.name + ":abort");
-    if (script_.stall_at == WriterEvent::kAbort && script_.clock != nullptr)
-      script_.clock->advance(script_.stall);
-    std::lock_guard lock(mutex_);
-    frozen_ = false;
-    ++aborts_;
-  }
-  WriterResult backup_complete(const WriterSessionInfo&) override {
-    return step(WriterEvent::kBackupComplete);
-  }
-  void backup_shutdown(const Uuid&) override { trace_.add(script_.name + ":backup-shutdown"); }
-  Nanoseconds freeze_timeout() const override { return script_.freeze_timeout; }
-
-  // Lets a blocked event return.
-  void release() {
-    std::lock_guard lock(mutex_);
-    released_ = true;
-    released_cv_.notify_all();
-  }
-  bool frozen() const {
-    std::lock_guard lock(mutex_);
-    return frozen_;
-  }
-  int aborts() const {
-    std::lock_guard lock(mutex_);
-    return aborts_;
-  }
-
- private:
-  WriterResult step(WriterEvent event) {
-    trace_.add(script_.name + ":" + std::string(writer_event_name(event)));
-    if (script_.stall_at == event && script_.clock != nullptr)
-      script_.clock->advance(script_.stall);
-    if (script_.block_at == event) {
-      std::unique_lock lock(mutex_);
-      released_cv_.wait(lock, [&] { return released_; });
-    }
-    if (script_.abort_session_at == event && script_.session != nullptr)
-      script_.session->abort().ignore_error();
-    if (script_.fail_at == event)
-      return WriterResult::fail(script_.failure, "scripted failure");
-    return WriterResult::success();
-  }
-
-  Trace& trace_;
-  WriterScript script_;
-  mutable std::mutex mutex_;
-  std::condition_variable released_cv_;
-  bool released_ = false;
-  bool frozen_ = false;
-  int aborts_ = 0;
+  std::vector<std::string> volumes{};
+  std::map<WriterEvent, sim::ScriptedAction> actions{};
 };
 
 struct ProviderScript {
@@ -320,7 +203,7 @@ struct ProtocolRig {
   std::vector<std::unique_ptr<ScriptedProvider>> more_providers;
   std::vector<ScriptedProvider*> providers;
   std::unique_ptr<TraceSink> sink;
-  std::vector<std::unique_ptr<ScriptedWriter>> writers;
+  std::vector<std::unique_ptr<sim::ScriptedWriter>> writers;
   std::unique_ptr<Coordinator> coordinator;
 
   std::vector<std::string> volume_names() const {
@@ -330,10 +213,15 @@ struct ProtocolRig {
     return names;
   }
 
-  ScriptedWriter& add_writer(WriterScript script) {
-    if (script.clock == nullptr)
-      script.clock = &clock;
-    writers.push_back(std::make_unique<ScriptedWriter>(trace, std::move(script)));
+  sim::ScriptedWriter& add_writer(WriterSetup setup) {
+    writers.push_back(std::make_unique<sim::ScriptedWriter>(sim::ScriptedWriterOptions{
+        .metadata = sim::scripted_writer_metadata(setup.name, setup.level, setup.volumes),
+        .clock = &clock,
+        .freeze_timeout = setup.freeze_timeout,
+        .abort_releases = false,
+        .trace = &trace}));
+    for (auto& [event, action] : setup.actions)
+      writers.back()->set_action(event, std::move(action));
     EXPECT_TRUE(coordinator->register_writer(*writers.back()).ok());
     return *writers.back();
   }

@@ -1,34 +1,43 @@
 // ScriptedWriter: a Writer whose every event does what a test tells it to — succeed, fail,
-// stall for simulated time, or block until released — and that records the events it
-// receives.
+// stall for simulated time, block until released, or run a callback — and that records the
+// events it receives.
 //
-// Each WriterEvent has a ScriptedAction (succeed by default). The action runs in three
+// Each WriterEvent has a ScriptedAction (succeed by default). The action runs in four
 // stages: first a stall (advance the given SimClock by `stall`, which fires the
 // coordinator's deadline timers inside the handler exactly as a slow writer would), then a
 // block (wait until release(event), release_all() or, if `abort_releases`, abort()), then
-// the outcome (success, or `failure` with `message`). identify() turns a failure into a
+// `run` (a callback on the handler's thread, e.g. a requestor's abort arriving mid-event),
+// then the outcome (success, or `failure` with `message`). identify() turns a failure into a
 // Status with code kAborted; abort() and backup_shutdown() cannot fail, so for them only
-// stall and block apply.
+// stall, block and run apply.
 //
 // The trace records each event as it is entered, in order, with the snapshot set id it was
 // given; entered(event) counts them, and wait_until_entered() lets a test wait (without
-// sleeping) until another thread's call has reached the handler, e.g. a blocked freeze.
+// sleeping) until another thread's call has reached the handler, e.g. a blocked freeze. If
+// the options name a shared EventTrace, each event is also added to it as
+// "<writer name>:<event name>" ("app:freeze"), interleaved with other participants.
+//
+// frozen() tells whether the writer is frozen: from the end of freeze() (even a failed
+// freeze may have stopped writes, so thaw or abort must follow) to the start of thaw() or
+// the end of abort().
 //
 // Thread-safety: every method may be called from any thread; events may run concurrently
 // (a blocked freeze and the abort that gives up on it).
 //
-// Lifetime: the SimClock, if any, must outlive the writer. Destroying the writer while an
-// event is blocked is a bug (release first).
+// Lifetime: the SimClock and the EventTrace, if any, must outlive the writer. Destroying the
+// writer while an event is blocked is a bug (release first).
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "freezeframe/sim/event_trace.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/writer.h"
 
@@ -39,6 +48,8 @@ struct ScriptedAction {
   Nanoseconds stall{0};
   // Wait until released before the outcome.
   bool block = false;
+  // Runs after the stall and the block, before the outcome, on the handler's thread.
+  std::function<void()> run{};
   // kNone: succeed.
   WriterFailure failure = WriterFailure::kNone;
   std::string message{};
@@ -49,6 +60,9 @@ struct ScriptedAction {
   }
   static ScriptedAction stall_for(Nanoseconds duration) { return {.stall = duration}; }
   static ScriptedAction block_until_released() { return {.block = true}; }
+  static ScriptedAction run_inside(std::function<void()> callback) {
+    return {.run = std::move(callback)};
+  }
 };
 
 struct ScriptedWriterOptions {
@@ -60,7 +74,15 @@ struct ScriptedWriterOptions {
   // abort() releases events blocked in other threads (a coordinator giving up on a stalled
   // freeze must not stay stuck behind it).
   bool abort_releases = true;
+  // Also records each event here, as "<metadata.name>:<event name>"; may be null.
+  EventTrace* trace = nullptr;
 };
+
+// Metadata for a scripted writer named `name`: class and instance ids derived from the
+// name, and one component, "<name>-data", on `volumes`.
+WriterMetadata scripted_writer_metadata(const std::string& name,
+                                        ApplicationLevel level = ApplicationLevel::kFrontEnd,
+                                        std::vector<std::string> volumes = {});
 
 struct ScriptedTraceEntry {
   WriterEvent event{};
@@ -82,6 +104,10 @@ class ScriptedWriter final : public Writer {
   // Just the events of trace(), in order.
   std::vector<WriterEvent> events() const;
   std::size_t entered(WriterEvent event) const;
+  // entered(WriterEvent::kAbort).
+  std::size_t aborts() const { return entered(WriterEvent::kAbort); }
+  // See the file comment.
+  bool frozen() const;
   // Blocks until `event` has been entered at least `count` times.
   void wait_until_entered(WriterEvent event, std::size_t count = 1) const;
   // Blocks until at least `count` events are blocked at once.
@@ -113,6 +139,7 @@ class ScriptedWriter final : public Writer {
   std::map<WriterEvent, bool> released_;
   std::vector<ScriptedTraceEntry> trace_;
   std::size_t blocked_ = 0;
+  bool frozen_ = false;
 };
 
 }  // namespace freezeframe::sim

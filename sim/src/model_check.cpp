@@ -1,0 +1,526 @@
+#include "freezeframe/sim/model_check.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "freezeframe/assert.h"
+#include "freezeframe/random.h"
+
+namespace freezeframe::sim {
+namespace {
+
+using Bytes = std::vector<std::byte>;
+
+// In the order ModelCheckMix lists them: the order in which an operation that cannot run
+// (no snapshot yet) falls through to the next.
+enum class Operation : std::uint8_t {
+  kWrite,
+  kDiscard,
+  kReadLive,
+  kReadSnapshot,
+  kCreateSnapshot,
+  kDeleteSnapshot,
+  kRevert,
+  kConsolidate,
+  kFlush,
+  kReopen,
+  kCrash,
+  kCheckAll,
+};
+constexpr std::size_t kOperationCount = 12;
+
+constexpr std::array<const char*, kOperationCount> kOperationNames = {
+    "write",  "discard",     "read",  "read",   "create-snapshot", "delete-snapshot",
+    "revert", "consolidate", "flush", "reopen", "crash",           "check-all"};
+
+std::array<std::uint32_t, kOperationCount> weights_of(const ModelCheckMix& mix) {
+  return {mix.write,           mix.discard,         mix.read_live, mix.read_snapshot,
+          mix.create_snapshot, mix.delete_snapshot, mix.revert,    mix.consolidate,
+          mix.flush,           mix.reopen,          mix.crash,     mix.check_all};
+}
+
+// Up to 16 bytes from `at`, in hex.
+std::string hex_at(std::span<const std::byte> bytes, std::size_t at) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  for (std::size_t i = at; i < bytes.size() && i < at + 16; ++i) {
+    const auto value = static_cast<unsigned>(bytes[i]);
+    text += kDigits[value >> 4];
+    text += kDigits[value & 0xf];
+  }
+  if (bytes.size() > at + 16)
+    text += "...";
+  return text;
+}
+
+class ModelChecker {
+ public:
+  explicit ModelChecker(const ModelCheckOptions& options)
+      : options_(options),
+        random_(options.seed),
+        uuids_(random_.fork("uuids")),
+        model_(options.origin_bytes) {}
+
+  Status build();
+  ModelCheckReport run();
+
+ private:
+  bool run_operation(Operation operation);
+  bool write();
+  bool discard();
+  bool read_snapshot();
+  bool create_snapshot();
+  bool delete_snapshot();
+  bool revert();
+  bool consolidate();
+  bool flush();
+  bool reopen();
+  bool crash();
+  bool check_all();
+  bool final_checks();
+
+  Operation draw();
+  bool available(Operation operation) const;
+  std::pair<std::uint64_t, std::uint64_t> random_range(std::uint64_t max_bytes);
+  bool check_read(Volume& volume, const Bytes& image, const std::string& subject);
+  std::string snapshot_subject(std::size_t index) const;
+  ModelCheckWorld world();
+
+  // Each records the first divergence and returns false, or returns true.
+  bool diverged(std::string subject, std::uint64_t offset, std::uint64_t length,
+                std::string expected, std::string actual);
+  bool expect_ok(const Status& status, std::string subject, std::uint64_t offset = 0,
+                 std::uint64_t length = 0);
+  bool expect_code(const Status& status, ErrorCode code, std::string subject);
+  bool expect_same(std::span<const std::byte> expected, std::span<const std::byte> actual,
+                   std::uint64_t offset, std::string subject);
+
+  const ModelCheckOptions& options_;
+  Random random_;
+  Random uuids_;
+  ReferenceModel model_;
+  std::unique_ptr<MemoryVolume> origin_base_;
+  std::unique_ptr<MemoryVolume> diff_base_;
+  std::unique_ptr<SimVolume> origin_sim_;  // crash mode only
+  std::unique_ptr<SimVolume> diff_sim_;
+  Volume* origin_ = nullptr;  // what the provider stands on
+  Volume* diff_ = nullptr;
+  std::unique_ptr<SnapshotProvider> provider_;
+  std::uint64_t step_ = 0;
+  std::string operation_{};
+  ModelCheckCounts counts_{};
+  std::optional<Divergence> divergence_{};
+};
+
+Status ModelChecker::build() {
+  const ModelCheckOptions& o = options_;
+  std::uint64_t weight_total = 0;
+  for (std::uint32_t weight : weights_of(o.mix))
+    weight_total += weight;
+  if (weight_total == 0)
+    return Status(ErrorCode::kInvalidArgument, "model check: every operation weight is 0");
+  if (o.mix.crash > 0 && !o.crash)
+    return Status(ErrorCode::kInvalidArgument, "model check: crash steps need crash mode");
+  if (o.sector_bytes < SectorModel::kSectorBytes || o.sector_bytes % SectorModel::kSectorBytes)
+    return Status(
+        ErrorCode::kInvalidArgument,
+        "model check: sector size " + std::to_string(o.sector_bytes) + " is not a multiple of 512");
+  if (o.origin_bytes % o.sector_bytes != 0 || o.origin_bytes < 3ull * o.chunk_bytes ||
+      3ull * o.chunk_bytes < o.sector_bytes)
+    return Status(ErrorCode::kInvalidArgument,
+                  "model check: origin of " + std::to_string(o.origin_bytes) +
+                      " bytes must be a multiple of the sector size and hold three chunks of " +
+                      std::to_string(o.chunk_bytes) + " bytes");
+
+  auto origin = MemoryVolume::create(
+      {.name = "origin", .size_bytes = o.origin_bytes, .sector_bytes = o.sector_bytes});
+  if (!origin.ok())
+    return origin.status();
+  auto diff = MemoryVolume::create(
+      {.name = "diff", .size_bytes = o.diff_bytes, .sector_bytes = o.sector_bytes});
+  if (!diff.ok())
+    return diff.status();
+  origin_base_ = std::move(origin).value();
+  diff_base_ = std::move(diff).value();
+  origin_ = origin_base_.get();
+  diff_ = diff_base_.get();
+  if (o.crash) {
+    auto origin_sim = SimVolume::create(*origin_base_, {.seed = derive_seed(o.seed, "origin")});
+    if (!origin_sim.ok())
+      return origin_sim.status();
+    auto diff_sim = SimVolume::create(*diff_base_, {.seed = derive_seed(o.seed, "diff")});
+    if (!diff_sim.ok())
+      return diff_sim.status();
+    origin_sim_ = std::move(origin_sim).value();
+    diff_sim_ = std::move(diff_sim).value();
+    origin_ = origin_sim_.get();
+    diff_ = diff_sim_.get();
+  }
+
+  ProviderOptions provider_options;
+  provider_options.chunk_bytes = o.chunk_bytes;
+  provider_options.limit = DiffAreaLimit::unbounded();
+  provider_options.snapshots_max = o.snapshots_max;
+  provider_options.random = &uuids_;
+  provider_options.compress = o.compress;
+  auto created = SnapshotProvider::create(o.kind, *origin_, *diff_, provider_options);
+  if (!created.ok())
+    return created.status();
+  provider_ = std::move(created).value();
+  return Status();
+}
+
+ModelCheckReport ModelChecker::run() {
+  for (step_ = 0; step_ < options_.steps; ++step_) {
+    const Operation operation = draw();
+    operation_ = kOperationNames[static_cast<std::size_t>(operation)];
+    if (!run_operation(operation))
+      break;
+    ++counts_.steps;
+    if (options_.after_step) {
+      ModelCheckWorld hook_world = world();
+      options_.after_step(step_, hook_world);
+    }
+  }
+  if (!divergence_.has_value())
+    final_checks();
+  return ModelCheckReport{counts_, divergence_};
+}
+
+Operation ModelChecker::draw() {
+  const auto weights = weights_of(options_.mix);
+  std::uint64_t total = 0;
+  for (std::uint32_t weight : weights)
+    total += weight;
+  const std::uint64_t dice = random_.uniform(total);
+  std::uint64_t threshold = 0;
+  for (std::size_t i = 0; i < kOperationCount; ++i) {
+    threshold += weights[i];
+    const auto operation = static_cast<Operation>(i);
+    if (dice < threshold && available(operation))
+      return operation;
+  }
+  return Operation::kCheckAll;
+}
+
+bool ModelChecker::available(Operation operation) const {
+  switch (operation) {
+    case Operation::kReadSnapshot:
+    case Operation::kDeleteSnapshot:
+    case Operation::kRevert:
+      return !model_.snapshots().empty();
+    default:
+      return true;
+  }
+}
+
+bool ModelChecker::run_operation(Operation operation) {
+  switch (operation) {
+    case Operation::kWrite:
+      return write();
+    case Operation::kDiscard:
+      return discard();
+    case Operation::kReadLive:
+      ++counts_.reads;
+      return check_read(*provider_, model_.live(), "live");
+    case Operation::kReadSnapshot:
+      return read_snapshot();
+    case Operation::kCreateSnapshot:
+      return create_snapshot();
+    case Operation::kDeleteSnapshot:
+      return delete_snapshot();
+    case Operation::kRevert:
+      return revert();
+    case Operation::kConsolidate:
+      return consolidate();
+    case Operation::kFlush:
+      return flush();
+    case Operation::kReopen:
+      return reopen();
+    case Operation::kCrash:
+      return crash();
+    case Operation::kCheckAll:
+      return check_all();
+  }
+  return check_all();
+}
+
+std::pair<std::uint64_t, std::uint64_t> ModelChecker::random_range(std::uint64_t max_bytes) {
+  const std::uint64_t sector = options_.sector_bytes;
+  const std::uint64_t length = sector * random_.uniform_range(1, max_bytes / sector);
+  const std::uint64_t offset =
+      sector * random_.uniform((model_.size_bytes() - length) / sector + 1);
+  return {offset, length};
+}
+
+bool ModelChecker::write() {
+  auto [offset, length] = random_range(3ull * options_.chunk_bytes);
+  Bytes data(length);
+  fill_mixed(random_, data);
+  model_.begin_write(offset, data);
+  if (!expect_ok(provider_->write(offset, data), "status", offset, length))
+    return false;
+  model_.complete_write(offset, data);
+  ++counts_.writes;
+  return true;
+}
+
+bool ModelChecker::discard() {
+  auto [offset, length] = random_range(2ull * options_.chunk_bytes);
+  const Bytes zeros(length);
+  model_.begin_write(offset, zeros);
+  if (!expect_ok(provider_->discard(offset, length), "status", offset, length))
+    return false;
+  model_.complete_write(offset, zeros);
+  ++counts_.discards;
+  return true;
+}
+
+bool ModelChecker::check_read(Volume& volume, const Bytes& image, const std::string& subject) {
+  auto [offset, length] = random_range(3ull * options_.chunk_bytes);
+  Bytes got(length);
+  if (!expect_ok(volume.read(offset, got), subject + " read status", offset, length))
+    return false;
+  return expect_same(std::span<const std::byte>(image).subspan(offset, length), got, offset,
+                     subject);
+}
+
+bool ModelChecker::read_snapshot() {
+  const std::size_t index = random_.uniform(model_.snapshots().size());
+  auto volume = provider_->open_snapshot(model_.snapshots()[index].id);
+  if (!expect_ok(volume.status(), snapshot_subject(index) + " open status"))
+    return false;
+  ++counts_.reads;
+  return check_read(*volume.value(), model_.snapshots()[index].image, snapshot_subject(index));
+}
+
+bool ModelChecker::create_snapshot() {
+  auto info = provider_->create_snapshot();
+  if (model_.snapshots().size() >= options_.snapshots_max) {
+    ++counts_.snapshots_refused;
+    return expect_code(info.status(), ErrorCode::kLimitExceeded, "status at snapshots_max");
+  }
+  if (!expect_ok(info.status(), "status"))
+    return false;
+  model_.snapshot_created(info.value().id);
+  ++counts_.snapshots_created;
+  return true;
+}
+
+bool ModelChecker::delete_snapshot() {
+  const std::size_t index = random_.uniform(model_.snapshots().size());
+  if (!expect_ok(provider_->delete_snapshot(model_.snapshots()[index].id),
+                 snapshot_subject(index) + " status"))
+    return false;
+  model_.snapshot_deleted(index);
+  ++counts_.snapshots_deleted;
+  return true;
+}
+
+bool ModelChecker::revert() {
+  const std::size_t index = random_.uniform(model_.snapshots().size());
+  model_.begin_revert(index);
+  if (!expect_ok(provider_->revert_to_snapshot(model_.snapshots()[index].id),
+                 snapshot_subject(index) + " status"))
+    return false;
+  model_.reverted(index);
+  ++counts_.reverts;
+  return true;
+}
+
+bool ModelChecker::consolidate() {
+  ++counts_.consolidates;
+  // Consolidation is RowProvider's alone: a CoW provider must not present itself as one.
+  RowProvider* row = provider_->as_row();
+  if (options_.kind == ProviderKind::kCopyOnWrite) {
+    return row == nullptr ||
+           diverged("class (CoW cannot consolidate)", 0, 0, "CowProvider", "RowProvider");
+  }
+  if (row == nullptr)
+    return diverged("class", 0, 0, "RowProvider", "CowProvider");
+  return expect_ok(row->consolidate(), "status");
+}
+
+bool ModelChecker::flush() {
+  if (!expect_ok(provider_->flush(), "status"))
+    return false;
+  model_.flushed();
+  ++counts_.flushes;
+  return true;
+}
+
+// Close and reopen: a clean shutdown flushes first.
+bool ModelChecker::reopen() {
+  if (!expect_ok(provider_->flush(), "flush status"))
+    return false;
+  model_.flushed();
+  provider_.reset();
+  auto reopened = SnapshotProvider::open(*origin_, *diff_, {.random = &uuids_});
+  if (!expect_ok(reopened.status(), "open status"))
+    return false;
+  provider_ = std::move(reopened).value();
+  ++counts_.reopens;
+  return true;
+}
+
+// Power loss: no flush; each unflushed sector of either volume survives or not.
+bool ModelChecker::crash() {
+  ++counts_.crashes;
+  provider_.reset();
+  origin_sim_->crash();
+  diff_sim_->crash();
+  auto reopened = SnapshotProvider::open(*origin_, *diff_, {.random = &uuids_});
+  if (!expect_ok(reopened.status(), "open status after the crash"))
+    return false;
+  provider_ = std::move(reopened).value();
+  Bytes image(model_.size_bytes());
+  if (!expect_ok(provider_->read(0, image), "live read status after the crash"))
+    return false;
+  if (auto sector = model_.first_unrecoverable_sector(image); sector.has_value()) {
+    const std::uint64_t offset = *sector * SectorModel::kSectorBytes;
+    return diverged("live after the crash", offset, SectorModel::kSectorBytes,
+                    "the sector's durable content or a write issued since the last flush",
+                    hex_at(image, offset));
+  }
+  model_.adopt(image);
+  return check_all();
+}
+
+bool ModelChecker::check_all() {
+  ++counts_.full_checks;
+  Bytes got(model_.size_bytes());
+  if (!expect_ok(provider_->read(0, got), "live read status"))
+    return false;
+  if (!expect_same(model_.live(), got, 0, "live"))
+    return false;
+  for (std::size_t i = 0; i < model_.snapshots().size(); ++i) {
+    auto volume = provider_->open_snapshot(model_.snapshots()[i].id);
+    if (!expect_ok(volume.status(), snapshot_subject(i) + " open status"))
+      return false;
+    if (!expect_ok(volume.value()->read(0, got), snapshot_subject(i) + " read status"))
+      return false;
+    if (!expect_same(model_.snapshots()[i].image, got, 0, snapshot_subject(i)))
+      return false;
+  }
+  return true;
+}
+
+bool ModelChecker::final_checks() {
+  step_ = options_.steps;
+  operation_ = "final-check";
+  if (!check_all())
+    return false;
+  // The provider's catalog lists exactly the model's snapshots, oldest first.
+  operation_ = "catalog";
+  const auto listed = provider_->snapshots();
+  const auto& expected = model_.snapshots();
+  if (listed.size() != expected.size())
+    return diverged("snapshot count", 0, 0, std::to_string(expected.size()),
+                    std::to_string(listed.size()));
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    if (listed[i].id != expected[i].id)
+      return diverged("snapshot " + std::to_string(i) + " id", 0, 0, expected[i].id.to_string(),
+                      listed[i].id.to_string());
+  }
+  // Space accounting agrees with the index: nothing leaked.
+  operation_ = "usage";
+  if (expected.empty() && options_.kind == ProviderKind::kCopyOnWrite) {
+    const std::uint64_t used = provider_->usage().used_bytes;
+    if (used != 0)
+      return diverged("diff area bytes used with no snapshot", 0, 0, "0", std::to_string(used));
+  }
+  return true;
+}
+
+std::string ModelChecker::snapshot_subject(std::size_t index) const {
+  return "snapshot " + std::to_string(index) + " (" + model_.snapshots()[index].id.to_string() +
+         ")";
+}
+
+ModelCheckWorld ModelChecker::world() {
+  return ModelCheckWorld{origin_base_.get(), diff_base_.get(), origin_sim_.get(),
+                         diff_sim_.get(),    provider_.get(),  &model_};
+}
+
+bool ModelChecker::diverged(std::string subject, std::uint64_t offset, std::uint64_t length,
+                            std::string expected, std::string actual) {
+  if (!divergence_.has_value()) {
+    divergence_ = Divergence{.seed = options_.seed,
+                             .step = step_,
+                             .operation = operation_,
+                             .subject = std::move(subject),
+                             .offset = offset,
+                             .length = length,
+                             .expected = std::move(expected),
+                             .actual = std::move(actual)};
+  }
+  return false;
+}
+
+bool ModelChecker::expect_ok(const Status& status, std::string subject, std::uint64_t offset,
+                             std::uint64_t length) {
+  if (status.ok())
+    return true;
+  return diverged(std::move(subject), offset, length, "OK", status.to_string());
+}
+
+bool ModelChecker::expect_code(const Status& status, ErrorCode code, std::string subject) {
+  if (status.code() == code)
+    return true;
+  return diverged(std::move(subject), 0, 0, std::string(error_code_name(code)),
+                  status.ok() ? "OK" : status.to_string());
+}
+
+bool ModelChecker::expect_same(std::span<const std::byte> expected,
+                               std::span<const std::byte> actual, std::uint64_t offset,
+                               std::string subject) {
+  FF_ASSERT(expected.size() == actual.size());
+  // memcmp first: a byte loop over whole images is slow in unoptimised builds.
+  if (std::memcmp(expected.data(), actual.data(), expected.size()) == 0)
+    return true;
+  auto [at, unused] = std::mismatch(expected.begin(), expected.end(), actual.begin());
+  const auto index = static_cast<std::size_t>(at - expected.begin());
+  return diverged(std::move(subject), offset + index, actual.size(), hex_at(expected, index),
+                  hex_at(actual, index));
+}
+
+}  // namespace
+
+std::string Divergence::to_string() const {
+  std::string text = "model check diverged: seed " + std::to_string(seed) + ", step " +
+                     std::to_string(step) + ", " + operation + ": " + subject;
+  if (length > 0)
+    text += " at offset " + std::to_string(offset) + " (extent of " + std::to_string(length) +
+            " bytes)";
+  return text + ": expected " + expected + ", actual " + actual;
+}
+
+Result<ModelCheckReport> run_model_check(const ModelCheckOptions& options) {
+  ModelChecker checker(options);
+  FF_TRY(checker.build());
+  return checker.run();
+}
+
+void fill_mixed(Random& random, std::span<std::byte> out) {
+  if (random.chance(0.3)) {
+    random.fill(out);  // incompressible
+    return;
+  }
+  std::size_t position = 0;
+  while (position < out.size()) {
+    std::size_t run = std::min<std::size_t>(out.size() - position, random.uniform_range(16, 2048));
+    if (random.chance(0.2)) {
+      random.fill(out.subspan(position, run));
+    } else {
+      std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(position), run,
+                  static_cast<std::byte>(random.uniform(256)));
+    }
+    position += run;
+  }
+}
+
+}  // namespace freezeframe::sim
