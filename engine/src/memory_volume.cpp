@@ -17,15 +17,29 @@ Result<std::unique_ptr<MemoryVolume>> MemoryVolume::create(const MemoryVolumeOpt
         "memory volume '" + options.name + "': size " + std::to_string(options.size_bytes) +
         " must be a non-zero multiple of the sector size " + std::to_string(options.sector_bytes));
   }
+  DeviceProperties properties;
+  properties.logical_sector_bytes = options.sector_bytes;
+  properties.physical_sector_bytes =
+      options.physical_sector_bytes != 0 ? options.physical_sector_bytes : options.sector_bytes;
+  properties.atomic_write_bytes =
+      options.atomic_write_bytes != 0 ? options.atomic_write_bytes : options.sector_bytes;
+  properties.optimal_io_bytes =
+      options.optimal_io_bytes != 0
+          ? options.optimal_io_bytes
+          : std::max(kOptimalIoBytesDefault, properties.physical_sector_bytes);
+  if (Status valid = validate_device_properties(properties); !valid.ok())
+    return invalid_argument("memory volume '" + options.name + "': " + valid.message());
   Uuid uuid = options.uuid.is_nil() ? Uuid::generate() : options.uuid;
-  return std::unique_ptr<MemoryVolume>(new MemoryVolume(options, uuid));
+  return std::unique_ptr<MemoryVolume>(new MemoryVolume(options, uuid, properties));
 }
 
-MemoryVolume::MemoryVolume(const MemoryVolumeOptions& options, Uuid uuid)
+MemoryVolume::MemoryVolume(const MemoryVolumeOptions& options, Uuid uuid,
+                           const DeviceProperties& properties)
     : identity_{options.name, uuid},
       size_bytes_(options.size_bytes),
       sector_bytes_(options.sector_bytes),
       read_only_(options.read_only),
+      properties_(properties),
       pages_((options.size_bytes + kPageBytes - 1) / kPageBytes) {}
 
 std::uint64_t MemoryVolume::allocated_bytes() const {

@@ -461,6 +461,16 @@ std::uint32_t SnapshotProvider::sector_bytes() const noexcept {
 bool SnapshotProvider::read_only() const noexcept {
   return impl_->origin.read_only() || impl_->read_only;
 }
+std::uint32_t SnapshotProvider::physical_sector_bytes() const noexcept {
+  return impl_->origin.physical_sector_bytes();
+}
+std::uint32_t SnapshotProvider::atomic_write_bytes() const noexcept {
+  return std::min(impl_->origin.atomic_write_bytes(),
+                  impl_->diff_area.volume().atomic_write_bytes());
+}
+std::uint32_t SnapshotProvider::optimal_io_bytes() const noexcept {
+  return std::max(impl_->diff_area.geometry().chunk_bytes, impl_->origin.physical_sector_bytes());
+}
 
 Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
                                                        std::uint32_t attributes) {
@@ -522,7 +532,8 @@ Result<std::unique_ptr<Volume>> SnapshotProvider::open_snapshot(const Uuid& id) 
   }
   VolumeIdentity identity{impl_->identity.name + "@" + std::to_string(meta->tag), id};
   return std::unique_ptr<Volume>(new SnapshotView(impl_->mutex, impl_->state, impl_->reader,
-                                                  impl_->origin, meta->tag, std::move(identity)));
+                                                  impl_->origin, meta->tag, std::move(identity),
+                                                  properties()));
 }
 
 Status SnapshotProvider::delete_snapshot(const Uuid& id) {

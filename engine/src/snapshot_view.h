@@ -44,22 +44,33 @@ class VersionReader {
 
 // A snapshot as a read-only Volume. Reads fail with kNotFound once the snapshot is deleted
 // and with kInvalidated once it is invalidated; writes and discards fail with kReadOnly;
-// flush does nothing.
+// flush does nothing. Device properties: the live volume's, as the provider reported them
+// when the view was opened (a file system mounted from the snapshot sees the geometry of the
+// volume it was taken of).
 class SnapshotView final : public Volume {
  public:
   SnapshotView(std::shared_mutex& mutex, const ProviderState& state, const VersionReader& reader,
-               Volume& origin, std::uint32_t tag, VolumeIdentity identity)
+               Volume& origin, std::uint32_t tag, VolumeIdentity identity,
+               const DeviceProperties& properties)
       : mutex_(mutex),
         state_(state),
         reader_(reader),
         origin_(origin),
         tag_(tag),
-        identity_(std::move(identity)) {}
+        identity_(std::move(identity)),
+        properties_(properties) {}
 
   const VolumeIdentity& identity() const noexcept override { return identity_; }
   std::uint64_t size_bytes() const noexcept override { return origin_.size_bytes(); }
   std::uint32_t sector_bytes() const noexcept override { return origin_.sector_bytes(); }
   bool read_only() const noexcept override { return true; }
+  std::uint32_t physical_sector_bytes() const noexcept override {
+    return properties_.physical_sector_bytes;
+  }
+  std::uint32_t atomic_write_bytes() const noexcept override {
+    return properties_.atomic_write_bytes;
+  }
+  std::uint32_t optimal_io_bytes() const noexcept override { return properties_.optimal_io_bytes; }
 
  protected:
   Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
@@ -74,6 +85,7 @@ class SnapshotView final : public Volume {
   Volume& origin_;
   std::uint32_t tag_;
   VolumeIdentity identity_;
+  DeviceProperties properties_;
 };
 
 }  // namespace freezeframe::detail

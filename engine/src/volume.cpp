@@ -1,9 +1,61 @@
 #include "freezeframe/volume.h"
 
+#include <algorithm>
+
 namespace freezeframe {
 
 bool is_supported_sector_size(std::uint32_t sector_bytes) noexcept {
   return sector_bytes == 512 || sector_bytes == 4096;
+}
+
+namespace {
+
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
+
+}  // namespace
+
+Status validate_device_properties(const DeviceProperties& properties) {
+  const DeviceProperties& p = properties;
+  auto fail = [&](const std::string& rule) {
+    return invalid_argument("device properties (logical " + std::to_string(p.logical_sector_bytes) +
+                            ", physical " + std::to_string(p.physical_sector_bytes) +
+                            ", atomic write " + std::to_string(p.atomic_write_bytes) +
+                            ", optimal I/O " + std::to_string(p.optimal_io_bytes) +
+                            " bytes): " + rule);
+  };
+  if (!is_supported_sector_size(p.logical_sector_bytes))
+    return fail("the logical sector must be 512 or 4096 bytes");
+  if (!is_power_of_two(p.physical_sector_bytes) ||
+      p.physical_sector_bytes < p.logical_sector_bytes ||
+      p.physical_sector_bytes > kPhysicalSectorBytesMax) {
+    return fail("the physical sector must be a power of two from the logical sector to " +
+                std::to_string(kPhysicalSectorBytesMax) + " bytes");
+  }
+  if (!is_power_of_two(p.atomic_write_bytes) || p.atomic_write_bytes < 512 ||
+      p.atomic_write_bytes > p.physical_sector_bytes) {
+    return fail(
+        "the atomic write unit must be a power of two from 512 bytes to the physical "
+        "sector");
+  }
+  if (!is_power_of_two(p.optimal_io_bytes) || p.optimal_io_bytes < p.physical_sector_bytes ||
+      p.optimal_io_bytes > kOptimalIoBytesMax) {
+    return fail("the optimal I/O size must be a power of two from the physical sector to " +
+                std::to_string(kOptimalIoBytesMax) + " bytes");
+  }
+  return Status();
+}
+
+std::uint32_t Volume::optimal_io_bytes() const noexcept {
+  return std::max(kOptimalIoBytesDefault, physical_sector_bytes());
+}
+
+DeviceProperties Volume::properties() const noexcept {
+  return DeviceProperties{.logical_sector_bytes = sector_bytes(),
+                          .physical_sector_bytes = physical_sector_bytes(),
+                          .atomic_write_bytes = atomic_write_bytes(),
+                          .optimal_io_bytes = optimal_io_bytes()};
 }
 
 std::string Volume::describe(const char* operation, std::uint64_t offset, std::uint64_t length,

@@ -17,7 +17,7 @@
 #include "freezeframe/file_volume.h"
 
 #if defined(__linux__)
-#include <linux/fs.h>  // BLKGETSIZE64, BLKSSZGET
+#include <linux/fs.h>  // BLKGETSIZE64, BLKSSZGET, BLKPBSZGET, BLKIOOPT
 #include <sys/xattr.h>
 #endif
 
@@ -223,16 +223,62 @@ Status check_sector_size(const std::string& path, std::uint32_t sector_bytes) {
   return Status();
 }
 
+bool is_power_of_two_within(std::uint64_t value, std::uint64_t low, std::uint64_t high) {
+  return value != 0 && (value & (value - 1)) == 0 && value >= low && value <= high;
+}
+
+// The properties the caller asked for (non-zero `requested` fields), else what the operating
+// system reports for the open file or device where that satisfies volume.h's invariants, else
+// volume.h's defaults.
+Result<DeviceProperties> resolve_properties(int fd, const std::string& path,
+                                            const struct stat& info, bool block_device,
+                                            std::uint32_t sector_bytes,
+                                            const DeviceProperties& requested) {
+  std::uint64_t system_physical = 0;
+  std::uint64_t system_optimal = 0;
+  if (block_device) {
+#if defined(__linux__)
+    unsigned int value = 0;
+    if (::ioctl(fd, BLKPBSZGET, &value) == 0)
+      system_physical = value;
+    value = 0;
+    if (::ioctl(fd, BLKIOOPT, &value) == 0)
+      system_optimal = value;
+#endif
+  } else if (info.st_blksize > 0) {
+    system_physical = static_cast<std::uint64_t>(info.st_blksize);
+  }
+  (void)fd;
+  DeviceProperties properties;
+  properties.logical_sector_bytes = sector_bytes;
+  properties.physical_sector_bytes =
+      requested.physical_sector_bytes != 0 ? requested.physical_sector_bytes
+      : is_power_of_two_within(system_physical, sector_bytes, kPhysicalSectorBytesMax)
+          ? static_cast<std::uint32_t>(system_physical)
+          : sector_bytes;
+  properties.atomic_write_bytes =
+      requested.atomic_write_bytes != 0 ? requested.atomic_write_bytes : sector_bytes;
+  properties.optimal_io_bytes =
+      requested.optimal_io_bytes != 0 ? requested.optimal_io_bytes
+      : is_power_of_two_within(system_optimal, properties.physical_sector_bytes, kOptimalIoBytesMax)
+          ? static_cast<std::uint32_t>(system_optimal)
+          : std::max(kOptimalIoBytesDefault, properties.physical_sector_bytes);
+  if (Status valid = validate_device_properties(properties); !valid.ok())
+    return invalid_argument(prefix(path) + ": " + valid.message());
+  return properties;
+}
+
 }  // namespace
 
 FileVolume::FileVolume(std::unique_ptr<Handle> handle, std::string path, VolumeIdentity identity,
-                       std::uint64_t size_bytes, std::uint32_t sector_bytes, bool read_only,
+                       std::uint64_t size_bytes, const DeviceProperties& properties, bool read_only,
                        bool direct_io, bool block_device)
     : handle_(std::move(handle)),
       path_(std::move(path)),
       identity_(std::move(identity)),
       size_bytes_(size_bytes),
-      sector_bytes_(sector_bytes),
+      sector_bytes_(properties.logical_sector_bytes),
+      properties_(properties),
       read_only_(read_only),
       direct_io_(direct_io),
       block_device_(block_device) {}
@@ -282,6 +328,12 @@ Result<std::unique_ptr<FileVolume>> FileVolume::create(const std::string& path,
   }
   if (!S_ISREG(info.st_mode))
     return fail(invalid_argument(prefix(path) + ": is not a regular file"));
+  auto properties = resolve_properties(fd, path, info, /*block_device=*/false, options.sector_bytes,
+                                       {.physical_sector_bytes = options.physical_sector_bytes,
+                                        .atomic_write_bytes = options.atomic_write_bytes,
+                                        .optimal_io_bytes = options.optimal_io_bytes});
+  if (!properties.ok())
+    return fail(properties.status());
   // Truncating to zero first drops any old content, so the whole image starts as a hole.
   if (::ftruncate(fd, 0) != 0 || ::ftruncate(fd, static_cast<off_t>(options.size_bytes)) != 0) {
     int error = errno;
@@ -310,7 +362,7 @@ Result<std::unique_ptr<FileVolume>> FileVolume::create(const std::string& path,
 
   VolumeIdentity identity{options.name.empty() ? path : options.name, uuid};
   return std::unique_ptr<FileVolume>(new FileVolume(std::move(handle), path, std::move(identity),
-                                                    options.size_bytes, options.sector_bytes,
+                                                    options.size_bytes, properties.value(),
                                                     /*read_only=*/false, options.direct_io,
                                                     /*block_device=*/false));
 }
@@ -371,6 +423,11 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
     return invalid_argument(prefix(path) + ": is neither a regular file nor a block device");
   }
   FF_TRY(check_size(path, size_bytes, sector_bytes));
+  FF_ASSIGN_OR_RETURN(DeviceProperties properties,
+                      resolve_properties(fd, path, info, block_device, sector_bytes,
+                                         {.physical_sector_bytes = options.physical_sector_bytes,
+                                          .atomic_write_bytes = options.atomic_write_bytes,
+                                          .optimal_io_bytes = options.optimal_io_bytes}));
 
   Uuid uuid;
   if (block_device) {
@@ -383,7 +440,7 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
 
   VolumeIdentity identity{options.name.empty() ? path : options.name, uuid};
   return std::unique_ptr<FileVolume>(new FileVolume(std::move(handle), path, std::move(identity),
-                                                    size_bytes, sector_bytes, options.read_only,
+                                                    size_bytes, properties, options.read_only,
                                                     options.direct_io, block_device));
 }
 

@@ -417,6 +417,52 @@ TEST(EnumNames, EveryValueHasItsNameAndAnUnknownValueTheFallback) {
   EXPECT_EQ(name_of(kNames, Color::kBlue, "?"), "?");
 }
 
+TEST(DeviceProperties, ValidationNamesEachBrokenRule) {
+  EXPECT_TRUE(validate_device_properties({}).ok());
+  EXPECT_TRUE(validate_device_properties({512, 4096, 4096, 1 << 20}).ok());
+  EXPECT_TRUE(validate_device_properties({4096, 4096, 512, 64 * 1024}).ok())
+      << "a device may tear inside its logical sector";
+  struct Case {
+    DeviceProperties properties;
+    const char* rule;
+  };
+  for (const Case& c : {
+           Case{{1024, 1024, 1024, 65536}, "logical sector"},
+           Case{{4096, 512, 512, 65536}, "physical sector"},
+           Case{{512, 3072, 512, 65536}, "physical sector"},
+           Case{{512, 128 * 1024, 512, 1 << 20}, "physical sector"},
+           Case{{512, 512, 256, 65536}, "atomic write"},
+           Case{{512, 4096, 8192, 65536}, "atomic write"},
+           Case{{512, 4096, 1536, 65536}, "atomic write"},
+           Case{{512, 4096, 512, 2048}, "optimal I/O"},
+           Case{{512, 512, 512, 96 * 1024}, "optimal I/O"},
+           Case{{512, 512, 512, 32 << 20}, "optimal I/O"},
+       }) {
+    Status status = validate_device_properties(c.properties);
+    EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << c.rule;
+    EXPECT_NE(status.message().find(c.rule), std::string::npos) << status.message();
+  }
+}
+
+TEST(MemoryVolume, ReportsTheDevicePropertiesItIsGiven) {
+  auto plain = MemoryVolume::create({.size_bytes = 1 << 20, .sector_bytes = 4096}).value();
+  EXPECT_EQ(plain->properties(), (DeviceProperties{4096, 4096, 4096, 64 * 1024}));
+  auto big_physical =
+      MemoryVolume::create({.size_bytes = 1 << 20, .physical_sector_bytes = 64 * 1024}).value();
+  EXPECT_EQ(big_physical->properties(), (DeviceProperties{512, 64 * 1024, 512, 64 * 1024}));
+  auto given = MemoryVolume::create({.size_bytes = 1 << 20,
+                                     .physical_sector_bytes = 4096,
+                                     .atomic_write_bytes = 4096,
+                                     .optimal_io_bytes = 1 << 20})
+                   .value();
+  EXPECT_EQ(given->properties(), (DeviceProperties{512, 4096, 4096, 1 << 20}));
+  Result<std::unique_ptr<MemoryVolume>> bad =
+      MemoryVolume::create({.name = "odd", .size_bytes = 1 << 20, .atomic_write_bytes = 4096});
+  EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("'odd'"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("atomic write"), std::string::npos);
+}
+
 TEST(Clock, FormatsAKnownInstantAsIso8601Utc) {
   using std::chrono::microseconds;
   using std::chrono::nanoseconds;

@@ -42,7 +42,8 @@ class SnapshotViewTest : public ::testing::Test {
   Layers layers{*volume, formatted};
   std::shared_mutex mutex;
   detail::VersionReader reader{layers.state, layers.diff_area, *origin};
-  detail::SnapshotView view{mutex, layers.state, reader, *origin, 1, {"snap", Uuid::generate()}};
+  detail::SnapshotView view{
+      mutex, layers.state, reader, *origin, 1, {"snap", Uuid::generate()}, origin->properties()};
 };
 
 TEST_F(SnapshotViewTest, ReadsPreservedChunksFromTheDiffAreaAndTheRestFromTheOrigin) {

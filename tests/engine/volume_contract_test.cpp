@@ -1,6 +1,7 @@
 // The Volume contract (volume.h), checked the same way for every implementation: request
-// validation, read-only volumes, round trips of random data, discard, flush, identity and
-// concurrent writers. A new Volume joins by adding a VolumeKind to the instantiation.
+// validation, read-only volumes, round trips of random data, discard, flush, identity,
+// device properties and concurrent writers. A new Volume joins by adding a VolumeKind to the
+// instantiation.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -17,6 +19,10 @@
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
+#include "freezeframe/sim/cache_volume.h"
+#include "freezeframe/sim/fault_volume.h"
+#include "freezeframe/sim/latency_volume.h"
+#include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/volume.h"
@@ -38,7 +44,20 @@ struct VolumeKind {
   std::uint32_t sector_bytes;
   Result<std::unique_ptr<Volume>> (*make)(std::uint64_t size_bytes, bool read_only,
                                           TempPaths& paths);
+  // The device properties the kind reports; unset where they depend on the host (files).
+  std::optional<DeviceProperties> properties{};
 };
+
+// The device properties of the kinds below (logical, physical, atomic write, optimal I/O).
+constexpr DeviceProperties kPlain512{512, 512, 512, 64 * 1024};
+// A 512e disk with a 256 KiB stripe: 512-byte addressing over 4096-byte physical sectors.
+constexpr DeviceProperties k512e{512, 4096, 4096, 256 * 1024};
+// A write cache (512-byte units) over a 512e disk.
+constexpr DeviceProperties kCached512e{512, 4096, 512, 256 * 1024};
+// A write cache (512-byte units) over a 4Kn disk: it tears inside a logical sector.
+constexpr DeviceProperties kCached4Kn{4096, 4096, 512, 64 * 1024};
+// A provider with 4 KiB chunks over a 512e origin and a plain diff volume.
+constexpr DeviceProperties kProvider{512, 4096, 512, 4096};
 
 // Test names and failure messages show the kind by name.
 void PrintTo(const VolumeKind& kind, std::ostream* out) {
@@ -51,6 +70,18 @@ Result<std::unique_ptr<Volume>> make_memory(std::uint64_t size_bytes, bool read_
   if (!volume.ok())
     return volume.status();
   return std::unique_ptr<Volume>(std::move(volume).value());
+}
+
+Result<std::unique_ptr<Volume>> make_memory_512e(std::uint64_t size_bytes, bool read_only,
+                                                 TempPaths&) {
+  FF_ASSIGN_OR_RETURN(auto volume,
+                      MemoryVolume::create({.name = "contract-512e",
+                                            .size_bytes = size_bytes,
+                                            .read_only = read_only,
+                                            .physical_sector_bytes = k512e.physical_sector_bytes,
+                                            .atomic_write_bytes = k512e.atomic_write_bytes,
+                                            .optimal_io_bytes = k512e.optimal_io_bytes}));
+  return std::unique_ptr<Volume>(std::move(volume));
 }
 
 template <std::uint32_t SectorBytes>
@@ -85,22 +116,26 @@ Result<std::unique_ptr<Volume>> make_sim_over_memory(std::uint64_t size_bytes, b
 
 // Owns a stack of volumes, bottom first, and presents the top one; destroys them top first
 // (a provider before the volumes under it).
+// (a provider before the volumes under it). A simulated clock the stack uses outlives it.
 class OwnedStack final : public VolumeWrapper {
  public:
-  explicit OwnedStack(std::vector<std::unique_ptr<Volume>> parts)
-      : VolumeWrapper(*parts.back()), parts_(std::move(parts)) {}
+  explicit OwnedStack(std::vector<std::unique_ptr<Volume>> parts,
+                      std::unique_ptr<sim::SimClock> clock = nullptr)
+      : VolumeWrapper(*parts.back()), clock_(std::move(clock)), parts_(std::move(parts)) {}
   ~OwnedStack() override {
     while (!parts_.empty())
       parts_.pop_back();
   }
 
  private:
+  std::unique_ptr<sim::SimClock> clock_;
   std::vector<std::unique_ptr<Volume>> parts_;
 };
 
+// The wrapper forwards the base's device properties (a 512e base, so defaults would not do).
 Result<std::unique_ptr<Volume>> make_plain_wrapper(std::uint64_t size_bytes, bool read_only,
                                                    TempPaths& paths) {
-  FF_ASSIGN_OR_RETURN(auto base, make_memory(size_bytes, read_only, paths));
+  FF_ASSIGN_OR_RETURN(auto base, make_memory_512e(size_bytes, read_only, paths));
   std::vector<std::unique_ptr<Volume>> parts;
   parts.push_back(std::move(base));
   parts.push_back(std::make_unique<VolumeWrapper>(*parts.back()));
@@ -116,14 +151,59 @@ Result<std::unique_ptr<Volume>> make_holdable(std::uint64_t size_bytes, bool rea
   return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts)));
 }
 
-// The live volume of a provider over memory volumes; read-only: a snapshot of it (a
+// The simulation filters stacked by hand, in two orders other than SimVolume's
+// (latency, faults, cache), over a 512e disk: the cache under faults under latency...
+Result<std::unique_ptr<Volume>> make_cache_faults_latency(std::uint64_t size_bytes, bool read_only,
+                                                          TempPaths& paths) {
+  auto clock = std::make_unique<sim::SimClock>();
+  std::vector<std::unique_ptr<Volume>> parts;
+  FF_ASSIGN_OR_RETURN(auto base, make_memory_512e(size_bytes, read_only, paths));
+  parts.push_back(std::move(base));
+  FF_ASSIGN_OR_RETURN(auto latency,
+                      sim::LatencyVolume::create(*parts.back(), *clock,
+                                                 {.per_operation = std::chrono::microseconds(5)}));
+  parts.push_back(std::move(latency));
+  FF_ASSIGN_OR_RETURN(auto faults, sim::FaultVolume::create(*parts.back(), {.seed = 35}));
+  parts.push_back(std::move(faults));
+  FF_ASSIGN_OR_RETURN(auto cache, sim::CacheVolume::create(*parts.back(), {.seed = 36}));
+  parts.push_back(std::move(cache));
+  return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts), std::move(clock)));
+}
+
+// ... and faults over latency over a small cache (it writes back on its own) over a 4Kn disk,
+// owning each other.
+Result<std::unique_ptr<Volume>> make_faults_latency_cache(std::uint64_t size_bytes, bool read_only,
+                                                          TempPaths&) {
+  auto clock = std::make_unique<sim::SimClock>();
+  FF_ASSIGN_OR_RETURN(auto base, MemoryVolume::create({.name = "contract-4kn",
+                                                       .size_bytes = size_bytes,
+                                                       .sector_bytes = 4096,
+                                                       .read_only = read_only}));
+  FF_ASSIGN_OR_RETURN(auto cache,
+                      sim::CacheVolume::create(std::unique_ptr<Volume>(std::move(base)),
+                                               {.seed = 37, .cache_bytes_max = 256 * 1024}));
+  FF_ASSIGN_OR_RETURN(auto latency,
+                      sim::LatencyVolume::create(std::unique_ptr<Volume>(std::move(cache)), *clock,
+                                                 {.per_mib = std::chrono::milliseconds(1)}));
+  FF_ASSIGN_OR_RETURN(auto faults,
+                      sim::FaultVolume::create(std::unique_ptr<Volume>(std::move(latency))));
+  std::vector<std::unique_ptr<Volume>> parts;
+  parts.push_back(std::move(faults));
+  return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts), std::move(clock)));
+}
+
+// The live volume of a provider over memory volumes (a 512e origin); read-only: a snapshot of it (a
 // snapshot view is the read-only Volume the contract's read-only cases apply to).
 template <ProviderKind Kind>
 Result<std::unique_ptr<Volume>> make_provider(std::uint64_t size_bytes, bool read_only,
                                               TempPaths&) {
   std::vector<std::unique_ptr<Volume>> parts;
   FF_ASSIGN_OR_RETURN(auto origin,
-                      MemoryVolume::create({.name = "contract-origin", .size_bytes = size_bytes}));
+                      MemoryVolume::create({.name = "contract-origin",
+                                            .size_bytes = size_bytes,
+                                            .physical_sector_bytes = k512e.physical_sector_bytes,
+                                            .atomic_write_bytes = k512e.atomic_write_bytes,
+                                            .optimal_io_bytes = k512e.optimal_io_bytes}));
   FF_ASSIGN_OR_RETURN(auto diff, MemoryVolume::create({.name = "contract-diff",
                                                        .size_bytes = 2 * size_bytes + (8 << 20)}));
   parts.push_back(std::move(origin));
@@ -157,14 +237,17 @@ class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
 
 INSTANTIATE_TEST_SUITE_P(
     Volumes, VolumeContract,
-    ::testing::Values(VolumeKind{"Memory", 512, make_memory},
-                      VolumeKind{"File512", 512, make_file<512>},
-                      VolumeKind{"File4096", 4096, make_file<4096>},
-                      VolumeKind{"SimOverMemory", 512, make_sim_over_memory},
-                      VolumeKind{"WrapperOverMemory", 512, make_plain_wrapper},
-                      VolumeKind{"HoldableOverMemory", 512, make_holdable},
-                      VolumeKind{"CowLive", 512, make_provider<ProviderKind::kCopyOnWrite>},
-                      VolumeKind{"RowLive", 512, make_provider<ProviderKind::kRedirectOnWrite>}),
+    ::testing::Values(
+        VolumeKind{"Memory", 512, make_memory, kPlain512},
+        VolumeKind{"Memory512e", 512, make_memory_512e, k512e},
+        VolumeKind{"File512", 512, make_file<512>}, VolumeKind{"File4096", 4096, make_file<4096>},
+        VolumeKind{"SimOverMemory", 512, make_sim_over_memory, kPlain512},
+        VolumeKind{"CacheUnderFaultsUnderLatency", 512, make_cache_faults_latency, kCached512e},
+        VolumeKind{"FaultsOverLatencyOverCache4Kn", 4096, make_faults_latency_cache, kCached4Kn},
+        VolumeKind{"WrapperOverMemory", 512, make_plain_wrapper, k512e},
+        VolumeKind{"HoldableOverMemory", 512, make_holdable, kPlain512},
+        VolumeKind{"CowLive", 512, make_provider<ProviderKind::kCopyOnWrite>, kProvider},
+        VolumeKind{"RowLive", 512, make_provider<ProviderKind::kRedirectOnWrite>, kProvider}),
     [](const ::testing::TestParamInfo<VolumeKind>& param_info) { return param_info.param.name; });
 
 std::vector<std::byte> read_all(Volume& volume) {
@@ -185,6 +268,54 @@ TEST_P(VolumeContract, ReportsItsGeometryAndStartsZeroed) {
   EXPECT_EQ(volume->sector_bytes(), sector_bytes());
   EXPECT_FALSE(volume->read_only());
   EXPECT_TRUE(all_zero(read_all(*volume)));
+}
+
+TEST_P(VolumeContract, DevicePropertiesHoldTheirInvariants) {
+  for (bool read_only : {false, true}) {
+    SCOPED_TRACE(read_only ? "read-only" : "writable");
+    auto volume = make(read_only);
+    ASSERT_NE(volume, nullptr);
+    const DeviceProperties properties = volume->properties();
+    EXPECT_EQ(properties.logical_sector_bytes, volume->sector_bytes());
+    EXPECT_EQ(properties.physical_sector_bytes, volume->physical_sector_bytes());
+    EXPECT_EQ(properties.atomic_write_bytes, volume->atomic_write_bytes());
+    EXPECT_EQ(properties.optimal_io_bytes, volume->optimal_io_bytes());
+    Status valid = validate_device_properties(properties);
+    EXPECT_TRUE(valid.ok()) << valid.to_string();
+    // The invariants spelled out, so a broken validator cannot hide a broken volume.
+    const auto power_of_two = [](std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; };
+    EXPECT_TRUE(power_of_two(properties.physical_sector_bytes));
+    EXPECT_TRUE(power_of_two(properties.atomic_write_bytes));
+    EXPECT_TRUE(power_of_two(properties.optimal_io_bytes));
+    EXPECT_LE(properties.logical_sector_bytes, properties.physical_sector_bytes);
+    EXPECT_GE(properties.atomic_write_bytes, 512u);
+    EXPECT_LE(properties.atomic_write_bytes, properties.physical_sector_bytes);
+    EXPECT_EQ(properties.optimal_io_bytes % properties.physical_sector_bytes, 0u);
+    EXPECT_EQ(properties.physical_sector_bytes % properties.logical_sector_bytes, 0u);
+    if (GetParam().properties) {
+      const DeviceProperties& expected = *GetParam().properties;
+      EXPECT_EQ(properties.logical_sector_bytes, expected.logical_sector_bytes);
+      EXPECT_EQ(properties.physical_sector_bytes, expected.physical_sector_bytes);
+      EXPECT_EQ(properties.atomic_write_bytes, expected.atomic_write_bytes);
+      EXPECT_EQ(properties.optimal_io_bytes, expected.optimal_io_bytes);
+    }
+  }
+}
+
+TEST_P(VolumeContract, DevicePropertiesDoNotChangeWithUse) {
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  const DeviceProperties before = volume->properties();
+  std::vector<std::byte> data(before.optimal_io_bytes, std::byte{0x5c});
+  // An optimal request, at an offset aligned to it, is a valid request like any other.
+  const std::uint64_t offset = kVolumeBytes / 2 / before.optimal_io_bytes * before.optimal_io_bytes;
+  ASSERT_TRUE(volume->write(offset, data).ok());
+  std::vector<std::byte> back(data.size());
+  ASSERT_TRUE(volume->read(offset, back).ok());
+  EXPECT_EQ(back, data);
+  ASSERT_TRUE(volume->discard(offset, sector_bytes()).ok());
+  ASSERT_TRUE(volume->flush().ok());
+  EXPECT_EQ(volume->properties(), before);
 }
 
 TEST_P(VolumeContract, IdentityHasANameAndANonNilUuid) {

@@ -3,8 +3,10 @@
 #include "freezeframe/file_volume.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -283,6 +285,44 @@ TEST(FileVolume, CreateRejectsBadSizesAndSectorSizesNamingThePath) {
         << volume.status().to_string();
     EXPECT_FALSE(std::filesystem::exists(path.path()));
   }
+}
+
+TEST(FileVolume, ReportsTheFileSystemBlockOrTheGivenDeviceProperties) {
+  TempPath path;
+  auto volume = create_ok(path, {.size_bytes = kMiB});
+  ASSERT_NE(volume, nullptr);
+  const DeviceProperties found = volume->properties();
+  EXPECT_TRUE(validate_device_properties(found).ok());
+  EXPECT_EQ(found.logical_sector_bytes, 512u);
+  EXPECT_EQ(found.atomic_write_bytes, 512u);
+  // The file system's block, where it is a valid physical sector.
+  struct stat info {};
+  ASSERT_EQ(::stat(path.str().c_str(), &info), 0);
+  const auto block = static_cast<std::uint64_t>(info.st_blksize);
+  const bool usable =
+      block >= 512 && block <= kPhysicalSectorBytesMax && (block & (block - 1)) == 0;
+  EXPECT_EQ(found.physical_sector_bytes, usable ? block : 512u);
+  EXPECT_EQ(found.optimal_io_bytes,
+            std::max<std::uint32_t>(64 * 1024, found.physical_sector_bytes));
+  volume.reset();
+  auto given = open_ok(
+      path,
+      {.physical_sector_bytes = 4096, .atomic_write_bytes = 4096, .optimal_io_bytes = 1 << 20});
+  ASSERT_NE(given, nullptr);
+  EXPECT_EQ(given->properties(), (DeviceProperties{512, 4096, 4096, 1 << 20}));
+}
+
+TEST(FileVolume, InvalidDevicePropertiesAreRefusedAndLeaveNoFile) {
+  TempPath path;
+  auto created = FileVolume::create(
+      path.str(), {.size_bytes = kMiB, .sector_bytes = 4096, .physical_sector_bytes = 2048});
+  EXPECT_EQ(created.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(created.status().message().find(path.str()), std::string::npos)
+      << created.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(path.path()));
+  ASSERT_NE(create_ok(path, {.size_bytes = kMiB}), nullptr);
+  auto opened = FileVolume::open(path.str(), {.atomic_write_bytes = 128 * 1024});
+  EXPECT_EQ(opened.status().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(FileVolume, CreateInAMissingDirectoryIsNotFound) {

@@ -359,6 +359,38 @@ TEST(SimVolume, LatencyAdvancesSimulatedTime) {
   EXPECT_EQ(fired_at, std::chrono::microseconds(1250));
 }
 
+TEST(SimVolume, InjectedErrorsNameTheSimulatedVolume) {
+  auto f = make(1);
+  f.sim->add_fault({.trigger = FaultRule::Trigger::kNth, .n = 1});
+  std::vector<std::byte> out(512);
+  Status read = f.sim->read(0, out);
+  EXPECT_EQ(read.code(), ErrorCode::kIoError);
+  EXPECT_NE(read.message().find("'sim:disk'"), std::string::npos) << read.message();
+}
+
+TEST(SimVolume, IsAStackOfTheThreeFilters) {
+  SimClock clock;
+  SimVolumeOptions options;
+  options.clock = &clock;
+  options.latency_per_operation = std::chrono::microseconds(10);
+  auto f = make(1, 4096, options);
+  ASSERT_NE(f.sim->latency(), nullptr);
+  EXPECT_EQ(&f.sim->base(), f.sim->latency());
+  EXPECT_EQ(&f.sim->latency()->base(), &f.sim->faults());
+  EXPECT_EQ(&f.sim->faults().base(), &f.sim->cache());
+  EXPECT_EQ(&f.sim->cache().base(), f.base.get());
+  // The cache's 512-byte unit over the 4096-byte sectors of the base.
+  EXPECT_EQ(f.sim->properties(), (DeviceProperties{4096, 4096, 512, 64 * 1024}));
+  std::vector<std::byte> data(4096, std::byte{1});
+  ASSERT_TRUE(f.sim->write(0, data).ok());
+  EXPECT_EQ(f.sim->cache().unflushed_bytes(), 4096u);
+  EXPECT_EQ(f.sim->latency()->charged(), std::chrono::microseconds(10));
+  // Without a clock there is no latency filter.
+  auto plain = make(1);
+  EXPECT_EQ(plain.sim->latency(), nullptr);
+  EXPECT_EQ(&plain.sim->base(), &plain.sim->faults());
+}
+
 TEST(SimVolume, RejectsBadOptions) {
   auto base = MemoryVolume::create({.size_bytes = 1 << 20}).value();
   SimVolumeOptions options;

@@ -3,7 +3,12 @@
 // Storage is sparse: 64 KiB pages are allocated on first write and freed when a discard
 // covers them whole, so a large, mostly empty volume costs little. Everything is lost when
 // the object is destroyed; flush() is a no-op barrier (memory is "durable" for the object's
-// lifetime). Wrap it in a SimVolume to model a volatile cache and crashes.
+// lifetime). Wrap it in a SimVolume (or a sim::CacheVolume) to model a volatile cache and
+// crashes.
+//
+// Device properties: whatever the options say (memory has no physical geometry of its own),
+// so tests can present any geometry a real device has; unset ones take the defaults of
+// volume.h. create() checks them with validate_device_properties().
 //
 // Thread-safety: as Volume. Reads share a lock, writes and discards take it exclusively.
 #pragma once
@@ -26,6 +31,10 @@ struct MemoryVolumeOptions {
   bool read_only = false;
   // Nil: a fresh random UUID.
   Uuid uuid{};
+  // Device properties to report; 0: the default of volume.h for that property.
+  std::uint32_t physical_sector_bytes = 0;
+  std::uint32_t atomic_write_bytes = 0;
+  std::uint32_t optimal_io_bytes = 0;
 };
 
 class MemoryVolume final : public Volume {
@@ -40,6 +49,13 @@ class MemoryVolume final : public Volume {
   std::uint64_t size_bytes() const noexcept override { return size_bytes_; }
   std::uint32_t sector_bytes() const noexcept override { return sector_bytes_; }
   bool read_only() const noexcept override { return read_only_; }
+  std::uint32_t physical_sector_bytes() const noexcept override {
+    return properties_.physical_sector_bytes;
+  }
+  std::uint32_t atomic_write_bytes() const noexcept override {
+    return properties_.atomic_write_bytes;
+  }
+  std::uint32_t optimal_io_bytes() const noexcept override { return properties_.optimal_io_bytes; }
 
   // Bytes of pages currently allocated.
   std::uint64_t allocated_bytes() const;
@@ -51,12 +67,13 @@ class MemoryVolume final : public Volume {
   Status do_discard(std::uint64_t offset, std::uint64_t length) override;
 
  private:
-  MemoryVolume(const MemoryVolumeOptions& options, Uuid uuid);
+  MemoryVolume(const MemoryVolumeOptions& options, Uuid uuid, const DeviceProperties& properties);
 
   VolumeIdentity identity_;
   std::uint64_t size_bytes_;
   std::uint32_t sector_bytes_;
   bool read_only_;
+  DeviceProperties properties_;
   mutable std::shared_mutex mutex_;
   std::vector<std::unique_ptr<std::byte[]>> pages_;
 };

@@ -8,7 +8,8 @@
 // Durability: a Volume behaves like a disk with a volatile write cache. A write or discard
 // that returned OK is visible to every later read, but it is durable (survives a crash) only
 // once a flush() that started after it has returned OK. Writes not yet flushed may be lost or
-// torn at sector granularity after a crash: each sector then holds its old or its new
+// torn after a crash, at the granularity of atomic_write_bytes() (the logical sector unless
+// the volume says otherwise): each aligned unit of that size then holds its old or its new
 // content, never a mix.
 //
 // Requests: every offset and length must be a multiple of sector_bytes() and lie within
@@ -26,6 +27,23 @@
 // unspecified until both complete, and afterwards each sector holds the content of one of
 // the writes; nothing outside the overlap is affected. Layers that need ordering between
 // overlapping requests (providers) serialise them themselves.
+//
+// Device properties: what a file system or database above needs to lay out its writes.
+//   logical sector  sector_bytes(): the unit of addressing (512 or 4096).
+//   physical sector physical_sector_bytes(): the unit the medium writes in; a smaller write
+//                   costs a read-modify-write inside the device. Default: the logical sector.
+//   atomic write    atomic_write_bytes(): the tearing unit. A write that a crash interrupts
+//                   leaves every aligned unit of this size old or new, whole. Default: the
+//                   logical sector. It may be smaller than the logical sector (a device that
+//                   tears inside a sector: the harshest case a crash simulation models).
+//   optimal I/O     optimal_io_bytes(): requests of this size, aligned to it, cost least (a
+//                   provider's chunk, a RAID stripe). A hint; any aligned request is valid.
+//                   Default: 64 KiB, or the physical sector if larger.
+// Invariants, for every volume at every time (validate_device_properties() checks them):
+// each value is a power of two; 512 <= atomic <= physical; logical <= physical <=
+// kPhysicalSectorBytesMax; physical <= optimal <= kOptimalIoBytesMax. The values never change
+// while the volume exists. Stacked volumes forward the base's values unless they change what
+// the base offers (a write cache that tears at its own unit, a provider's chunk size).
 //
 // Lifetime: a Volume that stacks on another holds a reference or owns it, as its factory
 // says; a borrowed base must outlive the volume stacked on it.
@@ -51,6 +69,24 @@ struct VolumeIdentity {
 // True for the logical sector sizes freezeframe supports (512 and 4096).
 bool is_supported_sector_size(std::uint32_t sector_bytes) noexcept;
 
+// Bounds on the device properties (see the file comment).
+constexpr std::uint32_t kPhysicalSectorBytesMax = 64 * 1024;
+constexpr std::uint32_t kOptimalIoBytesDefault = 64 * 1024;
+constexpr std::uint32_t kOptimalIoBytesMax = 16 * 1024 * 1024;
+
+// The device properties of a volume in one value (Volume::properties()).
+struct DeviceProperties {
+  std::uint32_t logical_sector_bytes{512};
+  std::uint32_t physical_sector_bytes{512};
+  std::uint32_t atomic_write_bytes{512};
+  std::uint32_t optimal_io_bytes{kOptimalIoBytesDefault};
+  friend bool operator==(const DeviceProperties&, const DeviceProperties&) = default;
+};
+
+// OK if `properties` satisfies the invariants in the file comment; kInvalidArgument naming
+// the first broken rule otherwise.
+Status validate_device_properties(const DeviceProperties& properties);
+
 class Volume {
  public:
   virtual ~Volume() = default;
@@ -61,6 +97,13 @@ class Volume {
   virtual std::uint64_t size_bytes() const noexcept = 0;
   virtual std::uint32_t sector_bytes() const noexcept = 0;
   virtual bool read_only() const noexcept = 0;
+
+  // Device properties; see the file comment for their meaning, defaults and invariants.
+  virtual std::uint32_t physical_sector_bytes() const noexcept { return sector_bytes(); }
+  virtual std::uint32_t atomic_write_bytes() const noexcept { return sector_bytes(); }
+  virtual std::uint32_t optimal_io_bytes() const noexcept;
+  // All four at once.
+  DeviceProperties properties() const noexcept;
 
   const std::string& name() const noexcept { return identity().name; }
   const Uuid& uuid() const noexcept { return identity().uuid; }

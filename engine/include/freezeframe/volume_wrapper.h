@@ -3,7 +3,8 @@
 // A filter stacked on a volume (hold, trace, latch, read-only view, fault, latency, cache)
 // derives from VolumeWrapper and overrides only what it changes, as LevelDB's EnvWrapper lets
 // a test double override three methods of an Env. The wrapper presents the base's identity,
-// size, sector size and read-only flag unless the filter overrides them.
+// size, read-only flag and device properties (sector sizes, atomic write unit, optimal I/O
+// size) unless the filter overrides them.
 //
 // Requests reach the base through its public read / write / flush / discard, so the base
 // checks them again (alignment, range, read-only): a filter that changes a request cannot
@@ -28,6 +29,11 @@ class VolumeWrapper : public Volume {
   std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
   std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
   bool read_only() const noexcept override { return base_.read_only(); }
+  std::uint32_t physical_sector_bytes() const noexcept override {
+    return base_.physical_sector_bytes();
+  }
+  std::uint32_t atomic_write_bytes() const noexcept override { return base_.atomic_write_bytes(); }
+  std::uint32_t optimal_io_bytes() const noexcept override { return base_.optimal_io_bytes(); }
 
   Volume& base() const noexcept { return base_; }
 

@@ -22,6 +22,14 @@
 // canonical path (Uuid::from_name), which is stable only as long as the file is not moved. A
 // caller that must find its volumes again after a copy or a move records the UUID itself.
 //
+// Device properties: the options may set the physical sector, atomic write unit and optimal
+// I/O size; create() and open() fail with kInvalidArgument if the result breaks volume.h's
+// invariants. Unset (0), they come from the operating system where its answer satisfies
+// those invariants: for a block device (Linux), its physical sector and optimal I/O size; for
+// an image file, the file system's preferred block size (st_blksize) as the physical sector
+// (a smaller write is a read-modify-write of that block). Otherwise, and for the atomic write
+// unit always, the defaults of volume.h apply.
+//
 // Size: the size must be a non-zero multiple of the sector size; create() and open() fail
 // with kInvalidArgument naming the path otherwise. If the file shrinks underneath an open
 // volume, reads beyond its new end fail with kIoError.
@@ -57,6 +65,10 @@ struct FileVolumeCreateOptions {
   Uuid uuid{};
   // Replace an existing regular file instead of failing with kAlreadyExists.
   bool overwrite = false;
+  // Device properties to report; 0: from the operating system, else volume.h's default.
+  std::uint32_t physical_sector_bytes = 0;
+  std::uint32_t atomic_write_bytes = 0;
+  std::uint32_t optimal_io_bytes = 0;
 };
 
 struct FileVolumeOpenOptions {
@@ -71,6 +83,10 @@ struct FileVolumeOpenOptions {
   // path. Otherwise the UUID the caller recorded for this image: used when the file carries
   // none, and open() fails with kInvalidArgument when the file carries a different one.
   Uuid uuid{};
+  // Device properties to report; 0: from the operating system, else volume.h's default.
+  std::uint32_t physical_sector_bytes = 0;
+  std::uint32_t atomic_write_bytes = 0;
+  std::uint32_t optimal_io_bytes = 0;
 };
 
 // Which file a path names, as the operating system tells files apart (device and inode on
@@ -106,6 +122,13 @@ class FileVolume final : public Volume {
   std::uint64_t size_bytes() const noexcept override { return size_bytes_; }
   std::uint32_t sector_bytes() const noexcept override { return sector_bytes_; }
   bool read_only() const noexcept override { return read_only_; }
+  std::uint32_t physical_sector_bytes() const noexcept override {
+    return properties_.physical_sector_bytes;
+  }
+  std::uint32_t atomic_write_bytes() const noexcept override {
+    return properties_.atomic_write_bytes;
+  }
+  std::uint32_t optimal_io_bytes() const noexcept override { return properties_.optimal_io_bytes; }
 
   const std::string& path() const noexcept { return path_; }
   bool direct_io() const noexcept { return direct_io_; }
@@ -125,8 +148,8 @@ class FileVolume final : public Volume {
   struct Handle;
 
   FileVolume(std::unique_ptr<Handle> handle, std::string path, VolumeIdentity identity,
-             std::uint64_t size_bytes, std::uint32_t sector_bytes, bool read_only, bool direct_io,
-             bool block_device);
+             std::uint64_t size_bytes, const DeviceProperties& properties, bool read_only,
+             bool direct_io, bool block_device);
 
   // Positioned transfers of exactly `length` bytes that retry short transfers and EINTR.
   Status read_at(std::uint64_t offset, std::byte* data, std::size_t length);
@@ -138,6 +161,7 @@ class FileVolume final : public Volume {
   VolumeIdentity identity_;
   std::uint64_t size_bytes_;
   std::uint32_t sector_bytes_;
+  DeviceProperties properties_;
   bool read_only_;
   bool direct_io_;
   bool block_device_;

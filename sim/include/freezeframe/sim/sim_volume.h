@@ -1,78 +1,47 @@
-// SimVolume: a Volume wrapper that behaves like a real disk with a volatile write cache, and
-// that injects the faults a real disk can show.
+// SimVolume: a simulated disk, the usual stack of simulation filters over a base volume, in
+// one object with one seed.
 //
-// Cache model. Writes and discards that succeed are kept in a volatile cache, in units of
-// `atomic_write_bytes` (512 by default: the sector granularity at which a real disk tears
-// writes). Reads see the cache over the base volume. flush() writes the whole cache to the
-// base volume, flushes the base, and empties the cache. The device may also write cached
-// units back on its own when the cache exceeds `cache_bytes_max` (oldest first), as a real
-// disk does; such units are on the base but still count as unflushed for crash().
+//   SimVolume (identity "sim:" + base name unless the options name another)
+//     LatencyVolume   each request advances the SimClock (only when `clock` is set)
+//       FaultVolume   FaultRule objects fail chosen requests with kIoError
+//         CacheVolume volatile write cache, torn at atomic_write_bytes, crash()
+//           base      the medium (a MemoryVolume, a FileVolume, ...)
 //
-// crash() models power loss: every unit written since the last completed flush either
-// survives with its newest content or reverts to its content as of that flush, chosen by the
-// seeded generator, independently per unit. Nothing else changes: flushed data stays, and no
-// unit ever holds a mix of two writes. After crash() the volume works again, like a disk
-// after reboot, holding the surviving image. The same seed and the same history give the
-// same surviving image.
+// So a request first costs its simulated time (a failed one too), then may be failed by a
+// rule (a failed write or discard changes nothing; a failed flush makes nothing more
+// durable), then meets the cache. The filters' contracts are in latency_volume.h,
+// fault_volume.h and cache_volume.h; other orders are built by stacking the filters directly
+// (a fault under the cache fails its write-backs and flushes instead of the writes).
 //
-// Faults. FaultRule objects fail chosen operations with kIoError: the Nth matching operation,
-// every matching operation from the Nth on, operations touching an offset range, or each
-// matching operation with a probability (drawn from the seeded generator). A failed write or
-// discard changes nothing; a failed flush leaves the cache as it was (nothing more becomes
-// durable). Latency: each operation advances the SimClock, if one is given, by a fixed
-// per-operation cost plus a per-byte cost.
+// Determinism: one seed drives the crash outcomes and the probabilistic faults, through
+// separate streams (Random(seed).fork("sim-volume/crash") and "sim-volume/faults"), so adding
+// a fault rule does not change which units a crash keeps. The same seed and the same history
+// give the same surviving image and the same injected failures.
 //
-// Thread-safety: all methods may be called concurrently; the volume serialises them with one
-// mutex (a simulation is about determinism, not speed). For deterministic runs, drive it from
-// one thread.
+// Device properties: the base's, except the atomic write unit, which is the cache's.
+//
+// Thread-safety: all methods may be called concurrently (each filter guards its own state).
+// For deterministic runs, drive it from one thread.
+//
+// Lifetime: create(Volume&, ...) borrows the base, which must outlive the SimVolume and should
+// not be accessed directly while the SimVolume is in use; create(std::unique_ptr<Volume>, ...)
+// owns it. The SimVolume owns its filters; references from cache(), faults() and latency()
+// live as long as it does. The clock must outlive it.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <vector>
+#include <string>
 
 #include "freezeframe/clock.h"
-#include "freezeframe/random.h"
-#include "freezeframe/volume.h"
+#include "freezeframe/sim/cache_volume.h"
+#include "freezeframe/sim/fault_volume.h"
+#include "freezeframe/sim/latency_volume.h"
+#include "freezeframe/volume_wrapper.h"
 
 namespace freezeframe::sim {
 
 class SimClock;
-
-enum class IoOperation : std::uint8_t { kRead = 1, kWrite = 2, kFlush = 4, kDiscard = 8 };
-
-// A set of IoOperation bits.
-using IoOperationMask = std::uint8_t;
-constexpr IoOperationMask kAllOperations = 0x0f;
-constexpr IoOperationMask operation_bit(IoOperation operation) {
-  return static_cast<IoOperationMask>(operation);
-}
-
-struct FaultRule {
-  enum class Trigger : std::uint8_t {
-    // Fail the `n`-th matching operation counted from when the rule was added (1-based).
-    kNth,
-    // Fail every matching operation from the `n`-th on.
-    kFromNth,
-    // Fail matching operations that overlap [offset, offset + length). Flushes never match.
-    kRange,
-    // Fail each matching operation with `probability`.
-    kProbability,
-  };
-  Trigger trigger = Trigger::kNth;
-  IoOperationMask operations = kAllOperations;
-  std::uint64_t n = 1;
-  std::uint64_t offset = 0;
-  std::uint64_t length = 0;
-  double probability = 0.0;
-  // Stop firing after this many failures; 0 = no limit.
-  std::uint64_t failures_max = 0;
-};
-
-using FaultId = std::uint64_t;
 
 struct SimVolumeOptions {
   // Seeds crash outcomes and probabilistic faults.
@@ -108,10 +77,10 @@ struct SimVolumeStats {
   std::uint64_t last_crash_units_kept = 0;
 };
 
-class SimVolume final : public Volume {
+class SimVolume final : public VolumeWrapper {
  public:
-  // Wraps `base`, which must outlive the SimVolume. The base should not be accessed
-  // directly while the SimVolume is in use.
+  // Wraps `base`, which must outlive the SimVolume. Fails with kInvalidArgument if an option
+  // is out of range.
   static Result<std::unique_ptr<SimVolume>> create(Volume& base, const SimVolumeOptions& options);
   // Wraps and owns `base`.
   static Result<std::unique_ptr<SimVolume>> create(std::unique_ptr<Volume> base,
@@ -119,69 +88,43 @@ class SimVolume final : public Volume {
   ~SimVolume() override;
 
   const VolumeIdentity& identity() const noexcept override { return identity_; }
-  std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
-  std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
-  bool read_only() const noexcept override { return base_.read_only(); }
-  std::uint32_t atomic_write_bytes() const noexcept { return unit_bytes_; }
 
-  FaultId add_fault(const FaultRule& rule);
-  bool remove_fault(FaultId id);
-  void clear_faults();
+  FaultId add_fault(const FaultRule& rule) { return faults_->add_fault(rule); }
+  bool remove_fault(FaultId id) { return faults_->remove_fault(id); }
+  void clear_faults() { faults_->clear_faults(); }
 
-  // Power loss; see the file comment. Returns the number of units dropped.
+  // Power loss; see cache_volume.h. Returns the number of units dropped.
   std::uint64_t crash();
   // Bytes written or discarded since the last completed flush (what a crash may lose).
-  std::uint64_t unflushed_bytes() const;
+  std::uint64_t unflushed_bytes() const { return cache_->unflushed_bytes(); }
 
   SimVolumeStats stats() const;
   void reset_stats();
 
- protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
-  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
-  Status do_flush() override;
-  Status do_discard(std::uint64_t offset, std::uint64_t length) override;
+  // The filters, for callers that need more than the summary above.
+  CacheVolume& cache() const noexcept { return *cache_; }
+  FaultVolume& faults() const noexcept { return *faults_; }
+  // Null when no clock was given.
+  LatencyVolume* latency() const noexcept { return latency_.get(); }
 
  private:
-  struct ActiveFault {
-    FaultRule rule{};
-    std::uint64_t matched = 0;
-    std::uint64_t fired = 0;
-  };
-  // One cached unit: its newest content, and its content as of the last completed flush if
-  // that is not on the base any more (the device wrote the unit back early).
-  struct CachedUnit {
-    std::unique_ptr<std::byte[]> data{};
-    std::unique_ptr<std::byte[]> durable{};  // set once written back early
-    std::uint64_t sequence = 0;              // write order, for oldest-first write-back
-    bool written_back = false;
+  // The filters in the order they stack, bottom first; the last is what this wrapper forwards
+  // to. Members are destroyed in reverse: the top filter first, the owned base last.
+  struct Stack {
+    std::unique_ptr<Volume> owned_base{};
+    std::unique_ptr<CacheVolume> cache{};
+    std::unique_ptr<FaultVolume> faults{};
+    std::unique_ptr<LatencyVolume> latency{};
+    Volume* top = nullptr;
   };
 
-  SimVolume(Volume& base, std::unique_ptr<Volume> owned, const SimVolumeOptions& options);
+  SimVolume(Stack stack, VolumeIdentity identity);
 
-  Status check_faults(IoOperation operation, std::uint64_t offset, std::uint64_t length);
-  void charge_latency(std::uint64_t bytes);
-  Status cache_write(std::uint64_t offset, std::span<const std::byte> data);
-  Status write_back_over_limit();
-  Status read_base_unit(std::uint64_t index, std::byte* out);
-  Status write_units_to_base(const std::vector<std::pair<std::uint64_t, const std::byte*>>& units);
-
-  std::unique_ptr<Volume> owned_;
-  Volume& base_;
+  std::unique_ptr<Volume> owned_base_;
+  std::unique_ptr<CacheVolume> cache_;
+  std::unique_ptr<FaultVolume> faults_;
+  std::unique_ptr<LatencyVolume> latency_;
   VolumeIdentity identity_;
-  std::uint32_t unit_bytes_;
-  SimVolumeOptions options_;
-  mutable std::mutex mutex_;
-  // Separate streams, so adding a fault rule does not change which units a crash keeps.
-  Random crash_random_;
-  Random fault_random_;
-  std::map<std::uint64_t, CachedUnit> cache_;  // unit index -> unit; ordered: deterministic
-  std::map<std::uint64_t, std::uint64_t> dirty_by_sequence_;  // sequence -> unit index
-  std::uint64_t cached_dirty_bytes_ = 0;                      // units not yet written back
-  std::uint64_t sequence_ = 0;
-  std::map<FaultId, ActiveFault> faults_;
-  FaultId next_fault_id_ = 1;
-  SimVolumeStats stats_;
 };
 
 }  // namespace freezeframe::sim

@@ -1,0 +1,131 @@
+#include "freezeframe/sim/fault_volume.h"
+
+#include <string>
+
+namespace freezeframe::sim {
+namespace {
+
+const char* operation_name(IoOperation operation) {
+  switch (operation) {
+    case IoOperation::kRead:
+      return "read";
+    case IoOperation::kWrite:
+      return "write";
+    case IoOperation::kFlush:
+      return "flush";
+    case IoOperation::kDiscard:
+      return "discard";
+  }
+  return "operation";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FaultVolume>> FaultVolume::create(Volume& base,
+                                                         const FaultVolumeOptions& options) {
+  return std::unique_ptr<FaultVolume>(new FaultVolume(base, options));
+}
+
+Result<std::unique_ptr<FaultVolume>> FaultVolume::create(std::unique_ptr<Volume> base,
+                                                         const FaultVolumeOptions& options) {
+  if (!base)
+    return invalid_argument("fault volume: no base volume given");
+  FF_ASSIGN_OR_RETURN(auto volume, create(*base, options));
+  volume->owned_ = std::move(base);
+  return volume;
+}
+
+FaultVolume::FaultVolume(Volume& base, const FaultVolumeOptions& options)
+    : VolumeWrapper(base),
+      identity_{options.name.empty() ? base.name() : options.name,
+                options.uuid.is_nil() ? base.uuid() : options.uuid},
+      random_(Random(options.seed).fork("sim-volume/faults")) {}
+
+FaultVolume::~FaultVolume() = default;
+
+FaultId FaultVolume::add_fault(const FaultRule& rule) {
+  std::lock_guard lock(mutex_);
+  FaultId id = next_fault_id_++;
+  faults_.emplace(id, ActiveFault{rule, 0, 0});
+  return id;
+}
+
+bool FaultVolume::remove_fault(FaultId id) {
+  std::lock_guard lock(mutex_);
+  return faults_.erase(id) > 0;
+}
+
+void FaultVolume::clear_faults() {
+  std::lock_guard lock(mutex_);
+  faults_.clear();
+}
+
+FaultVolumeStats FaultVolume::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void FaultVolume::reset_stats() {
+  std::lock_guard lock(mutex_);
+  stats_ = FaultVolumeStats{};
+}
+
+Status FaultVolume::check(IoOperation operation, std::uint64_t offset, std::uint64_t length) {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, fault] : faults_) {
+    const FaultRule& rule = fault.rule;
+    if ((rule.operations & operation_bit(operation)) == 0)
+      continue;
+    if (rule.failures_max != 0 && fault.fired >= rule.failures_max)
+      continue;
+    bool fire = false;
+    switch (rule.trigger) {
+      case FaultRule::Trigger::kNth:
+        fire = ++fault.matched == rule.n;
+        break;
+      case FaultRule::Trigger::kFromNth:
+        fire = ++fault.matched >= rule.n;
+        break;
+      case FaultRule::Trigger::kRange:
+        fire = operation != IoOperation::kFlush && length > 0 &&
+               offset < rule.offset + rule.length && rule.offset < offset + length;
+        if (fire)
+          ++fault.matched;
+        break;
+      case FaultRule::Trigger::kProbability:
+        ++fault.matched;
+        fire = random_.chance(rule.probability);
+        break;
+    }
+    if (fire) {
+      ++fault.fired;
+      ++stats_.injected_failures;
+      return io_error(describe(operation_name(operation), offset, length,
+                               "injected fault " + std::to_string(id)));
+    }
+  }
+  ++stats_.requests_passed;
+  return Status();
+}
+
+Status FaultVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
+  FF_TRY(check(IoOperation::kRead, offset, out.size()));
+  return VolumeWrapper::do_read(offset, out);
+}
+
+Status FaultVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
+  FF_TRY(check(IoOperation::kWrite, offset, data.size()));
+  return VolumeWrapper::do_write(offset, data);
+}
+
+Status FaultVolume::do_flush() {
+  FF_TRY(check(IoOperation::kFlush, 0, 0));
+  return VolumeWrapper::do_flush();
+}
+
+Status FaultVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
+  FF_TRY(check(IoOperation::kDiscard, offset, length));
+  return VolumeWrapper::do_discard(offset, length);
+}
+
+}  // namespace freezeframe::sim
