@@ -144,15 +144,7 @@ struct SnapshotProvider::Impl {
   }
 
   ProviderStats stats() const {
-    ProviderStats out;
-    const detail::WritePathStats& written = path->stats();
-    out.chunks_preserved = written.chunks_preserved;
-    out.chunks_redirected = written.chunks_redirected;
-    out.read_modify_writes = written.read_modify_writes;
-    out.diff_data_bytes_written = written.diff_data_bytes_written;
-    out.chunks_consolidated = written.chunks_consolidated;
-    out.chunks_held = written.chunks_held;
-    out.write_backs = written.write_backs;
+    ProviderStats out = path->stats();
     const MetadataJournal::Stats& journaled = journal.stats();
     out.metadata_commits = journaled.commits;
     out.metadata_blocks_written = journaled.blocks_written;

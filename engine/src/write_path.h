@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "diff_area.h"
+#include "freezeframe/snapshot_provider.h"
 #include "freezeframe/volume.h"
 #include "overflow_guard.h"
 #include "provider_state.h"
@@ -35,17 +36,6 @@ using format::kOriginSlot;
 using format::Record;
 using format::RecordType;
 using Versions = std::span<const IndexEntry>;
-
-// Counters reported in ProviderStats (see there for their meaning).
-struct WritePathStats {
-  std::uint64_t chunks_preserved = 0;
-  std::uint64_t chunks_redirected = 0;
-  std::uint64_t read_modify_writes = 0;
-  std::uint64_t diff_data_bytes_written = 0;
-  std::uint64_t chunks_consolidated = 0;
-  std::uint64_t chunks_held = 0;
-  std::uint64_t write_backs = 0;
-};
 
 class WritePath {
  public:
@@ -78,7 +68,8 @@ class WritePath {
   // idempotent, so it is redone after a crash). RoW's revert is the record alone.
   virtual Status finish_revert() { return Status(); }
 
-  const WritePathStats& stats() const noexcept { return stats_; }
+  // The write path's counters of ProviderStats; the journal's are left at 0.
+  const ProviderStats& stats() const noexcept { return stats_; }
 
  protected:
   // A slot for a new chunk (may commit the journal to reuse freed slots).
@@ -92,7 +83,7 @@ class WritePath {
   OverflowGuard& guard_;
   const VersionReader& reader_;
   const DiffAreaGeometry& geometry_;
-  WritePathStats stats_;
+  ProviderStats stats_;
 
  private:
   std::vector<std::byte> scratch_;

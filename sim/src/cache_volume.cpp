@@ -33,11 +33,8 @@ Result<std::unique_ptr<CacheVolume>> CacheVolume::create(Volume& base,
 
 Result<std::unique_ptr<CacheVolume>> CacheVolume::create(std::unique_ptr<Volume> base,
                                                          const CacheVolumeOptions& options) {
-  if (!base)
-    return invalid_argument("write cache: no base volume given");
-  FF_ASSIGN_OR_RETURN(auto volume, create(*base, options));
-  volume->owned_ = std::move(base);
-  return volume;
+  return owning(std::move(base), "write cache",
+                [&](Volume& borrowed) { return create(borrowed, options); });
 }
 
 CacheVolume::CacheVolume(Volume& base, const CacheVolumeOptions& options)

@@ -3,23 +3,6 @@
 #include <string>
 
 namespace freezeframe::sim {
-namespace {
-
-const char* operation_name(IoOperation operation) {
-  switch (operation) {
-    case IoOperation::kRead:
-      return "read";
-    case IoOperation::kWrite:
-      return "write";
-    case IoOperation::kFlush:
-      return "flush";
-    case IoOperation::kDiscard:
-      return "discard";
-  }
-  return "operation";
-}
-
-}  // namespace
 
 Result<std::unique_ptr<FaultVolume>> FaultVolume::create(Volume& base,
                                                          const FaultVolumeOptions& options) {
@@ -28,15 +11,12 @@ Result<std::unique_ptr<FaultVolume>> FaultVolume::create(Volume& base,
 
 Result<std::unique_ptr<FaultVolume>> FaultVolume::create(std::unique_ptr<Volume> base,
                                                          const FaultVolumeOptions& options) {
-  if (!base)
-    return invalid_argument("fault volume: no base volume given");
-  FF_ASSIGN_OR_RETURN(auto volume, create(*base, options));
-  volume->owned_ = std::move(base);
-  return volume;
+  return owning(std::move(base), "fault volume",
+                [&](Volume& borrowed) { return create(borrowed, options); });
 }
 
 FaultVolume::FaultVolume(Volume& base, const FaultVolumeOptions& options)
-    : VolumeWrapper(base),
+    : RequestFilter(base),
       identity_{options.name.empty() ? base.name() : options.name,
                 options.uuid.is_nil() ? base.uuid() : options.uuid},
       random_(Random(options.seed).fork("sim-volume/faults")) {}
@@ -70,7 +50,7 @@ void FaultVolume::reset_stats() {
   stats_ = FaultVolumeStats{};
 }
 
-Status FaultVolume::check(IoOperation operation, std::uint64_t offset, std::uint64_t length) {
+Status FaultVolume::admit(IoOperation operation, std::uint64_t offset, std::uint64_t length) {
   std::lock_guard lock(mutex_);
   for (auto& [id, fault] : faults_) {
     const FaultRule& rule = fault.rule;
@@ -100,32 +80,12 @@ Status FaultVolume::check(IoOperation operation, std::uint64_t offset, std::uint
     if (fire) {
       ++fault.fired;
       ++stats_.injected_failures;
-      return io_error(describe(operation_name(operation), offset, length,
+      return io_error(describe(io_operation_name(operation), offset, length,
                                "injected fault " + std::to_string(id)));
     }
   }
   ++stats_.requests_passed;
   return Status();
-}
-
-Status FaultVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
-  FF_TRY(check(IoOperation::kRead, offset, out.size()));
-  return VolumeWrapper::do_read(offset, out);
-}
-
-Status FaultVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
-  FF_TRY(check(IoOperation::kWrite, offset, data.size()));
-  return VolumeWrapper::do_write(offset, data);
-}
-
-Status FaultVolume::do_flush() {
-  FF_TRY(check(IoOperation::kFlush, 0, 0));
-  return VolumeWrapper::do_flush();
-}
-
-Status FaultVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
-  FF_TRY(check(IoOperation::kDiscard, offset, length));
-  return VolumeWrapper::do_discard(offset, length);
 }
 
 }  // namespace freezeframe::sim

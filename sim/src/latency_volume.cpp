@@ -16,15 +16,12 @@ Result<std::unique_ptr<LatencyVolume>> LatencyVolume::create(Volume& base, SimCl
 Result<std::unique_ptr<LatencyVolume>> LatencyVolume::create(std::unique_ptr<Volume> base,
                                                              SimClock& clock,
                                                              const LatencyVolumeOptions& options) {
-  if (!base)
-    return invalid_argument("latency volume: no base volume given");
-  FF_ASSIGN_OR_RETURN(auto volume, create(*base, clock, options));
-  volume->owned_ = std::move(base);
-  return volume;
+  return owning(std::move(base), "latency volume",
+                [&](Volume& borrowed) { return create(borrowed, clock, options); });
 }
 
 LatencyVolume::LatencyVolume(Volume& base, SimClock& clock, const LatencyVolumeOptions& options)
-    : VolumeWrapper(base), clock_(clock), options_(options) {}
+    : RequestFilter(base), clock_(clock), options_(options) {}
 
 LatencyVolume::~LatencyVolume() = default;
 
@@ -38,32 +35,14 @@ Nanoseconds LatencyVolume::cost(std::uint64_t bytes) const noexcept {
   return cost;
 }
 
-void LatencyVolume::charge(std::uint64_t bytes) {
-  const Nanoseconds delta = cost(bytes);
-  if (delta.count() <= 0)
-    return;
-  charged_.fetch_add(delta.count());
-  clock_.advance(delta);
-}
-
-Status LatencyVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
-  charge(out.size());
-  return VolumeWrapper::do_read(offset, out);
-}
-
-Status LatencyVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
-  charge(data.size());
-  return VolumeWrapper::do_write(offset, data);
-}
-
-Status LatencyVolume::do_flush() {
-  charge(0);
-  return VolumeWrapper::do_flush();
-}
-
-Status LatencyVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
-  charge(0);
-  return VolumeWrapper::do_discard(offset, length);
+Status LatencyVolume::admit(IoOperation operation, std::uint64_t, std::uint64_t length) {
+  const bool moves_data = operation == IoOperation::kRead || operation == IoOperation::kWrite;
+  const Nanoseconds delta = cost(moves_data ? length : 0);
+  if (delta.count() > 0) {
+    charged_.fetch_add(delta.count());
+    clock_.advance(delta);
+  }
+  return Status();
 }
 
 }  // namespace freezeframe::sim

@@ -33,16 +33,12 @@ Result<std::unique_ptr<SimVolume>> SimVolume::create(Volume& base,
 
 Result<std::unique_ptr<SimVolume>> SimVolume::create(std::unique_ptr<Volume> base,
                                                      const SimVolumeOptions& options) {
-  if (!base)
-    return invalid_argument("simulated volume: no base volume given");
-  FF_ASSIGN_OR_RETURN(auto volume, create(*base, options));
-  volume->owned_base_ = std::move(base);
-  return volume;
+  return owning(std::move(base), "simulated volume",
+                [&](Volume& borrowed) { return create(borrowed, options); });
 }
 
 SimVolume::SimVolume(Stack stack, VolumeIdentity identity)
     : VolumeWrapper(*stack.top),
-      owned_base_(std::move(stack.owned_base)),
       cache_(std::move(stack.cache)),
       faults_(std::move(stack.faults)),
       latency_(std::move(stack.latency)),
@@ -61,17 +57,10 @@ std::uint64_t SimVolume::crash() {
 SimVolumeStats SimVolume::stats() const {
   const CacheVolumeStats cache = cache_->stats();
   const FaultVolumeStats faults = faults_->stats();
-  return SimVolumeStats{.reads = cache.reads,
-                        .writes = cache.writes,
-                        .flushes = cache.flushes,
-                        .discards = cache.discards,
-                        .bytes_read = cache.bytes_read,
-                        .bytes_written = cache.bytes_written,
-                        .bytes_discarded = cache.bytes_discarded,
-                        .injected_failures = faults.injected_failures,
-                        .crashes = cache.crashes,
-                        .last_crash_units_dropped = cache.last_crash_units_dropped,
-                        .last_crash_units_kept = cache.last_crash_units_kept};
+  SimVolumeStats stats;
+  static_cast<CacheVolumeStats&>(stats) = cache;
+  stats.injected_failures = faults.injected_failures;
+  return stats;
 }
 
 void SimVolume::reset_stats() {

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "freezeframe/assert.h"
-#include "freezeframe/enum_names.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -49,14 +48,6 @@ double zeta(std::uint64_t n, double theta) {
 }
 
 }  // namespace
-
-const char* io_operation_name(IoOperation kind) noexcept {
-  static constexpr EnumName<IoOperation> kNames[] = {{IoOperation::kRead, "read"},
-                                                     {IoOperation::kWrite, "write"},
-                                                     {IoOperation::kFlush, "flush"},
-                                                     {IoOperation::kDiscard, "discard"}};
-  return name_of(kNames, kind).data();
-}
 
 Status validate(const WorkloadOptions& options) {
   if (!is_supported_sector_size(options.sector_bytes)) {

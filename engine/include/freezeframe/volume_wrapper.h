@@ -11,11 +11,15 @@
 // send the base something it would not accept from anyone else.
 //
 // Thread-safety: as the base; the wrapper itself holds no state.
-// Lifetime: `base` must outlive the wrapper.
+// Lifetime: `base` must outlive the wrapper, unless the wrapper owns it: a filter's factory
+// that takes a std::unique_ptr<Volume> builds the filter over it with owning(), and the
+// wrapper then destroys the base after the filter's own members.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 
 #include "freezeframe/volume.h"
 
@@ -38,6 +42,20 @@ class VolumeWrapper : public Volume {
   Volume& base() const noexcept { return base_; }
 
  protected:
+  // For a filter's create(std::unique_ptr<Volume> base, ...): kInvalidArgument naming `what`
+  // if `base` is null; otherwise `make(*base)` (a Result<std::unique_ptr<Filter>>) builds the
+  // filter, which then owns `base`.
+  template <typename Make>
+  static auto owning(std::unique_ptr<Volume> base, const std::string& what, Make&& make)
+      -> decltype(make(*base)) {
+    if (!base)
+      return invalid_argument(what + ": no base volume given");
+    auto made = make(*base);
+    if (made.ok())
+      made.value()->owned_ = std::move(base);
+    return made;
+  }
+
   Status do_read(std::uint64_t offset, std::span<std::byte> out) override {
     return base_.read(offset, out);
   }
@@ -51,6 +69,7 @@ class VolumeWrapper : public Volume {
 
  private:
   Volume& base_;
+  std::unique_ptr<Volume> owned_;  // `base_`, when the wrapper owns it
 };
 
 }  // namespace freezeframe

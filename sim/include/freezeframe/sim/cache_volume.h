@@ -126,7 +126,6 @@ class CacheVolume final : public VolumeWrapper {
   Status write_units_to_base(const UnitList& units, bool continue_after_error);
   void empty_cache();
 
-  std::unique_ptr<Volume> owned_;
   std::uint32_t unit_bytes_;
   CacheVolumeOptions options_;
   mutable std::mutex mutex_;

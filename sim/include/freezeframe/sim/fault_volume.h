@@ -34,18 +34,9 @@
 #include <string>
 
 #include "freezeframe/random.h"
-#include "freezeframe/volume_wrapper.h"
+#include "freezeframe/sim/request_filter.h"
 
 namespace freezeframe::sim {
-
-enum class IoOperation : std::uint8_t { kRead = 1, kWrite = 2, kFlush = 4, kDiscard = 8 };
-
-// A set of IoOperation bits.
-using IoOperationMask = std::uint8_t;
-constexpr IoOperationMask kAllOperations = 0x0f;
-constexpr IoOperationMask operation_bit(IoOperation operation) {
-  return static_cast<IoOperationMask>(operation);
-}
 
 struct FaultRule {
   enum class Trigger : std::uint8_t {
@@ -85,7 +76,7 @@ struct FaultVolumeStats {
   std::uint64_t requests_passed = 0;
 };
 
-class FaultVolume final : public VolumeWrapper {
+class FaultVolume final : public RequestFilter {
  public:
   static Result<std::unique_ptr<FaultVolume>> create(Volume& base,
                                                      const FaultVolumeOptions& options = {});
@@ -105,10 +96,8 @@ class FaultVolume final : public VolumeWrapper {
   void reset_stats();
 
  protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
-  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
-  Status do_flush() override;
-  Status do_discard(std::uint64_t offset, std::uint64_t length) override;
+  // Fails the request if a rule fires.
+  Status admit(IoOperation operation, std::uint64_t offset, std::uint64_t length) override;
 
  private:
   struct ActiveFault {
@@ -119,10 +108,6 @@ class FaultVolume final : public VolumeWrapper {
 
   FaultVolume(Volume& base, const FaultVolumeOptions& options);
 
-  // kIoError if a rule fires for this request; counts it passed otherwise.
-  Status check(IoOperation operation, std::uint64_t offset, std::uint64_t length);
-
-  std::unique_ptr<Volume> owned_;
   VolumeIdentity identity_;
   mutable std::mutex mutex_;
   Random random_;

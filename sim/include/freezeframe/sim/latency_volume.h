@@ -23,7 +23,7 @@
 #include <memory>
 
 #include "freezeframe/clock.h"
-#include "freezeframe/volume_wrapper.h"
+#include "freezeframe/sim/request_filter.h"
 
 namespace freezeframe::sim {
 
@@ -35,7 +35,7 @@ struct LatencyVolumeOptions {
   Nanoseconds per_mib{0};
 };
 
-class LatencyVolume final : public VolumeWrapper {
+class LatencyVolume final : public RequestFilter {
  public:
   // Fails with kInvalidArgument if a latency is negative.
   static Result<std::unique_ptr<LatencyVolume>> create(Volume& base, SimClock& clock,
@@ -52,16 +52,12 @@ class LatencyVolume final : public VolumeWrapper {
   Nanoseconds charged() const noexcept { return Nanoseconds(charged_.load()); }
 
  protected:
-  Status do_read(std::uint64_t offset, std::span<std::byte> out) override;
-  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
-  Status do_flush() override;
-  Status do_discard(std::uint64_t offset, std::uint64_t length) override;
+  // Advances the clock by cost(bytes moved): the length of a read or write, 0 otherwise.
+  Status admit(IoOperation operation, std::uint64_t offset, std::uint64_t length) override;
 
  private:
   LatencyVolume(Volume& base, SimClock& clock, const LatencyVolumeOptions& options);
-  void charge(std::uint64_t bytes);
 
-  std::unique_ptr<Volume> owned_;
   SimClock& clock_;
   LatencyVolumeOptions options_;
   std::atomic<std::int64_t> charged_{0};

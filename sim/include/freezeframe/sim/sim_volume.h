@@ -62,19 +62,9 @@ struct SimVolumeOptions {
   Uuid uuid{};
 };
 
-struct SimVolumeStats {
-  std::uint64_t reads = 0;
-  std::uint64_t writes = 0;
-  std::uint64_t flushes = 0;
-  std::uint64_t discards = 0;
-  std::uint64_t bytes_read = 0;
-  std::uint64_t bytes_written = 0;
-  std::uint64_t bytes_discarded = 0;
+// The cache's counters (requests that reached the disk, crashes) and the injected failures.
+struct SimVolumeStats : CacheVolumeStats {
   std::uint64_t injected_failures = 0;
-  std::uint64_t crashes = 0;
-  // Units dropped and kept by the last crash.
-  std::uint64_t last_crash_units_dropped = 0;
-  std::uint64_t last_crash_units_kept = 0;
 };
 
 class SimVolume final : public VolumeWrapper {
@@ -111,7 +101,6 @@ class SimVolume final : public VolumeWrapper {
   // The filters in the order they stack, bottom first; the last is what this wrapper forwards
   // to. Members are destroyed in reverse: the top filter first, the owned base last.
   struct Stack {
-    std::unique_ptr<Volume> owned_base{};
     std::unique_ptr<CacheVolume> cache{};
     std::unique_ptr<FaultVolume> faults{};
     std::unique_ptr<LatencyVolume> latency{};
@@ -120,7 +109,6 @@ class SimVolume final : public VolumeWrapper {
 
   SimVolume(Stack stack, VolumeIdentity identity);
 
-  std::unique_ptr<Volume> owned_base_;
   std::unique_ptr<CacheVolume> cache_;
   std::unique_ptr<FaultVolume> faults_;
   std::unique_ptr<LatencyVolume> latency_;

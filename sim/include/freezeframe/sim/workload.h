@@ -166,6 +166,5 @@ Status apply(Volume& volume, const IoOp& op);
 Status run(Volume& volume, Workload& workload);
 
 // "read", "write", "flush" or "discard".
-const char* io_operation_name(IoOperation kind) noexcept;
 
 }  // namespace freezeframe::sim
