@@ -453,15 +453,14 @@ std::uint32_t SnapshotProvider::sector_bytes() const noexcept {
 bool SnapshotProvider::read_only() const noexcept {
   return impl_->origin.read_only() || impl_->read_only;
 }
-std::uint32_t SnapshotProvider::physical_sector_bytes() const noexcept {
-  return impl_->origin.physical_sector_bytes();
-}
-std::uint32_t SnapshotProvider::atomic_write_bytes() const noexcept {
-  return std::min(impl_->origin.atomic_write_bytes(),
-                  impl_->diff_area.volume().atomic_write_bytes());
-}
-std::uint32_t SnapshotProvider::optimal_io_bytes() const noexcept {
-  return std::max(impl_->diff_area.geometry().chunk_bytes, impl_->origin.physical_sector_bytes());
+DeviceProperties SnapshotProvider::properties() const noexcept {
+  // A live write lands on the origin or the diff volume: it tears at the finer of the two.
+  DeviceProperties origin = impl_->origin.properties();
+  origin.atomic_write_bytes =
+      std::min(origin.atomic_write_bytes, impl_->diff_area.volume().atomic_write_bytes());
+  origin.optimal_io_bytes =
+      std::max(impl_->diff_area.geometry().chunk_bytes, origin.physical_sector_bytes);
+  return origin;
 }
 
 Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,

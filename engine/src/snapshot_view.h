@@ -64,13 +64,7 @@ class SnapshotView final : public Volume {
   std::uint64_t size_bytes() const noexcept override { return origin_.size_bytes(); }
   std::uint32_t sector_bytes() const noexcept override { return origin_.sector_bytes(); }
   bool read_only() const noexcept override { return true; }
-  std::uint32_t physical_sector_bytes() const noexcept override {
-    return properties_.physical_sector_bytes;
-  }
-  std::uint32_t atomic_write_bytes() const noexcept override {
-    return properties_.atomic_write_bytes;
-  }
-  std::uint32_t optimal_io_bytes() const noexcept override { return properties_.optimal_io_bytes; }
+  DeviceProperties properties() const noexcept override { return properties_; }
 
  protected:
   Status do_read(std::uint64_t offset, std::span<std::byte> out) override;

@@ -47,15 +47,12 @@ Status validate_device_properties(const DeviceProperties& properties) {
   return Status();
 }
 
-std::uint32_t Volume::optimal_io_bytes() const noexcept {
-  return std::max(kOptimalIoBytesDefault, physical_sector_bytes());
-}
-
 DeviceProperties Volume::properties() const noexcept {
-  return DeviceProperties{.logical_sector_bytes = sector_bytes(),
-                          .physical_sector_bytes = physical_sector_bytes(),
-                          .atomic_write_bytes = atomic_write_bytes(),
-                          .optimal_io_bytes = optimal_io_bytes()};
+  const std::uint32_t sector = sector_bytes();
+  return DeviceProperties{.logical_sector_bytes = sector,
+                          .physical_sector_bytes = sector,
+                          .atomic_write_bytes = sector,
+                          .optimal_io_bytes = std::max(kOptimalIoBytesDefault, sector)};
 }
 
 std::string Volume::describe(const char* operation, std::uint64_t offset, std::uint64_t length,

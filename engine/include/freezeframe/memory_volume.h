@@ -49,13 +49,7 @@ class MemoryVolume final : public Volume {
   std::uint64_t size_bytes() const noexcept override { return size_bytes_; }
   std::uint32_t sector_bytes() const noexcept override { return sector_bytes_; }
   bool read_only() const noexcept override { return read_only_; }
-  std::uint32_t physical_sector_bytes() const noexcept override {
-    return properties_.physical_sector_bytes;
-  }
-  std::uint32_t atomic_write_bytes() const noexcept override {
-    return properties_.atomic_write_bytes;
-  }
-  std::uint32_t optimal_io_bytes() const noexcept override { return properties_.optimal_io_bytes; }
+  DeviceProperties properties() const noexcept override { return properties_; }
 
   // Bytes of pages currently allocated.
   std::uint64_t allocated_bytes() const;

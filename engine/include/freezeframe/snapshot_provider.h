@@ -186,9 +186,7 @@ class SnapshotProvider : public Volume {
   // volume's (a live write lands on either); optimal I/O: the chunk (a write of whole aligned
   // chunks needs no read-modify-write of a chunk), or the physical sector if larger. Snapshot
   // volumes report the same.
-  std::uint32_t physical_sector_bytes() const noexcept override;
-  std::uint32_t atomic_write_bytes() const noexcept override;
-  std::uint32_t optimal_io_bytes() const noexcept override;
+  DeviceProperties properties() const noexcept override;
 
   // Takes a snapshot of the live volume as of this call: every write completed before it is
   // in the snapshot, none started after. Costs one metadata commit, no data copy.

@@ -98,12 +98,15 @@ class Volume {
   virtual std::uint32_t sector_bytes() const noexcept = 0;
   virtual bool read_only() const noexcept = 0;
 
-  // Device properties; see the file comment for their meaning, defaults and invariants.
-  virtual std::uint32_t physical_sector_bytes() const noexcept { return sector_bytes(); }
-  virtual std::uint32_t atomic_write_bytes() const noexcept { return sector_bytes(); }
-  virtual std::uint32_t optimal_io_bytes() const noexcept;
-  // All four at once.
-  DeviceProperties properties() const noexcept;
+  // Device properties; see the file comment for their meaning, defaults and invariants. An
+  // implementation whose device differs from the defaults overrides properties(); its
+  // logical_sector_bytes is sector_bytes().
+  virtual DeviceProperties properties() const noexcept;
+  std::uint32_t physical_sector_bytes() const noexcept {
+    return properties().physical_sector_bytes;
+  }
+  std::uint32_t atomic_write_bytes() const noexcept { return properties().atomic_write_bytes; }
+  std::uint32_t optimal_io_bytes() const noexcept { return properties().optimal_io_bytes; }
 
   const std::string& name() const noexcept { return identity().name; }
   const Uuid& uuid() const noexcept { return identity().uuid; }

@@ -33,11 +33,7 @@ class VolumeWrapper : public Volume {
   std::uint64_t size_bytes() const noexcept override { return base_.size_bytes(); }
   std::uint32_t sector_bytes() const noexcept override { return base_.sector_bytes(); }
   bool read_only() const noexcept override { return base_.read_only(); }
-  std::uint32_t physical_sector_bytes() const noexcept override {
-    return base_.physical_sector_bytes();
-  }
-  std::uint32_t atomic_write_bytes() const noexcept override { return base_.atomic_write_bytes(); }
-  std::uint32_t optimal_io_bytes() const noexcept override { return base_.optimal_io_bytes(); }
+  DeviceProperties properties() const noexcept override { return base_.properties(); }
 
   Volume& base() const noexcept { return base_; }
 

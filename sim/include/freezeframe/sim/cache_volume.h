@@ -90,7 +90,12 @@ class CacheVolume final : public VolumeWrapper {
                                                      const CacheVolumeOptions& options = {});
   ~CacheVolume() override;
 
-  std::uint32_t atomic_write_bytes() const noexcept override { return unit_bytes_; }
+  // The base's, with the cache's tearing unit as the atomic write.
+  DeviceProperties properties() const noexcept override {
+    DeviceProperties properties = VolumeWrapper::properties();
+    properties.atomic_write_bytes = unit_bytes_;
+    return properties;
+  }
 
   // Power loss; see the file comment. Returns the number of units dropped, or the first error
   // of the base while the surviving image was written to it.
