@@ -16,9 +16,7 @@
 namespace freezeframe {
 namespace {
 
-using testing::Bytes;
-using testing::make_rig;
-using testing::read_all;
+using namespace testing;  // the provider rig
 
 constexpr int kWriters = 4;
 constexpr int kReaders = 2;

@@ -13,9 +13,7 @@
 namespace freezeframe {
 namespace {
 
-using testing::Bytes;
-using testing::make_rig;
-using testing::read_all;
+using namespace testing;  // the provider rig
 
 class ProviderCostTest : public ::testing::TestWithParam<ProviderKind> {};
 

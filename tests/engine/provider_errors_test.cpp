@@ -12,8 +12,7 @@
 namespace freezeframe {
 namespace {
 
-using testing::Bytes;
-using testing::make_rig;
+using namespace testing;  // the provider rig
 
 class ProviderErrorTest : public ::testing::TestWithParam<ProviderKind> {};
 
@@ -45,12 +44,8 @@ TEST_P(ProviderErrorTest, SnapshotsBeyondTheMaximumAreRefused) {
   auto rig = make_rig(GetParam(), options);
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
-  std::vector<Uuid> ids;
-  for (int i = 0; i < 3; ++i) {
-    auto info = provider.create_snapshot();
-    ASSERT_TRUE(info.ok()) << info.status().to_string();
-    ids.push_back(info.value().id);
-  }
+  const std::vector<Uuid> ids = testing::take_snapshots(provider, 3);
+  ASSERT_EQ(ids.size(), 3u);
   auto fourth = provider.create_snapshot();
   ASSERT_EQ(fourth.status().code(), ErrorCode::kLimitExceeded) << fourth.status().to_string();
   EXPECT_TRUE(contains(fourth.status().message(), "3")) << fourth.status().message();

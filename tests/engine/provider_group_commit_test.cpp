@@ -12,9 +12,7 @@
 namespace freezeframe {
 namespace {
 
-using testing::Bytes;
-using testing::make_rig;
-using testing::read_all;
+using namespace testing;  // the provider rig
 
 constexpr std::uint64_t kChunk = 16384;
 constexpr std::uint64_t kOriginBytes = 2 << 20;  // 128 chunks

@@ -15,9 +15,7 @@
 namespace freezeframe {
 namespace {
 
-using testing::Bytes;
-using testing::make_rig;
-using testing::read_all;
+using namespace testing;  // the provider rig
 
 constexpr std::uint32_t kChunk = 4096;
 constexpr std::uint64_t kChunkA = 2;

@@ -17,9 +17,7 @@
 namespace freezeframe {
 namespace {
 
-using testing::Bytes;
-using testing::make_rig;
-using testing::read_all;
+using namespace testing;  // the provider rig
 
 constexpr std::uint32_t kChunk = 4096;
 constexpr std::uint64_t kLimitChunks = 16;
@@ -301,12 +299,8 @@ TEST_P(ProviderPolicyTest, InvalidatedSnapshotsCountTowardTheMaximum) {
   auto rig = make_rig(GetParam(), with_max);
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
-  std::vector<Uuid> ids;
-  for (int i = 0; i < 3; ++i) {
-    auto info = provider.create_snapshot();
-    ASSERT_TRUE(info.ok()) << info.status().to_string();
-    ids.push_back(info.value().id);
-  }
+  const std::vector<Uuid> ids = testing::take_snapshots(provider, 3);
+  ASSERT_EQ(ids.size(), 3u);
   // Overflow: all three are invalidated.
   for (std::uint64_t chunk = 0; chunk <= kLimitChunks; ++chunk) {
     ASSERT_TRUE(provider.write(chunk * kChunk, testing::random_bytes(random, kChunk)).ok());

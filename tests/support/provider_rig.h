@@ -80,6 +80,20 @@ inline std::unique_ptr<ProviderRig> make_rig(ProviderKind kind, const ProviderOp
   return rig;
 }
 
+// Takes `count` snapshots and returns their ids, oldest first; a failure fails the test and
+// returns the ids taken so far.
+inline std::vector<Uuid> take_snapshots(SnapshotProvider& provider, int count) {
+  std::vector<Uuid> ids;
+  for (int i = 0; i < count; ++i) {
+    auto info = provider.create_snapshot();
+    EXPECT_TRUE(info.ok()) << info.status().to_string();
+    if (!info.ok())
+      break;
+    ids.push_back(info.value().id);
+  }
+  return ids;
+}
+
 inline Bytes read_all(Volume& volume) {
   Bytes image(volume.size_bytes());
   Status status = volume.read(0, image);
