@@ -329,35 +329,45 @@ TEST_P(VolumeContract, IdentityHasANameAndANonNilUuid) {
   EXPECT_NE(volume->uuid(), other->uuid()) << "two fresh volumes share a UUID";
 }
 
+struct Request {
+  std::uint64_t offset;
+  std::size_t length;
+};
+
+// Every read, write and discard of each request is refused with the one code for requests the
+// caller must fix, in a message naming the volume, the operation, offset and length, and
+// `fault` (which fault it is).
+void expect_refused(Volume& volume, std::span<std::byte> buffer,
+                    std::initializer_list<Request> requests, const std::string& fault) {
+  for (Request r : requests) {
+    const std::string where =
+        "offset " + std::to_string(r.offset) + " length " + std::to_string(r.length);
+    SCOPED_TRACE(where);
+    auto expect = [&](const Status& status, const char* operation) {
+      EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << status.to_string();
+      EXPECT_THAT(status.message(),
+                  ::testing::AllOf(::testing::HasSubstr("volume '" + volume.name() + "'"),
+                                   ::testing::HasSubstr(std::string(operation) + " " + where),
+                                   ::testing::HasSubstr(fault)));
+    };
+    expect(volume.read(r.offset, buffer.first(r.length)), "read");
+    expect(volume.write(r.offset, buffer.first(r.length)), "write");
+    expect(volume.discard(r.offset, r.length), "discard");
+  }
+}
+
 TEST_P(VolumeContract, RequestsOutsideTheVolumeAreOutOfRange) {
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  const std::uint64_t sector = sector_bytes();
+  const std::size_t sector = sector_bytes();
   std::vector<std::byte> buffer(2 * sector);
-  struct Case {
-    std::uint64_t offset;
-    std::size_t length;
-  };
   const std::uint64_t far = std::numeric_limits<std::uint64_t>::max() / sector * sector;
-  for (Case c : {Case{kVolumeBytes, static_cast<std::size_t>(sector)},
-                 Case{kVolumeBytes - sector, static_cast<std::size_t>(2 * sector)},
-                 Case{kVolumeBytes + sector, 0}, Case{far, static_cast<std::size_t>(sector)}}) {
-    SCOPED_TRACE("offset " + std::to_string(c.offset) + " length " + std::to_string(c.length));
-    std::span<std::byte> span(buffer.data(), c.length);
-    const std::string where =
-        "offset " + std::to_string(c.offset) + " length " + std::to_string(c.length);
-    // One code for every request the caller must fix; the message says which fault it is.
-    auto expect_out_of_range = [&](const Status& status, const char* operation) {
-      EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << status.to_string();
-      EXPECT_THAT(status.message(),
-                  ::testing::AllOf(::testing::HasSubstr("volume '" + volume->name() + "'"),
-                                   ::testing::HasSubstr(std::string(operation) + " " + where),
-                                   ::testing::HasSubstr("out of range")));
-    };
-    expect_out_of_range(volume->read(c.offset, span), "read");
-    expect_out_of_range(volume->write(c.offset, span), "write");
-    expect_out_of_range(volume->discard(c.offset, c.length), "discard");
-  }
+  expect_refused(*volume, buffer,
+                 {{kVolumeBytes, sector},
+                  {kVolumeBytes - sector, 2 * sector},
+                  {kVolumeBytes + sector, 0},
+                  {far, sector}},
+                 "out of range");
   // The failed writes changed nothing.
   EXPECT_TRUE(all_zero(read_all(*volume)));
 }
@@ -365,30 +375,11 @@ TEST_P(VolumeContract, RequestsOutsideTheVolumeAreOutOfRange) {
 TEST_P(VolumeContract, MisalignedRequestsAreRejected) {
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  const std::uint64_t sector = sector_bytes();
+  const std::size_t sector = sector_bytes();
   std::vector<std::byte> buffer(2 * sector, std::byte{0x33});
-  struct Case {
-    std::uint64_t offset;
-    std::size_t length;
-  };
-  for (Case c : {Case{sector / 2, static_cast<std::size_t>(sector)}, Case{1, 0},
-                 Case{sector, static_cast<std::size_t>(sector + 1)},
-                 Case{0, static_cast<std::size_t>(sector / 2)}}) {
-    SCOPED_TRACE("offset " + std::to_string(c.offset) + " length " + std::to_string(c.length));
-    std::span<std::byte> span(buffer.data(), c.length);
-    const std::string where =
-        "offset " + std::to_string(c.offset) + " length " + std::to_string(c.length);
-    auto expect_misaligned = [&](const Status& status, const char* operation) {
-      EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << status.to_string();
-      EXPECT_THAT(status.message(),
-                  ::testing::AllOf(::testing::HasSubstr("volume '" + volume->name() + "'"),
-                                   ::testing::HasSubstr(std::string(operation) + " " + where),
-                                   ::testing::HasSubstr("misaligned")));
-    };
-    expect_misaligned(volume->read(c.offset, span), "read");
-    expect_misaligned(volume->write(c.offset, span), "write");
-    expect_misaligned(volume->discard(c.offset, c.length), "discard");
-  }
+  expect_refused(*volume, buffer,
+                 {{sector / 2, sector}, {1, 0}, {sector, sector + 1}, {0, sector / 2}},
+                 "misaligned");
   EXPECT_TRUE(all_zero(read_all(*volume)));
 }
 

@@ -159,12 +159,7 @@ TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
   std::thread requestor([&] { status = run_sequence(*rig, *session); });
   // Wait (real time, bounded by the test timeout) until the freeze is running, then let
   // simulated time pass the 60 s window.
-  for (;;) {
-    auto entries = rig->trace.entries();
-    if (std::find(entries.begin(), entries.end(), "stuck:freeze") != entries.end())
-      break;
-    std::this_thread::yield();
-  }
+  rig->trace.wait_for("stuck:freeze");
   rig->clock.advance(seconds(61));
   requestor.join();
   EXPECT_EQ(status.code(), ErrorCode::kTimeout);
@@ -369,12 +364,7 @@ TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
   auto session = rig->coordinator->create_session();
   Status status;
   std::thread requestor([&] { status = run_sequence(*rig, *session); });
-  for (;;) {
-    auto entries = rig->trace.entries();
-    if (std::find(entries.begin(), entries.end(), "app:prepare-backup") != entries.end())
-      break;
-    std::this_thread::yield();
-  }
+  rig->trace.wait_for("app:prepare-backup");
   EXPECT_TRUE(session->abort().ok());
   // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
   app.release(WriterEvent::kPrepareBackup);

@@ -40,7 +40,7 @@ std::string param_name(const ::testing::TestParamInfo<ModelParam>& info) {
          (info.param.sector_bytes == 512 ? "" : "_sector4K") + (info.param.compress ? "_zstd" : "");
 }
 
-// The options both suites share; the crash suite changes the diff volume and adds crashes.
+// The options of the model suite.
 sim::ModelCheckOptions options_for(const ModelParam& param, std::uint64_t seed) {
   return {.kind = param.kind,
           .seed = seed,
@@ -51,6 +51,15 @@ sim::ModelCheckOptions options_for(const ModelParam& param, std::uint64_t seed) 
           .sector_bytes = param.sector_bytes,
           .compress = param.compress,
           .snapshots_max = 16};
+}
+
+// Crash mode: a smaller diff volume, and crash steps in the mix.
+sim::ModelCheckOptions crash_options_for(const ModelParam& param, std::uint64_t seed) {
+  sim::ModelCheckOptions options = options_for(param, seed);
+  options.diff_bytes = 32ull << 20;
+  options.crash = true;
+  options.mix = sim::ModelCheckMix::with_crashes();
+  return options;
 }
 
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
@@ -89,12 +98,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
   constexpr std::uint64_t kSteps = 200;
   constexpr std::uint64_t kOffset = 12345;
-  sim::ModelCheckOptions options{.kind = ProviderKind::kCopyOnWrite,
-                                 .seed = 20261127,
-                                 .steps = kSteps,
-                                 .chunk_bytes = 4096,
-                                 .origin_bytes = 1 << 20,
-                                 .diff_bytes = 64ull << 20};
+  sim::ModelCheckOptions options =
+      options_for({ProviderKind::kCopyOnWrite, 4096, 1 << 20}, /*seed=*/20261127);
+  options.steps = kSteps;
   std::byte before{};
   Status hook_status;
   options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
@@ -141,11 +147,7 @@ TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel)
   const ModelParam param = GetParam();
   const std::uint64_t seed = testing::test_seed(20261211 + param.chunk_bytes);
   SCOPED_TRACE(testing::replay_command(seed));
-  sim::ModelCheckOptions options = options_for(param, seed);
-  options.diff_bytes = 32ull << 20;
-  options.crash = true;
-  options.mix = sim::ModelCheckMix::with_crashes();
-  auto report = sim::run_model_check(options);
+  auto report = sim::run_model_check(crash_options_for(param, seed));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   const std::uint64_t crashes = report->counts.crashes;
   RecordProperty("crash_points", static_cast<int>(crashes));
@@ -172,14 +174,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ModelCheckCrash, ReportsAModelThatDisagreesWithTheProvider) {
   constexpr std::uint64_t kSteps = 150;
   constexpr std::uint64_t kOffset = 4097;
-  sim::ModelCheckOptions options{.kind = ProviderKind::kRedirectOnWrite,
-                                 .seed = 20261211,
-                                 .steps = kSteps,
-                                 .chunk_bytes = 4096,
-                                 .origin_bytes = 1 << 20,
-                                 .diff_bytes = 32ull << 20,
-                                 .crash = true,
-                                 .mix = sim::ModelCheckMix::with_crashes()};
+  sim::ModelCheckOptions options =
+      crash_options_for({ProviderKind::kRedirectOnWrite, 4096, 1 << 20}, /*seed=*/20261211);
+  options.steps = kSteps;
   options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
     if (step == kSteps - 1)
       world.model->corrupt_live_byte(kOffset);

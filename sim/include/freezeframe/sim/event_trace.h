@@ -6,8 +6,12 @@
 // add() calls took the lock.
 #pragma once
 
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace freezeframe::sim {
@@ -15,12 +19,28 @@ namespace freezeframe::sim {
 class EventTrace {
  public:
   void add(std::string entry) {
-    std::lock_guard lock(mutex_);
-    entries_.push_back(std::move(entry));
+    {
+      std::lock_guard lock(mutex_);
+      entries_.push_back(std::move(entry));
+    }
+    added_.notify_all();
   }
   std::vector<std::string> entries() const {
     std::lock_guard lock(mutex_);
     return entries_;
+  }
+  // How many times `entry` was recorded.
+  std::size_t count(std::string_view entry) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count(entries_.begin(), entries_.end(), entry));
+  }
+  bool contains(std::string_view entry) const { return count(entry) != 0; }
+  // Blocks the calling thread until `entry` has been recorded: for a test thread that must
+  // act while another thread is inside a scripted event (bounded by the test's timeout).
+  void wait_for(std::string_view entry) const {
+    std::unique_lock lock(mutex_);
+    added_.wait(
+        lock, [&] { return std::find(entries_.begin(), entries_.end(), entry) != entries_.end(); });
   }
   void clear() {
     std::lock_guard lock(mutex_);
@@ -29,6 +49,7 @@ class EventTrace {
 
  private:
   mutable std::mutex mutex_;
+  mutable std::condition_variable added_;
   std::vector<std::string> entries_;
 };
 
