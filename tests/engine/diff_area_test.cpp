@@ -70,6 +70,11 @@ class DiffAreaTest : public ::testing::Test {
     EXPECT_TRUE(slot.ok()) << slot.status().to_string();
     return slot.ok() ? slot.value() : 0;
   }
+  // Every slot of the data area in use by snapshot tag 1.
+  void use_every_slot() {
+    for (std::uint32_t slot = 0; slot < kSlots; ++slot)
+      area.use_slot(1, allocate());
+  }
 };
 
 TEST(DiffAreaGeometry, SplitsRequestsAtChunkBoundariesAndShortensTheLastChunk) {
@@ -105,8 +110,7 @@ TEST_F(DiffAreaTest, AReturnedSlotIsReusedWithoutACommit) {
 }
 
 TEST_F(DiffAreaTest, AFreedSlotIsReusedOnlyAfterItsRecordIsCommitted) {
-  for (std::uint32_t slot = 0; slot < kSlots; ++slot)
-    area.use_slot(1, allocate());
+  use_every_slot();
   area.free_slot(1, 3);
   // Slot 3 is pending: handing it out before the freeing record is durable would let a crash
   // bring back a map entry pointing at overwritten bytes. So allocation commits first.
@@ -121,8 +125,7 @@ TEST_F(DiffAreaTest, AFreedSlotIsReusedOnlyAfterItsRecordIsCommitted) {
 }
 
 TEST_F(DiffAreaTest, AFailedCommitFailsTheAllocationAndKeepsTheSlotPending) {
-  for (std::uint32_t slot = 0; slot < kSlots; ++slot)
-    area.use_slot(1, allocate());
+  use_every_slot();
   area.free_slot(1, 6);
   committer.failure = io_error("journal flush failed");
   auto failed = area.allocate_slot(committer);

@@ -33,6 +33,15 @@ class SnapshotViewTest : public ::testing::Test {
     layers.state.map_written_slot(2, 1, slot.value(), kRigChunkBytes);
   }
 
+  // Logs `type` for the view's snapshot; a read then fails with `code`, saying `why`.
+  void expect_read_refused_after(RecordType type, ErrorCode code, const char* why) {
+    layers.state.log(tagged(type, 1));
+    std::vector<std::byte> out(512);
+    Status status = view.read(0, out);
+    EXPECT_EQ(status.code(), code) << status.to_string();
+    EXPECT_THAT(status.message(), HasSubstr(why));
+  }
+
   static constexpr std::byte kOld{0x01};
   static constexpr std::byte kNew{0x02};
   RigLayout layout;
@@ -68,19 +77,13 @@ TEST_F(SnapshotViewTest, WritesAndDiscardsAreRefused) {
 }
 
 TEST_F(SnapshotViewTest, AnInvalidatedSnapshotCannotBeRead) {
-  layers.state.log(tagged(RecordType::kSnapshotInvalidate, 1));
-  std::vector<std::byte> out(512);
-  Status status = view.read(0, out);
-  EXPECT_EQ(status.code(), ErrorCode::kInvalidated);
-  EXPECT_THAT(status.message(), HasSubstr("the snapshot was invalidated"));
+  expect_read_refused_after(RecordType::kSnapshotInvalidate, ErrorCode::kInvalidated,
+                            "the snapshot was invalidated");
 }
 
 TEST_F(SnapshotViewTest, ADeletedSnapshotIsNotFound) {
-  layers.state.log(tagged(RecordType::kSnapshotDelete, 1));
-  std::vector<std::byte> out(512);
-  Status status = view.read(0, out);
-  EXPECT_EQ(status.code(), ErrorCode::kNotFound);
-  EXPECT_THAT(status.message(), HasSubstr("the snapshot was deleted"));
+  expect_read_refused_after(RecordType::kSnapshotDelete, ErrorCode::kNotFound,
+                            "the snapshot was deleted");
 }
 
 }  // namespace
