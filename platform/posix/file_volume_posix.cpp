@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "freezeframe/file_volume.h"
+#include "posix_io.h"
 
 #if defined(__linux__)
 #include <linux/fs.h>  // BLKGETSIZE64, BLKSSZGET, BLKPBSZGET, BLKIOOPT
@@ -24,18 +25,13 @@
 namespace freezeframe {
 
 struct FileVolume::Handle {
-  int fd = -1;
+  explicit Handle(int descriptor) : owned(descriptor), fd(descriptor) {}
+
+  posix::UniqueFd owned;
+  const int fd;
   // Set once the file system has refused to punch holes, so later discards write zeros
   // without asking again.
   std::atomic<bool> punch_hole_unsupported{false};
-
-  explicit Handle(int descriptor) : fd(descriptor) {}
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() {
-    if (fd >= 0)
-      ::close(fd);
-  }
 };
 
 namespace {
@@ -46,11 +42,10 @@ constexpr std::size_t kDirectAlignment = 4096;
 // Bounce and zero buffers are at most this large; longer requests go in pieces.
 constexpr std::size_t kBufferBytesMax = 1 << 20;
 // A signal storm must not keep a transfer spinning forever.
-constexpr int kInterruptedRetriesMax = 1000;
 
-std::string reason(int error) {
-  return std::system_category().message(error) + " (errno " + std::to_string(error) + ")";
-}
+using posix::errno_reason;
+using posix::kInterruptedRetriesMax;
+using posix::open_retrying;
 
 // Disk full is the one device condition a caller reacts to differently (free space, or give
 // up on the snapshot set); everything else is an I/O error.
@@ -81,14 +76,6 @@ bool is_aligned(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % kDirectAlignment == 0;
 }
 
-int open_retrying(const char* path, int flags, mode_t mode) {
-  for (int attempt = 0;; ++attempt) {
-    int fd = ::open(path, flags, mode);
-    if (fd >= 0 || errno != EINTR || attempt >= kInterruptedRetriesMax)
-      return fd;
-  }
-}
-
 std::string canonical_path(const std::string& path) {
   std::error_code error;
   auto canonical = std::filesystem::canonical(path, error);
@@ -106,7 +93,7 @@ Status enable_direct_io(int fd, const std::string& path, std::uint32_t sector_by
       return Status(ErrorCode::kUnsupported,
                     prefix(path) + ": the file system does not support direct I/O (O_DIRECT)");
     }
-    return errno_status(error, prefix(path) + ": cannot enable direct I/O: " + reason(error));
+    return errno_status(error, prefix(path) + ": cannot enable direct I/O: " + errno_reason(error));
   }
   AlignedBuffer probe = make_aligned(sector_bytes);
   ssize_t n = -1;
@@ -122,7 +109,8 @@ Status enable_direct_io(int fd, const std::string& path, std::uint32_t sector_by
                     prefix(path) + ": direct I/O refused for " + std::to_string(sector_bytes) +
                         "-byte sectors (the file system or device needs a larger alignment)");
     }
-    return errno_status(error, prefix(path) + ": direct I/O probe read failed: " + reason(error));
+    return errno_status(error,
+                        prefix(path) + ": direct I/O probe read failed: " + errno_reason(error));
   }
   return Status();
 #else
@@ -175,7 +163,7 @@ Result<std::optional<Uuid>> stored_uuid(int fd, const std::string& path) {
   if (error != ENODATA && error != ENOTSUP && error != EOPNOTSUPP && error != EPERM &&
       error != EACCES) {
     return errno_status(error, prefix(path) + ": cannot read extended attribute " + kUuidAttribute +
-                                   ": " + reason(error));
+                                   ": " + errno_reason(error));
   }
 #else
   (void)fd;
@@ -310,7 +298,7 @@ Result<std::unique_ptr<FileVolume>> FileVolume::create(const std::string& path,
     }
     if (error == ENOENT)
       return not_found(prefix(path) + ": the directory does not exist");
-    return errno_status(error, prefix(path) + ": cannot create: " + reason(error));
+    return errno_status(error, prefix(path) + ": cannot create: " + errno_reason(error));
   }
   auto handle = std::make_unique<Handle>(fd);
   // From here on, a failure removes the file again: a half-made image must not be mistaken
@@ -324,7 +312,7 @@ Result<std::unique_ptr<FileVolume>> FileVolume::create(const std::string& path,
   struct stat info {};
   if (::fstat(fd, &info) != 0) {
     int error = errno;
-    return fail(errno_status(error, prefix(path) + ": cannot stat: " + reason(error)));
+    return fail(errno_status(error, prefix(path) + ": cannot stat: " + errno_reason(error)));
   }
   if (!S_ISREG(info.st_mode))
     return fail(invalid_argument(prefix(path) + ": is not a regular file"));
@@ -339,7 +327,7 @@ Result<std::unique_ptr<FileVolume>> FileVolume::create(const std::string& path,
     int error = errno;
     return fail(errno_status(error, prefix(path) + ": cannot set the size to " +
                                         std::to_string(options.size_bytes) +
-                                        " bytes: " + reason(error)));
+                                        " bytes: " + errno_reason(error)));
   }
 
   Uuid uuid = options.uuid.is_nil() ? Uuid::generate() : options.uuid;
@@ -381,14 +369,14 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
       return not_found(prefix(path) + ": no such file or device");
     if (error == EISDIR)
       return invalid_argument(prefix(path) + ": is a directory, not a file or block device");
-    return errno_status(error, prefix(path) + ": cannot open: " + reason(error));
+    return errno_status(error, prefix(path) + ": cannot open: " + errno_reason(error));
   }
   auto handle = std::make_unique<Handle>(fd);
 
   struct stat info {};
   if (::fstat(fd, &info) != 0) {
     int error = errno;
-    return errno_status(error, prefix(path) + ": cannot stat: " + reason(error));
+    return errno_status(error, prefix(path) + ": cannot stat: " + errno_reason(error));
   }
   std::uint64_t size_bytes = 0;
   std::uint32_t sector_bytes = options.sector_bytes != 0 ? options.sector_bytes : 512;
@@ -404,7 +392,7 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
         ::ioctl(fd, BLKSSZGET, &logical_sector_bytes) != 0) {
       int error = errno;
       return errno_status(
-          error, prefix(path) + ": cannot query the block device's size: " + reason(error));
+          error, prefix(path) + ": cannot query the block device's size: " + errno_reason(error));
     }
     size_bytes = device_bytes;
     if (options.sector_bytes == 0) {
@@ -450,7 +438,7 @@ Result<FileId> FileVolume::file_id(const std::string& path) {
     int error = errno;
     if (error == ENOENT)
       return not_found(prefix(path) + ": no such file or device");
-    return errno_status(error, prefix(path) + ": cannot stat: " + reason(error));
+    return errno_status(error, prefix(path) + ": cannot stat: " + errno_reason(error));
   }
   return FileId{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
 }
@@ -461,7 +449,7 @@ Result<std::uint64_t> FileVolume::allocated_bytes() const {
   struct stat info {};
   if (::fstat(handle_->fd, &info) != 0) {
     int error = errno;
-    return errno_status(error, prefix(path_) + ": cannot stat: " + reason(error));
+    return errno_status(error, prefix(path_) + ": cannot stat: " + errno_reason(error));
   }
   // st_blocks counts 512-byte units whatever the file system's block size.
   return static_cast<std::uint64_t>(info.st_blocks) * 512;
@@ -477,9 +465,10 @@ Status FileVolume::read_at(std::uint64_t offset, std::byte* data, std::size_t le
       int error = errno;
       if (error == EINTR && ++interrupted <= kInterruptedRetriesMax)
         continue;
-      return errno_status(error, describe("read", offset, length,
-                                          "pread of '" + path_ + "' at byte " +
-                                              std::to_string(position) + ": " + reason(error)));
+      return errno_status(
+          error, describe("read", offset, length,
+                          "pread of '" + path_ + "' at byte " + std::to_string(position) + ": " +
+                              errno_reason(error)));
     }
     if (n == 0) {
       return io_error(describe("read", offset, length,
@@ -502,9 +491,10 @@ Status FileVolume::write_at(std::uint64_t offset, const std::byte* data, std::si
       int error = errno;
       if (error == EINTR && ++interrupted <= kInterruptedRetriesMax)
         continue;
-      return errno_status(error, describe("write", offset, length,
-                                          "pwrite of '" + path_ + "' at byte " +
-                                              std::to_string(position) + ": " + reason(error)));
+      return errno_status(
+          error, describe("write", offset, length,
+                          "pwrite of '" + path_ + "' at byte " + std::to_string(position) + ": " +
+                              errno_reason(error)));
     }
     if (n == 0) {
       return io_error(describe(
@@ -553,8 +543,8 @@ Status FileVolume::do_flush() {
     int error = errno;
     if (error == EINTR && interrupted < kInterruptedRetriesMax)
       continue;
-    return errno_status(
-        error, describe("flush", 0, size_bytes_, "fdatasync of '" + path_ + "': " + reason(error)));
+    return errno_status(error, describe("flush", 0, size_bytes_,
+                                        "fdatasync of '" + path_ + "': " + errno_reason(error)));
   }
 }
 
@@ -574,8 +564,9 @@ Status FileVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
         handle_->punch_hole_unsupported.store(true, std::memory_order_relaxed);
         break;
       }
-      return errno_status(error, describe("discard", offset, length,
-                                          "punching a hole in '" + path_ + "': " + reason(error)));
+      return errno_status(error,
+                          describe("discard", offset, length,
+                                   "punching a hole in '" + path_ + "': " + errno_reason(error)));
     }
   }
 #endif

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "freezeframe/store_lock.h"
+#include "posix_io.h"
 
 #if defined(__linux__)
 #include <sys/sysmacros.h>  // major, minor
@@ -54,49 +55,27 @@ constexpr int kReplacedRetriesMax = 64;
 // starts soon after the holder finishes, long enough not to spin.
 constexpr std::chrono::milliseconds kPollStep{20};
 
-std::string reason(int error) {
-  return std::system_category().message(error) + " (errno " + std::to_string(error) + ")";
-}
+using posix::errno_reason;
 
 std::string quoted(const std::filesystem::path& path) {
   return "'" + path.string() + "'";
 }
 
-// Owns one descriptor until it is released to a Handle.
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : fd_(fd) {}
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  ~Descriptor() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_ = -1;
-};
-
+// ::open of a path, retried on EINTR (a bounded number of times).
 int open_retrying(const std::filesystem::path& path, int flags, mode_t mode = 0) {
-  for (;;) {
-    int fd = ::open(path.c_str(), flags, mode);
-    if (fd >= 0 || errno != EINTR)
-      return fd;
-  }
+  return posix::open_retrying(path.c_str(), flags, mode);
 }
 
 // Whether `path` still names the object open as `fd`. A path that is gone is not the same.
 Result<bool> same_object(int fd, const std::filesystem::path& path) {
   struct stat held {};
   if (::fstat(fd, &held) != 0)
-    return io_error("cannot examine the open " + quoted(path) + ": " + reason(errno));
+    return io_error("cannot examine the open " + quoted(path) + ": " + errno_reason(errno));
   struct stat named {};
   if (::stat(path.c_str(), &named) != 0) {
     if (errno == ENOENT || errno == ENOTDIR)
       return false;
-    return io_error("cannot examine " + quoted(path) + ": " + reason(errno));
+    return io_error("cannot examine " + quoted(path) + ": " + errno_reason(errno));
   }
   return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
@@ -171,13 +150,13 @@ Result<int> lock_object(const std::filesystem::path& path, const Open& open_desc
     FF_ASSIGN_OR_RETURN(int raw, open_descriptor());
     if (raw < 0)
       return -1;
-    Descriptor fd(raw);
+    posix::UniqueFd fd(raw);
     while (::flock(fd.get(), operation | LOCK_NB) != 0) {
       int error = errno;
       if (error == EINTR)
         continue;
       if (error != EWOULDBLOCK)
-        return io_error("cannot lock " + quoted(path) + ": " + reason(error));
+        return io_error("cannot lock " + quoted(path) + ": " + errno_reason(error));
       FF_TRY(waiter.pause(holders));
     }
     FF_ASSIGN_OR_RETURN(bool same, same_object(fd.get(), path));
@@ -200,7 +179,7 @@ Result<int> open_directory(const std::filesystem::path& dir) {
     return not_found("store directory " + quoted(dir) + " does not exist");
   if (error == ENOTDIR)
     return invalid_argument("store directory " + quoted(dir) + " is not a directory");
-  return io_error("cannot open store directory " + quoted(dir) + ": " + reason(error));
+  return io_error("cannot open store directory " + quoted(dir) + ": " + errno_reason(error));
 }
 
 // Shared holders only read the lock file, so a read-only store (file present, not writable)
@@ -215,14 +194,14 @@ Result<int> open_lock_file_shared(const std::filesystem::path& path) {
       return -1;
   }
   if (fd < 0)
-    return io_error("cannot open lock file " + quoted(path) + ": " + reason(errno));
+    return io_error("cannot open lock file " + quoted(path) + ": " + errno_reason(errno));
   return fd;
 }
 
 Result<int> open_lock_file_exclusive(const std::filesystem::path& path) {
   int fd = open_retrying(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    return io_error("cannot open lock file " + quoted(path) + ": " + reason(errno));
+    return io_error("cannot open lock file " + quoted(path) + ": " + errno_reason(errno));
   return fd;
 }
 
