@@ -455,55 +455,62 @@ Result<std::uint64_t> FileVolume::allocated_bytes() const {
   return static_cast<std::uint64_t>(info.st_blocks) * 512;
 }
 
-Status FileVolume::read_at(std::uint64_t offset, std::byte* data, std::size_t length) {
+namespace {
+
+// Moves [offset, offset + length) with as many calls of `call` (pread or pwrite: bytes done,
+// 0, or -1 with errno) as it takes, retrying EINTR a bounded number of times. `describe`
+// turns a detail into the error message; `at_zero` says why a call that moved nothing stops.
+template <typename Call, typename Describe, typename AtZero>
+Status transfer(std::uint64_t offset, std::size_t length, const char* call_name, Call&& call,
+                Describe&& describe, AtZero&& at_zero) {
   std::size_t done = 0;
   int interrupted = 0;
   while (done < length) {
     const std::uint64_t position = offset + done;
-    ssize_t n = ::pread(handle_->fd, data + done, length - done, static_cast<off_t>(position));
+    const ssize_t n = call(done, length - done, static_cast<off_t>(position));
     if (n < 0) {
-      int error = errno;
+      const int error = errno;
       if (error == EINTR && ++interrupted <= kInterruptedRetriesMax)
         continue;
-      return errno_status(
-          error, describe("read", offset, length,
-                          "pread of '" + path_ + "' at byte " + std::to_string(position) + ": " +
-                              errno_reason(error)));
+      return errno_status(error, describe(std::string(call_name) + " at byte " +
+                                          std::to_string(position) + ": " + errno_reason(error)));
     }
-    if (n == 0) {
-      return io_error(describe("read", offset, length,
-                               "'" + path_ + "' ends at byte " + std::to_string(position) +
-                                   ", before the volume's end at " + std::to_string(size_bytes_) +
-                                   " (was the file truncated?)"));
-    }
+    if (n == 0)
+      return io_error(describe(at_zero(position)));
     done += static_cast<std::size_t>(n);
   }
   return Status();
 }
 
+}  // namespace
+
+Status FileVolume::read_at(std::uint64_t offset, std::byte* data, std::size_t length) {
+  return transfer(
+      offset, length, "pread",
+      [&](std::size_t done, std::size_t left, off_t at) {
+        return ::pread(handle_->fd, data + done, left, at);
+      },
+      [&](const std::string& detail) {
+        return describe("read", offset, length, "'" + path_ + "': " + detail);
+      },
+      [&](std::uint64_t position) {
+        return "it ends at byte " + std::to_string(position) + ", before the volume's end at " +
+               std::to_string(size_bytes_) + " (was the file truncated?)";
+      });
+}
+
 Status FileVolume::write_at(std::uint64_t offset, const std::byte* data, std::size_t length) {
-  std::size_t done = 0;
-  int interrupted = 0;
-  while (done < length) {
-    const std::uint64_t position = offset + done;
-    ssize_t n = ::pwrite(handle_->fd, data + done, length - done, static_cast<off_t>(position));
-    if (n < 0) {
-      int error = errno;
-      if (error == EINTR && ++interrupted <= kInterruptedRetriesMax)
-        continue;
-      return errno_status(
-          error, describe("write", offset, length,
-                          "pwrite of '" + path_ + "' at byte " + std::to_string(position) + ": " +
-                              errno_reason(error)));
-    }
-    if (n == 0) {
-      return io_error(describe(
-          "write", offset, length,
-          "pwrite of '" + path_ + "' at byte " + std::to_string(position) + " wrote nothing"));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return Status();
+  return transfer(
+      offset, length, "pwrite",
+      [&](std::size_t done, std::size_t left, off_t at) {
+        return ::pwrite(handle_->fd, data + done, left, at);
+      },
+      [&](const std::string& detail) {
+        return describe("write", offset, length, "'" + path_ + "': " + detail);
+      },
+      [&](std::uint64_t position) {
+        return "pwrite at byte " + std::to_string(position) + " wrote nothing";
+      });
 }
 
 Status FileVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
