@@ -36,6 +36,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "freezeframe/assert.h"
@@ -321,28 +322,94 @@ Status check_superblock_fields(const Superblock& s, std::uint64_t volume_bytes) 
   return Status::ok_status();
 }
 
-// Body bytes of each record type; 0 for an unknown type.
-std::size_t record_body_bytes(std::uint8_t type) noexcept {
-  switch (static_cast<RecordType>(type)) {
+// The body of each record type: its fields in order, packed without padding, as members of
+// Record. This one list gives the body's size, the encoder and the decoder. `field` is called
+// with each member pointer; the return is false for an unknown type.
+template <typename Field>
+bool visit_body(RecordType type, Field&& field) {
+  switch (type) {
     case RecordType::kSnapshotCreate:
-      return 4 + kUuidBytes + kUuidBytes + 8 + 4;  // tag id set_id created_ns attributes
+      field(&Record::tag);
+      field(&Record::id);
+      field(&Record::set_id);
+      field(&Record::created_ns);
+      field(&Record::attributes);
+      return true;
     case RecordType::kSnapshotDelete:
     case RecordType::kRevert:
     case RecordType::kRevertDone:
-      return 4;  // tag
+      field(&Record::tag);
+      return true;
     case RecordType::kSnapshotInvalidate:
-      return 4 + 1;  // tag reason
+      field(&Record::tag);
+      field(&Record::reason);
+      return true;
     case RecordType::kMapAdd:
-      return 8 + 4 + 4 + 4;  // chunk tag slot stored_bytes
+      field(&Record::chunk);
+      field(&Record::tag);
+      field(&Record::slot);
+      field(&Record::stored_bytes);
+      return true;
     case RecordType::kMapToOrigin:
     case RecordType::kMapRemove:
-      return 8 + 4;  // chunk tag
+      field(&Record::chunk);
+      field(&Record::tag);
+      return true;
     case RecordType::kLimit:
-      return 1 + 8 + 1;  // limit_kind limit_value policy
+      field(&Record::limit_kind);
+      field(&Record::limit_value);
+      field(&Record::policy);
+      return true;
     case RecordType::kState:
-      return 4 + 4;  // next_tag revert_tag
+      field(&Record::next_tag);
+      field(&Record::revert_tag);
+      return true;
   }
-  return 0;
+  return false;
+}
+
+// Encoded width of one field: its integer width, 16 bytes for a UUID.
+template <typename T>
+constexpr std::size_t field_bytes() {
+  if constexpr (std::is_same_v<T, Uuid>)
+    return kUuidBytes;
+  else
+    return sizeof(T);
+}
+
+void put_field(std::span<std::byte> out, std::size_t offset, const Uuid& value) {
+  put_uuid(out, offset, value);
+}
+template <typename T>
+void put_field(std::span<std::byte> out, std::size_t offset, T value) {
+  if constexpr (sizeof(T) == 1)
+    put_u8(out, offset, static_cast<std::uint8_t>(value));
+  else if constexpr (sizeof(T) == 4)
+    put_u32(out, offset, static_cast<std::uint32_t>(value));
+  else
+    put_u64(out, offset, static_cast<std::uint64_t>(value));
+}
+
+void get_field(std::span<const std::byte> in, std::size_t offset, Uuid& value) {
+  value = get_uuid(in, offset);
+}
+template <typename T>
+void get_field(std::span<const std::byte> in, std::size_t offset, T& value) {
+  if constexpr (sizeof(T) == 1)
+    value = static_cast<T>(get_u8(in, offset));
+  else if constexpr (sizeof(T) == 4)
+    value = static_cast<T>(get_u32(in, offset));
+  else
+    value = static_cast<T>(get_u64(in, offset));
+}
+
+// Body bytes of each record type; 0 for an unknown type.
+std::size_t record_body_bytes(std::uint8_t type) noexcept {
+  std::size_t bytes = 0;
+  const bool known = visit_body(static_cast<RecordType>(type), [&](auto member) {
+    bytes += field_bytes<std::remove_cvref_t<decltype(Record{}.*member)>>();
+  });
+  return known ? bytes : 0;
 }
 
 }  // namespace
@@ -445,45 +512,11 @@ void append_record(const Record& r, std::vector<std::byte>& payload) {
   put_u8(out, 0, static_cast<std::uint8_t>(r.type));
   put_u8(out, 1, static_cast<std::uint8_t>(body_bytes));
   const std::span<std::byte> body = out.subspan(kRecordHeaderBytes);
-  switch (r.type) {
-    case RecordType::kSnapshotCreate:
-      put_u32(body, 0, r.tag);
-      put_uuid(body, 4, r.id);
-      put_uuid(body, 20, r.set_id);
-      put_u64(body, 36, static_cast<std::uint64_t>(r.created_ns));
-      put_u32(body, 44, r.attributes);
-      return;
-    case RecordType::kSnapshotDelete:
-    case RecordType::kRevert:
-    case RecordType::kRevertDone:
-      put_u32(body, 0, r.tag);
-      return;
-    case RecordType::kSnapshotInvalidate:
-      put_u32(body, 0, r.tag);
-      put_u8(body, 4, r.reason);
-      return;
-    case RecordType::kMapAdd:
-      put_u64(body, 0, r.chunk);
-      put_u32(body, 8, r.tag);
-      put_u32(body, 12, r.slot);
-      put_u32(body, 16, r.stored_bytes);
-      return;
-    case RecordType::kMapToOrigin:
-    case RecordType::kMapRemove:
-      put_u64(body, 0, r.chunk);
-      put_u32(body, 8, r.tag);
-      return;
-    case RecordType::kLimit:
-      put_u8(body, 0, r.limit_kind);
-      put_u64(body, 1, r.limit_value);
-      put_u8(body, 9, r.policy);
-      return;
-    case RecordType::kState:
-      put_u32(body, 0, r.next_tag);
-      put_u32(body, 4, r.revert_tag);
-      return;
-  }
-  FF_ASSERT_MSG(false, "append_record: unknown record type");
+  std::size_t at = 0;
+  visit_body(r.type, [&](auto member) {
+    put_field(body, at, r.*member);
+    at += field_bytes<std::remove_cvref_t<decltype(r.*member)>>();
+  });
 }
 
 Result<std::vector<Record>> decode_records(std::span<const std::byte> payload) {
@@ -513,44 +546,11 @@ Result<std::vector<Record>> decode_records(std::span<const std::byte> payload) {
     const std::span<const std::byte> body = payload.subspan(offset + kRecordHeaderBytes, expected);
     Record r;
     r.type = static_cast<RecordType>(type);
-    switch (r.type) {
-      case RecordType::kSnapshotCreate:
-        r.tag = get_u32(body, 0);
-        r.id = get_uuid(body, 4);
-        r.set_id = get_uuid(body, 20);
-        r.created_ns = static_cast<std::int64_t>(get_u64(body, 36));
-        r.attributes = get_u32(body, 44);
-        break;
-      case RecordType::kSnapshotDelete:
-      case RecordType::kRevert:
-      case RecordType::kRevertDone:
-        r.tag = get_u32(body, 0);
-        break;
-      case RecordType::kSnapshotInvalidate:
-        r.tag = get_u32(body, 0);
-        r.reason = get_u8(body, 4);
-        break;
-      case RecordType::kMapAdd:
-        r.chunk = get_u64(body, 0);
-        r.tag = get_u32(body, 8);
-        r.slot = get_u32(body, 12);
-        r.stored_bytes = get_u32(body, 16);
-        break;
-      case RecordType::kMapToOrigin:
-      case RecordType::kMapRemove:
-        r.chunk = get_u64(body, 0);
-        r.tag = get_u32(body, 8);
-        break;
-      case RecordType::kLimit:
-        r.limit_kind = get_u8(body, 0);
-        r.limit_value = get_u64(body, 1);
-        r.policy = get_u8(body, 9);
-        break;
-      case RecordType::kState:
-        r.next_tag = get_u32(body, 0);
-        r.revert_tag = get_u32(body, 4);
-        break;
-    }
+    std::size_t at = 0;
+    visit_body(r.type, [&](auto member) {
+      get_field(body, at, r.*member);
+      at += field_bytes<std::remove_cvref_t<decltype(r.*member)>>();
+    });
     records.push_back(r);
     offset += kRecordHeaderBytes + expected;
   }
