@@ -382,6 +382,7 @@ void put_field(std::span<std::byte> out, std::size_t offset, const Uuid& value) 
 }
 template <typename T>
 void put_field(std::span<std::byte> out, std::size_t offset, T value) {
+  static_assert(sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8, "no codec for this width");
   if constexpr (sizeof(T) == 1)
     put_u8(out, offset, static_cast<std::uint8_t>(value));
   else if constexpr (sizeof(T) == 4)
@@ -395,6 +396,7 @@ void get_field(std::span<const std::byte> in, std::size_t offset, Uuid& value) {
 }
 template <typename T>
 void get_field(std::span<const std::byte> in, std::size_t offset, T& value) {
+  static_assert(sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8, "no codec for this width");
   if constexpr (sizeof(T) == 1)
     value = static_cast<T>(get_u8(in, offset));
   else if constexpr (sizeof(T) == 4)

@@ -10,7 +10,7 @@
 //
 // Consolidation folds redirected chunks that no snapshot needs in the origin back into the
 // origin and frees their slots: origin copies first, an origin flush, then the records that
-// stop pointing at the slots. It runs in batches (SnapshotProvider::consolidate() releases
+// stop pointing at the slots. It runs in batches (RowProvider::consolidate() releases
 // the lock between them) and, as the SpaceReclaimer handed to the OverflowGuard, before the
 // overflow policy gives up anything.
 //

@@ -419,6 +419,7 @@ Result<std::unique_ptr<CowProvider>> CowProvider::open(Volume& origin, Volume& d
 std::uint64_t CowProvider::held_chunks() const {
   Impl& s = impl();
   std::shared_lock lock(s.mutex);
+  FF_ASSERT(s.kind == ProviderKind::kCopyOnWrite);
   return static_cast<const detail::CowWritePath&>(*s.path).held_chunks();
 }
 

@@ -151,9 +151,10 @@ Result<int> lock_object(const std::filesystem::path& path, const Open& open_desc
     if (raw < 0)
       return -1;
     posix::UniqueFd fd(raw);
+    int interrupted = 0;
     while (::flock(fd.get(), operation | LOCK_NB) != 0) {
       int error = errno;
-      if (error == EINTR)
+      if (error == EINTR && ++interrupted <= posix::kInterruptedRetriesMax)
         continue;
       if (error != EWOULDBLOCK)
         return io_error("cannot lock " + quoted(path) + ": " + errno_reason(error));

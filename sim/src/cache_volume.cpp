@@ -73,8 +73,20 @@ Status CacheVolume::do_read(std::uint64_t offset, std::span<std::byte> out) {
   return Status();
 }
 
+// REQUIRES: mutex_ held.
+Status CacheVolume::check_room(const char* operation, std::uint64_t offset,
+                               std::uint64_t bytes) const {
+  if (!write_back_refused_ || cached_dirty_bytes_ + bytes <= 2 * options_.cache_bytes_max)
+    return Status();
+  return io_error(describe(operation, offset, bytes,
+                           "the write cache holds " + std::to_string(cached_dirty_bytes_) +
+                               " bytes the device could not write back; no more until a flush "
+                               "succeeds"));
+}
+
 Status CacheVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
   std::lock_guard lock(mutex_);
+  FF_TRY(check_room("write", offset, data.size()));
   cache_write(offset, data);
   ++stats_.writes;
   stats_.bytes_written += data.size();
@@ -83,6 +95,7 @@ Status CacheVolume::do_write(std::uint64_t offset, std::span<const std::byte> da
 
 Status CacheVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
   std::lock_guard lock(mutex_);
+  FF_TRY(check_room("discard", offset, length));
   // A discard is cached like a write of zeros: it too is lost or kept per unit by a crash.
   static constexpr std::size_t kZeroBytes = 64 * 1024;
   static const std::vector<std::byte> zeros(kZeroBytes);
@@ -132,12 +145,17 @@ void CacheVolume::write_back_over_limit() {
     CachedUnit& unit = cache_.at(index);
     if (!unit.durable) {
       auto durable = std::make_unique<std::byte[]>(unit_bytes_);
-      if (!read_base_unit(index, durable.get()).ok())
+      if (!read_base_unit(index, durable.get()).ok()) {
+        write_back_refused_ = true;
         return;
+      }
       unit.durable = std::move(durable);
     }
-    if (!write_units_to_base({{index, unit.data.get()}}, /*continue_after_error=*/false).ok())
+    if (!write_units_to_base({{index, unit.data.get()}}, /*continue_after_error=*/false).ok()) {
+      write_back_refused_ = true;
       return;
+    }
+    write_back_refused_ = false;
     unit.written_back = true;
     cached_dirty_bytes_ -= unit_bytes_;
     dirty_by_sequence_.erase(oldest);
@@ -199,6 +217,7 @@ void CacheVolume::empty_cache() {
   cache_.clear();
   dirty_by_sequence_.clear();
   cached_dirty_bytes_ = 0;
+  write_back_refused_ = false;
 }
 
 Status CacheVolume::do_flush() {

@@ -244,6 +244,9 @@ class Scenario {
       EXPECT_EQ(row, nullptr);  // consolidation is RoW's alone
       return !stopped(Status(), "consolidate");
     }
+    EXPECT_NE(row, nullptr) << "a RoW provider is not a RowProvider";
+    if (row == nullptr)
+      return false;
     return !stopped(row->consolidate(), "consolidate");
   }
 

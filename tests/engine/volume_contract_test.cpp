@@ -115,7 +115,6 @@ Result<std::unique_ptr<Volume>> make_sim_over_memory(std::uint64_t size_bytes, b
 }
 
 // Owns a stack of volumes, bottom first, and presents the top one; destroys them top first
-// (a provider before the volumes under it).
 // (a provider before the volumes under it). A simulated clock the stack uses outlives it.
 class OwnedStack final : public VolumeWrapper {
  public:

@@ -157,9 +157,9 @@ TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
   auto session = rig->coordinator->create_session();
   Status status;
   std::thread requestor([&] { status = run_sequence(*rig, *session); });
-  // Wait (real time, bounded by the test timeout) until the freeze is running, then let
-  // simulated time pass the 60 s window.
-  rig->trace.wait_for("stuck:freeze");
+  // Wait (real time, bounded) until the freeze is running, then let simulated time pass the
+  // 60 s window. A failed wait goes on to the join: a requestor that never froze has returned.
+  EXPECT_TRUE(rig->trace.wait_for("stuck:freeze")) << "the freeze never started";
   rig->clock.advance(seconds(61));
   requestor.join();
   EXPECT_EQ(status.code(), ErrorCode::kTimeout);
@@ -364,7 +364,8 @@ TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
   auto session = rig->coordinator->create_session();
   Status status;
   std::thread requestor([&] { status = run_sequence(*rig, *session); });
-  rig->trace.wait_for("app:prepare-backup");
+  ASSERT_TRUE(rig->trace.wait_for("app:prepare-backup")) << "never reached "
+                                                         << "app:prepare-backup";
   EXPECT_TRUE(session->abort().ok());
   // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
   app.release(WriterEvent::kPrepareBackup);

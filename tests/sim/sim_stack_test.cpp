@@ -93,6 +93,30 @@ TEST(SimStack, CacheOverFaultAcceptsTheWriteAndFailsTheFlush) {
   EXPECT_EQ(faults->stats().injected_failures, 1u);
 }
 
+// A disk whose write-backs keep failing stops taking writes once its cache holds twice its
+// limit, instead of growing without bound; a successful flush makes it take them again.
+TEST(SimStack, ACacheThatCannotWriteBackStopsTakingWritesAtTwiceItsLimit) {
+  auto disk = make_disk();
+  auto faults = made(FaultVolume::create(*disk));
+  auto cache = made(CacheVolume::create(*faults, {.cache_bytes_max = 4 * 4096}));
+  const FaultId broken = faults->add_fault(
+      {.trigger = FaultRule::Trigger::kFromNth, .operations = operation_bit(IoOperation::kWrite)});
+  // Up to twice the limit the writes are taken (the failed write-backs wait for a flush).
+  for (std::uint64_t i = 0; i < 8; ++i)
+    ASSERT_TRUE(cache->write(i * 4096, filled(4096, 0x44)).ok()) << "write " << i;
+  EXPECT_EQ(cache->unflushed_bytes(), 8 * 4096u);
+  Status refused = cache->write(8 * 4096, filled(4096, 0x45));
+  EXPECT_EQ(refused.code(), ErrorCode::kIoError) << refused.to_string();
+  EXPECT_NE(refused.message().find("could not write back"), std::string::npos) << refused.message();
+  EXPECT_EQ(cache->discard(9 * 4096, 4096).code(), ErrorCode::kIoError);
+  EXPECT_EQ(cache->unflushed_bytes(), 8 * 4096u) << "a refused write was cached";
+  // The medium comes back: the flush writes everything, and writes are taken again.
+  ASSERT_TRUE(faults->remove_fault(broken));
+  ASSERT_TRUE(cache->flush().ok());
+  EXPECT_EQ(read_range(*disk, 0, 8 * 4096), filled(8 * 4096, 0x44));
+  EXPECT_TRUE(cache->write(8 * 4096, filled(4096, 0x45)).ok());
+}
+
 TEST(SimStack, FailedFlushBeforeACrashDependsOnWhereTheFaultSits) {
   // Every unflushed unit reverts in a crash; the flush barrier fails once.
   const CacheVolumeOptions revert_all{.seed = 1, .crash_survival_probability = 0.0};

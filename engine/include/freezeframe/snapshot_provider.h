@@ -216,9 +216,8 @@ class SnapshotProvider : public Volume {
   // version) and, with compression, the frame length of each data slot (4 bytes per slot).
   std::uint64_t index_memory_bytes() const;
 
-  struct Impl;
-
  protected:
+  struct Impl;
   explicit SnapshotProvider(std::unique_ptr<Impl> impl);
   Impl& impl() const noexcept { return *impl_; }
   // open(), refusing a diff area of another kind than `expected` (when given) before any

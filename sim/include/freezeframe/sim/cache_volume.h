@@ -8,8 +8,11 @@
 // back on its own when the cache exceeds `cache_bytes_max` (oldest first), as a real disk
 // does; such units are on the base but still count as unflushed for crash(). A write-back the
 // base refuses is not reported to the write that caused it: the units stay cached and the
-// next flush() tries them again (and reports the failure). Discards are cached as writes of
-// zeros and reach the base as such.
+// next flush() tries them again (and reports the failure). The cache is bounded all the same:
+// while the base refuses write-backs, a write or discard that would take the cache past
+// twice `cache_bytes_max` fails with kIoError (as a disk whose medium is gone stops taking
+// writes), until a write-back or a flush succeeds. Discards are cached as writes of zeros and
+// reach the base as such.
 //
 // crash() models power loss: every unit written since the last completed flush either
 // survives with its newest content or reverts to its content as of that flush, chosen by the
@@ -127,6 +130,9 @@ class CacheVolume final : public VolumeWrapper {
 
   void cache_write(std::uint64_t offset, std::span<const std::byte> data);
   void write_back_over_limit();
+  // kIoError when the base refuses write-backs and `bytes` more would take the cache past its
+  // hard limit (twice cache_bytes_max).
+  Status check_room(const char* operation, std::uint64_t offset, std::uint64_t bytes) const;
   Status read_base_unit(std::uint64_t index, std::byte* out);
   Status write_units_to_base(const UnitList& units, bool continue_after_error);
   void empty_cache();
@@ -138,6 +144,7 @@ class CacheVolume final : public VolumeWrapper {
   std::map<std::uint64_t, CachedUnit> cache_;  // unit index -> unit; ordered: deterministic
   std::map<std::uint64_t, std::uint64_t> dirty_by_sequence_;  // sequence -> unit index
   std::uint64_t cached_dirty_bytes_ = 0;                      // units not yet written back
+  bool write_back_refused_ = false;  // the last write-back the base was asked for failed
   std::uint64_t sequence_ = 0;
   CacheVolumeStats stats_;
 };

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -35,12 +36,15 @@ class EventTrace {
     return static_cast<std::size_t>(std::count(entries_.begin(), entries_.end(), entry));
   }
   bool contains(std::string_view entry) const { return count(entry) != 0; }
-  // Blocks the calling thread until `entry` has been recorded: for a test thread that must
-  // act while another thread is inside a scripted event (bounded by the test's timeout).
-  void wait_for(std::string_view entry) const {
+  // Blocks the calling thread until `entry` has been recorded, for a test thread that must act
+  // while another thread is inside a scripted event; false if `limit` (real time: a guard
+  // against a hang, never a pacing delay) passes first.
+  [[nodiscard]] bool wait_for(std::string_view entry,
+                              std::chrono::milliseconds limit = std::chrono::seconds(60)) const {
     std::unique_lock lock(mutex_);
-    added_.wait(
-        lock, [&] { return std::find(entries_.begin(), entries_.end(), entry) != entries_.end(); });
+    return added_.wait_for(lock, limit, [&] {
+      return std::find(entries_.begin(), entries_.end(), entry) != entries_.end();
+    });
   }
   void clear() {
     std::lock_guard lock(mutex_);
