@@ -80,6 +80,25 @@ TEST(FileVolume, CreateMakesASparseImageOfTheRequestedSize) {
   EXPECT_EQ(back, std::vector<std::byte>(data.size()));
 }
 
+// The image file shrinks under an open volume: a read past the file's new end is an I/O
+// error that names the file, where it ends and the volume's own end, never zeros with success.
+TEST(FileVolume, AReadPastAFileTruncatedUnderneathIsAnErrorNamingIt) {
+  TempPath path;
+  auto volume = create_ok(path, {.size_bytes = 1 * kMiB});
+  ASSERT_NE(volume, nullptr);
+  ASSERT_TRUE(volume->write(0, std::vector<std::byte>(1 * kMiB, std::byte{0x5a})).ok());
+  ASSERT_TRUE(volume->flush().ok());
+  std::filesystem::resize_file(path.path(), 512 * 1024);
+  std::vector<std::byte> out(4096);
+  EXPECT_TRUE(volume->read(512 * 1024 - 4096, out).ok());
+  Status status = volume->read(512 * 1024, out);
+  EXPECT_EQ(status.code(), ErrorCode::kIoError) << status.to_string();
+  EXPECT_NE(status.message().find(path.str()), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("ends at byte 524288"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("volume's end at 1048576"), std::string::npos)
+      << status.message();
+}
+
 TEST(FileVolume, DataWrittenAndFlushedSurvivesReopen) {
   const std::uint64_t seed = testing::test_seed(21);
   SCOPED_TRACE(testing::replay_command(seed));

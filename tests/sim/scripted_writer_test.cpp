@@ -238,5 +238,18 @@ TEST(ScriptedWriter, IsFrozenFromFreezeUntilThawOrAbort) {
   EXPECT_FALSE(writer.frozen());
 }
 
+// EventTrace counts and finds entries, and a wait for an entry that never comes returns false
+// once its bound passes instead of hanging the test.
+TEST(EventTrace, CountsFindsAndWaitsWithABound) {
+  EventTrace trace;
+  trace.add("app:freeze");
+  trace.add("app:freeze");
+  EXPECT_EQ(trace.count("app:freeze"), 2u);
+  EXPECT_TRUE(trace.contains("app:freeze"));
+  EXPECT_FALSE(trace.contains("app:thaw"));
+  EXPECT_TRUE(trace.wait_for("app:freeze", std::chrono::milliseconds(0)));
+  EXPECT_FALSE(trace.wait_for("app:thaw", std::chrono::milliseconds(1)));
+}
+
 }  // namespace
 }  // namespace freezeframe::sim
