@@ -7,7 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libxxhash-dev libzstd-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format python3 python3-matplotlib qemu-utils strace ccache
+  clang-format clang-tidy python3 python3-matplotlib qemu-utils strace ccache
+  libcli11-dev
 )
 
 missing=()
