@@ -42,10 +42,10 @@ class PhaseTimes final : public EventSink {
  public:
   void record(const ProtocolEvent& event) override {
     std::lock_guard lock(mutex_);
-    auto& [count, total] = phases_[event.phase];
+    auto& [count, total] = phases_[std::string(protocol_phase_name(event.phase))];
     ++count;
     total += event.duration;
-    if (event.outcome != "ok")
+    if (event.outcome != EventOutcome::kOk)
       ++failures_;
   }
   std::string summary() const {
@@ -132,7 +132,7 @@ bool snapshot_set_demo(ProviderKind kind, std::uint64_t seed, const fs::path& di
     return false;
   HoldableVolume data(*data_provider.value(), "data");
   HoldableVolume log(*log_provider.value(), "log");
-  BlockSnapshotProvider block("freezeframe-" + tag, kind);
+  BlockSnapshotAdapter block("freezeframe-" + tag, kind);
   if (!check(block.add_volume(*data_provider.value(), "data"), "provider") ||
       !check(block.add_volume(*log_provider.value(), "log"), "provider"))
     return false;

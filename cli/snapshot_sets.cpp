@@ -47,8 +47,8 @@ struct SetEngine::Impl {
   std::ostream* log;
   SystemClock clock;
   VolumeWriter writer;
-  BlockSnapshotProvider cow;
-  BlockSnapshotProvider row;
+  BlockSnapshotAdapter cow;
+  BlockSnapshotAdapter row;
   // Volume name -> the SnapshotProvider registered for it and the volume held at commit.
   std::map<std::string, SnapshotProvider*> registered;
   std::vector<std::unique_ptr<HoldableVolume>> holdable;
@@ -103,7 +103,7 @@ struct SetEngine::Impl {
                     "the shadow storage of volume '" + entry.name +
                         "' was recreated during this session; run 'reset' first");
     }
-    BlockSnapshotProvider& provider =
+    BlockSnapshotAdapter& provider =
         opened->provider->kind() == ProviderKind::kCopyOnWrite ? cow : row;
     FF_TRY(provider.add_volume(*opened->provider, entry.name));
     holdable.push_back(std::make_unique<HoldableVolume>(*opened->provider, entry.name));
@@ -157,7 +157,7 @@ struct SetEngine::Impl {
                                                std::string(state_name(w.state)) + ", " + w.message);
       }
     }
-    FF_ASSIGN_OR_RETURN(SnapshotSetInfo info, session->snapshot_set());
+    FF_ASSIGN_OR_RETURN(SnapshotSet info, session->snapshot_set());
     CreatedSet set;
     set.id = info.id;
     set.context = info.context;

@@ -14,6 +14,8 @@
 #include <string>
 #include <utility>
 
+#include "freezeframe/protocol_log.h"
+
 namespace freezeframe {
 namespace {
 
@@ -53,20 +55,6 @@ constexpr std::array<NamedValue<WriterFailure>, 8> kFailureNames{{
     {WriterFailure::kOutOfResources, "out-of-resources"},
     {WriterFailure::kRecoveryFailed, "recovery-failed"},
     {WriterFailure::kNotResponding, "not-responding"},
-}};
-
-constexpr std::array<NamedValue<WriterEvent>, 11> kEventNames{{
-    {WriterEvent::kIdentify, "identify"},
-    {WriterEvent::kPrepareBackup, "prepare-backup"},
-    {WriterEvent::kPrepareSnapshot, "prepare-snapshot"},
-    {WriterEvent::kFreeze, "freeze"},
-    {WriterEvent::kThaw, "thaw"},
-    {WriterEvent::kPostSnapshot, "post-snapshot"},
-    {WriterEvent::kAbort, "abort"},
-    {WriterEvent::kBackupComplete, "backup-complete"},
-    {WriterEvent::kBackupShutdown, "backup-shutdown"},
-    {WriterEvent::kPreRestore, "pre-restore"},
-    {WriterEvent::kPostRestore, "post-restore"},
 }};
 
 constexpr std::array<NamedValue<BackupType>, 6> kBackupTypeNames{{
@@ -351,7 +339,7 @@ std::string_view writer_failure_name(WriterFailure failure) noexcept {
 }
 
 std::string_view writer_event_name(WriterEvent event) noexcept {
-  return name_of(kEventNames, event, "unknown");
+  return protocol_phase_name(phase_of(event));
 }
 
 WriterState failed_state_for(WriterEvent event) noexcept {

@@ -144,9 +144,23 @@ WriterResult ScriptedWriter::prepare_snapshot(const WriterSessionInfo& session) 
 }
 
 WriterResult ScriptedWriter::freeze(const WriterSessionInfo& session) {
+  auto aborts_so_far = [&] {
+    return std::count_if(trace_.begin(), trace_.end(), [](const ScriptedTraceEntry& entry) {
+      return entry.event == WriterEvent::kAbort;
+    });
+  };
+  std::ptrdiff_t aborts_before = 0;
+  {
+    std::lock_guard lock(mutex_);
+    aborts_before = aborts_so_far();
+  }
   WriterResult result = handle(WriterEvent::kFreeze, session.snapshot_set_id);
   std::lock_guard lock(mutex_);
-  frozen_ = true;  // even a failed freeze may have stopped writes: thaw or abort must follow
+  // Even a failed freeze may have stopped writes: thaw or abort must follow. An abort that
+  // arrived while this freeze ran has undone it (as a writer must handle an abort that
+  // overtakes its own freeze).
+  if (aborts_so_far() == aborts_before)
+    frozen_ = true;
   return result;
 }
 

@@ -36,12 +36,12 @@ struct AppRig {
   std::unique_ptr<SnapshotProvider> log_provider;
   std::unique_ptr<HoldableVolume> data;
   std::unique_ptr<HoldableVolume> log;
-  std::unique_ptr<BlockSnapshotProvider> block;
+  std::unique_ptr<BlockSnapshotAdapter> block;
   std::unique_ptr<sim::TransactionalApp> app;
   std::unique_ptr<Coordinator> coordinator;
 
   // Opens the data and log snapshots of a set and judges the pair.
-  sim::ConsistencyReport check(const SnapshotSetInfo& set) {
+  sim::ConsistencyReport check(const SnapshotSet& set) {
     EXPECT_EQ(set.snapshots.size(), 2u);
     auto data_snapshot = data_provider->open_snapshot(set.snapshots.at(0).id);
     auto log_snapshot = log_provider->open_snapshot(set.snapshots.at(1).id);
@@ -74,7 +74,7 @@ std::unique_ptr<AppRig> make_rig(ProviderKind kind, std::uint64_t seed) {
   rig->log_provider = std::move(log_provider).value();
   rig->data = std::make_unique<HoldableVolume>(*rig->data_provider, "data");
   rig->log = std::make_unique<HoldableVolume>(*rig->log_provider, "log");
-  rig->block = std::make_unique<BlockSnapshotProvider>(
+  rig->block = std::make_unique<BlockSnapshotAdapter>(
       std::string("block-") + std::string(provider_kind_name(kind)), kind);
   EXPECT_TRUE(rig->block->add_volume(*rig->data_provider, "data").ok());
   EXPECT_TRUE(rig->block->add_volume(*rig->log_provider, "log").ok());

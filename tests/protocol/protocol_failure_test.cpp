@@ -19,28 +19,8 @@ using std::chrono::seconds;
 using testing::make_protocol_rig;
 using testing::ProtocolRig;
 using testing::ProviderScript;
-
-// Runs the whole requestor sequence, stopping at the first error.
-Status run_sequence(ProtocolRig& rig, BackupSession& session) {
-  auto metadata = session.gather_writer_metadata();
-  if (!metadata.ok())
-    return metadata.status();
-  auto started = session.start_snapshot_set();
-  if (!started.ok())
-    return started.status();
-  for (const std::string& volume : rig.volume_names())
-    FF_TRY(session.add_to_snapshot_set(volume));
-  FF_TRY(session.prepare_for_backup());
-  return session.do_snapshot_set();
-}
-
-WriterState state_of(const BackupSession& session, const std::string& name) {
-  for (const WriterStatus& status : session.gather_writer_status()) {
-    if (status.name == name)
-      return status.state;
-  }
-  return WriterState::kUnknown;
-}
+using testing::run_sequence;
+using testing::state_of;
 
 // Inside a writer event: the requestor aborts the session, as if from another thread.
 ScriptedAction abort_session(BackupSession* session) {
@@ -79,7 +59,7 @@ TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
     auto failure = session->failure();
     ASSERT_TRUE(failure.has_value());
     EXPECT_EQ(failure->participant, Participant::kWriter);
-    EXPECT_EQ(failure->phase, param.phase);
+    EXPECT_EQ(protocol_phase_name(failure->phase), param.phase);
     if (param.event != WriterEvent::kIdentify) {
       EXPECT_EQ(failure->name, "mail");
       EXPECT_EQ(failure->writer_failure, WriterFailure::kNonRetryable);
@@ -89,8 +69,16 @@ TEST_P(ProtocolWriterFailure, FailsTheSetAndCleansUp) {
     // The creation slot is free again, and the failed session refuses to go on.
     EXPECT_FALSE(rig->coordinator->set_in_creation());
     EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
-    // Writers that were prepared got abort (VSS: not after their post-snapshot).
-    if (param.event != WriterEvent::kIdentify) {
+    // Writers that were prepared got abort (VSS: not after their post-snapshot), except
+    // after a failure at prepare-snapshot, which VSS answers with no abort; there the
+    // requestor's abort() (AbortBackup) tells each prepared writer once.
+    if (param.event == WriterEvent::kPrepareSnapshot) {
+      EXPECT_EQ(rig->writers[0]->aborts(), 0u);
+      EXPECT_EQ(rig->writers[1]->aborts(), 0u);
+      EXPECT_TRUE(session->abort().ok());
+      EXPECT_EQ(rig->writers[0]->aborts(), 1u);
+      EXPECT_EQ(rig->writers[1]->aborts(), 1u);
+    } else if (param.event != WriterEvent::kIdentify) {
       EXPECT_GE(rig->writers[1]->aborts(), 1);
     }
   }
@@ -143,10 +131,84 @@ TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
   auto session = rig->coordinator->create_session();
   Status status = run_sequence(*rig, *session);
   EXPECT_EQ(status.code(), ErrorCode::kTimeout);
+  // The window closed during db's freeze: the text says so, rather than blame mail's thaw.
   EXPECT_EQ(status.message(),
-            "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded)");
+            "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded during writer "
+            "'db' freeze)");
   EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtThaw);
   rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, FreezeWindowEndingDuringAProviderCallNamesThatCall) {
+  auto rig = make_protocol_rig({.volume_count = 1});
+  rig->add_writer({.name = "mail", .freeze_timeout = seconds(20)});
+  // pre-commit runs inside mail's window and takes 30 s of it.
+  rig->provider->set_script({.stall_at = "pre-commit", .clock = &rig->clock, .stall = seconds(30)});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout);
+  EXPECT_EQ(status.message(),
+            "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded during provider "
+            "'block-cow' pre-commit)");
+  auto failure = session->failure();
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->participant, Participant::kWriter);
+  EXPECT_EQ(failure->name, "mail");
+  EXPECT_EQ(failure->phase, ProtocolPhase::kThaw);
+  EXPECT_EQ(failure->writer_failure, WriterFailure::kTimeout);
+  EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtThaw);
+  // The provider call cut short is logged as aborted because of mail's window, not as its
+  // own timeout; mail's thaw never ran.
+  const std::string log = rig->sink->json_lines();
+  EXPECT_TRUE(
+      contains(log, R"x("phase":"pre-commit","participant":"provider","name":"block-cow")x"));
+  EXPECT_TRUE(contains(
+      log, R"x("outcome":"aborted","message":"writer 'mail': freeze window 20 s exceeded")x"))
+      << log;
+  EXPECT_EQ(rig->writers[0]->entered(WriterEvent::kThaw), 0u);
+  EXPECT_EQ(rig->writers[0]->aborts(), 1u);
+  rig->expect_clean_failure();
+}
+
+TEST(ProtocolFailure, PrepareSnapshotFailureSendsNoAbortButLaterFailuresDo) {
+  // VSS (vss-model.md 2.3): a failure at PrepareForSnapshot produces no Abort; a failure at
+  // freeze does, to every prepared writer.
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  rig->add_writer(
+      {.name = "db",
+       .actions = {{WriterEvent::kPrepareSnapshot,
+                    ScriptedAction::fail(WriterFailure::kRetryable, "busy compacting")}}});
+  auto session = rig->coordinator->create_session();
+  Status status = run_sequence(*rig, *session);
+  EXPECT_EQ(status.code(), ErrorCode::kAborted);
+  EXPECT_EQ(status.message(),
+            "writer 'db' failed at prepare-snapshot: retryable (db: busy compacting)");
+  EXPECT_EQ(rig->trace.count("app:abort"), 0u);
+  EXPECT_EQ(rig->trace.count("db:abort"), 0u);
+  EXPECT_EQ(rig->trace.count("provider:abort"), 1u);  // providers still discard the set
+  EXPECT_EQ(state_of(*session, "app"), WriterState::kWaitingForFreeze);
+  EXPECT_EQ(state_of(*session, "db"), WriterState::kFailedAtPrepareSnapshot);
+  rig->expect_clean_failure();
+  EXPECT_FALSE(rig->coordinator->set_in_creation());
+  // The requestor gives up (AbortBackup): each prepared writer is told once, then no more.
+  EXPECT_TRUE(session->abort().ok());
+  EXPECT_TRUE(session->abort().ok());
+  EXPECT_EQ(rig->writers[0]->aborts(), 1u);
+  EXPECT_EQ(rig->writers[1]->aborts(), 1u);
+  EXPECT_EQ(state_of(*session, "app"), WriterState::kStable);
+
+  // The same writers, failing at freeze instead: both get abort without being asked.
+  auto again = make_protocol_rig({.volume_count = 2});
+  again->add_writer({.name = "app"});
+  again->add_writer(
+      {.name = "db",
+       .actions = {{WriterEvent::kFreeze, ScriptedAction::fail(WriterFailure::kRetryable, "no")}}});
+  auto second = again->coordinator->create_session();
+  EXPECT_EQ(run_sequence(*again, *second).code(), ErrorCode::kAborted);
+  EXPECT_EQ(again->writers[0]->aborts(), 1u);
+  EXPECT_EQ(again->writers[1]->aborts(), 1u);
+  again->expect_clean_failure();
 }
 
 TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
@@ -319,7 +381,7 @@ TEST(ProtocolAbort, AbortWhileIoIsReleasedFailsTheSet) {
   auto session = rig->coordinator->create_session();
   bool aborted = false;
   rig->sink->on_record = [&](const ProtocolEvent& event) {
-    if (event.phase == "release-io" && !aborted) {
+    if (event.phase == ProtocolPhase::kReleaseIo && !aborted) {
       aborted = true;
       session->abort().ignore_error();
     }
@@ -341,7 +403,8 @@ TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
   auto session = rig->coordinator->create_session();
   bool aborted = false;
   rig->sink->on_record = [&](const ProtocolEvent& event) {
-    if (event.phase == "post-snapshot" && event.outcome == "ok" && !aborted) {
+    if (event.phase == ProtocolPhase::kPostSnapshot && event.outcome == EventOutcome::kOk &&
+        !aborted) {
       aborted = true;
       session->abort().ignore_error();
     }
@@ -484,7 +547,7 @@ TEST(ProtocolSelection, UnknownVolumeOrRefusingProviderIsAClearError) {
   EXPECT_EQ(session->add_to_snapshot_set("vol0").code(), ErrorCode::kAlreadyExists);
 
   // A provider that serves other volumes refuses vol0, naming both.
-  BlockSnapshotProvider other("other", ProviderKind::kRedirectOnWrite);
+  BlockSnapshotAdapter other("other", ProviderKind::kRedirectOnWrite);
   ProviderRegistry registry;
   ASSERT_TRUE(registry.add(*rig->provider).ok());
   ASSERT_TRUE(registry.add(other).ok());

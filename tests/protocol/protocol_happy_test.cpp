@@ -203,7 +203,7 @@ TEST(ProtocolHappyPath, PreCommitFlushesHeldWritesBeforeTheCommitWindow) {
   ASSERT_TRUE(volume.write(65536, data).ok());
   ASSERT_EQ(volume.stats().chunks_held, 1u) << "the first write after a snapshot is held";
 
-  BlockSnapshotProvider block("block", ProviderKind::kCopyOnWrite);
+  BlockSnapshotAdapter block("block", ProviderKind::kCopyOnWrite);
   ASSERT_TRUE(block.add_volume(volume).ok());
   const Uuid set = Uuid::from_name("pre-commit-set");
   ASSERT_TRUE(block.begin_prepare(set, "data", 0).ok());

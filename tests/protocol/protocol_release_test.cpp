@@ -18,7 +18,7 @@ void reopen(ProtocolRig& rig) {
   rig.provider.reset();
   rig.block_provider.reset();
   rig.block_provider =
-      std::make_unique<BlockSnapshotProvider>("block-reopened", ProviderKind::kCopyOnWrite);
+      std::make_unique<BlockSnapshotAdapter>("block-reopened", ProviderKind::kCopyOnWrite);
   for (auto& volume : rig.volumes) {
     volume.holdable.reset();
     ASSERT_TRUE(volume.provider->flush().ok());

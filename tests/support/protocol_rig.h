@@ -2,7 +2,7 @@
 // sim::ScriptedWriter) that fail, stall, block or act at a chosen event, a provider
 // decorator that fails or overruns at a chosen call, and a rig of N volumes (memory origin
 // and diff, a CoW or RoW SnapshotProvider, a HoldableVolume on top) behind one
-// BlockSnapshotProvider and a Coordinator on a SimClock.
+// BlockSnapshotAdapter and a Coordinator on a SimClock.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "freezeframe/coordinator.h"
+#include "freezeframe/executor.h"
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/protocol_provider.h"
@@ -57,9 +58,9 @@ struct ProviderScript {
 };
 
 // A Provider decorator that records its calls and fails or overruns as scripted.
-class ScriptedProvider final : public Provider {
+class ScriptedProvider final : public ProtocolProvider {
  public:
-  ScriptedProvider(Trace& trace, Provider& inner, ProviderScript script = {})
+  ScriptedProvider(Trace& trace, ProtocolProvider& inner, ProviderScript script = {})
       : trace_(trace), inner_(inner), script_(std::move(script)) {}
   void set_script(ProviderScript script) { script_ = std::move(script); }
 
@@ -92,6 +93,9 @@ class ScriptedProvider final : public Provider {
     return inner_.delete_snapshot(snapshot_id);
   }
   std::vector<SnapshotInfo> query() const override { return inner_.query(); }
+  Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) override {
+    return inner_.open_snapshot(snapshot_id);
+  }
 
  private:
   template <typename Call>
@@ -106,7 +110,7 @@ class ScriptedProvider final : public Provider {
   }
 
   Trace& trace_;
-  Provider& inner_;
+  ProtocolProvider& inner_;
   ProviderScript script_;
 };
 
@@ -115,11 +119,11 @@ class ScriptedProvider final : public Provider {
 // uses it to act at an exact point of the protocol (abort, advance the clock).
 class TraceSink final : public EventSink {
  public:
-  explicit TraceSink(Trace& trace) : trace_(trace), json_(lines_) {}
+  explicit TraceSink(Trace& trace) : trace_(trace), json_(make_json_lines_event_sink(lines_)) {}
   void record(const ProtocolEvent& event) override {
-    if (event.phase == "hold-io" || event.phase == "release-io")
-      trace_.add("io:" + event.phase + ":" + event.name);
-    json_.record(event);
+    if (event.phase == ProtocolPhase::kHoldIo || event.phase == ProtocolPhase::kReleaseIo)
+      trace_.add("io:" + std::string(protocol_phase_name(event.phase)) + ":" + event.name);
+    json_->record(event);
     if (on_record)
       on_record(event);
   }
@@ -130,7 +134,7 @@ class TraceSink final : public EventSink {
  private:
   Trace& trace_;
   std::ostringstream lines_;
-  JsonLinesEventSink json_;
+  std::unique_ptr<EventSink> json_;
 };
 
 // A pass-through Volume whose writes can be made to stop inside it until opened, to have
@@ -187,23 +191,29 @@ struct ProtocolRigOptions {
   // Volume i belongs to provider i % provider_count.
   std::size_t provider_count = 1;
   std::uint64_t seed = 7;
+  // Where the coordinator runs its calls: `executor` if set (borrowed; it must outlive the
+  // rig), else a ThreadPoolExecutor of the rig's own with `threads` (rig.pool).
+  Executor* executor = nullptr;
+  ThreadPoolExecutorOptions threads{};
 };
 
-// Declaration order is destruction order reversed: the coordinator goes first (joining any
-// stalled event threads), then writers, providers and volumes.
+// Declaration order is destruction order reversed: the coordinator goes first, then the
+// executor (joining calls still running on stalled writers), writers, providers and volumes.
 struct ProtocolRig {
   sim::SimClock clock;
   Trace trace;
   std::unique_ptr<Random> random;
   std::vector<ProtocolVolume> volumes;
-  std::unique_ptr<BlockSnapshotProvider> block_provider;
+  std::unique_ptr<BlockSnapshotAdapter> block_provider;
   std::unique_ptr<ScriptedProvider> provider;
   // provider_count > 1: the further providers; `providers` lists all, `provider` first.
-  std::vector<std::unique_ptr<BlockSnapshotProvider>> more_block_providers;
+  std::vector<std::unique_ptr<BlockSnapshotAdapter>> more_block_providers;
   std::vector<std::unique_ptr<ScriptedProvider>> more_providers;
   std::vector<ScriptedProvider*> providers;
   std::unique_ptr<TraceSink> sink;
   std::vector<std::unique_ptr<sim::ScriptedWriter>> writers;
+  // After the writers: destroyed before them, joining calls still running in them.
+  std::unique_ptr<ThreadPoolExecutor> pool;
   std::unique_ptr<Coordinator> coordinator;
 
   std::vector<std::string> volume_names() const {
@@ -251,10 +261,10 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
   auto rig = std::make_unique<ProtocolRig>();
   rig->random = std::make_unique<Random>(options.seed);
   const std::string kind_name(provider_kind_name(options.kind));
-  rig->block_provider = std::make_unique<BlockSnapshotProvider>("block-" + kind_name, options.kind);
-  std::vector<BlockSnapshotProvider*> block_providers = {rig->block_provider.get()};
+  rig->block_provider = std::make_unique<BlockSnapshotAdapter>("block-" + kind_name, options.kind);
+  std::vector<BlockSnapshotAdapter*> block_providers = {rig->block_provider.get()};
   for (std::size_t p = 1; p < options.provider_count; ++p) {
-    rig->more_block_providers.push_back(std::make_unique<BlockSnapshotProvider>(
+    rig->more_block_providers.push_back(std::make_unique<BlockSnapshotAdapter>(
         "block-" + kind_name + "-" + std::to_string(p + 1), options.kind));
     block_providers.push_back(rig->more_block_providers.back().get());
   }
@@ -290,12 +300,37 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
   CoordinatorOptions coordinator_options;
   coordinator_options.events = rig->sink.get();
   coordinator_options.random = rig->random.get();
+  if (options.executor == nullptr)
+    rig->pool = ThreadPoolExecutor::create(options.threads);
+  coordinator_options.executor = options.executor != nullptr ? options.executor : rig->pool.get();
   rig->coordinator = std::make_unique<Coordinator>(rig->clock, coordinator_options);
   for (ScriptedProvider* provider : rig->providers)
     EXPECT_TRUE(rig->coordinator->register_provider(*provider).ok());
   for (auto& volume : rig->volumes)
     EXPECT_TRUE(rig->coordinator->add_volume(*volume.holdable).ok());
   return rig;
+}
+
+// Runs the whole requestor sequence, stopping at the first error.
+inline Status run_sequence(ProtocolRig& rig, BackupSession& session) {
+  auto metadata = session.gather_writer_metadata();
+  if (!metadata.ok())
+    return metadata.status();
+  auto started = session.start_snapshot_set();
+  if (!started.ok())
+    return started.status();
+  for (const std::string& volume : rig.volume_names())
+    FF_TRY(session.add_to_snapshot_set(volume));
+  FF_TRY(session.prepare_for_backup());
+  return session.do_snapshot_set();
+}
+
+inline WriterState state_of(const BackupSession& session, const std::string& name) {
+  for (const WriterStatus& status : session.gather_writer_status()) {
+    if (status.name == name)
+      return status.state;
+  }
+  return WriterState::kUnknown;
 }
 
 }  // namespace freezeframe::testing

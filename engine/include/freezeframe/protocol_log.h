@@ -1,8 +1,10 @@
 // The structured event log of the snapshot protocol.
 //
 // The coordinator reports every step of a session to an EventSink: each writer event, each
-// provider call, the I/O hold and release, and the outcome of the set. JsonLinesEventSink
-// writes one JSON object per line (schema in docs/protocol.md):
+// provider call, the I/O hold and release, and the outcome of the set. Phases, participants
+// and outcomes are enums here; their names (protocol_phase_name() and friends) are the
+// strings of the JSON form. JsonLinesEventSink writes one JSON object per line (schema in
+// docs/protocol.md):
 //
 //   {"set":"<uuid>","phase":"freeze","participant":"writer","name":"mail",
 //    "start_ns":1000,"duration_ns":250,"outcome":"ok","message":""}
@@ -12,24 +14,85 @@
 // Lifetime: a sink is borrowed by the coordinator and must outlive it.
 #pragma once
 
-#include <mutex>
+#include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "freezeframe/clock.h"
 #include "freezeframe/uuid.h"
+#include "freezeframe/writer.h"
 
 namespace freezeframe {
 
+// A step of the protocol. The writer events come first, with WriterEvent's values.
+enum class ProtocolPhase : std::uint8_t {
+  kIdentify = 1,
+  kPrepareBackup = 2,
+  kPrepareSnapshot = 3,
+  kFreeze = 4,
+  kThaw = 5,
+  kPostSnapshot = 6,
+  kAbort = 7,  // a writer's abort event, or a provider's abort(set)
+  kBackupComplete = 8,
+  kBackupShutdown = 9,
+  kPreRestore = 10,
+  kPostRestore = 11,
+  // Provider calls.
+  kBeginPrepare = 20,
+  kEndPrepare = 21,
+  kPreCommit = 22,
+  kCommit = 23,
+  kPostCommit = 24,
+  kDeleteSnapshot = 25,
+  kAutoRelease = 26,  // register_provider() deleting what a dead process left
+  kQuery = 27,
+  // Volumes.
+  kHoldIo = 30,
+  kReleaseIo = 31,
+  // The requestor's calls, and the set as a whole.
+  kInitial = 40,  // nothing called yet
+  kStartSnapshotSet = 41,
+  kPrepareForBackup = 42,
+  kDoSnapshotSet = 43,
+  kSnapshotSet = 44,  // the outcome of the set
+  kBackup = 45,       // after the set was created, while the requestor copies
+};
+// "identify", "prepare-backup", "begin-prepare", "hold-io", "snapshot-set", ...
+std::string_view protocol_phase_name(ProtocolPhase phase) noexcept;
+// The phase of writer event `event`.
+ProtocolPhase phase_of(WriterEvent event) noexcept;
+
+// Who took a step, or who ended a snapshot set.
+enum class Participant : std::uint8_t {
+  kWriter = 1,
+  kProvider = 2,
+  kVolume = 3,       // an I/O hold that could not drain in the commit window
+  kRequestor = 4,    // abort()
+  kCoordinator = 5,  // a deadline that belongs to no single participant
+};
+// "writer", "provider", "volume", "requestor", "coordinator".
+std::string_view participant_name(Participant participant) noexcept;
+
+enum class EventOutcome : std::uint8_t {
+  kOk = 1,
+  kFailed = 2,
+  kTimeout = 3,  // the step's own deadline passed
+  kAborted = 4,  // cut short because the set ended for another reason
+};
+// "ok", "failed", "timeout", "aborted".
+std::string_view event_outcome_name(EventOutcome outcome) noexcept;
+
 struct ProtocolEvent {
-  Uuid set_id{};              // nil before the set is started
-  std::string phase{};        // "identify", "freeze", "commit", "hold-io", "snapshot-set", ...
-  std::string participant{};  // "writer", "provider", "volume", "requestor" or "coordinator"
-  std::string name{};         // the writer's, provider's or volume's name; empty otherwise
-  Nanoseconds start{0};       // Clock::now() when the step began
-  Nanoseconds duration{0};    // until it finished or was given up on
-  std::string outcome{};      // "ok", "failed", "timeout" or "aborted"
-  std::string message{};      // why, for anything but "ok"
+  Uuid set_id{};  // nil before the set is started
+  ProtocolPhase phase = ProtocolPhase::kInitial;
+  Participant participant = Participant::kCoordinator;
+  std::string name{};       // the writer's, provider's or volume's name; empty otherwise
+  Nanoseconds start{0};     // Clock::now() when the step began
+  Nanoseconds duration{0};  // until it finished or was given up on
+  EventOutcome outcome = EventOutcome::kOk;
+  std::string message{};  // why, for anything but kOk
 };
 
 class EventSink {
@@ -38,18 +101,11 @@ class EventSink {
   virtual void record(const ProtocolEvent& event) = 0;
 };
 
-class JsonLinesEventSink final : public EventSink {
- public:
-  // `out` must outlive the sink.
-  explicit JsonLinesEventSink(std::ostream& out) : out_(out) {}
-  void record(const ProtocolEvent& event) override;
-
- private:
-  std::mutex mutex_;
-  std::ostream& out_;
-};
-
 // One JSON line for `event`, without the newline.
 std::string protocol_event_to_json(const ProtocolEvent& event);
+
+// An EventSink that writes each event to `out` as one JSON line, flushed, one line at a
+// time when called from several threads. `out` must outlive the sink.
+std::unique_ptr<EventSink> make_json_lines_event_sink(std::ostream& out);
 
 }  // namespace freezeframe

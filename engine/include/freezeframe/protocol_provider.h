@@ -1,6 +1,13 @@
-// Providers as the coordinator sees them, and the registry that selects one per volume.
+// The protocol's provider: what the coordinator calls to take the snapshots of a set, an
+// adapter that serves it from the block snapshot engine, and the registry that selects one
+// per volume. Three names for three things:
 //
-// A Provider takes the snapshots of a snapshot set, in the VSS call order (see
+//   ProtocolProvider       the interface (a VSS software provider)
+//   BlockSnapshotAdapter   a ProtocolProvider over SnapshotProviders (the CoW/RoW engine of
+//                          snapshot_provider.h), one per volume
+//   ProviderRegistry       the ProtocolProviders a Coordinator knows, and each volume's default
+//
+// A ProtocolProvider takes the snapshots of a snapshot set, in the VSS call order (see
 // docs/protocol.md):
 //
 //   begin_prepare(set, volume, attributes)   once per volume of the set it was chosen for
@@ -16,19 +23,16 @@
 // earlier set that was never committed (the coordinator does not tell a provider about a
 // creation that failed before do_snapshot_set).
 //
-// BlockSnapshotProvider implements the interface over SnapshotProviders (CoW or RoW), one
-// per volume: commit() is create_snapshot(set_id, attributes) on each prepared volume, with
-// kAttrDifferential added for copy-on-write.
+// BlockSnapshotAdapter: commit() is create_snapshot(set_id, attributes) on each prepared
+// volume's SnapshotProvider, with kAttrDifferential added for copy-on-write.
 //
 // Thread-safety: every method may be called from any thread.
-// Lifetime: volumes added to a BlockSnapshotProvider and providers added to a registry are
-// borrowed and must outlive it.
+// Lifetime: SnapshotProviders added to an adapter and providers added to a registry are
+// borrowed and must outlive it. A volume from open_snapshot() must not outlive the provider.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,12 +40,13 @@
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/status.h"
 #include "freezeframe/uuid.h"
+#include "freezeframe/volume.h"
 
 namespace freezeframe {
 
-class Provider {
+class ProtocolProvider {
  public:
-  virtual ~Provider() = default;
+  virtual ~ProtocolProvider() = default;
 
   virtual const Uuid& id() const noexcept = 0;
   virtual const std::string& name() const noexcept = 0;
@@ -61,16 +66,21 @@ class Provider {
   virtual Status delete_snapshot(const Uuid& snapshot_id) = 0;
   // Every snapshot the provider holds, on every volume it serves.
   virtual std::vector<SnapshotInfo> query() const = 0;
+  // Snapshot `snapshot_id` as a read-only Volume. kNotFound if the provider holds none.
+  virtual Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) = 0;
 };
 
-class BlockSnapshotProvider final : public Provider {
+class BlockSnapshotAdapter final : public ProtocolProvider {
  public:
   // `id` nil: derived from the name (Uuid::from_name), so it is stable across runs.
-  BlockSnapshotProvider(std::string name, ProviderKind kind, Uuid id = Uuid());
+  BlockSnapshotAdapter(std::string name, ProviderKind kind, Uuid id = Uuid());
+  ~BlockSnapshotAdapter() override;
+  BlockSnapshotAdapter(const BlockSnapshotAdapter&) = delete;
+  BlockSnapshotAdapter& operator=(const BlockSnapshotAdapter&) = delete;
 
-  // Serves the volume `volume` through `provider` (whose kind must match). `volume` empty:
-  // the provider's own name. kAlreadyExists if the name is taken.
-  Status add_volume(SnapshotProvider& provider, std::string volume = {});
+  // Serves the volume `volume` through `engine` (whose kind must match). `volume` empty:
+  // the engine's own name. kAlreadyExists if the name is taken.
+  Status add_volume(SnapshotProvider& engine, std::string volume = {});
 
   const Uuid& id() const noexcept override { return id_; }
   const std::string& name() const noexcept override { return name_; }
@@ -86,52 +96,42 @@ class BlockSnapshotProvider final : public Provider {
   Status abort(const Uuid& set_id) override;
   Status delete_snapshot(const Uuid& snapshot_id) override;
   std::vector<SnapshotInfo> query() const override;
+  Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) override;
 
  private:
-  struct PreparedVolume {
-    std::string volume{};
-    std::uint32_t attributes = 0;
-  };
-  struct SetState {
-    std::vector<PreparedVolume> volumes{};
-    std::vector<std::pair<std::string, Uuid>> created{};
-    bool aborted = false;
-  };
-  static constexpr std::size_t kAbortedSetsMax = 16;
-
-  SnapshotProvider* volume_provider(std::string_view volume) const;
-  Status discard_snapshots_of(const Uuid& set_id);
+  class Sets;  // the volumes served and the sets in preparation; protocol_provider.cpp
 
   std::string name_;
   ProviderKind kind_;
   Uuid id_;
-  mutable std::mutex mutex_;
-  std::map<std::string, SnapshotProvider*, std::less<>> volumes_;
-  std::map<Uuid, SetState> sets_;
-  std::vector<Uuid> aborted_order_;
+  std::unique_ptr<Sets> sets_;
 };
 
 class ProviderRegistry {
  public:
+  ProviderRegistry();
+  ~ProviderRegistry();
+  ProviderRegistry(const ProviderRegistry&) = delete;
+  ProviderRegistry& operator=(const ProviderRegistry&) = delete;
+
   // kAlreadyExists if a provider with the same id or name is registered.
-  Status add(Provider& provider);
+  Status add(ProtocolProvider& provider);
   Status remove(const Uuid& provider_id);
   // The provider chosen for `volume` when the requestor names none. kNotFound for an
   // unknown provider; kUnsupported if it refuses the volume.
   Status set_default(std::string volume, const Uuid& provider_id);
 
-  Result<Provider*> find(const Uuid& provider_id) const;
-  Result<Provider*> find(std::string_view provider_name) const;
+  Result<ProtocolProvider*> find(const Uuid& provider_id) const;
+  Result<ProtocolProvider*> find(std::string_view provider_name) const;
   // `provider_id` nil: the volume's default, else the first registered provider that
   // supports it (kUnsupported if none). Otherwise that provider (kNotFound if unknown),
   // which must support the volume (kUnsupported naming both otherwise).
-  Result<Provider*> select(std::string_view volume, const Uuid& provider_id = Uuid()) const;
-  std::vector<Provider*> providers() const;
+  Result<ProtocolProvider*> select(std::string_view volume, const Uuid& provider_id = Uuid()) const;
+  std::vector<ProtocolProvider*> providers() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<Provider*> providers_;
-  std::map<std::string, Uuid, std::less<>> defaults_;
+  class Entries;  // defined in protocol_provider.cpp
+  std::unique_ptr<Entries> entries_;
 };
 
 }  // namespace freezeframe

@@ -19,7 +19,8 @@
 //
 // frozen() tells whether the writer is frozen: from the end of freeze() (even a failed
 // freeze may have stopped writes, so thaw or abort must follow) to the start of thaw() or
-// the end of abort().
+// the end of abort(). A freeze that an abort overtook (the abort began while the freeze
+// ran) leaves the writer thawed.
 //
 // Thread-safety: every method may be called from any thread; events may run concurrently
 // (a blocked freeze and the abort that gives up on it).
