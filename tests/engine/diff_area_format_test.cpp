@@ -451,9 +451,7 @@ TEST(DiffAreaRecords, TruncatedRecordIsCorruptAndRecordBoundariesAreNot) {
 }
 
 TEST(DiffAreaRecords, GarbageIsCorruptOrDecodesWithoutOverrun) {
-  const std::uint64_t seed = testing::test_seed(0x5eed0001);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0x5eed0001);
   int rejected = 0;
   for (int i = 0; i < 1000; ++i) {
     std::vector<std::byte> garbage(random.uniform_range(1, 300));
@@ -620,9 +618,7 @@ TEST(DiffAreaLogBlock, ChecksumCoversHeaderAndPayload) {
 // with a fresh checksum so the field checks behind the checksum are reached too. Every input
 // is an exact-size heap copy, so AddressSanitizer catches any read past the span.
 TEST(DiffAreaFormatFuzz, ParsersNeverCrashOrAcceptWhatTheyCannotReencode) {
-  const std::uint64_t seed = testing::test_seed(0xd1ffa7ea);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0xd1ffa7ea);
   const auto good_superblock = encode(valid_superblock());
   const auto good_payload = encode_records(one_record_of_each_type());
   const auto good_block =

@@ -31,13 +31,16 @@ struct Taken {
 // A0 (S1), B0 (S2), A1, B1, C0 (S3). RoW holds 5 redirected ones: A1, B1, and A2, B2, C1
 // for the live volume.
 struct History {
+  // test_seed(default_seed); its replay command is on every failure while the history lives.
+  std::unique_ptr<testing::TracedSeed> seed{};
   std::unique_ptr<testing::ProviderRig> rig;
   std::vector<Taken> taken;
   Bytes live;
 };
 
-History make_history(ProviderKind kind, std::uint64_t seed) {
+History make_history(ProviderKind kind, std::uint64_t default_seed) {
   History history;
+  history.seed = std::make_unique<testing::TracedSeed>(default_seed);
   ProviderOptions options;
   options.chunk_bytes = kChunk;
   options.limit = DiffAreaLimit::unbounded();
@@ -46,7 +49,7 @@ History make_history(ProviderKind kind, std::uint64_t seed) {
   if (history.rig == nullptr)
     return history;
   SnapshotProvider& provider = *history.rig->provider;
-  Random random(seed);
+  Random random(history.seed->value());
   history.live = testing::random_bytes(random, provider.size_bytes());
   EXPECT_TRUE(provider.write(0, history.live).ok());
   auto snapshot = [&] {
@@ -88,9 +91,7 @@ class ProviderDeleteTest : public ::testing::TestWithParam<DeleteParam> {};
 
 TEST_P(ProviderDeleteTest, DeletingOneSnapshotKeepsTheOthersExact) {
   const auto [kind, victim] = GetParam();
-  const std::uint64_t seed = testing::test_seed(51);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(kind, seed);
+  History history = make_history(kind, /*default_seed=*/51);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
@@ -155,9 +156,7 @@ INSTANTIATE_TEST_SUITE_P(Providers, ProviderDeleteTest,
 class ProviderLifecycleTest : public ::testing::TestWithParam<ProviderKind> {};
 
 TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
-  const std::uint64_t seed = testing::test_seed(52);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(GetParam(), seed);
+  History history = make_history(GetParam(), /*default_seed=*/52);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
@@ -179,7 +178,7 @@ TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
   EXPECT_EQ(provider.open_snapshot(history.taken[2].id).status().code(), ErrorCode::kNotFound);
 
   // Writes after the revert leave the snapshots as they were.
-  Random random(seed + 1);
+  Random random(history.seed->value() + 1);
   ASSERT_TRUE(
       testing::write_both(provider, live, kChunkA * kChunk, testing::random_bytes(random, kChunk))
           .ok());
@@ -192,9 +191,7 @@ TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
 }
 
 TEST_P(ProviderLifecycleTest, ConsolidateFoldsEverythingBackWhenNoSnapshotIsLeft) {
-  const std::uint64_t seed = testing::test_seed(53);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(GetParam(), seed);
+  History history = make_history(GetParam(), /*default_seed=*/53);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
@@ -236,9 +233,7 @@ class ReadOnlyView final : public VolumeWrapper {
 
 TEST_P(ProviderLifecycleTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {
   const ProviderKind kind = GetParam();
-  const std::uint64_t seed = testing::test_seed(53);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(kind, seed);
+  History history = make_history(kind, /*default_seed=*/53);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(history.rig->provider->flush().ok());
@@ -269,9 +264,7 @@ TEST_P(ProviderLifecycleTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {
 }
 
 TEST(RowProviderConsolidate, KeepsWhatASnapshotNeeds) {
-  const std::uint64_t seed = testing::test_seed(54);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(ProviderKind::kRedirectOnWrite, seed);
+  History history = make_history(ProviderKind::kRedirectOnWrite, /*default_seed=*/54);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;

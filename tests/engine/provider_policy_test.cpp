@@ -70,9 +70,7 @@ void fill_diff_area(SnapshotProvider& provider, Bytes& live, Random& random,
 }
 
 TEST_P(ProviderPolicyTest, DeleteOldestDeletesOldestFirstAndKeepsTheRestExact) {
-  const std::uint64_t seed = testing::test_seed(31);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(31);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -131,9 +129,7 @@ TEST_P(ProviderPolicyTest, DeleteOldestDeletesOldestFirstAndKeepsTheRestExact) {
 }
 
 TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
-  const std::uint64_t seed = testing::test_seed(32);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(32);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kFailWrites));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -188,9 +184,7 @@ TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
 }
 
 TEST_P(ProviderPolicyTest, InvalidateSnapshotLetsTheWriteThroughAndInvalidates) {
-  const std::uint64_t seed = testing::test_seed(33);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(33);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kInvalidateSnapshot));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -265,9 +259,7 @@ TEST_P(ProviderPolicyTest, InvalidateSnapshotLetsTheWriteThroughAndInvalidates) 
 }
 
 TEST_P(ProviderPolicyTest, PolicySurvivesReopen) {
-  const std::uint64_t seed = testing::test_seed(34);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(34);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
   ASSERT_NE(rig, nullptr);
   ASSERT_TRUE(rig->provider->set_overflow_policy(OverflowPolicy::kFailWrites).ok());
@@ -345,9 +337,7 @@ ResizeSetup three_snapshots(SnapshotProvider& provider, Random& random) {
 }
 
 TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
-  const std::uint64_t seed = testing::test_seed(35);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(35);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -411,9 +401,7 @@ TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
 }
 
 TEST_P(ProviderPolicyTest, ShrinkBelowUseIsRefusedUnderFailWrites) {
-  const std::uint64_t seed = testing::test_seed(36);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(36);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kFailWrites));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -445,9 +433,7 @@ TEST_P(ProviderPolicyTest, ShrinkBelowUseIsRefusedUnderFailWrites) {
 }
 
 TEST_P(ProviderPolicyTest, ShrinkBelowUseInvalidatesUnderInvalidateSnapshot) {
-  const std::uint64_t seed = testing::test_seed(37);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(37);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kInvalidateSnapshot));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -473,15 +459,13 @@ class ProviderPolicyRandomTest : public ::testing::TestWithParam<RandomPolicyPar
 
 TEST_P(ProviderPolicyRandomTest, RandomWorkloadKeepsThePolicyContract) {
   const auto [kind, policy] = GetParam();
-  const std::uint64_t seed = testing::test_seed(39 + static_cast<std::uint64_t>(policy));
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(39 + static_cast<std::uint64_t>(policy));
   ProviderOptions options;
   options.chunk_bytes = kChunk;
   options.limit = DiffAreaLimit::bytes(24 * kChunk);
   options.snapshots_max = 6;
   options.overflow_policy = policy;
-  auto rig = make_rig(kind, options, {.origin_bytes = 512 << 10, .seed = seed});
+  auto rig = make_rig(kind, options, {.origin_bytes = 512 << 10, .seed = random.seed()});
   ASSERT_NE(rig, nullptr);
   Bytes live(rig->provider->size_bytes());
   std::vector<Taken> model;  // snapshots the model believes active, oldest first

@@ -13,6 +13,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "freezeframe/file_volume.h"
@@ -230,6 +231,15 @@ class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
     return volume.ok() ? std::move(volume).value() : nullptr;
   }
 
+  // A random extent of whole sectors, 1 to `sectors_max` of them (at most the volume's): its
+  // first sector and its sector count.
+  std::pair<std::uint64_t, std::uint64_t> random_extent(Random& random,
+                                                        std::uint64_t sectors_max) const {
+    const std::uint64_t sectors = kVolumeBytes / sector_bytes();
+    const std::uint64_t count = random.uniform_range(1, std::min(sectors_max, sectors));
+    return {random.uniform(sectors - count + 1), count};
+  }
+
  private:
   TempPaths paths_;
 };
@@ -414,24 +424,19 @@ TEST_P(VolumeContract, EmptyRequestsSucceedAndChangeNothing) {
 }
 
 TEST_P(VolumeContract, WrittenDataReadsBack) {
-  const std::uint64_t seed = testing::test_seed(32);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(32);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
   const std::uint64_t sector = sector_bytes();
-  const std::uint64_t sectors = kVolumeBytes / sector;
   std::vector<std::byte> model(kVolumeBytes);
   for (int i = 0; i < 200; ++i) {
-    std::uint64_t count = random.uniform_range(1, std::min<std::uint64_t>(64, sectors));
-    std::uint64_t first = random.uniform(sectors - count + 1);
+    const auto [first, count] = random_extent(random, 64);
     std::vector<std::byte> data(count * sector);
     random.fill(data);
     ASSERT_TRUE(volume->write(first * sector, data).ok());
     std::memcpy(model.data() + first * sector, data.data(), data.size());
     // Read back a random extent at once, before any flush.
-    std::uint64_t probe_count = random.uniform_range(1, std::min<std::uint64_t>(64, sectors));
-    std::uint64_t probe_first = random.uniform(sectors - probe_count + 1);
+    const auto [probe_first, probe_count] = random_extent(random, 64);
     std::vector<std::byte> back(probe_count * sector);
     ASSERT_TRUE(volume->read(probe_first * sector, back).ok());
     ASSERT_EQ(0, std::memcmp(back.data(), model.data() + probe_first * sector, back.size()))
@@ -450,20 +455,16 @@ TEST_P(VolumeContract, WrittenDataReadsBack) {
 }
 
 TEST_P(VolumeContract, DiscardedRangesReadBackAsZeros) {
-  const std::uint64_t seed = testing::test_seed(33);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(33);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
   const std::uint64_t sector = sector_bytes();
-  const std::uint64_t sectors = kVolumeBytes / sector;
   std::vector<std::byte> model(kVolumeBytes);
   random.fill(model);
   ASSERT_TRUE(volume->write(0, model).ok());
   ASSERT_TRUE(volume->flush().ok());
   for (int i = 0; i < 40; ++i) {
-    std::uint64_t count = random.uniform_range(1, std::min<std::uint64_t>(300, sectors));
-    std::uint64_t first = random.uniform(sectors - count + 1);
+    const auto [first, count] = random_extent(random, 300);
     ASSERT_TRUE(volume->discard(first * sector, count * sector).ok());
     std::memset(model.data() + first * sector, 0, count * sector);
   }

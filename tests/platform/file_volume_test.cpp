@@ -100,9 +100,7 @@ TEST(FileVolume, AReadPastAFileTruncatedUnderneathIsAnErrorNamingIt) {
 }
 
 TEST(FileVolume, DataWrittenAndFlushedSurvivesReopen) {
-  const std::uint64_t seed = testing::test_seed(21);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(21);
   TempPath path;
   struct Extent {
     std::uint64_t offset;
@@ -434,9 +432,7 @@ TEST(FileVolume, ReadBeyondTheEndOfATruncatedFileIsAnIoErrorNamingPathAndOffset)
 }
 
 TEST(FileVolume, DiscardReadsBackZerosAndReleasesBlocks) {
-  const std::uint64_t seed = testing::test_seed(22);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(22);
   TempPath path;
   auto volume = create_ok(path, {.size_bytes = 8 * kMiB, .sector_bytes = 4096});
   ASSERT_NE(volume, nullptr);
@@ -469,9 +465,7 @@ class FileVolumeDirectIo : public ::testing::TestWithParam<std::uint32_t> {};
 
 TEST_P(FileVolumeDirectIo, RoundTripsAlignedAndUnalignedBuffers) {
   const std::uint32_t sector = GetParam();
-  const std::uint64_t seed = testing::test_seed(23);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(23);
   TempPath path;
   auto created = FileVolume::create(
       path.str(), {.size_bytes = 8 * kMiB, .sector_bytes = sector, .direct_io = true});

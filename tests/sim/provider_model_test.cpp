@@ -17,6 +17,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,37 @@ sim::ModelCheckOptions crash_options_for(const ModelParam& param, std::uint64_t 
   return options;
 }
 
+// Runs `options` for `steps` steps with `plant` called on the world after the last of them,
+// and returns the report, which must name a divergence (nullopt, with the test failed, when
+// the run fails or finds none).
+std::optional<sim::ModelCheckReport> run_planted(
+    sim::ModelCheckOptions options, std::uint64_t steps,
+    const std::function<void(sim::ModelCheckWorld&)>& plant) {
+  options.steps = steps;
+  options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
+    if (step == steps - 1)
+      plant(world);
+  };
+  auto report = sim::run_model_check(options);
+  EXPECT_TRUE(report.ok()) << report.status().to_string();
+  if (!report.ok())
+    return std::nullopt;
+  EXPECT_FALSE(report->ok()) << "the checker missed the planted divergence";
+  if (report->ok())
+    return std::nullopt;
+  std::printf("planted divergence reported as: %s\n", report->divergence->to_string().c_str());
+  return std::move(report).value();
+}
+
+// The checks after the last of `steps` steps found the live volume differing at `offset`.
+void expect_live_differs_at_final_check(const sim::Divergence& divergence, std::uint64_t steps,
+                                        std::uint64_t offset) {
+  EXPECT_EQ(divergence.step, steps);
+  EXPECT_EQ(divergence.operation, "final-check");
+  EXPECT_EQ(divergence.subject, "live");
+  EXPECT_EQ(divergence.offset, offset);
+}
+
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
@@ -98,18 +131,13 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
   constexpr std::uint64_t kSteps = 200;
   constexpr std::uint64_t kOffset = 12345;
-  sim::ModelCheckOptions options =
-      options_for({ProviderKind::kCopyOnWrite, 4096, 1 << 20}, /*seed=*/20261127);
-  options.steps = kSteps;
   std::byte before{};
   Status hook_status;
-  options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
-    if (step != kSteps - 1)
-      return;
+  // A CoW origin holds the live image: flip one byte of it, a whole sector rewritten.
+  const auto flip_origin_byte = [&](sim::ModelCheckWorld& world) {
     hook_status = world.provider->flush();
     if (!hook_status.ok())
       return;
-    // A CoW origin holds the live image: flip one byte of it, a whole sector rewritten.
     const std::uint64_t sector_offset = kOffset - kOffset % 512;
     std::vector<std::byte> sector(512);
     hook_status = world.origin_base->read(sector_offset, sector);
@@ -119,17 +147,14 @@ TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
     sector[kOffset % 512] = ~before;
     hook_status = world.origin_base->write(sector_offset, sector);
   };
-  auto report = sim::run_model_check(options);
-  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  auto report =
+      run_planted(options_for({ProviderKind::kCopyOnWrite, 4096, 1 << 20}, /*seed=*/20261127),
+                  kSteps, flip_origin_byte);
+  ASSERT_TRUE(report.has_value());
   ASSERT_TRUE(hook_status.ok()) << hook_status.to_string();
-  ASSERT_FALSE(report->ok()) << "the checker missed a changed byte";
   const sim::Divergence& divergence = *report->divergence;
-  std::printf("planted divergence reported as: %s\n", divergence.to_string().c_str());
   EXPECT_EQ(divergence.seed, 20261127u);
-  EXPECT_EQ(divergence.step, kSteps);
-  EXPECT_EQ(divergence.operation, "final-check");
-  EXPECT_EQ(divergence.subject, "live");
-  EXPECT_EQ(divergence.offset, kOffset);
+  expect_live_differs_at_final_check(divergence, kSteps, kOffset);
   const auto hex = [](std::byte value) {
     char text[3];
     std::snprintf(text, sizeof text, "%02x", static_cast<unsigned>(value));
@@ -174,22 +199,12 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ModelCheckCrash, ReportsAModelThatDisagreesWithTheProvider) {
   constexpr std::uint64_t kSteps = 150;
   constexpr std::uint64_t kOffset = 4097;
-  sim::ModelCheckOptions options =
-      crash_options_for({ProviderKind::kRedirectOnWrite, 4096, 1 << 20}, /*seed=*/20261211);
-  options.steps = kSteps;
-  options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
-    if (step == kSteps - 1)
-      world.model->corrupt_live_byte(kOffset);
-  };
-  auto report = sim::run_model_check(options);
-  ASSERT_TRUE(report.ok()) << report.status().to_string();
-  ASSERT_FALSE(report->ok()) << "the checker missed a model that disagrees";
+  auto report = run_planted(
+      crash_options_for({ProviderKind::kRedirectOnWrite, 4096, 1 << 20}, /*seed=*/20261211), kSteps,
+      [](sim::ModelCheckWorld& world) { world.model->corrupt_live_byte(kOffset); });
+  ASSERT_TRUE(report.has_value());
   const sim::Divergence& divergence = *report->divergence;
-  std::printf("planted divergence reported as: %s\n", divergence.to_string().c_str());
-  EXPECT_EQ(divergence.step, kSteps);
-  EXPECT_EQ(divergence.operation, "final-check");
-  EXPECT_EQ(divergence.subject, "live");
-  EXPECT_EQ(divergence.offset, kOffset);
+  expect_live_differs_at_final_check(divergence, kSteps, kOffset);
   EXPECT_NE(divergence.expected, divergence.actual);
   EXPECT_GT(report->counts.crashes, 0u);
 }

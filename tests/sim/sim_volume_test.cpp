@@ -124,10 +124,8 @@ TEST(SimVolume, ReadsSeeUnflushedWrites) {
 }
 
 TEST(SimVolume, CrashKeepsFlushedDataAndNeverTearsAUnit) {
-  const std::uint64_t seed = testing::test_seed(11);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto f = make(seed);
-  Random random(seed);
+  testing::TracedRandom random(11);
+  auto f = make(random.seed());
   History h = write_history(*f.sim, random, 200);
   EXPECT_EQ(read_all(*f.sim), h.latest);
   std::uint64_t dropped = f.sim->crash();
@@ -144,10 +142,8 @@ TEST(SimVolume, CrashKeepsFlushedDataAndNeverTearsAUnit) {
 }
 
 TEST(SimVolume, CrashTearsMultiSectorWritesAtUnitGranularity) {
-  const std::uint64_t seed = testing::test_seed(12);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto f = make(seed);
-  Random random(seed);
+  testing::TracedRandom random(12);
+  auto f = make(random.seed());
   History h = write_history(*f.sim, random, 50);
   f.sim->crash();
   auto image = read_all(*f.sim);
@@ -198,12 +194,10 @@ TEST(SimVolume, FlushMakesEverythingBeforeItDurable) {
 TEST(SimVolume, EarlyWriteBackStillRevertsOnCrash) {
   // A tiny cache forces the device to write units back before the flush; a crash must still
   // be able to revert them to their flushed content.
-  const std::uint64_t seed = testing::test_seed(21);
-  SCOPED_TRACE(testing::replay_command(seed));
+  testing::TracedRandom random(21);
   SimVolumeOptions options;
   options.cache_bytes_max = 8 * kUnit;
-  auto f = make(seed, 512, options);
-  Random random(seed);
+  auto f = make(random.seed(), 512, options);
   History h = write_history(*f.sim, random, 100);
   EXPECT_EQ(read_all(*f.sim), h.latest);
   f.sim->crash();

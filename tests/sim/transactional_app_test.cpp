@@ -356,9 +356,7 @@ TEST(ConsistencyChecker, DataAppliedBeforeItsCommitMarkerIsCorrupt) {
 // Crash at a random step: every surviving image is at least recoverable, and recovery makes
 // it consistent.
 TEST(TransactionalAppCrash, SurvivingImageIsAtLeastRecoverable) {
-  const std::uint64_t seed = testing::test_seed(0xC0FFEE);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0xC0FFEE);
   int recoverable = 0;
   for (int run = 0; run < 40; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
