@@ -232,12 +232,13 @@ class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
   }
 
   // A random extent of whole sectors, 1 to `sectors_max` of them (at most the volume's): its
-  // first sector and its sector count.
+  // offset and length in bytes.
   std::pair<std::uint64_t, std::uint64_t> random_extent(Random& random,
                                                         std::uint64_t sectors_max) const {
     const std::uint64_t sectors = kVolumeBytes / sector_bytes();
     const std::uint64_t count = random.uniform_range(1, std::min(sectors_max, sectors));
-    return {random.uniform(sectors - count + 1), count};
+    const std::uint64_t first = random.uniform(sectors - count + 1);
+    return {first * sector_bytes(), count * sector_bytes()};
   }
 
  private:
@@ -264,6 +265,13 @@ std::vector<std::byte> read_all(Volume& volume) {
   Status status = volume.read(0, out);
   EXPECT_TRUE(status.ok()) << status.to_string();
   return out;
+}
+
+// `volume` reads as `model`, and still does after a flush.
+void expect_reads_before_and_after_flush(Volume& volume, const std::vector<std::byte>& model) {
+  EXPECT_EQ(read_all(volume), model);
+  ASSERT_TRUE(volume.flush().ok());
+  EXPECT_EQ(read_all(volume), model);
 }
 
 bool all_zero(std::span<const std::byte> bytes) {
@@ -427,25 +435,23 @@ TEST_P(VolumeContract, WrittenDataReadsBack) {
   testing::TracedRandom random(32);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  const std::uint64_t sector = sector_bytes();
   std::vector<std::byte> model(kVolumeBytes);
   for (int i = 0; i < 200; ++i) {
-    const auto [first, count] = random_extent(random, 64);
-    std::vector<std::byte> data(count * sector);
+    const auto [offset, length] = random_extent(random, 64);
+    std::vector<std::byte> data(length);
     random.fill(data);
-    ASSERT_TRUE(volume->write(first * sector, data).ok());
-    std::memcpy(model.data() + first * sector, data.data(), data.size());
+    ASSERT_TRUE(volume->write(offset, data).ok());
+    std::memcpy(model.data() + offset, data.data(), data.size());
     // Read back a random extent at once, before any flush.
-    const auto [probe_first, probe_count] = random_extent(random, 64);
-    std::vector<std::byte> back(probe_count * sector);
-    ASSERT_TRUE(volume->read(probe_first * sector, back).ok());
-    ASSERT_EQ(0, std::memcmp(back.data(), model.data() + probe_first * sector, back.size()))
-        << "extent at sector " << probe_first << " after write " << i;
+    const auto [probe_offset, probe_length] = random_extent(random, 64);
+    std::vector<std::byte> back(probe_length);
+    ASSERT_TRUE(volume->read(probe_offset, back).ok());
+    ASSERT_EQ(0, std::memcmp(back.data(), model.data() + probe_offset, back.size()))
+        << "extent at sector " << probe_offset / sector_bytes() << " after write " << i;
   }
-  EXPECT_EQ(read_all(*volume), model);
-  ASSERT_TRUE(volume->flush().ok());
-  EXPECT_EQ(read_all(*volume), model);
+  expect_reads_before_and_after_flush(*volume, model);
   // The last sector is writable too.
+  const std::uint64_t sector = sector_bytes();
   std::vector<std::byte> tail(sector);
   random.fill(tail);
   ASSERT_TRUE(volume->write(kVolumeBytes - sector, tail).ok());
@@ -458,19 +464,16 @@ TEST_P(VolumeContract, DiscardedRangesReadBackAsZeros) {
   testing::TracedRandom random(33);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  const std::uint64_t sector = sector_bytes();
   std::vector<std::byte> model(kVolumeBytes);
   random.fill(model);
   ASSERT_TRUE(volume->write(0, model).ok());
   ASSERT_TRUE(volume->flush().ok());
   for (int i = 0; i < 40; ++i) {
-    const auto [first, count] = random_extent(random, 300);
-    ASSERT_TRUE(volume->discard(first * sector, count * sector).ok());
-    std::memset(model.data() + first * sector, 0, count * sector);
+    const auto [offset, length] = random_extent(random, 300);
+    ASSERT_TRUE(volume->discard(offset, length).ok());
+    std::memset(model.data() + offset, 0, length);
   }
-  EXPECT_EQ(read_all(*volume), model);
-  ASSERT_TRUE(volume->flush().ok());
-  EXPECT_EQ(read_all(*volume), model);
+  expect_reads_before_and_after_flush(*volume, model);
   // Discarding the whole volume zeroes it.
   ASSERT_TRUE(volume->discard(0, kVolumeBytes).ok());
   EXPECT_TRUE(all_zero(read_all(*volume)));

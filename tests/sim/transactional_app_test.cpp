@@ -48,6 +48,17 @@ std::unique_ptr<MemoryVolume> copy_of(Volume& volume) {
   return copy;
 }
 
+// Runs `transactions` transactions of `app`, then copies `volume` while the app is frozen (at
+// a transaction boundary), and thaws it.
+std::unique_ptr<MemoryVolume> run_then_copy_frozen(TransactionalApp& app,
+                                                   std::uint64_t transactions, Volume& volume) {
+  EXPECT_TRUE(app.run(transactions).ok());
+  EXPECT_TRUE(app.freeze({}).ok());
+  auto copy = copy_of(volume);
+  EXPECT_TRUE(app.thaw({}).ok());
+  return copy;
+}
+
 ConsistencyReport check(Volume& data, Volume& log) {
   auto report = ConsistencyChecker::check(data, log);
   EXPECT_TRUE(report.ok()) << report.status().to_string();
@@ -64,6 +75,36 @@ std::unique_ptr<TransactionalApp> make_app(Volume& data, Volume& log,
   EXPECT_TRUE(app.ok()) << app.status().to_string();
   return app.ok() ? std::move(app).value() : nullptr;
 }
+
+// Runs transactions of an app on a thread of its own, from construction until finish() or
+// stop(); destruction stops the app first if neither was called.
+class BackgroundRun {
+ public:
+  BackgroundRun(TransactionalApp& app, std::uint64_t transactions)
+      : app_(app), thread_([this, transactions] { status_ = app_.run(transactions); }) {}
+  ~BackgroundRun() {
+    if (thread_.joinable())
+      stop().ignore_error();
+  }
+  BackgroundRun(const BackgroundRun&) = delete;
+  BackgroundRun& operator=(const BackgroundRun&) = delete;
+
+  // Waits for the run to end by itself; the run's status.
+  Status finish() {
+    thread_.join();
+    return status_;
+  }
+  // Stops the app at its next transaction boundary and waits; the run's status.
+  Status stop() {
+    app_.stop();
+    return finish();
+  }
+
+ private:
+  TransactionalApp& app_;
+  Status status_;
+  std::thread thread_;  // last: it runs as soon as it is made
+};
 
 // Steps until `wanted` is the step just taken; fails the test after `steps_max` steps.
 void step_until(TransactionalApp& app, AppStep wanted, int steps_max = 1000) {
@@ -191,8 +232,7 @@ TEST(TransactionalApp, FreezeWhileAnotherThreadRunsTransactions) {
   MemoryPair volumes;
   auto app = make_app(*volumes.data, *volumes.log, {.seed = 8});
   ASSERT_NE(app, nullptr);
-  Status background;
-  std::thread runner([&] { background = app->run(1'000'000); });
+  BackgroundRun runner(*app, 1'000'000);
   for (std::uint64_t round = 1; round <= 5; ++round) {
     app->wait_until_completed(round * 10);
     ASSERT_TRUE(app->freeze({}).ok());
@@ -208,8 +248,7 @@ TEST(TransactionalApp, FreezeWhileAnotherThreadRunsTransactions) {
         << "round " << round << ": " << describe(report);
     EXPECT_EQ(report.last_committed_txn, frozen.last_txn_id);
   }
-  app->stop();
-  runner.join();
+  const Status background = runner.stop();
   EXPECT_TRUE(background.ok()) << background.to_string();
 }
 
@@ -272,10 +311,7 @@ TEST(ConsistencyChecker, TornDataBlockIsRecoverableWhenTheLogCanRedoIt) {
   MemoryPair volumes;
   auto app = make_app(*volumes.data, *volumes.log, {.seed = 23});
   ASSERT_NE(app, nullptr);
-  ASSERT_TRUE(app->run(30).ok());
-  ASSERT_TRUE(app->freeze({}).ok());
-  auto data = copy_of(*volumes.data);
-  ASSERT_TRUE(app->thaw({}).ok());
+  auto data = run_then_copy_frozen(*app, 30, *volumes.data);
   // Find a written block and tear its second sector.
   const Bytes image = read_image(*data);
   std::uint64_t block = 0;
@@ -297,10 +333,7 @@ TEST(ConsistencyChecker, DamagedLogRecordIsCorrupt) {
   MemoryPair volumes;
   auto app = make_app(*volumes.data, *volumes.log, {.seed = 24});
   ASSERT_NE(app, nullptr);
-  ASSERT_TRUE(app->run(12).ok());
-  ASSERT_TRUE(app->freeze({}).ok());
-  auto log = copy_of(*volumes.log);
-  ASSERT_TRUE(app->thaw({}).ok());
+  auto log = run_then_copy_frozen(*app, 12, *volumes.log);
   ASSERT_EQ(check(*volumes.data, *log).verdict, Consistency::kConsistent);
 
   // Flip one payload byte of the first record (txn 1): the log ends there, and the data
@@ -437,8 +470,7 @@ TEST_P(AppConsistency, FrozenSnapshotPairIsConsistent) {
   ASSERT_TRUE(pair.data && pair.log);
   auto app = make_app(*pair.data, *pair.log, {.seed = 31});
   ASSERT_NE(app, nullptr);
-  Status background;
-  std::thread runner([&] { background = app->run(1'000'000); });
+  BackgroundRun runner(*app, 1'000'000);
   std::vector<std::pair<SnapshotInfo, SnapshotInfo>> sets;
   for (std::uint64_t round = 1; round <= 4; ++round) {
     app->wait_until_completed(round * 8);
@@ -450,8 +482,7 @@ TEST_P(AppConsistency, FrozenSnapshotPairIsConsistent) {
     ASSERT_TRUE(data.ok() && log.ok());
     sets.emplace_back(*data, *log);
   }
-  app->stop();
-  runner.join();
+  const Status background = runner.stop();
   ASSERT_TRUE(background.ok()) << background.to_string();
   // The snapshots still read as at their creation after the app wrote on.
   for (std::size_t i = 0; i < sets.size(); ++i) {
@@ -468,10 +499,9 @@ TEST_P(AppConsistency, SnapshotsUnderLoadWithoutFreezeAreRecoverable) {
   ASSERT_TRUE(pair.data && pair.log);
   auto app = make_app(*pair.data, *pair.log, {.seed = 32});
   ASSERT_NE(app, nullptr);
-  Status background;
   // Bounded so the 4 MiB log never checkpoints: a checkpoint between the two snapshots would
   // drop records the earlier data snapshot still needs.
-  std::thread runner([&] { background = app->run(150); });
+  BackgroundRun runner(*app, 150);
   std::vector<std::pair<SnapshotInfo, SnapshotInfo>> sets;
   for (std::uint64_t round = 1; round <= 4; ++round) {
     app->wait_until_completed(round * 20);
@@ -482,7 +512,7 @@ TEST_P(AppConsistency, SnapshotsUnderLoadWithoutFreezeAreRecoverable) {
     ASSERT_TRUE(data.ok() && log.ok());
     sets.emplace_back(*data, *log);
   }
-  runner.join();
+  const Status background = runner.finish();
   ASSERT_TRUE(background.ok()) << background.to_string();
   ASSERT_EQ(app->stats().checkpoints, 0u);
   for (std::size_t i = 0; i < sets.size(); ++i) {
