@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "freezeframe/random.h"
@@ -34,6 +35,13 @@ std::unique_ptr<FileVolume> open_ok(const TempPath& path, FileVolumeOpenOptions 
   auto volume = FileVolume::open(path.str(), options);
   EXPECT_TRUE(volume.ok()) << volume.status().to_string();
   return volume.ok() ? std::move(volume).value() : nullptr;
+}
+
+// The UUID an open of `path` with `options` reports; nil, with the test failed, if the open
+// fails.
+Uuid opened_uuid(const TempPath& path, FileVolumeOpenOptions options = {}) {
+  auto volume = open_ok(path, std::move(options));
+  return volume != nullptr ? volume->uuid() : Uuid();
 }
 
 std::vector<std::byte> random_bytes(Random& random, std::size_t n) {
@@ -166,9 +174,7 @@ TEST(FileVolume, GivenUuidIsStoredAndReadBack) {
     ASSERT_TRUE(volume.ok()) << volume.status().to_string();
     EXPECT_EQ(volume.value()->uuid(), wanted);
   }
-  auto volume = open_ok(path);
-  ASSERT_NE(volume, nullptr);
-  EXPECT_EQ(volume->uuid(), wanted);
+  EXPECT_EQ(opened_uuid(path), wanted);
 }
 
 TEST(FileVolume, FileWithoutStoredUuidGetsOneDerivedFromItsPath) {
@@ -187,22 +193,18 @@ TEST(FileVolume, RecordedUuidIdentifiesAFileThatLostItsAttribute) {
   TempPath path;
   const Uuid recorded = Uuid::from_name("file-volume-test-recorded-uuid");
   write_raw_file(path, 8192);  // a copy made without extended attributes has none
-  auto volume = FileVolume::open(path.str(), {.uuid = recorded});
-  ASSERT_TRUE(volume.ok()) << volume.status().to_string();
-  EXPECT_EQ(volume.value()->uuid(), recorded);
+  EXPECT_EQ(opened_uuid(path, {.uuid = recorded}), recorded);
   // Without the recorded UUID the identity depends on where the file is.
-  auto plain = open_ok(path);
-  ASSERT_NE(plain, nullptr);
-  EXPECT_NE(plain->uuid(), recorded);
+  const Uuid plain = opened_uuid(path);
+  EXPECT_FALSE(plain.is_nil());
+  EXPECT_NE(plain, recorded);
 }
 
 TEST(FileVolume, RecordedUuidThatDiffersFromTheStoredOneIsRefused) {
   TempPath path;
   const Uuid stored = Uuid::from_name("file-volume-test-stored");
   ASSERT_TRUE(FileVolume::create(path.str(), {.size_bytes = kMiB, .uuid = stored}).ok());
-  auto same = FileVolume::open(path.str(), {.uuid = stored});
-  ASSERT_TRUE(same.ok()) << same.status().to_string();
-  EXPECT_EQ(same.value()->uuid(), stored);
+  EXPECT_EQ(opened_uuid(path, {.uuid = stored}), stored);
   const Uuid other = Uuid::from_name("file-volume-test-other");
   auto volume = FileVolume::open(path.str(), {.uuid = other});
   ASSERT_FALSE(volume.ok());
