@@ -105,8 +105,10 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   ASSERT_TRUE(report->ok()) << report->divergence->to_string();
   EXPECT_EQ(report->counts.steps, 600u);
-  RecordProperty("full_checks", static_cast<int>(report->counts.full_checks));
-  RecordProperty("reopens", static_cast<int>(report->counts.reopens));
+  RecordProperty("full_checks",
+                 static_cast<int>(report->counts.by_operation[sim::ModelOperation::kCheckAll]));
+  RecordProperty("reopens",
+                 static_cast<int>(report->counts.by_operation[sim::ModelOperation::kReopen]));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -174,7 +176,7 @@ TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel)
   SCOPED_TRACE(testing::replay_command(seed));
   auto report = sim::run_model_check(crash_options_for(param, seed));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
-  const std::uint64_t crashes = report->counts.crashes;
+  const std::uint64_t crashes = report->counts.by_operation[sim::ModelOperation::kCrash];
   RecordProperty("crash_points", static_cast<int>(crashes));
   std::printf("%s: %llu crash points in %llu steps\n", param_name({GetParam(), 0}).c_str(),
               static_cast<unsigned long long>(crashes),
@@ -206,7 +208,7 @@ TEST(ModelCheckCrash, ReportsAModelThatDisagreesWithTheProvider) {
   const sim::Divergence& divergence = *report->divergence;
   expect_live_differs_at_final_check(divergence, kSteps, kOffset);
   EXPECT_NE(divergence.expected, divergence.actual);
-  EXPECT_GT(report->counts.crashes, 0u);
+  EXPECT_GT(report->counts.by_operation[sim::ModelOperation::kCrash], 0u);
 }
 
 }  // namespace
