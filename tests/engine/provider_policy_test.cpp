@@ -32,11 +32,31 @@ class ProviderPolicyTest : public ::testing::TestWithParam<ProviderKind> {
     options.overflow_policy = policy;
     return options;
   }
-};
 
-struct Taken {
-  Uuid id;
-  Bytes image;
+  // A rig under `policy` whose provider holds three snapshots, each followed by writes to 4
+  // chunks of its own: 12 chunks in use. Drawn from test_seed(default_seed); on error the test
+  // has failed.
+  RigHistory three_snapshots(OverflowPolicy policy, std::uint64_t default_seed) const {
+    RigHistory setup = start_history(GetParam(), options(policy), default_seed);
+    EXPECT_NE(setup.rig, nullptr);
+    if (setup.rig == nullptr)
+      return setup;
+    SnapshotProvider& provider = *setup.rig->provider;
+    Random& random = *setup.random;
+    for (int round = 0; round < 3; ++round) {
+      auto info = provider.create_snapshot();
+      EXPECT_TRUE(info.ok());
+      setup.taken.push_back({info.value().id, setup.live});
+      for (int i = 0; i < 4; ++i) {
+        std::uint64_t chunk = static_cast<std::uint64_t>(round) * 4 + i;
+        EXPECT_TRUE(testing::write_both(provider, setup.live, chunk * kChunk,
+                                        testing::random_bytes(random, kChunk))
+                        .ok());
+      }
+    }
+    EXPECT_EQ(provider.usage().used_bytes, 12 * kChunk);
+    return setup;
+  }
 };
 
 void expect_usage_within_max(const SnapshotProvider& provider, const std::string& when) {
@@ -311,38 +331,10 @@ TEST_P(ProviderPolicyTest, InvalidatedSnapshotsCountTowardTheMaximum) {
 
 // ----- online resize
 
-// Three snapshots, each followed by writes to 4 chunks of its own: 12 chunks in use.
-struct ResizeSetup {
-  std::vector<Taken> taken;
-  Bytes live;
-};
-
-ResizeSetup three_snapshots(SnapshotProvider& provider, Random& random) {
-  ResizeSetup setup;
-  setup.live = testing::random_bytes(random, provider.size_bytes());
-  EXPECT_TRUE(provider.write(0, setup.live).ok());
-  for (int round = 0; round < 3; ++round) {
-    auto info = provider.create_snapshot();
-    EXPECT_TRUE(info.ok());
-    setup.taken.push_back({info.value().id, setup.live});
-    for (int i = 0; i < 4; ++i) {
-      std::uint64_t chunk = static_cast<std::uint64_t>(round) * 4 + i;
-      EXPECT_TRUE(testing::write_both(provider, setup.live, chunk * kChunk,
-                                      testing::random_bytes(random, kChunk))
-                      .ok());
-    }
-  }
-  EXPECT_EQ(provider.usage().used_bytes, 12 * kChunk);
-  return setup;
-}
-
 TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
-  testing::TracedRandom random(35);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  ResizeSetup setup = three_snapshots(provider, random);
+  RigHistory setup = three_snapshots(OverflowPolicy::kDeleteOldest, /*default_seed=*/35);
   ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *setup.rig->provider;
 
   // Growing deletes nothing and is reported at once.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(64 * kChunk)).ok());
@@ -352,7 +344,8 @@ TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
   EXPECT_EQ(provider.snapshots().size(), 3u);
   // A limit beyond the diff volume is capped by it.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(1ull << 40)).ok());
-  EXPECT_LE(provider.usage().max_bytes, rig->diff->size_bytes() - provider.usage().metadata_bytes);
+  EXPECT_LE(provider.usage().max_bytes,
+            setup.rig->diff->size_bytes() - provider.usage().metadata_bytes);
   EXPECT_GT(provider.usage().max_bytes, 64 * kChunk);
   // Shrinking, still above use: nothing deleted.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(12 * kChunk)).ok());
@@ -384,29 +377,26 @@ TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
   EXPECT_TRUE(read_all(provider) == setup.live);
 
   // The limit persists across a reopen.
-  ASSERT_TRUE(rig->reopen().ok());
-  usage = rig->provider->usage();
+  ASSERT_TRUE(setup.rig->reopen().ok());
+  usage = setup.rig->provider->usage();
   EXPECT_EQ(usage.limit.kind, DiffAreaLimit::Kind::kBytes);
   EXPECT_EQ(usage.limit.value, 8 * kChunk);
   EXPECT_EQ(usage.max_bytes, 8 * kChunk);
-  expect_snapshots_read(*rig->provider, kept, "after reopen");
-  EXPECT_TRUE(read_all(*rig->provider) == setup.live);
+  expect_snapshots_read(*setup.rig->provider, kept, "after reopen");
+  EXPECT_TRUE(read_all(*setup.rig->provider) == setup.live);
 
-  ASSERT_TRUE(rig->provider->set_limit(DiffAreaLimit::percent_of_origin(50)).ok());
-  ASSERT_TRUE(rig->reopen().ok());
-  usage = rig->provider->usage();
+  ASSERT_TRUE(setup.rig->provider->set_limit(DiffAreaLimit::percent_of_origin(50)).ok());
+  ASSERT_TRUE(setup.rig->reopen().ok());
+  usage = setup.rig->provider->usage();
   EXPECT_EQ(usage.limit.kind, DiffAreaLimit::Kind::kPercentOfOrigin);
   EXPECT_EQ(usage.limit.value, 50u);
-  EXPECT_EQ(usage.max_bytes, rig->provider->size_bytes() / 2);
+  EXPECT_EQ(usage.max_bytes, setup.rig->provider->size_bytes() / 2);
 }
 
 TEST_P(ProviderPolicyTest, ShrinkBelowUseIsRefusedUnderFailWrites) {
-  testing::TracedRandom random(36);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kFailWrites));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  ResizeSetup setup = three_snapshots(provider, random);
+  RigHistory setup = three_snapshots(OverflowPolicy::kFailWrites, /*default_seed=*/36);
   ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *setup.rig->provider;
   DiffAreaUsage before = provider.usage();
 
   Status status = provider.set_limit(DiffAreaLimit::bytes(8 * kChunk));
@@ -419,26 +409,23 @@ TEST_P(ProviderPolicyTest, ShrinkBelowUseIsRefusedUnderFailWrites) {
   EXPECT_EQ(provider.snapshots().size(), 3u);
   expect_snapshots_read(provider, setup.taken, "after the refused shrink");
   // Nothing was recorded either: a reopen shows the old limit.
-  ASSERT_TRUE(rig->reopen().ok());
-  EXPECT_EQ(rig->provider->usage().max_bytes, before.max_bytes);
-  EXPECT_EQ(rig->provider->usage().limit.value, before.limit.value);
+  ASSERT_TRUE(setup.rig->reopen().ok());
+  EXPECT_EQ(setup.rig->provider->usage().max_bytes, before.max_bytes);
+  EXPECT_EQ(setup.rig->provider->usage().limit.value, before.limit.value);
 
   // Growing still works under fail-writes.
-  ASSERT_TRUE(rig->provider->set_limit(DiffAreaLimit::bytes(32 * kChunk)).ok());
-  EXPECT_EQ(rig->provider->usage().max_bytes, 32 * kChunk);
+  ASSERT_TRUE(setup.rig->provider->set_limit(DiffAreaLimit::bytes(32 * kChunk)).ok());
+  EXPECT_EQ(setup.rig->provider->usage().max_bytes, 32 * kChunk);
   // And an invalid limit is refused by name.
-  status = rig->provider->set_limit(DiffAreaLimit::percent_of_origin(0));
+  status = setup.rig->provider->set_limit(DiffAreaLimit::percent_of_origin(0));
   EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(status.message().find("0%"), std::string::npos) << status.message();
 }
 
 TEST_P(ProviderPolicyTest, ShrinkBelowUseInvalidatesUnderInvalidateSnapshot) {
-  testing::TracedRandom random(37);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kInvalidateSnapshot));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  ResizeSetup setup = three_snapshots(provider, random);
+  RigHistory setup = three_snapshots(OverflowPolicy::kInvalidateSnapshot, /*default_seed=*/37);
   ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *setup.rig->provider;
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(8 * kChunk)).ok());
   DiffAreaUsage usage = provider.usage();
   EXPECT_LE(usage.used_bytes, usage.max_bytes);

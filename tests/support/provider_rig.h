@@ -15,6 +15,7 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
+#include "seed.h"
 
 namespace freezeframe::testing {
 
@@ -80,6 +81,23 @@ inline std::unique_ptr<ProviderRig> make_rig(ProviderKind kind, const ProviderOp
   return rig;
 }
 
+// A snapshot a test took, and the image it must read back as.
+struct Taken {
+  Uuid id;
+  Bytes image;
+};
+
+// A rig with the history a test built on it: the snapshots taken, oldest first, and the image
+// the live volume must read back as.
+struct RigHistory {
+  // What the history's data is drawn from; its seed's replay command is on every failure
+  // while the history lives.
+  std::unique_ptr<TracedRandom> random;
+  std::unique_ptr<ProviderRig> rig;
+  std::vector<Taken> taken;
+  Bytes live;
+};
+
 // Takes `count` snapshots and returns their ids, oldest first; a failure fails the test and
 // returns the ids taken so far.
 inline std::vector<Uuid> take_snapshots(SnapshotProvider& provider, int count) {
@@ -113,6 +131,23 @@ inline Status write_both(Volume& volume, Bytes& model, std::uint64_t offset, con
   if (status.ok())
     std::memcpy(model.data() + offset, data.data(), data.size());
   return status;
+}
+
+// The start of a history: a rig (as make_rig) whose live volume holds random bytes drawn from
+// test_seed(default_seed), written and not yet flushed, and no snapshot. On error the test
+// has failed, and `rig` may be null.
+inline RigHistory start_history(ProviderKind kind, const ProviderOptions& options,
+                                std::uint64_t default_seed) {
+  RigHistory history;
+  history.random = std::make_unique<TracedRandom>(default_seed);
+  history.rig = make_rig(kind, options);
+  if (history.rig == nullptr)
+    return history;
+  SnapshotProvider& provider = *history.rig->provider;
+  history.live = random_bytes(*history.random, provider.size_bytes());
+  Status status = provider.write(0, history.live);
+  EXPECT_TRUE(status.ok()) << status.to_string();
+  return history;
 }
 
 inline std::string kind_param_name(const ::testing::TestParamInfo<ProviderKind>& info) {
