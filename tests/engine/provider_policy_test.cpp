@@ -89,6 +89,11 @@ void fill_diff_area(SnapshotProvider& provider, Bytes& live, Random& random,
   ASSERT_EQ(provider.usage().max_bytes, kLimitChunks * kChunk);
 }
 
+// As above, on a history's provider, live image, random source and snapshots.
+void fill_diff_area(RigHistory& history, std::uint64_t chunks = kLimitChunks) {
+  fill_diff_area(*history.rig->provider, history.live, *history.random, history.taken, chunks);
+}
+
 TEST_P(ProviderPolicyTest, DeleteOldestDeletesOldestFirstAndKeepsTheRestExact) {
   testing::TracedRandom random(31);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
@@ -149,15 +154,13 @@ TEST_P(ProviderPolicyTest, DeleteOldestDeletesOldestFirstAndKeepsTheRestExact) {
 }
 
 TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
-  testing::TracedRandom random(32);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kFailWrites));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  Bytes live = testing::random_bytes(random, provider.size_bytes());
-  ASSERT_TRUE(provider.write(0, live).ok());
-  std::vector<Taken> taken;
-  fill_diff_area(provider, live, random, taken);
+  RigHistory history = start_history(GetParam(), options(OverflowPolicy::kFailWrites), 32);
+  ASSERT_FALSE(HasFailure());
+  fill_diff_area(history);
   ASSERT_FALSE(HasFatalFailure());
+  auto& [random_source, rig, taken, live] = history;
+  Random& random = *random_source;
+  SnapshotProvider& provider = *rig->provider;
   ASSERT_TRUE(provider.flush().ok());
 
   // A write to a chunk that already has its own copy needs no space and succeeds.
@@ -204,19 +207,17 @@ TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
 }
 
 TEST_P(ProviderPolicyTest, InvalidateSnapshotLetsTheWriteThroughAndInvalidates) {
-  testing::TracedRandom random(33);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kInvalidateSnapshot));
-  ASSERT_NE(rig, nullptr);
+  RigHistory history = start_history(GetParam(), options(OverflowPolicy::kInvalidateSnapshot), 33);
+  ASSERT_FALSE(HasFailure());
+  auto& [random_source, rig, taken, live] = history;
+  Random& random = *random_source;
   SnapshotProvider& provider = *rig->provider;
-  Bytes live = testing::random_bytes(random, provider.size_bytes());
-  ASSERT_TRUE(provider.write(0, live).ok());
-  std::vector<Taken> taken;
   auto first = provider.create_snapshot();
   ASSERT_TRUE(first.ok());
   taken.push_back({first.value().id, live});
   ASSERT_TRUE(provider.write(20 * kChunk, testing::random_bytes(random, kChunk)).ok());
   live = read_all(provider);
-  fill_diff_area(provider, live, random, taken, kLimitChunks - 1);
+  fill_diff_area(history, kLimitChunks - 1);
   ASSERT_FALSE(HasFatalFailure());
   auto open_volume = provider.open_snapshot(taken.back().id);
   ASSERT_TRUE(open_volume.ok());
@@ -306,13 +307,12 @@ TEST_P(ProviderPolicyTest, PolicySurvivesReopen) {
 // bound.
 TEST_P(ProviderPolicyTest, InvalidatedSnapshotsCountTowardTheMaximum) {
   Random random(38);
-  ProviderOptions with_max = options(OverflowPolicy::kInvalidateSnapshot);
-  with_max.snapshots_max = 3;
-  auto rig = make_rig(GetParam(), with_max);
+  std::vector<Uuid> ids;
+  auto rig =
+      make_rig_with_full_catalog(GetParam(), options(OverflowPolicy::kInvalidateSnapshot), 3, ids);
   ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  const std::vector<Uuid> ids = testing::take_snapshots(provider, 3);
   ASSERT_EQ(ids.size(), 3u);
+  SnapshotProvider& provider = *rig->provider;
   // Overflow: all three are invalidated.
   for (std::uint64_t chunk = 0; chunk <= kLimitChunks; ++chunk) {
     ASSERT_TRUE(provider.write(chunk * kChunk, testing::random_bytes(random, kChunk)).ok());

@@ -112,6 +112,19 @@ inline std::vector<Uuid> take_snapshots(SnapshotProvider& provider, int count) {
   return ids;
 }
 
+// make_rig() with snapshots_max set to `snapshots_max` and that many snapshots taken: a full
+// catalog. Their ids, oldest first, go to `ids`; a failure fails the test.
+inline std::unique_ptr<ProviderRig> make_rig_with_full_catalog(ProviderKind kind,
+                                                               ProviderOptions options,
+                                                               std::uint32_t snapshots_max,
+                                                               std::vector<Uuid>& ids) {
+  options.snapshots_max = snapshots_max;
+  auto rig = make_rig(kind, options);
+  if (rig != nullptr)
+    ids = take_snapshots(*rig->provider, static_cast<int>(snapshots_max));
+  return rig;
+}
+
 inline Bytes read_all(Volume& volume) {
   Bytes image(volume.size_bytes());
   Status status = volume.read(0, image);
