@@ -30,9 +30,14 @@
 #include "freezeframe/volume_wrapper.h"
 #include "seed.h"
 #include "temp_path.h"
+#include "volume_image.h"
 
 namespace freezeframe {
 namespace {
+
+using testing::expect_holds;
+using testing::random_bytes;
+using testing::read_all;
 
 constexpr std::uint64_t kVolumeBytes = 4 << 20;
 
@@ -260,13 +265,6 @@ INSTANTIATE_TEST_SUITE_P(
         VolumeKind{"RowLive", 512, make_provider<ProviderKind::kRedirectOnWrite>, kProvider}),
     [](const ::testing::TestParamInfo<VolumeKind>& param_info) { return param_info.param.name; });
 
-std::vector<std::byte> read_all(Volume& volume) {
-  std::vector<std::byte> out(volume.size_bytes());
-  Status status = volume.read(0, out);
-  EXPECT_TRUE(status.ok()) << status.to_string();
-  return out;
-}
-
 // `volume` reads as `model`, and still does after a flush.
 void expect_reads_before_and_after_flush(Volume& volume, const std::vector<std::byte>& model) {
   EXPECT_EQ(read_all(volume), model);
@@ -327,9 +325,7 @@ TEST_P(VolumeContract, DevicePropertiesDoNotChangeWithUse) {
   // An optimal request, at an offset aligned to it, is a valid request like any other.
   const std::uint64_t offset = kVolumeBytes / 2 / before.optimal_io_bytes * before.optimal_io_bytes;
   ASSERT_TRUE(volume->write(offset, data).ok());
-  std::vector<std::byte> back(data.size());
-  ASSERT_TRUE(volume->read(offset, back).ok());
-  EXPECT_EQ(back, data);
+  expect_holds(*volume, offset, data);
   ASSERT_TRUE(volume->discard(offset, sector_bytes()).ok());
   ASSERT_TRUE(volume->flush().ok());
   EXPECT_EQ(volume->properties(), before);
@@ -426,9 +422,7 @@ TEST_P(VolumeContract, EmptyRequestsSucceedAndChangeNothing) {
     EXPECT_TRUE(volume->write(offset, std::span<const std::byte>()).ok());
     EXPECT_TRUE(volume->discard(offset, 0).ok());
   }
-  std::vector<std::byte> back(sector_bytes());
-  ASSERT_TRUE(volume->read(0, back).ok());
-  EXPECT_EQ(back, data);
+  expect_holds(*volume, 0, data);
 }
 
 TEST_P(VolumeContract, WrittenDataReadsBack) {
@@ -438,8 +432,7 @@ TEST_P(VolumeContract, WrittenDataReadsBack) {
   std::vector<std::byte> model(kVolumeBytes);
   for (int i = 0; i < 200; ++i) {
     const auto [offset, length] = random_extent(random, 64);
-    std::vector<std::byte> data(length);
-    random.fill(data);
+    const std::vector<std::byte> data = random_bytes(random, length);
     ASSERT_TRUE(volume->write(offset, data).ok());
     std::memcpy(model.data() + offset, data.data(), data.size());
     // Read back a random extent at once, before any flush.
@@ -452,20 +445,16 @@ TEST_P(VolumeContract, WrittenDataReadsBack) {
   expect_reads_before_and_after_flush(*volume, model);
   // The last sector is writable too.
   const std::uint64_t sector = sector_bytes();
-  std::vector<std::byte> tail(sector);
-  random.fill(tail);
+  const std::vector<std::byte> tail = random_bytes(random, sector);
   ASSERT_TRUE(volume->write(kVolumeBytes - sector, tail).ok());
-  std::vector<std::byte> back(sector);
-  ASSERT_TRUE(volume->read(kVolumeBytes - sector, back).ok());
-  EXPECT_EQ(back, tail);
+  expect_holds(*volume, kVolumeBytes - sector, tail);
 }
 
 TEST_P(VolumeContract, DiscardedRangesReadBackAsZeros) {
   testing::TracedRandom random(33);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  std::vector<std::byte> model(kVolumeBytes);
-  random.fill(model);
+  std::vector<std::byte> model = random_bytes(random, kVolumeBytes);
   ASSERT_TRUE(volume->write(0, model).ok());
   ASSERT_TRUE(volume->flush().ok());
   for (int i = 0; i < 40; ++i) {
@@ -488,9 +477,7 @@ TEST_P(VolumeContract, FlushSucceedsAndKeepsData) {
   Status flush = volume->flush();
   EXPECT_TRUE(flush.ok()) << flush.to_string();
   EXPECT_TRUE(volume->flush().ok());
-  std::vector<std::byte> back(data.size());
-  ASSERT_TRUE(volume->read(sector_bytes(), back).ok());
-  EXPECT_EQ(back, data);
+  expect_holds(*volume, sector_bytes(), data);
 }
 
 TEST_P(VolumeContract, ConcurrentWritersToDisjointRangesAllReadBack) {

@@ -17,6 +17,7 @@
 #include "freezeframe/random.h"
 #include "seed.h"
 #include "temp_path.h"
+#include "volume_image.h"
 
 namespace freezeframe {
 namespace {
@@ -44,11 +45,7 @@ Uuid opened_uuid(const TempPath& path, FileVolumeOpenOptions options = {}) {
   return volume != nullptr ? volume->uuid() : Uuid();
 }
 
-std::vector<std::byte> random_bytes(Random& random, std::size_t n) {
-  std::vector<std::byte> out(n);
-  random.fill(out);
-  return out;
-}
+using testing::random_bytes;
 
 void write_raw_file(const TempPath& path, std::size_t bytes) {
   std::ofstream out(path.path(), std::ios::binary);

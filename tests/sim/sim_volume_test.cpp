@@ -12,6 +12,7 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -37,17 +38,8 @@ Fixture make(std::uint64_t seed, std::uint32_t sector_bytes = 512, SimVolumeOpti
   return f;
 }
 
-std::vector<std::byte> random_bytes(Random& random, std::size_t n) {
-  std::vector<std::byte> out(n);
-  random.fill(out);
-  return out;
-}
-
-std::vector<std::byte> read_all(Volume& volume) {
-  std::vector<std::byte> out(volume.size_bytes());
-  EXPECT_TRUE(volume.read(0, out).ok());
-  return out;
-}
+using testing::random_bytes;
+using testing::read_all;
 
 std::uint64_t image_hash(Volume& volume) {
   auto image = read_all(volume);

@@ -18,6 +18,7 @@
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
 #include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -33,17 +34,12 @@ std::unique_ptr<MemoryVolume> memory(const std::string& name, std::uint64_t byte
   return volume.ok() ? std::move(volume).value() : nullptr;
 }
 
-Bytes read_image(Volume& volume) {
-  Bytes image(volume.size_bytes());
-  Status status = volume.read(0, image);
-  EXPECT_TRUE(status.ok()) << status.to_string();
-  return image;
-}
+using testing::read_all;
 
 // A private copy of a volume's current content, so a test can damage it.
 std::unique_ptr<MemoryVolume> copy_of(Volume& volume) {
   auto copy = memory(volume.name() + "-copy", volume.size_bytes());
-  Status status = copy->write(0, read_image(volume));
+  Status status = copy->write(0, read_all(volume));
   EXPECT_TRUE(status.ok()) << status.to_string();
   return copy;
 }
@@ -161,9 +157,9 @@ TEST(TransactionalApp, SameSeedWritesTheSameImages) {
   ASSERT_TRUE(a->run(20).ok());
   ASSERT_TRUE(b->run(20).ok());
   ASSERT_TRUE(c->run(20).ok());
-  EXPECT_EQ(read_image(*first.data), read_image(*second.data));
-  EXPECT_EQ(read_image(*first.log), read_image(*second.log));
-  EXPECT_NE(read_image(*first.data), read_image(*other.data));
+  EXPECT_EQ(read_all(*first.data), read_all(*second.data));
+  EXPECT_EQ(read_all(*first.log), read_all(*second.log));
+  EXPECT_NE(read_all(*first.data), read_all(*other.data));
 }
 
 TEST(TransactionalApp, IdentifyDescribesOneDatabaseComponentOnBothVolumes) {
@@ -313,7 +309,7 @@ TEST(ConsistencyChecker, TornDataBlockIsRecoverableWhenTheLogCanRedoIt) {
   ASSERT_NE(app, nullptr);
   auto data = run_then_copy_frozen(*app, 30, *volumes.data);
   // Find a written block and tear its second sector.
-  const Bytes image = read_image(*data);
+  const Bytes image = read_all(*data);
   std::uint64_t block = 0;
   while (image[block * 4096] == std::byte{0})
     ++block;
@@ -369,7 +365,7 @@ TEST(ConsistencyChecker, DataAppliedBeforeItsCommitMarkerIsCorrupt) {
   ASSERT_TRUE(app->run(2).ok());
   auto log = copy_of(*volumes.log);
   // Records start on fresh sectors: the last commit marker (magic "FFLR", kind 2) is txn 2's.
-  const Bytes now = read_image(*log);
+  const Bytes now = read_all(*log);
   std::uint64_t commit = 0;
   for (std::uint64_t at = 512; at < now.size(); at += 512) {
     if (now[at] == std::byte{0x46} && now[at + 1] == std::byte{0x46} &&

@@ -1,6 +1,6 @@
 // A CoW or RoW provider over in-memory origin and diff volumes, each wrapped in a SimVolume
 // so that tests can count the bytes the provider writes to either of them, and helpers to
-// write patterns and read whole images.
+// write patterns and build histories of snapshots (images: volume_image.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,10 +16,9 @@
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
 #include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe::testing {
-
-using Bytes = std::vector<std::byte>;
 
 struct RigOptions {
   std::uint64_t origin_bytes = 1 << 20;
@@ -123,19 +122,6 @@ inline std::unique_ptr<ProviderRig> make_rig_with_full_catalog(ProviderKind kind
   if (rig != nullptr)
     ids = take_snapshots(*rig->provider, static_cast<int>(snapshots_max));
   return rig;
-}
-
-inline Bytes read_all(Volume& volume) {
-  Bytes image(volume.size_bytes());
-  Status status = volume.read(0, image);
-  EXPECT_TRUE(status.ok()) << volume.name() << ": " << status.to_string();
-  return image;
-}
-
-inline Bytes random_bytes(Random& random, std::uint64_t length) {
-  Bytes data(length);
-  random.fill(data);
-  return data;
 }
 
 // Writes `data` at `offset` through `volume` and into the model image.
