@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ std::string param_name(const ::testing::TestParamInfo<ModelParam>& info) {
   return std::string(provider_kind_name(info.param.kind)) + "_" +
          std::to_string(info.param.chunk_bytes / 1024) + "K" +
          (info.param.sector_bytes == 512 ? "" : "_sector4K") + (info.param.compress ? "_zstd" : "");
+}
+
+// Each of `params` (CoW providers), and each again for a RoW provider.
+std::vector<ModelParam> with_row_too(std::initializer_list<ModelParam> params) {
+  std::vector<ModelParam> both(params);
+  for (ModelParam param : params) {
+    param.kind = ProviderKind::kRedirectOnWrite;
+    both.push_back(param);
+  }
+  return both;
 }
 
 // The options of the model suite.
@@ -98,10 +109,8 @@ void expect_live_differs_at_final_check(const sim::Divergence& divergence, std::
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
-  const ModelParam param = GetParam();
-  const std::uint64_t seed = testing::test_seed(20261127 + param.chunk_bytes);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto report = sim::run_model_check(options_for(param, seed));
+  const testing::TracedSeed seed(20261127 + GetParam().chunk_bytes);
+  auto report = sim::run_model_check(options_for(GetParam(), seed.value()));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   ASSERT_TRUE(report->ok()) << report->divergence->to_string();
   EXPECT_EQ(report->counts.steps, 600u);
@@ -113,18 +122,12 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
 
 INSTANTIATE_TEST_SUITE_P(
     Providers, ProviderModelTest,
-    ::testing::Values(ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 1 << 20, 8 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 1 << 20, 8 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096},
-                      ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20, 512, true},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096, true},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096, true}),
+    ::testing::ValuesIn(with_row_too({{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
+                                      {ProviderKind::kCopyOnWrite, 16384, 2 << 20},
+                                      {ProviderKind::kCopyOnWrite, 1 << 20, 8 << 20},
+                                      {ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096},
+                                      {ProviderKind::kCopyOnWrite, 4096, 1 << 20, 512, true},
+                                      {ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096, true}})),
     param_name);
 
 // A byte of the origin changed after the last step, behind the provider's back: the checks
@@ -168,13 +171,20 @@ TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
       << divergence.to_string();
 }
 
+// Both kinds at two chunk sizes, and each kind once with compression.
+std::vector<ModelParam> crash_params() {
+  std::vector<ModelParam> params = with_row_too(
+      {{ProviderKind::kCopyOnWrite, 4096, 1 << 20}, {ProviderKind::kCopyOnWrite, 16384, 2 << 20}});
+  params.push_back({ProviderKind::kCopyOnWrite, 16384, 2 << 20, 512, true});
+  params.push_back({ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true});
+  return params;
+}
+
 class ProviderModelCrashTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel) {
-  const ModelParam param = GetParam();
-  const std::uint64_t seed = testing::test_seed(20261211 + param.chunk_bytes);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto report = sim::run_model_check(crash_options_for(param, seed));
+  const testing::TracedSeed seed(20261211 + GetParam().chunk_bytes);
+  auto report = sim::run_model_check(crash_options_for(GetParam(), seed.value()));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   const std::uint64_t crashes = report->counts.by_operation[sim::ModelOperation::kCrash];
   RecordProperty("crash_points", static_cast<int>(crashes));
@@ -186,15 +196,8 @@ TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel)
   EXPECT_GT(crashes, 5u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Providers, ProviderModelCrashTest,
-    ::testing::Values(ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 512, true},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true}),
-    param_name);
+INSTANTIATE_TEST_SUITE_P(Providers, ProviderModelCrashTest, ::testing::ValuesIn(crash_params()),
+                         param_name);
 
 // The model says one thing about a byte of the live volume and the provider another: in
 // crash mode too, the checks after the last step report it.
