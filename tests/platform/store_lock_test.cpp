@@ -75,6 +75,13 @@ void release(Result<StoreLock>& lock) {
   lock = Status(ErrorCode::kAborted, "released by the test");
 }
 
+// Releases `lock`, the last holder of `dir`'s lock, after which a writer is admitted.
+void expect_writer_admitted_after_releasing(Result<StoreLock>& lock, const ScratchDir& dir) {
+  release(lock);
+  auto writer = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
+  EXPECT_TRUE(writer.ok()) << writer.status().to_string();
+}
+
 const std::string kOurPid = std::to_string(::getpid());
 
 // `status` has `code`, and its message names each of `parts`.
@@ -109,9 +116,7 @@ TEST(StoreLock, ExclusiveExcludesExclusiveAndSharedAtOnceNamingTheHolder) {
   EXPECT_FALSE(notified);
 
   // Released on destruction: the next acquire succeeds.
-  release(holder);
-  auto again = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
-  EXPECT_TRUE(again.ok()) << again.status().to_string();
+  expect_writer_admitted_after_releasing(holder, dir);
 }
 
 TEST(StoreLock, SharedAdmitsSharedAndExcludesExclusive) {
@@ -127,9 +132,7 @@ TEST(StoreLock, SharedAdmitsSharedAndExcludesExclusive) {
   // One shared holder left still excludes a writer; none left admits it.
   release(second);
   expect_busy_naming_us(StoreLock::acquire(dir.path(), mode(LockMode::kExclusive)));
-  release(first);
-  auto writer = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
-  EXPECT_TRUE(writer.ok()) << writer.status().to_string();
+  expect_writer_admitted_after_releasing(first, dir);
 }
 
 TEST(StoreLock, StillExcludesAfterTheLockFileIsReplacedAndVerifyReportsIt) {
