@@ -129,9 +129,15 @@ struct SnapshotProvider::Impl {
     return info;
   }
 
-  Status not_found(const Uuid& id) const {
-    return Status(ErrorCode::kNotFound,
-                  "snapshot " + id.to_string() + " not found on '" + identity.name + "'");
+  // The snapshot `id`; kNotFound naming it and the volume if there is none.
+  // REQUIRES: `mutex` held.
+  Result<const SnapshotMeta*> find_snapshot(const Uuid& id) const {
+    const SnapshotMeta* meta = state.find(id);
+    if (meta == nullptr) {
+      return Status(ErrorCode::kNotFound,
+                    "snapshot " + id.to_string() + " not found on '" + identity.name + "'");
+    }
+    return meta;
   }
 
   Status check_writable() const {
@@ -367,8 +373,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open_as(
   return make(std::move(impl));
 }
 
-CowProvider::CowProvider(std::unique_ptr<Impl> impl) : SnapshotProvider(std::move(impl)) {}
-RowProvider::RowProvider(std::unique_ptr<Impl> impl) : SnapshotProvider(std::move(impl)) {}
+CowProvider::CowProvider(std::unique_ptr<Impl> impl) : TypedProvider(std::move(impl)) {}
+RowProvider::RowProvider(std::unique_ptr<Impl> impl) : TypedProvider(std::move(impl)) {}
 
 std::unique_ptr<SnapshotProvider> SnapshotProvider::make(std::unique_ptr<Impl> impl) {
   if (impl->kind == ProviderKind::kCopyOnWrite)
@@ -393,29 +399,30 @@ const RowProvider* SnapshotProvider::as_row() const noexcept {
 
 namespace {
 
-// The provider `created` (of a kind its factory chose) as that kind's class.
-template <typename Kind>
-Result<std::unique_ptr<Kind>> downcast(Result<std::unique_ptr<SnapshotProvider>> created,
-                                       Kind* (SnapshotProvider::*as)() noexcept) {
-  FF_ASSIGN_OR_RETURN(auto provider, std::move(created));
-  Kind* typed = ((*provider).*as)();
-  FF_ASSERT(typed != nullptr);
-  (void)provider.release();
-  return std::unique_ptr<Kind>(typed);
+// `provider`, made for kind `kKind`, as the class that stands for that kind.
+template <typename Typed, ProviderKind kKind>
+std::unique_ptr<Typed> as_typed(std::unique_ptr<SnapshotProvider> provider) {
+  FF_ASSERT(provider->kind() == kKind);
+  return std::unique_ptr<Typed>(static_cast<Typed*>(provider.release()));
 }
 
 }  // namespace
 
-Result<std::unique_ptr<CowProvider>> CowProvider::create(Volume& origin, Volume& diff,
-                                                         const ProviderOptions& options) {
-  return downcast(SnapshotProvider::create(ProviderKind::kCopyOnWrite, origin, diff, options),
-                  &SnapshotProvider::as_cow);
+template <typename Typed, ProviderKind kKind>
+Result<std::unique_ptr<Typed>> TypedProvider<Typed, kKind>::create(Volume& origin, Volume& diff,
+                                                                   const ProviderOptions& options) {
+  FF_ASSIGN_OR_RETURN(auto provider, SnapshotProvider::create(kKind, origin, diff, options));
+  return as_typed<Typed, kKind>(std::move(provider));
 }
-Result<std::unique_ptr<CowProvider>> CowProvider::open(Volume& origin, Volume& diff,
-                                                       const ProviderOpenOptions& options) {
-  return downcast(open_as(origin, diff, options, ProviderKind::kCopyOnWrite),
-                  &SnapshotProvider::as_cow);
+template <typename Typed, ProviderKind kKind>
+Result<std::unique_ptr<Typed>> TypedProvider<Typed, kKind>::open(
+    Volume& origin, Volume& diff, const ProviderOpenOptions& options) {
+  FF_ASSIGN_OR_RETURN(auto provider, open_as(origin, diff, options, kKind));
+  return as_typed<Typed, kKind>(std::move(provider));
 }
+template class TypedProvider<CowProvider, ProviderKind::kCopyOnWrite>;
+template class TypedProvider<RowProvider, ProviderKind::kRedirectOnWrite>;
+
 std::uint64_t CowProvider::held_chunks() const {
   Impl& s = impl();
   std::shared_lock lock(s.mutex);
@@ -423,16 +430,6 @@ std::uint64_t CowProvider::held_chunks() const {
   return static_cast<const detail::CowWritePath&>(*s.path).held_chunks();
 }
 
-Result<std::unique_ptr<RowProvider>> RowProvider::create(Volume& origin, Volume& diff,
-                                                         const ProviderOptions& options) {
-  return downcast(SnapshotProvider::create(ProviderKind::kRedirectOnWrite, origin, diff, options),
-                  &SnapshotProvider::as_row);
-}
-Result<std::unique_ptr<RowProvider>> RowProvider::open(Volume& origin, Volume& diff,
-                                                       const ProviderOpenOptions& options) {
-  return downcast(open_as(origin, diff, options, ProviderKind::kRedirectOnWrite),
-                  &SnapshotProvider::as_row);
-}
 std::uint64_t RowProvider::consolidatable_chunks() const {
   Impl& s = impl();
   std::shared_lock lock(s.mutex);
@@ -507,17 +504,13 @@ std::vector<SnapshotInfo> SnapshotProvider::snapshots() const {
 
 Result<SnapshotInfo> SnapshotProvider::snapshot_info(const Uuid& id) const {
   std::shared_lock lock(impl_->mutex);
-  const SnapshotMeta* meta = impl_->state.find(id);
-  if (meta == nullptr)
-    return impl_->not_found(id);
+  FF_ASSIGN_OR_RETURN(const SnapshotMeta* meta, impl_->find_snapshot(id));
   return impl_->info_of(*meta);
 }
 
 Result<std::unique_ptr<Volume>> SnapshotProvider::open_snapshot(const Uuid& id) {
   std::shared_lock lock(impl_->mutex);
-  const SnapshotMeta* meta = impl_->state.find(id);
-  if (meta == nullptr)
-    return impl_->not_found(id);
+  FF_ASSIGN_OR_RETURN(const SnapshotMeta* meta, impl_->find_snapshot(id));
   if (meta->invalidated) {
     return Status(ErrorCode::kInvalidated, "snapshot " + id.to_string() + " of '" +
                                                impl_->identity.name + "' was invalidated");
@@ -532,9 +525,7 @@ Status SnapshotProvider::delete_snapshot(const Uuid& id) {
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
-  const SnapshotMeta* meta = s.state.find(id);
-  if (meta == nullptr)
-    return s.not_found(id);
+  FF_ASSIGN_OR_RETURN(const SnapshotMeta* meta, s.find_snapshot(id));
   Record record;
   record.type = RecordType::kSnapshotDelete;
   record.tag = meta->tag;
@@ -546,9 +537,7 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
   Impl& s = *impl_;
   std::unique_lock lock(s.mutex);
   FF_TRY(s.check_writable());
-  const SnapshotMeta* meta = s.state.find(id);
-  if (meta == nullptr)
-    return s.not_found(id);
+  FF_ASSIGN_OR_RETURN(const SnapshotMeta* meta, s.find_snapshot(id));
   if (meta->invalidated) {
     return Status(ErrorCode::kInvalidated,
                   "cannot revert to snapshot " + id.to_string() + ": it was invalidated");

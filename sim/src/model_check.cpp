@@ -15,33 +15,7 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 
-// In the order ModelCheckMix lists them: the order in which an operation that cannot run
-// (no snapshot yet) falls through to the next.
-enum class Operation : std::uint8_t {
-  kWrite,
-  kDiscard,
-  kReadLive,
-  kReadSnapshot,
-  kCreateSnapshot,
-  kDeleteSnapshot,
-  kRevert,
-  kConsolidate,
-  kFlush,
-  kReopen,
-  kCrash,
-  kCheckAll,
-};
-constexpr std::size_t kOperationCount = 12;
-
-constexpr std::array<const char*, kOperationCount> kOperationNames = {
-    "write",  "discard",     "read",  "read",   "create-snapshot", "delete-snapshot",
-    "revert", "consolidate", "flush", "reopen", "crash",           "check-all"};
-
-std::array<std::uint32_t, kOperationCount> weights_of(const ModelCheckMix& mix) {
-  return {mix.write,           mix.discard,         mix.read_live, mix.read_snapshot,
-          mix.create_snapshot, mix.delete_snapshot, mix.revert,    mix.consolidate,
-          mix.flush,           mix.reopen,          mix.crash,     mix.check_all};
-}
+using Operation = ModelOperation;
 
 // Up to 16 bytes from `at`, in hex.
 std::string hex_at(std::span<const std::byte> bytes, std::size_t at) {
@@ -119,11 +93,11 @@ class ModelChecker {
 Status ModelChecker::build() {
   const ModelCheckOptions& o = options_;
   std::uint64_t weight_total = 0;
-  for (std::uint32_t weight : weights_of(o.mix))
+  for (std::uint32_t weight : o.mix.values)
     weight_total += weight;
   if (weight_total == 0)
     return Status(ErrorCode::kInvalidArgument, "model check: every operation weight is 0");
-  if (o.mix.crash > 0 && !o.crash)
+  if (o.mix[Operation::kCrash] > 0 && !o.crash)
     return Status(ErrorCode::kInvalidArgument, "model check: crash steps need crash mode");
   if (o.sector_bytes < SectorModel::kSectorBytes || o.sector_bytes % SectorModel::kSectorBytes)
     return Status(
@@ -177,7 +151,7 @@ Status ModelChecker::build() {
 ModelCheckReport ModelChecker::run() {
   for (step_ = 0; step_ < options_.steps; ++step_) {
     const Operation operation = draw();
-    operation_ = kOperationNames[static_cast<std::size_t>(operation)];
+    operation_ = model_operation_name(operation);
     if (!run_operation(operation))
       break;
     ++counts_.steps;
@@ -192,13 +166,13 @@ ModelCheckReport ModelChecker::run() {
 }
 
 Operation ModelChecker::draw() {
-  const auto weights = weights_of(options_.mix);
+  const auto& weights = options_.mix.values;
   std::uint64_t total = 0;
   for (std::uint32_t weight : weights)
     total += weight;
   const std::uint64_t dice = random_.uniform(total);
   std::uint64_t threshold = 0;
-  for (std::size_t i = 0; i < kOperationCount; ++i) {
+  for (std::size_t i = 0; i < kModelOperationCount; ++i) {
     threshold += weights[i];
     const auto operation = static_cast<Operation>(i);
     if (dice < threshold && available(operation))
@@ -225,7 +199,7 @@ bool ModelChecker::run_operation(Operation operation) {
     case Operation::kDiscard:
       return discard();
     case Operation::kReadLive:
-      ++counts_.reads;
+      ++counts_.by_operation[Operation::kReadLive];
       return check_read(*provider_, model_.live(), "live");
     case Operation::kReadSnapshot:
       return read_snapshot();
@@ -265,7 +239,7 @@ bool ModelChecker::write() {
   if (!expect_ok(provider_->write(offset, data), "status", offset, length))
     return false;
   model_.complete_write(offset, data);
-  ++counts_.writes;
+  ++counts_.by_operation[Operation::kWrite];
   return true;
 }
 
@@ -276,7 +250,7 @@ bool ModelChecker::discard() {
   if (!expect_ok(provider_->discard(offset, length), "status", offset, length))
     return false;
   model_.complete_write(offset, zeros);
-  ++counts_.discards;
+  ++counts_.by_operation[Operation::kDiscard];
   return true;
 }
 
@@ -294,7 +268,7 @@ bool ModelChecker::read_snapshot() {
   auto volume = provider_->open_snapshot(model_.snapshots()[index].id);
   if (!expect_ok(volume.status(), snapshot_subject(index) + " open status"))
     return false;
-  ++counts_.reads;
+  ++counts_.by_operation[Operation::kReadSnapshot];
   return check_read(*volume.value(), model_.snapshots()[index].image, snapshot_subject(index));
 }
 
@@ -307,7 +281,7 @@ bool ModelChecker::create_snapshot() {
   if (!expect_ok(info.status(), "status"))
     return false;
   model_.snapshot_created(info.value().id);
-  ++counts_.snapshots_created;
+  ++counts_.by_operation[Operation::kCreateSnapshot];
   return true;
 }
 
@@ -317,7 +291,7 @@ bool ModelChecker::delete_snapshot() {
                  snapshot_subject(index) + " status"))
     return false;
   model_.snapshot_deleted(index);
-  ++counts_.snapshots_deleted;
+  ++counts_.by_operation[Operation::kDeleteSnapshot];
   return true;
 }
 
@@ -328,12 +302,12 @@ bool ModelChecker::revert() {
                  snapshot_subject(index) + " status"))
     return false;
   model_.reverted(index);
-  ++counts_.reverts;
+  ++counts_.by_operation[Operation::kRevert];
   return true;
 }
 
 bool ModelChecker::consolidate() {
-  ++counts_.consolidates;
+  ++counts_.by_operation[Operation::kConsolidate];
   // Consolidation is RowProvider's alone: a CoW provider must not present itself as one.
   RowProvider* row = provider_->as_row();
   if (options_.kind == ProviderKind::kCopyOnWrite) {
@@ -349,7 +323,7 @@ bool ModelChecker::flush() {
   if (!expect_ok(provider_->flush(), "status"))
     return false;
   model_.flushed();
-  ++counts_.flushes;
+  ++counts_.by_operation[Operation::kFlush];
   return true;
 }
 
@@ -363,13 +337,13 @@ bool ModelChecker::reopen() {
   if (!expect_ok(reopened.status(), "open status"))
     return false;
   provider_ = std::move(reopened).value();
-  ++counts_.reopens;
+  ++counts_.by_operation[Operation::kReopen];
   return true;
 }
 
 // Power loss: no flush; each unflushed sector of either volume survives or not.
 bool ModelChecker::crash() {
-  ++counts_.crashes;
+  ++counts_.by_operation[Operation::kCrash];
   provider_.reset();
   origin_sim_->crash();
   diff_sim_->crash();
@@ -391,7 +365,7 @@ bool ModelChecker::crash() {
 }
 
 bool ModelChecker::check_all() {
-  ++counts_.full_checks;
+  ++counts_.by_operation[Operation::kCheckAll];
   Bytes got(model_.size_bytes());
   if (!expect_ok(provider_->read(0, got), "live read status"))
     return false;
@@ -497,6 +471,13 @@ std::string Divergence::to_string() const {
     text += " at offset " + std::to_string(offset) + " (extent of " + std::to_string(length) +
             " bytes)";
   return text + ": expected " + expected + ", actual " + actual;
+}
+
+std::string_view model_operation_name(ModelOperation operation) noexcept {
+  static constexpr std::array<std::string_view, kModelOperationCount> kNames = {
+      "write",  "discard",     "read",  "read",   "create-snapshot", "delete-snapshot",
+      "revert", "consolidate", "flush", "reopen", "crash",           "check-all"};
+  return kNames[static_cast<std::size_t>(operation)];
 }
 
 Result<ModelCheckReport> run_model_check(const ModelCheckOptions& options) {

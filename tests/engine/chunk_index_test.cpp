@@ -132,9 +132,7 @@ void update_all(ChunkIndex& index, Model& model, Random& random) {
 }
 
 TEST(ChunkIndex, MatchesAMapModelOverRandomOperations) {
-  const std::uint64_t seed = testing::test_seed(0xc4a7c1d3);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0xc4a7c1d3);
   ChunkIndex index;
   Model model;
   constexpr int kOperations = 200000;
@@ -301,9 +299,7 @@ void expect_bound(const ChunkIndex& index, const char* order, std::size_t step) 
 }
 
 TEST(ChunkIndex, UsesAtMost16BytesPerChunkInAnyInsertionOrder) {
-  const std::uint64_t seed = testing::test_seed(0x16b7e5);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0x16b7e5);
   constexpr std::size_t kChunks = 200000;
   std::vector<std::uint64_t> ascending(kChunks);
   std::iota(ascending.begin(), ascending.end(), std::uint64_t{0});
@@ -324,9 +320,7 @@ TEST(ChunkIndex, UsesAtMost16BytesPerChunkInAnyInsertionOrder) {
 }
 
 TEST(ChunkIndex, UsesAtMost16BytesPerChunkAfterManyReassigns) {
-  const std::uint64_t seed = testing::test_seed(0x4ea551);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0x4ea551);
   constexpr std::uint64_t kChunkSpace = 100000;
   ChunkIndex index;
   Model model;

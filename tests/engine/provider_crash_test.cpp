@@ -20,6 +20,7 @@
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/volume_wrapper.h"
 #include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe {
 namespace {
@@ -28,6 +29,7 @@ using Bytes = std::vector<std::byte>;
 using sim::FaultRule;
 using sim::IoOperation;
 using sim::SimVolume;
+using testing::read_all;
 
 constexpr std::uint64_t kOriginBytes = 64 * 1024;
 constexpr std::uint64_t kDiffBytes = 2 * 1024 * 1024;
@@ -260,13 +262,6 @@ class Scenario {
   bool created_ = false;
   bool stopped_ = false;
 };
-
-Bytes read_all(Volume& volume) {
-  Bytes image(volume.size_bytes());
-  Status status = volume.read(0, image);
-  EXPECT_TRUE(status.ok()) << status.to_string();
-  return image;
-}
 
 // After the crash: the live volume and the snapshots hold what the provider promised.
 void check_recovered(SnapshotProvider& provider, Scenario& scenario) {

@@ -39,13 +39,11 @@ TEST_P(ProviderErrorTest, UnknownSnapshotIsNotFoundByItsId) {
 }
 
 TEST_P(ProviderErrorTest, SnapshotsBeyondTheMaximumAreRefused) {
-  ProviderOptions options;
-  options.snapshots_max = 3;
-  auto rig = make_rig(GetParam(), options);
+  std::vector<Uuid> ids;
+  auto rig = make_rig_with_full_catalog(GetParam(), {}, 3, ids);
   ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  const std::vector<Uuid> ids = testing::take_snapshots(provider, 3);
   ASSERT_EQ(ids.size(), 3u);
+  SnapshotProvider& provider = *rig->provider;
   auto fourth = provider.create_snapshot();
   ASSERT_EQ(fourth.status().code(), ErrorCode::kLimitExceeded) << fourth.status().to_string();
   EXPECT_TRUE(contains(fourth.status().message(), "3")) << fourth.status().message();

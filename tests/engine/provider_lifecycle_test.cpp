@@ -22,33 +22,19 @@ constexpr std::uint64_t kChunkA = 2;
 constexpr std::uint64_t kChunkB = 5;
 constexpr std::uint64_t kChunkC = 9;
 
-struct Taken {
-  Uuid id;
-  Bytes image;
-};
-
 // S1; write A; S2; write B; S3; write A, B and C. CoW then holds 5 preserved chunks:
 // A0 (S1), B0 (S2), A1, B1, C0 (S3). RoW holds 5 redirected ones: A1, B1, and A2, B2, C1
 // for the live volume.
-struct History {
-  std::unique_ptr<testing::ProviderRig> rig;
-  std::vector<Taken> taken;
-  Bytes live;
-};
-
-History make_history(ProviderKind kind, std::uint64_t seed) {
-  History history;
+RigHistory make_history(ProviderKind kind, std::uint64_t default_seed) {
   ProviderOptions options;
   options.chunk_bytes = kChunk;
   options.limit = DiffAreaLimit::unbounded();
-  history.rig = make_rig(kind, options);
+  RigHistory history = testing::start_history(kind, options, default_seed);
   EXPECT_NE(history.rig, nullptr);
   if (history.rig == nullptr)
     return history;
   SnapshotProvider& provider = *history.rig->provider;
-  Random random(seed);
-  history.live = testing::random_bytes(random, provider.size_bytes());
-  EXPECT_TRUE(provider.write(0, history.live).ok());
+  Random& random = *history.random;
   auto snapshot = [&] {
     auto info = provider.create_snapshot();
     EXPECT_TRUE(info.ok()) << info.status().to_string();
@@ -88,9 +74,7 @@ class ProviderDeleteTest : public ::testing::TestWithParam<DeleteParam> {};
 
 TEST_P(ProviderDeleteTest, DeletingOneSnapshotKeepsTheOthersExact) {
   const auto [kind, victim] = GetParam();
-  const std::uint64_t seed = testing::test_seed(51);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(kind, seed);
+  RigHistory history = make_history(kind, /*default_seed=*/51);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
@@ -155,9 +139,7 @@ INSTANTIATE_TEST_SUITE_P(Providers, ProviderDeleteTest,
 class ProviderLifecycleTest : public ::testing::TestWithParam<ProviderKind> {};
 
 TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
-  const std::uint64_t seed = testing::test_seed(52);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(GetParam(), seed);
+  RigHistory history = make_history(GetParam(), /*default_seed=*/52);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
@@ -179,7 +161,7 @@ TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
   EXPECT_EQ(provider.open_snapshot(history.taken[2].id).status().code(), ErrorCode::kNotFound);
 
   // Writes after the revert leave the snapshots as they were.
-  Random random(seed + 1);
+  Random random(history.random->seed() + 1);
   ASSERT_TRUE(
       testing::write_both(provider, live, kChunkA * kChunk, testing::random_bytes(random, kChunk))
           .ok());
@@ -192,9 +174,7 @@ TEST_P(ProviderLifecycleTest, RevertMakesTheLiveVolumeReadAsTheSnapshot) {
 }
 
 TEST_P(ProviderLifecycleTest, ConsolidateFoldsEverythingBackWhenNoSnapshotIsLeft) {
-  const std::uint64_t seed = testing::test_seed(53);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(GetParam(), seed);
+  RigHistory history = make_history(GetParam(), /*default_seed=*/53);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;
@@ -236,9 +216,7 @@ class ReadOnlyView final : public VolumeWrapper {
 
 TEST_P(ProviderLifecycleTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {
   const ProviderKind kind = GetParam();
-  const std::uint64_t seed = testing::test_seed(53);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(kind, seed);
+  RigHistory history = make_history(kind, /*default_seed=*/53);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(history.rig->provider->flush().ok());
@@ -269,9 +247,7 @@ TEST_P(ProviderLifecycleTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {
 }
 
 TEST(RowProviderConsolidate, KeepsWhatASnapshotNeeds) {
-  const std::uint64_t seed = testing::test_seed(54);
-  SCOPED_TRACE(testing::replay_command(seed));
-  History history = make_history(ProviderKind::kRedirectOnWrite, seed);
+  RigHistory history = make_history(ProviderKind::kRedirectOnWrite, /*default_seed=*/54);
   ASSERT_NE(history.rig, nullptr);
   ASSERT_FALSE(HasFailure());
   SnapshotProvider& provider = *history.rig->provider;

@@ -32,11 +32,31 @@ class ProviderPolicyTest : public ::testing::TestWithParam<ProviderKind> {
     options.overflow_policy = policy;
     return options;
   }
-};
 
-struct Taken {
-  Uuid id;
-  Bytes image;
+  // A rig under `policy` whose provider holds three snapshots, each followed by writes to 4
+  // chunks of its own: 12 chunks in use. Drawn from test_seed(default_seed); on error the test
+  // has failed.
+  RigHistory three_snapshots(OverflowPolicy policy, std::uint64_t default_seed) const {
+    RigHistory setup = start_history(GetParam(), options(policy), default_seed);
+    EXPECT_NE(setup.rig, nullptr);
+    if (setup.rig == nullptr)
+      return setup;
+    SnapshotProvider& provider = *setup.rig->provider;
+    Random& random = *setup.random;
+    for (int round = 0; round < 3; ++round) {
+      auto info = provider.create_snapshot();
+      EXPECT_TRUE(info.ok());
+      setup.taken.push_back({info.value().id, setup.live});
+      for (int i = 0; i < 4; ++i) {
+        std::uint64_t chunk = static_cast<std::uint64_t>(round) * 4 + i;
+        EXPECT_TRUE(testing::write_both(provider, setup.live, chunk * kChunk,
+                                        testing::random_bytes(random, kChunk))
+                        .ok());
+      }
+    }
+    EXPECT_EQ(provider.usage().used_bytes, 12 * kChunk);
+    return setup;
+  }
 };
 
 void expect_usage_within_max(const SnapshotProvider& provider, const std::string& when) {
@@ -69,10 +89,13 @@ void fill_diff_area(SnapshotProvider& provider, Bytes& live, Random& random,
   ASSERT_EQ(provider.usage().max_bytes, kLimitChunks * kChunk);
 }
 
+// As above, on a history's provider, live image, random source and snapshots.
+void fill_diff_area(RigHistory& history, std::uint64_t chunks = kLimitChunks) {
+  fill_diff_area(*history.rig->provider, history.live, *history.random, history.taken, chunks);
+}
+
 TEST_P(ProviderPolicyTest, DeleteOldestDeletesOldestFirstAndKeepsTheRestExact) {
-  const std::uint64_t seed = testing::test_seed(31);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(31);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
   ASSERT_NE(rig, nullptr);
   SnapshotProvider& provider = *rig->provider;
@@ -131,17 +154,13 @@ TEST_P(ProviderPolicyTest, DeleteOldestDeletesOldestFirstAndKeepsTheRestExact) {
 }
 
 TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
-  const std::uint64_t seed = testing::test_seed(32);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kFailWrites));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  Bytes live = testing::random_bytes(random, provider.size_bytes());
-  ASSERT_TRUE(provider.write(0, live).ok());
-  std::vector<Taken> taken;
-  fill_diff_area(provider, live, random, taken);
+  RigHistory history = start_history(GetParam(), options(OverflowPolicy::kFailWrites), 32);
+  ASSERT_FALSE(HasFailure());
+  fill_diff_area(history);
   ASSERT_FALSE(HasFatalFailure());
+  auto& [random_source, rig, taken, live] = history;
+  Random& random = *random_source;
+  SnapshotProvider& provider = *rig->provider;
   ASSERT_TRUE(provider.flush().ok());
 
   // A write to a chunk that already has its own copy needs no space and succeeds.
@@ -188,21 +207,17 @@ TEST_P(ProviderPolicyTest, FailWritesRefusesTheWriteAndChangesNothing) {
 }
 
 TEST_P(ProviderPolicyTest, InvalidateSnapshotLetsTheWriteThroughAndInvalidates) {
-  const std::uint64_t seed = testing::test_seed(33);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kInvalidateSnapshot));
-  ASSERT_NE(rig, nullptr);
+  RigHistory history = start_history(GetParam(), options(OverflowPolicy::kInvalidateSnapshot), 33);
+  ASSERT_FALSE(HasFailure());
+  auto& [random_source, rig, taken, live] = history;
+  Random& random = *random_source;
   SnapshotProvider& provider = *rig->provider;
-  Bytes live = testing::random_bytes(random, provider.size_bytes());
-  ASSERT_TRUE(provider.write(0, live).ok());
-  std::vector<Taken> taken;
   auto first = provider.create_snapshot();
   ASSERT_TRUE(first.ok());
   taken.push_back({first.value().id, live});
   ASSERT_TRUE(provider.write(20 * kChunk, testing::random_bytes(random, kChunk)).ok());
   live = read_all(provider);
-  fill_diff_area(provider, live, random, taken, kLimitChunks - 1);
+  fill_diff_area(history, kLimitChunks - 1);
   ASSERT_FALSE(HasFatalFailure());
   auto open_volume = provider.open_snapshot(taken.back().id);
   ASSERT_TRUE(open_volume.ok());
@@ -265,9 +280,7 @@ TEST_P(ProviderPolicyTest, InvalidateSnapshotLetsTheWriteThroughAndInvalidates) 
 }
 
 TEST_P(ProviderPolicyTest, PolicySurvivesReopen) {
-  const std::uint64_t seed = testing::test_seed(34);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(34);
   auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
   ASSERT_NE(rig, nullptr);
   ASSERT_TRUE(rig->provider->set_overflow_policy(OverflowPolicy::kFailWrites).ok());
@@ -294,13 +307,12 @@ TEST_P(ProviderPolicyTest, PolicySurvivesReopen) {
 // bound.
 TEST_P(ProviderPolicyTest, InvalidatedSnapshotsCountTowardTheMaximum) {
   Random random(38);
-  ProviderOptions with_max = options(OverflowPolicy::kInvalidateSnapshot);
-  with_max.snapshots_max = 3;
-  auto rig = make_rig(GetParam(), with_max);
+  std::vector<Uuid> ids;
+  auto rig =
+      make_rig_with_full_catalog(GetParam(), options(OverflowPolicy::kInvalidateSnapshot), 3, ids);
   ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  const std::vector<Uuid> ids = testing::take_snapshots(provider, 3);
   ASSERT_EQ(ids.size(), 3u);
+  SnapshotProvider& provider = *rig->provider;
   // Overflow: all three are invalidated.
   for (std::uint64_t chunk = 0; chunk <= kLimitChunks; ++chunk) {
     ASSERT_TRUE(provider.write(chunk * kChunk, testing::random_bytes(random, kChunk)).ok());
@@ -319,40 +331,10 @@ TEST_P(ProviderPolicyTest, InvalidatedSnapshotsCountTowardTheMaximum) {
 
 // ----- online resize
 
-// Three snapshots, each followed by writes to 4 chunks of its own: 12 chunks in use.
-struct ResizeSetup {
-  std::vector<Taken> taken;
-  Bytes live;
-};
-
-ResizeSetup three_snapshots(SnapshotProvider& provider, Random& random) {
-  ResizeSetup setup;
-  setup.live = testing::random_bytes(random, provider.size_bytes());
-  EXPECT_TRUE(provider.write(0, setup.live).ok());
-  for (int round = 0; round < 3; ++round) {
-    auto info = provider.create_snapshot();
-    EXPECT_TRUE(info.ok());
-    setup.taken.push_back({info.value().id, setup.live});
-    for (int i = 0; i < 4; ++i) {
-      std::uint64_t chunk = static_cast<std::uint64_t>(round) * 4 + i;
-      EXPECT_TRUE(testing::write_both(provider, setup.live, chunk * kChunk,
-                                      testing::random_bytes(random, kChunk))
-                      .ok());
-    }
-  }
-  EXPECT_EQ(provider.usage().used_bytes, 12 * kChunk);
-  return setup;
-}
-
 TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
-  const std::uint64_t seed = testing::test_seed(35);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kDeleteOldest));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  ResizeSetup setup = three_snapshots(provider, random);
+  RigHistory setup = three_snapshots(OverflowPolicy::kDeleteOldest, /*default_seed=*/35);
   ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *setup.rig->provider;
 
   // Growing deletes nothing and is reported at once.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(64 * kChunk)).ok());
@@ -362,7 +344,8 @@ TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
   EXPECT_EQ(provider.snapshots().size(), 3u);
   // A limit beyond the diff volume is capped by it.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(1ull << 40)).ok());
-  EXPECT_LE(provider.usage().max_bytes, rig->diff->size_bytes() - provider.usage().metadata_bytes);
+  EXPECT_LE(provider.usage().max_bytes,
+            setup.rig->diff->size_bytes() - provider.usage().metadata_bytes);
   EXPECT_GT(provider.usage().max_bytes, 64 * kChunk);
   // Shrinking, still above use: nothing deleted.
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(12 * kChunk)).ok());
@@ -394,31 +377,26 @@ TEST_P(ProviderPolicyTest, ResizeUpAndDownWithDeleteOldest) {
   EXPECT_TRUE(read_all(provider) == setup.live);
 
   // The limit persists across a reopen.
-  ASSERT_TRUE(rig->reopen().ok());
-  usage = rig->provider->usage();
+  ASSERT_TRUE(setup.rig->reopen().ok());
+  usage = setup.rig->provider->usage();
   EXPECT_EQ(usage.limit.kind, DiffAreaLimit::Kind::kBytes);
   EXPECT_EQ(usage.limit.value, 8 * kChunk);
   EXPECT_EQ(usage.max_bytes, 8 * kChunk);
-  expect_snapshots_read(*rig->provider, kept, "after reopen");
-  EXPECT_TRUE(read_all(*rig->provider) == setup.live);
+  expect_snapshots_read(*setup.rig->provider, kept, "after reopen");
+  EXPECT_TRUE(read_all(*setup.rig->provider) == setup.live);
 
-  ASSERT_TRUE(rig->provider->set_limit(DiffAreaLimit::percent_of_origin(50)).ok());
-  ASSERT_TRUE(rig->reopen().ok());
-  usage = rig->provider->usage();
+  ASSERT_TRUE(setup.rig->provider->set_limit(DiffAreaLimit::percent_of_origin(50)).ok());
+  ASSERT_TRUE(setup.rig->reopen().ok());
+  usage = setup.rig->provider->usage();
   EXPECT_EQ(usage.limit.kind, DiffAreaLimit::Kind::kPercentOfOrigin);
   EXPECT_EQ(usage.limit.value, 50u);
-  EXPECT_EQ(usage.max_bytes, rig->provider->size_bytes() / 2);
+  EXPECT_EQ(usage.max_bytes, setup.rig->provider->size_bytes() / 2);
 }
 
 TEST_P(ProviderPolicyTest, ShrinkBelowUseIsRefusedUnderFailWrites) {
-  const std::uint64_t seed = testing::test_seed(36);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kFailWrites));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  ResizeSetup setup = three_snapshots(provider, random);
+  RigHistory setup = three_snapshots(OverflowPolicy::kFailWrites, /*default_seed=*/36);
   ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *setup.rig->provider;
   DiffAreaUsage before = provider.usage();
 
   Status status = provider.set_limit(DiffAreaLimit::bytes(8 * kChunk));
@@ -431,28 +409,23 @@ TEST_P(ProviderPolicyTest, ShrinkBelowUseIsRefusedUnderFailWrites) {
   EXPECT_EQ(provider.snapshots().size(), 3u);
   expect_snapshots_read(provider, setup.taken, "after the refused shrink");
   // Nothing was recorded either: a reopen shows the old limit.
-  ASSERT_TRUE(rig->reopen().ok());
-  EXPECT_EQ(rig->provider->usage().max_bytes, before.max_bytes);
-  EXPECT_EQ(rig->provider->usage().limit.value, before.limit.value);
+  ASSERT_TRUE(setup.rig->reopen().ok());
+  EXPECT_EQ(setup.rig->provider->usage().max_bytes, before.max_bytes);
+  EXPECT_EQ(setup.rig->provider->usage().limit.value, before.limit.value);
 
   // Growing still works under fail-writes.
-  ASSERT_TRUE(rig->provider->set_limit(DiffAreaLimit::bytes(32 * kChunk)).ok());
-  EXPECT_EQ(rig->provider->usage().max_bytes, 32 * kChunk);
+  ASSERT_TRUE(setup.rig->provider->set_limit(DiffAreaLimit::bytes(32 * kChunk)).ok());
+  EXPECT_EQ(setup.rig->provider->usage().max_bytes, 32 * kChunk);
   // And an invalid limit is refused by name.
-  status = rig->provider->set_limit(DiffAreaLimit::percent_of_origin(0));
+  status = setup.rig->provider->set_limit(DiffAreaLimit::percent_of_origin(0));
   EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(status.message().find("0%"), std::string::npos) << status.message();
 }
 
 TEST_P(ProviderPolicyTest, ShrinkBelowUseInvalidatesUnderInvalidateSnapshot) {
-  const std::uint64_t seed = testing::test_seed(37);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
-  auto rig = make_rig(GetParam(), options(OverflowPolicy::kInvalidateSnapshot));
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  ResizeSetup setup = three_snapshots(provider, random);
+  RigHistory setup = three_snapshots(OverflowPolicy::kInvalidateSnapshot, /*default_seed=*/37);
   ASSERT_FALSE(HasFailure());
+  SnapshotProvider& provider = *setup.rig->provider;
   ASSERT_TRUE(provider.set_limit(DiffAreaLimit::bytes(8 * kChunk)).ok());
   DiffAreaUsage usage = provider.usage();
   EXPECT_LE(usage.used_bytes, usage.max_bytes);
@@ -473,15 +446,13 @@ class ProviderPolicyRandomTest : public ::testing::TestWithParam<RandomPolicyPar
 
 TEST_P(ProviderPolicyRandomTest, RandomWorkloadKeepsThePolicyContract) {
   const auto [kind, policy] = GetParam();
-  const std::uint64_t seed = testing::test_seed(39 + static_cast<std::uint64_t>(policy));
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(39 + static_cast<std::uint64_t>(policy));
   ProviderOptions options;
   options.chunk_bytes = kChunk;
   options.limit = DiffAreaLimit::bytes(24 * kChunk);
   options.snapshots_max = 6;
   options.overflow_policy = policy;
-  auto rig = make_rig(kind, options, {.origin_bytes = 512 << 10, .seed = seed});
+  auto rig = make_rig(kind, options, {.origin_bytes = 512 << 10, .seed = random.seed()});
   ASSERT_NE(rig, nullptr);
   Bytes live(rig->provider->size_bytes());
   std::vector<Taken> model;  // snapshots the model believes active, oldest first

@@ -37,21 +37,20 @@ Record sample(RecordType type) {
       r.created_ns = 0x0102030405060708;
       r.attributes = 0xa0b0c0d0;
       break;
+    // An invalidation carries a deletion's fields and a reason; a map addition, a map
+    // removal's and the slot.
+    case RecordType::kSnapshotInvalidate:
+      r.reason = 0x55;
+      [[fallthrough]];
     case RecordType::kSnapshotDelete:
     case RecordType::kRevert:
     case RecordType::kRevertDone:
       r.tag = 0x01020304;
       break;
-    case RecordType::kSnapshotInvalidate:
-      r.tag = 0x01020304;
-      r.reason = 0x55;
-      break;
     case RecordType::kMapAdd:
-      r.chunk = 0x1112131415161718;
-      r.tag = 0x21222324;
       r.slot = 0x31323334;
       r.stored_bytes = 0x41424344;
-      break;
+      [[fallthrough]];
     case RecordType::kMapToOrigin:
     case RecordType::kMapRemove:
       r.chunk = 0x1112131415161718;

@@ -13,6 +13,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "freezeframe/file_volume.h"
@@ -29,9 +30,14 @@
 #include "freezeframe/volume_wrapper.h"
 #include "seed.h"
 #include "temp_path.h"
+#include "volume_image.h"
 
 namespace freezeframe {
 namespace {
+
+using testing::expect_holds;
+using testing::random_bytes;
+using testing::read_all;
 
 constexpr std::uint64_t kVolumeBytes = 4 << 20;
 
@@ -230,6 +236,16 @@ class VolumeContract : public ::testing::TestWithParam<VolumeKind> {
     return volume.ok() ? std::move(volume).value() : nullptr;
   }
 
+  // A random extent of whole sectors, 1 to `sectors_max` of them (at most the volume's): its
+  // offset and length in bytes.
+  std::pair<std::uint64_t, std::uint64_t> random_extent(Random& random,
+                                                        std::uint64_t sectors_max) const {
+    const std::uint64_t sectors = kVolumeBytes / sector_bytes();
+    const std::uint64_t count = random.uniform_range(1, std::min(sectors_max, sectors));
+    const std::uint64_t first = random.uniform(sectors - count + 1);
+    return {first * sector_bytes(), count * sector_bytes()};
+  }
+
  private:
   TempPaths paths_;
 };
@@ -249,11 +265,11 @@ INSTANTIATE_TEST_SUITE_P(
         VolumeKind{"RowLive", 512, make_provider<ProviderKind::kRedirectOnWrite>, kProvider}),
     [](const ::testing::TestParamInfo<VolumeKind>& param_info) { return param_info.param.name; });
 
-std::vector<std::byte> read_all(Volume& volume) {
-  std::vector<std::byte> out(volume.size_bytes());
-  Status status = volume.read(0, out);
-  EXPECT_TRUE(status.ok()) << status.to_string();
-  return out;
+// `volume` reads as `model`, and still does after a flush.
+void expect_reads_before_and_after_flush(Volume& volume, const std::vector<std::byte>& model) {
+  EXPECT_EQ(read_all(volume), model);
+  ASSERT_TRUE(volume.flush().ok());
+  EXPECT_EQ(read_all(volume), model);
 }
 
 bool all_zero(std::span<const std::byte> bytes) {
@@ -309,9 +325,7 @@ TEST_P(VolumeContract, DevicePropertiesDoNotChangeWithUse) {
   // An optimal request, at an offset aligned to it, is a valid request like any other.
   const std::uint64_t offset = kVolumeBytes / 2 / before.optimal_io_bytes * before.optimal_io_bytes;
   ASSERT_TRUE(volume->write(offset, data).ok());
-  std::vector<std::byte> back(data.size());
-  ASSERT_TRUE(volume->read(offset, back).ok());
-  EXPECT_EQ(back, data);
+  expect_holds(*volume, offset, data);
   ASSERT_TRUE(volume->discard(offset, sector_bytes()).ok());
   ASSERT_TRUE(volume->flush().ok());
   EXPECT_EQ(volume->properties(), before);
@@ -408,68 +422,47 @@ TEST_P(VolumeContract, EmptyRequestsSucceedAndChangeNothing) {
     EXPECT_TRUE(volume->write(offset, std::span<const std::byte>()).ok());
     EXPECT_TRUE(volume->discard(offset, 0).ok());
   }
-  std::vector<std::byte> back(sector_bytes());
-  ASSERT_TRUE(volume->read(0, back).ok());
-  EXPECT_EQ(back, data);
+  expect_holds(*volume, 0, data);
 }
 
 TEST_P(VolumeContract, WrittenDataReadsBack) {
-  const std::uint64_t seed = testing::test_seed(32);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(32);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  const std::uint64_t sector = sector_bytes();
-  const std::uint64_t sectors = kVolumeBytes / sector;
   std::vector<std::byte> model(kVolumeBytes);
   for (int i = 0; i < 200; ++i) {
-    std::uint64_t count = random.uniform_range(1, std::min<std::uint64_t>(64, sectors));
-    std::uint64_t first = random.uniform(sectors - count + 1);
-    std::vector<std::byte> data(count * sector);
-    random.fill(data);
-    ASSERT_TRUE(volume->write(first * sector, data).ok());
-    std::memcpy(model.data() + first * sector, data.data(), data.size());
+    const auto [offset, length] = random_extent(random, 64);
+    const std::vector<std::byte> data = random_bytes(random, length);
+    ASSERT_TRUE(volume->write(offset, data).ok());
+    std::memcpy(model.data() + offset, data.data(), data.size());
     // Read back a random extent at once, before any flush.
-    std::uint64_t probe_count = random.uniform_range(1, std::min<std::uint64_t>(64, sectors));
-    std::uint64_t probe_first = random.uniform(sectors - probe_count + 1);
-    std::vector<std::byte> back(probe_count * sector);
-    ASSERT_TRUE(volume->read(probe_first * sector, back).ok());
-    ASSERT_EQ(0, std::memcmp(back.data(), model.data() + probe_first * sector, back.size()))
-        << "extent at sector " << probe_first << " after write " << i;
+    const auto [probe_offset, probe_length] = random_extent(random, 64);
+    std::vector<std::byte> back(probe_length);
+    ASSERT_TRUE(volume->read(probe_offset, back).ok());
+    ASSERT_EQ(0, std::memcmp(back.data(), model.data() + probe_offset, back.size()))
+        << "extent at sector " << probe_offset / sector_bytes() << " after write " << i;
   }
-  EXPECT_EQ(read_all(*volume), model);
-  ASSERT_TRUE(volume->flush().ok());
-  EXPECT_EQ(read_all(*volume), model);
+  expect_reads_before_and_after_flush(*volume, model);
   // The last sector is writable too.
-  std::vector<std::byte> tail(sector);
-  random.fill(tail);
+  const std::uint64_t sector = sector_bytes();
+  const std::vector<std::byte> tail = random_bytes(random, sector);
   ASSERT_TRUE(volume->write(kVolumeBytes - sector, tail).ok());
-  std::vector<std::byte> back(sector);
-  ASSERT_TRUE(volume->read(kVolumeBytes - sector, back).ok());
-  EXPECT_EQ(back, tail);
+  expect_holds(*volume, kVolumeBytes - sector, tail);
 }
 
 TEST_P(VolumeContract, DiscardedRangesReadBackAsZeros) {
-  const std::uint64_t seed = testing::test_seed(33);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(33);
   auto volume = make();
   ASSERT_NE(volume, nullptr);
-  const std::uint64_t sector = sector_bytes();
-  const std::uint64_t sectors = kVolumeBytes / sector;
-  std::vector<std::byte> model(kVolumeBytes);
-  random.fill(model);
+  std::vector<std::byte> model = random_bytes(random, kVolumeBytes);
   ASSERT_TRUE(volume->write(0, model).ok());
   ASSERT_TRUE(volume->flush().ok());
   for (int i = 0; i < 40; ++i) {
-    std::uint64_t count = random.uniform_range(1, std::min<std::uint64_t>(300, sectors));
-    std::uint64_t first = random.uniform(sectors - count + 1);
-    ASSERT_TRUE(volume->discard(first * sector, count * sector).ok());
-    std::memset(model.data() + first * sector, 0, count * sector);
+    const auto [offset, length] = random_extent(random, 300);
+    ASSERT_TRUE(volume->discard(offset, length).ok());
+    std::memset(model.data() + offset, 0, length);
   }
-  EXPECT_EQ(read_all(*volume), model);
-  ASSERT_TRUE(volume->flush().ok());
-  EXPECT_EQ(read_all(*volume), model);
+  expect_reads_before_and_after_flush(*volume, model);
   // Discarding the whole volume zeroes it.
   ASSERT_TRUE(volume->discard(0, kVolumeBytes).ok());
   EXPECT_TRUE(all_zero(read_all(*volume)));
@@ -484,9 +477,7 @@ TEST_P(VolumeContract, FlushSucceedsAndKeepsData) {
   Status flush = volume->flush();
   EXPECT_TRUE(flush.ok()) << flush.to_string();
   EXPECT_TRUE(volume->flush().ok());
-  std::vector<std::byte> back(data.size());
-  ASSERT_TRUE(volume->read(sector_bytes(), back).ok());
-  EXPECT_EQ(back, data);
+  expect_holds(*volume, sector_bytes(), data);
 }
 
 TEST_P(VolumeContract, ConcurrentWritersToDisjointRangesAllReadBack) {

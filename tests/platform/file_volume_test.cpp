@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "freezeframe/random.h"
 #include "seed.h"
 #include "temp_path.h"
+#include "volume_image.h"
 
 namespace freezeframe {
 namespace {
@@ -36,11 +38,14 @@ std::unique_ptr<FileVolume> open_ok(const TempPath& path, FileVolumeOpenOptions 
   return volume.ok() ? std::move(volume).value() : nullptr;
 }
 
-std::vector<std::byte> random_bytes(Random& random, std::size_t n) {
-  std::vector<std::byte> out(n);
-  random.fill(out);
-  return out;
+// The UUID an open of `path` with `options` reports; nil, with the test failed, if the open
+// fails.
+Uuid opened_uuid(const TempPath& path, FileVolumeOpenOptions options = {}) {
+  auto volume = open_ok(path, std::move(options));
+  return volume != nullptr ? volume->uuid() : Uuid();
 }
+
+using testing::random_bytes;
 
 void write_raw_file(const TempPath& path, std::size_t bytes) {
   std::ofstream out(path.path(), std::ios::binary);
@@ -100,9 +105,7 @@ TEST(FileVolume, AReadPastAFileTruncatedUnderneathIsAnErrorNamingIt) {
 }
 
 TEST(FileVolume, DataWrittenAndFlushedSurvivesReopen) {
-  const std::uint64_t seed = testing::test_seed(21);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(21);
   TempPath path;
   struct Extent {
     std::uint64_t offset;
@@ -168,9 +171,7 @@ TEST(FileVolume, GivenUuidIsStoredAndReadBack) {
     ASSERT_TRUE(volume.ok()) << volume.status().to_string();
     EXPECT_EQ(volume.value()->uuid(), wanted);
   }
-  auto volume = open_ok(path);
-  ASSERT_NE(volume, nullptr);
-  EXPECT_EQ(volume->uuid(), wanted);
+  EXPECT_EQ(opened_uuid(path), wanted);
 }
 
 TEST(FileVolume, FileWithoutStoredUuidGetsOneDerivedFromItsPath) {
@@ -189,22 +190,18 @@ TEST(FileVolume, RecordedUuidIdentifiesAFileThatLostItsAttribute) {
   TempPath path;
   const Uuid recorded = Uuid::from_name("file-volume-test-recorded-uuid");
   write_raw_file(path, 8192);  // a copy made without extended attributes has none
-  auto volume = FileVolume::open(path.str(), {.uuid = recorded});
-  ASSERT_TRUE(volume.ok()) << volume.status().to_string();
-  EXPECT_EQ(volume.value()->uuid(), recorded);
+  EXPECT_EQ(opened_uuid(path, {.uuid = recorded}), recorded);
   // Without the recorded UUID the identity depends on where the file is.
-  auto plain = open_ok(path);
-  ASSERT_NE(plain, nullptr);
-  EXPECT_NE(plain->uuid(), recorded);
+  const Uuid plain = opened_uuid(path);
+  EXPECT_FALSE(plain.is_nil());
+  EXPECT_NE(plain, recorded);
 }
 
 TEST(FileVolume, RecordedUuidThatDiffersFromTheStoredOneIsRefused) {
   TempPath path;
   const Uuid stored = Uuid::from_name("file-volume-test-stored");
   ASSERT_TRUE(FileVolume::create(path.str(), {.size_bytes = kMiB, .uuid = stored}).ok());
-  auto same = FileVolume::open(path.str(), {.uuid = stored});
-  ASSERT_TRUE(same.ok()) << same.status().to_string();
-  EXPECT_EQ(same.value()->uuid(), stored);
+  EXPECT_EQ(opened_uuid(path, {.uuid = stored}), stored);
   const Uuid other = Uuid::from_name("file-volume-test-other");
   auto volume = FileVolume::open(path.str(), {.uuid = other});
   ASSERT_FALSE(volume.ok());
@@ -434,9 +431,7 @@ TEST(FileVolume, ReadBeyondTheEndOfATruncatedFileIsAnIoErrorNamingPathAndOffset)
 }
 
 TEST(FileVolume, DiscardReadsBackZerosAndReleasesBlocks) {
-  const std::uint64_t seed = testing::test_seed(22);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(22);
   TempPath path;
   auto volume = create_ok(path, {.size_bytes = 8 * kMiB, .sector_bytes = 4096});
   ASSERT_NE(volume, nullptr);
@@ -469,9 +464,7 @@ class FileVolumeDirectIo : public ::testing::TestWithParam<std::uint32_t> {};
 
 TEST_P(FileVolumeDirectIo, RoundTripsAlignedAndUnalignedBuffers) {
   const std::uint32_t sector = GetParam();
-  const std::uint64_t seed = testing::test_seed(23);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(23);
   TempPath path;
   auto created = FileVolume::create(
       path.str(), {.size_bytes = 8 * kMiB, .sector_bytes = sector, .direct_io = true});

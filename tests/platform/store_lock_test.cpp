@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <thread>
@@ -74,17 +75,27 @@ void release(Result<StoreLock>& lock) {
   lock = Status(ErrorCode::kAborted, "released by the test");
 }
 
+// Releases `lock`, the last holder of `dir`'s lock, after which a writer is admitted.
+void expect_writer_admitted_after_releasing(Result<StoreLock>& lock, const ScratchDir& dir) {
+  release(lock);
+  auto writer = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
+  EXPECT_TRUE(writer.ok()) << writer.status().to_string();
+}
+
 const std::string kOurPid = std::to_string(::getpid());
+
+// `status` has `code`, and its message names each of `parts`.
+void expect_error_naming(const Status& status, ErrorCode code,
+                         std::initializer_list<std::string> parts) {
+  EXPECT_EQ(status.code(), code) << status.to_string();
+  for (const std::string& part : parts)
+    EXPECT_NE(status.message().find(part), std::string::npos) << status.message();
+}
 
 void expect_busy_naming_us(const Result<StoreLock>& result) {
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), ErrorCode::kBusy) << result.status().to_string();
-  EXPECT_NE(result.status().message().find("store busy"), std::string::npos)
-      << result.status().message();
-  EXPECT_NE(result.status().message().find("pid " + kOurPid), std::string::npos)
-      << result.status().message();
-  EXPECT_NE(result.status().message().find("--wait"), std::string::npos)
-      << result.status().message();
+  expect_error_naming(result.status(), ErrorCode::kBusy,
+                      {"store busy", "pid " + kOurPid, "--wait"});
 }
 
 TEST(StoreLock, ExclusiveExcludesExclusiveAndSharedAtOnceNamingTheHolder) {
@@ -105,9 +116,7 @@ TEST(StoreLock, ExclusiveExcludesExclusiveAndSharedAtOnceNamingTheHolder) {
   EXPECT_FALSE(notified);
 
   // Released on destruction: the next acquire succeeds.
-  release(holder);
-  auto again = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
-  EXPECT_TRUE(again.ok()) << again.status().to_string();
+  expect_writer_admitted_after_releasing(holder, dir);
 }
 
 TEST(StoreLock, SharedAdmitsSharedAndExcludesExclusive) {
@@ -123,9 +132,7 @@ TEST(StoreLock, SharedAdmitsSharedAndExcludesExclusive) {
   // One shared holder left still excludes a writer; none left admits it.
   release(second);
   expect_busy_naming_us(StoreLock::acquire(dir.path(), mode(LockMode::kExclusive)));
-  release(first);
-  auto writer = StoreLock::acquire(dir.path(), mode(LockMode::kExclusive));
-  EXPECT_TRUE(writer.ok()) << writer.status().to_string();
+  expect_writer_admitted_after_releasing(first, dir);
 }
 
 TEST(StoreLock, StillExcludesAfterTheLockFileIsReplacedAndVerifyReportsIt) {
@@ -142,12 +149,8 @@ TEST(StoreLock, StillExcludesAfterTheLockFileIsReplacedAndVerifyReportsIt) {
   expect_busy_naming_us(StoreLock::acquire(dir.path(), mode(LockMode::kExclusive)));
   expect_busy_naming_us(StoreLock::acquire(dir.path(), mode(LockMode::kShared)));
 
-  Status verified = holder->verify();
-  EXPECT_EQ(verified.code(), ErrorCode::kBadState) << verified.to_string();
-  EXPECT_NE(verified.message().find(dir.lock_file().string()), std::string::npos)
-      << verified.message();
-  EXPECT_NE(verified.message().find("removed or replaced"), std::string::npos)
-      << verified.message();
+  expect_error_naming(holder->verify(), ErrorCode::kBadState,
+                      {dir.lock_file().string(), "removed or replaced"});
 }
 
 TEST(StoreLock, VerifyReportsARemovedLockFile) {
@@ -155,10 +158,7 @@ TEST(StoreLock, VerifyReportsARemovedLockFile) {
   auto holder = StoreLock::acquire(dir.path(), mode(LockMode::kShared));
   ASSERT_TRUE(holder.ok()) << holder.status().to_string();
   ASSERT_TRUE(fs::remove(dir.lock_file()));
-  Status verified = holder->verify();
-  EXPECT_EQ(verified.code(), ErrorCode::kBadState) << verified.to_string();
-  EXPECT_NE(verified.message().find(dir.lock_file().string()), std::string::npos)
-      << verified.message();
+  expect_error_naming(holder->verify(), ErrorCode::kBadState, {dir.lock_file().string()});
 }
 
 TEST(StoreLock, VerifyDirectoryIgnoresTheLockFileAndReportsAMovedStore) {
@@ -173,9 +173,7 @@ TEST(StoreLock, VerifyDirectoryIgnoresTheLockFileAndReportsAMovedStore) {
   Status verified = holder->verify_directory();
   fs::remove(dir.path());
   fs::rename(moved, dir.path());
-  EXPECT_EQ(verified.code(), ErrorCode::kBadState) << verified.to_string();
-  EXPECT_NE(verified.message().find("renamed or replaced"), std::string::npos)
-      << verified.message();
+  expect_error_naming(verified, ErrorCode::kBadState, {"renamed or replaced"});
 }
 
 TEST(StoreLock, WaitingRunsOutAfterTheWaitAndNotifiesOnceWithTheHolder) {
@@ -308,8 +306,7 @@ TEST(StoreLock, MissingDirectoryIsNotFound) {
   ScratchDir dir;
   auto result = StoreLock::acquire(dir.path() / "absent", mode(LockMode::kExclusive));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), ErrorCode::kNotFound) << result.status().to_string();
-  EXPECT_NE(result.status().message().find("absent"), std::string::npos);
+  expect_error_naming(result.status(), ErrorCode::kNotFound, {"absent"});
 }
 
 TEST(StoreLock, LockHoldersNamesUsForAHeldLockAndNobodyForAFreeOne) {

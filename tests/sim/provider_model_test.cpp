@@ -17,6 +17,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,16 @@ std::string param_name(const ::testing::TestParamInfo<ModelParam>& info) {
   return std::string(provider_kind_name(info.param.kind)) + "_" +
          std::to_string(info.param.chunk_bytes / 1024) + "K" +
          (info.param.sector_bytes == 512 ? "" : "_sector4K") + (info.param.compress ? "_zstd" : "");
+}
+
+// Each of `params` (CoW providers), and each again for a RoW provider.
+std::vector<ModelParam> with_row_too(std::initializer_list<ModelParam> params) {
+  std::vector<ModelParam> both(params);
+  for (ModelParam param : params) {
+    param.kind = ProviderKind::kRedirectOnWrite;
+    both.push_back(param);
+  }
+  return both;
 }
 
 // The options of the model suite.
@@ -62,34 +75,59 @@ sim::ModelCheckOptions crash_options_for(const ModelParam& param, std::uint64_t 
   return options;
 }
 
+// Runs `options` for `steps` steps with `plant` called on the world after the last of them,
+// and returns the report, which must name a divergence (nullopt, with the test failed, when
+// the run fails or finds none).
+std::optional<sim::ModelCheckReport> run_planted(
+    sim::ModelCheckOptions options, std::uint64_t steps,
+    const std::function<void(sim::ModelCheckWorld&)>& plant) {
+  options.steps = steps;
+  options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
+    if (step == steps - 1)
+      plant(world);
+  };
+  auto report = sim::run_model_check(options);
+  EXPECT_TRUE(report.ok()) << report.status().to_string();
+  if (!report.ok())
+    return std::nullopt;
+  EXPECT_FALSE(report->ok()) << "the checker missed the planted divergence";
+  if (report->ok())
+    return std::nullopt;
+  std::printf("planted divergence reported as: %s\n", report->divergence->to_string().c_str());
+  return std::move(report).value();
+}
+
+// The checks after the last of `steps` steps found the live volume differing at `offset`.
+void expect_live_differs_at_final_check(const sim::Divergence& divergence, std::uint64_t steps,
+                                        std::uint64_t offset) {
+  EXPECT_EQ(divergence.step, steps);
+  EXPECT_EQ(divergence.operation, "final-check");
+  EXPECT_EQ(divergence.subject, "live");
+  EXPECT_EQ(divergence.offset, offset);
+}
+
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
-  const ModelParam param = GetParam();
-  const std::uint64_t seed = testing::test_seed(20261127 + param.chunk_bytes);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto report = sim::run_model_check(options_for(param, seed));
+  const testing::TracedSeed seed(20261127 + GetParam().chunk_bytes);
+  auto report = sim::run_model_check(options_for(GetParam(), seed.value()));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   ASSERT_TRUE(report->ok()) << report->divergence->to_string();
   EXPECT_EQ(report->counts.steps, 600u);
-  RecordProperty("full_checks", static_cast<int>(report->counts.full_checks));
-  RecordProperty("reopens", static_cast<int>(report->counts.reopens));
+  RecordProperty("full_checks",
+                 static_cast<int>(report->counts.by_operation[sim::ModelOperation::kCheckAll]));
+  RecordProperty("reopens",
+                 static_cast<int>(report->counts.by_operation[sim::ModelOperation::kReopen]));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Providers, ProviderModelTest,
-    ::testing::Values(ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 1 << 20, 8 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 1 << 20, 8 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096},
-                      ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20, 512, true},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096, true},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20, 4096, true}),
+    ::testing::ValuesIn(with_row_too({{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
+                                      {ProviderKind::kCopyOnWrite, 16384, 2 << 20},
+                                      {ProviderKind::kCopyOnWrite, 1 << 20, 8 << 20},
+                                      {ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096},
+                                      {ProviderKind::kCopyOnWrite, 4096, 1 << 20, 512, true},
+                                      {ProviderKind::kCopyOnWrite, 16384, 2 << 20, 4096, true}})),
     param_name);
 
 // A byte of the origin changed after the last step, behind the provider's back: the checks
@@ -98,18 +136,13 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
   constexpr std::uint64_t kSteps = 200;
   constexpr std::uint64_t kOffset = 12345;
-  sim::ModelCheckOptions options =
-      options_for({ProviderKind::kCopyOnWrite, 4096, 1 << 20}, /*seed=*/20261127);
-  options.steps = kSteps;
   std::byte before{};
   Status hook_status;
-  options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
-    if (step != kSteps - 1)
-      return;
+  // A CoW origin holds the live image: flip one byte of it, a whole sector rewritten.
+  const auto flip_origin_byte = [&](sim::ModelCheckWorld& world) {
     hook_status = world.provider->flush();
     if (!hook_status.ok())
       return;
-    // A CoW origin holds the live image: flip one byte of it, a whole sector rewritten.
     const std::uint64_t sector_offset = kOffset - kOffset % 512;
     std::vector<std::byte> sector(512);
     hook_status = world.origin_base->read(sector_offset, sector);
@@ -119,17 +152,14 @@ TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
     sector[kOffset % 512] = ~before;
     hook_status = world.origin_base->write(sector_offset, sector);
   };
-  auto report = sim::run_model_check(options);
-  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  auto report =
+      run_planted(options_for({ProviderKind::kCopyOnWrite, 4096, 1 << 20}, /*seed=*/20261127),
+                  kSteps, flip_origin_byte);
+  ASSERT_TRUE(report.has_value());
   ASSERT_TRUE(hook_status.ok()) << hook_status.to_string();
-  ASSERT_FALSE(report->ok()) << "the checker missed a changed byte";
   const sim::Divergence& divergence = *report->divergence;
-  std::printf("planted divergence reported as: %s\n", divergence.to_string().c_str());
   EXPECT_EQ(divergence.seed, 20261127u);
-  EXPECT_EQ(divergence.step, kSteps);
-  EXPECT_EQ(divergence.operation, "final-check");
-  EXPECT_EQ(divergence.subject, "live");
-  EXPECT_EQ(divergence.offset, kOffset);
+  expect_live_differs_at_final_check(divergence, kSteps, kOffset);
   const auto hex = [](std::byte value) {
     char text[3];
     std::snprintf(text, sizeof text, "%02x", static_cast<unsigned>(value));
@@ -141,15 +171,22 @@ TEST(ModelCheck, ReportsAVolumeChangedBehindTheProvidersBack) {
       << divergence.to_string();
 }
 
+// Both kinds at two chunk sizes, and each kind once with compression.
+std::vector<ModelParam> crash_params() {
+  std::vector<ModelParam> params = with_row_too(
+      {{ProviderKind::kCopyOnWrite, 4096, 1 << 20}, {ProviderKind::kCopyOnWrite, 16384, 2 << 20}});
+  params.push_back({ProviderKind::kCopyOnWrite, 16384, 2 << 20, 512, true});
+  params.push_back({ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true});
+  return params;
+}
+
 class ProviderModelCrashTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel) {
-  const ModelParam param = GetParam();
-  const std::uint64_t seed = testing::test_seed(20261211 + param.chunk_bytes);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto report = sim::run_model_check(crash_options_for(param, seed));
+  const testing::TracedSeed seed(20261211 + GetParam().chunk_bytes);
+  auto report = sim::run_model_check(crash_options_for(GetParam(), seed.value()));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
-  const std::uint64_t crashes = report->counts.crashes;
+  const std::uint64_t crashes = report->counts.by_operation[sim::ModelOperation::kCrash];
   RecordProperty("crash_points", static_cast<int>(crashes));
   std::printf("%s: %llu crash points in %llu steps\n", param_name({GetParam(), 0}).c_str(),
               static_cast<unsigned long long>(crashes),
@@ -159,39 +196,22 @@ TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel)
   EXPECT_GT(crashes, 5u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Providers, ProviderModelCrashTest,
-    ::testing::Values(ModelParam{ProviderKind::kCopyOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 16384, 2 << 20},
-                      ModelParam{ProviderKind::kCopyOnWrite, 16384, 2 << 20, 512, true},
-                      ModelParam{ProviderKind::kRedirectOnWrite, 4096, 1 << 20, 512, true}),
-    param_name);
+INSTANTIATE_TEST_SUITE_P(Providers, ProviderModelCrashTest, ::testing::ValuesIn(crash_params()),
+                         param_name);
 
 // The model says one thing about a byte of the live volume and the provider another: in
 // crash mode too, the checks after the last step report it.
 TEST(ModelCheckCrash, ReportsAModelThatDisagreesWithTheProvider) {
   constexpr std::uint64_t kSteps = 150;
   constexpr std::uint64_t kOffset = 4097;
-  sim::ModelCheckOptions options =
-      crash_options_for({ProviderKind::kRedirectOnWrite, 4096, 1 << 20}, /*seed=*/20261211);
-  options.steps = kSteps;
-  options.after_step = [&](std::uint64_t step, sim::ModelCheckWorld& world) {
-    if (step == kSteps - 1)
-      world.model->corrupt_live_byte(kOffset);
-  };
-  auto report = sim::run_model_check(options);
-  ASSERT_TRUE(report.ok()) << report.status().to_string();
-  ASSERT_FALSE(report->ok()) << "the checker missed a model that disagrees";
+  auto report = run_planted(
+      crash_options_for({ProviderKind::kRedirectOnWrite, 4096, 1 << 20}, /*seed=*/20261211), kSteps,
+      [](sim::ModelCheckWorld& world) { world.model->corrupt_live_byte(kOffset); });
+  ASSERT_TRUE(report.has_value());
   const sim::Divergence& divergence = *report->divergence;
-  std::printf("planted divergence reported as: %s\n", divergence.to_string().c_str());
-  EXPECT_EQ(divergence.step, kSteps);
-  EXPECT_EQ(divergence.operation, "final-check");
-  EXPECT_EQ(divergence.subject, "live");
-  EXPECT_EQ(divergence.offset, kOffset);
+  expect_live_differs_at_final_check(divergence, kSteps, kOffset);
   EXPECT_NE(divergence.expected, divergence.actual);
-  EXPECT_GT(report->counts.crashes, 0u);
+  EXPECT_GT(report->counts.by_operation[sim::ModelOperation::kCrash], 0u);
 }
 
 }  // namespace

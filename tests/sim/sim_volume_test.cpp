@@ -12,6 +12,7 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -37,17 +38,8 @@ Fixture make(std::uint64_t seed, std::uint32_t sector_bytes = 512, SimVolumeOpti
   return f;
 }
 
-std::vector<std::byte> random_bytes(Random& random, std::size_t n) {
-  std::vector<std::byte> out(n);
-  random.fill(out);
-  return out;
-}
-
-std::vector<std::byte> read_all(Volume& volume) {
-  std::vector<std::byte> out(volume.size_bytes());
-  EXPECT_TRUE(volume.read(0, out).ok());
-  return out;
-}
+using testing::random_bytes;
+using testing::read_all;
 
 std::uint64_t image_hash(Volume& volume) {
   auto image = read_all(volume);
@@ -124,10 +116,8 @@ TEST(SimVolume, ReadsSeeUnflushedWrites) {
 }
 
 TEST(SimVolume, CrashKeepsFlushedDataAndNeverTearsAUnit) {
-  const std::uint64_t seed = testing::test_seed(11);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto f = make(seed);
-  Random random(seed);
+  testing::TracedRandom random(11);
+  auto f = make(random.seed());
   History h = write_history(*f.sim, random, 200);
   EXPECT_EQ(read_all(*f.sim), h.latest);
   std::uint64_t dropped = f.sim->crash();
@@ -144,10 +134,8 @@ TEST(SimVolume, CrashKeepsFlushedDataAndNeverTearsAUnit) {
 }
 
 TEST(SimVolume, CrashTearsMultiSectorWritesAtUnitGranularity) {
-  const std::uint64_t seed = testing::test_seed(12);
-  SCOPED_TRACE(testing::replay_command(seed));
-  auto f = make(seed);
-  Random random(seed);
+  testing::TracedRandom random(12);
+  auto f = make(random.seed());
   History h = write_history(*f.sim, random, 50);
   f.sim->crash();
   auto image = read_all(*f.sim);
@@ -198,12 +186,10 @@ TEST(SimVolume, FlushMakesEverythingBeforeItDurable) {
 TEST(SimVolume, EarlyWriteBackStillRevertsOnCrash) {
   // A tiny cache forces the device to write units back before the flush; a crash must still
   // be able to revert them to their flushed content.
-  const std::uint64_t seed = testing::test_seed(21);
-  SCOPED_TRACE(testing::replay_command(seed));
+  testing::TracedRandom random(21);
   SimVolumeOptions options;
   options.cache_bytes_max = 8 * kUnit;
-  auto f = make(seed, 512, options);
-  Random random(seed);
+  auto f = make(random.seed(), 512, options);
   History h = write_history(*f.sim, random, 100);
   EXPECT_EQ(read_all(*f.sim), h.latest);
   f.sim->crash();

@@ -18,6 +18,7 @@
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
 #include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -33,18 +34,24 @@ std::unique_ptr<MemoryVolume> memory(const std::string& name, std::uint64_t byte
   return volume.ok() ? std::move(volume).value() : nullptr;
 }
 
-Bytes read_image(Volume& volume) {
-  Bytes image(volume.size_bytes());
-  Status status = volume.read(0, image);
-  EXPECT_TRUE(status.ok()) << status.to_string();
-  return image;
-}
+using testing::read_all;
 
 // A private copy of a volume's current content, so a test can damage it.
 std::unique_ptr<MemoryVolume> copy_of(Volume& volume) {
   auto copy = memory(volume.name() + "-copy", volume.size_bytes());
-  Status status = copy->write(0, read_image(volume));
+  Status status = copy->write(0, read_all(volume));
   EXPECT_TRUE(status.ok()) << status.to_string();
+  return copy;
+}
+
+// Runs `transactions` transactions of `app`, then copies `volume` while the app is frozen (at
+// a transaction boundary), and thaws it.
+std::unique_ptr<MemoryVolume> run_then_copy_frozen(TransactionalApp& app,
+                                                   std::uint64_t transactions, Volume& volume) {
+  EXPECT_TRUE(app.run(transactions).ok());
+  EXPECT_TRUE(app.freeze({}).ok());
+  auto copy = copy_of(volume);
+  EXPECT_TRUE(app.thaw({}).ok());
   return copy;
 }
 
@@ -64,6 +71,36 @@ std::unique_ptr<TransactionalApp> make_app(Volume& data, Volume& log,
   EXPECT_TRUE(app.ok()) << app.status().to_string();
   return app.ok() ? std::move(app).value() : nullptr;
 }
+
+// Runs transactions of an app on a thread of its own, from construction until finish() or
+// stop(); destruction stops the app first if neither was called.
+class BackgroundRun {
+ public:
+  BackgroundRun(TransactionalApp& app, std::uint64_t transactions)
+      : app_(app), thread_([this, transactions] { status_ = app_.run(transactions); }) {}
+  ~BackgroundRun() {
+    if (thread_.joinable())
+      stop().ignore_error();
+  }
+  BackgroundRun(const BackgroundRun&) = delete;
+  BackgroundRun& operator=(const BackgroundRun&) = delete;
+
+  // Waits for the run to end by itself; the run's status.
+  Status finish() {
+    thread_.join();
+    return status_;
+  }
+  // Stops the app at its next transaction boundary and waits; the run's status.
+  Status stop() {
+    app_.stop();
+    return finish();
+  }
+
+ private:
+  TransactionalApp& app_;
+  Status status_;
+  std::thread thread_;  // last: it runs as soon as it is made
+};
 
 // Steps until `wanted` is the step just taken; fails the test after `steps_max` steps.
 void step_until(TransactionalApp& app, AppStep wanted, int steps_max = 1000) {
@@ -120,9 +157,9 @@ TEST(TransactionalApp, SameSeedWritesTheSameImages) {
   ASSERT_TRUE(a->run(20).ok());
   ASSERT_TRUE(b->run(20).ok());
   ASSERT_TRUE(c->run(20).ok());
-  EXPECT_EQ(read_image(*first.data), read_image(*second.data));
-  EXPECT_EQ(read_image(*first.log), read_image(*second.log));
-  EXPECT_NE(read_image(*first.data), read_image(*other.data));
+  EXPECT_EQ(read_all(*first.data), read_all(*second.data));
+  EXPECT_EQ(read_all(*first.log), read_all(*second.log));
+  EXPECT_NE(read_all(*first.data), read_all(*other.data));
 }
 
 TEST(TransactionalApp, IdentifyDescribesOneDatabaseComponentOnBothVolumes) {
@@ -191,8 +228,7 @@ TEST(TransactionalApp, FreezeWhileAnotherThreadRunsTransactions) {
   MemoryPair volumes;
   auto app = make_app(*volumes.data, *volumes.log, {.seed = 8});
   ASSERT_NE(app, nullptr);
-  Status background;
-  std::thread runner([&] { background = app->run(1'000'000); });
+  BackgroundRun runner(*app, 1'000'000);
   for (std::uint64_t round = 1; round <= 5; ++round) {
     app->wait_until_completed(round * 10);
     ASSERT_TRUE(app->freeze({}).ok());
@@ -208,8 +244,7 @@ TEST(TransactionalApp, FreezeWhileAnotherThreadRunsTransactions) {
         << "round " << round << ": " << describe(report);
     EXPECT_EQ(report.last_committed_txn, frozen.last_txn_id);
   }
-  app->stop();
-  runner.join();
+  const Status background = runner.stop();
   EXPECT_TRUE(background.ok()) << background.to_string();
 }
 
@@ -272,12 +307,9 @@ TEST(ConsistencyChecker, TornDataBlockIsRecoverableWhenTheLogCanRedoIt) {
   MemoryPair volumes;
   auto app = make_app(*volumes.data, *volumes.log, {.seed = 23});
   ASSERT_NE(app, nullptr);
-  ASSERT_TRUE(app->run(30).ok());
-  ASSERT_TRUE(app->freeze({}).ok());
-  auto data = copy_of(*volumes.data);
-  ASSERT_TRUE(app->thaw({}).ok());
+  auto data = run_then_copy_frozen(*app, 30, *volumes.data);
   // Find a written block and tear its second sector.
-  const Bytes image = read_image(*data);
+  const Bytes image = read_all(*data);
   std::uint64_t block = 0;
   while (image[block * 4096] == std::byte{0})
     ++block;
@@ -297,10 +329,7 @@ TEST(ConsistencyChecker, DamagedLogRecordIsCorrupt) {
   MemoryPair volumes;
   auto app = make_app(*volumes.data, *volumes.log, {.seed = 24});
   ASSERT_NE(app, nullptr);
-  ASSERT_TRUE(app->run(12).ok());
-  ASSERT_TRUE(app->freeze({}).ok());
-  auto log = copy_of(*volumes.log);
-  ASSERT_TRUE(app->thaw({}).ok());
+  auto log = run_then_copy_frozen(*app, 12, *volumes.log);
   ASSERT_EQ(check(*volumes.data, *log).verdict, Consistency::kConsistent);
 
   // Flip one payload byte of the first record (txn 1): the log ends there, and the data
@@ -336,7 +365,7 @@ TEST(ConsistencyChecker, DataAppliedBeforeItsCommitMarkerIsCorrupt) {
   ASSERT_TRUE(app->run(2).ok());
   auto log = copy_of(*volumes.log);
   // Records start on fresh sectors: the last commit marker (magic "FFLR", kind 2) is txn 2's.
-  const Bytes now = read_image(*log);
+  const Bytes now = read_all(*log);
   std::uint64_t commit = 0;
   for (std::uint64_t at = 512; at < now.size(); at += 512) {
     if (now[at] == std::byte{0x46} && now[at + 1] == std::byte{0x46} &&
@@ -356,9 +385,7 @@ TEST(ConsistencyChecker, DataAppliedBeforeItsCommitMarkerIsCorrupt) {
 // Crash at a random step: every surviving image is at least recoverable, and recovery makes
 // it consistent.
 TEST(TransactionalAppCrash, SurvivingImageIsAtLeastRecoverable) {
-  const std::uint64_t seed = testing::test_seed(0xC0FFEE);
-  SCOPED_TRACE(testing::replay_command(seed));
-  Random random(seed);
+  testing::TracedRandom random(0xC0FFEE);
   int recoverable = 0;
   for (int run = 0; run < 40; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
@@ -439,8 +466,7 @@ TEST_P(AppConsistency, FrozenSnapshotPairIsConsistent) {
   ASSERT_TRUE(pair.data && pair.log);
   auto app = make_app(*pair.data, *pair.log, {.seed = 31});
   ASSERT_NE(app, nullptr);
-  Status background;
-  std::thread runner([&] { background = app->run(1'000'000); });
+  BackgroundRun runner(*app, 1'000'000);
   std::vector<std::pair<SnapshotInfo, SnapshotInfo>> sets;
   for (std::uint64_t round = 1; round <= 4; ++round) {
     app->wait_until_completed(round * 8);
@@ -452,8 +478,7 @@ TEST_P(AppConsistency, FrozenSnapshotPairIsConsistent) {
     ASSERT_TRUE(data.ok() && log.ok());
     sets.emplace_back(*data, *log);
   }
-  app->stop();
-  runner.join();
+  const Status background = runner.stop();
   ASSERT_TRUE(background.ok()) << background.to_string();
   // The snapshots still read as at their creation after the app wrote on.
   for (std::size_t i = 0; i < sets.size(); ++i) {
@@ -470,10 +495,9 @@ TEST_P(AppConsistency, SnapshotsUnderLoadWithoutFreezeAreRecoverable) {
   ASSERT_TRUE(pair.data && pair.log);
   auto app = make_app(*pair.data, *pair.log, {.seed = 32});
   ASSERT_NE(app, nullptr);
-  Status background;
   // Bounded so the 4 MiB log never checkpoints: a checkpoint between the two snapshots would
   // drop records the earlier data snapshot still needs.
-  std::thread runner([&] { background = app->run(150); });
+  BackgroundRun runner(*app, 150);
   std::vector<std::pair<SnapshotInfo, SnapshotInfo>> sets;
   for (std::uint64_t round = 1; round <= 4; ++round) {
     app->wait_until_completed(round * 20);
@@ -484,7 +508,7 @@ TEST_P(AppConsistency, SnapshotsUnderLoadWithoutFreezeAreRecoverable) {
     ASSERT_TRUE(data.ok() && log.ok());
     sets.emplace_back(*data, *log);
   }
-  runner.join();
+  const Status background = runner.finish();
   ASSERT_TRUE(background.ok()) << background.to_string();
   ASSERT_EQ(app->stats().checkpoints, 0u);
   for (std::size_t i = 0; i < sets.size(); ++i) {

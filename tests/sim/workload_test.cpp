@@ -34,6 +34,17 @@ WorkloadOptions mixed_options(std::uint64_t seed) {
   return options;
 }
 
+// mixed_options(seed) under each access pattern.
+std::vector<WorkloadOptions> mixed_options_per_pattern(std::uint64_t seed) {
+  std::vector<WorkloadOptions> each;
+  for (AccessPattern pattern :
+       {AccessPattern::kSequential, AccessPattern::kUniform, AccessPattern::kZipfian}) {
+    each.push_back(mixed_options(seed));
+    each.back().pattern = pattern;
+  }
+  return each;
+}
+
 std::vector<IoOp> trace(const WorkloadOptions& options) {
   auto ops = generate_trace(options);
   EXPECT_TRUE(ops.ok()) << ops.status().to_string();
@@ -41,12 +52,8 @@ std::vector<IoOp> trace(const WorkloadOptions& options) {
 }
 
 TEST(Workload, SameSeedGivesTheSameTrace) {
-  const std::uint64_t seed = testing::test_seed(1);
-  SCOPED_TRACE(testing::replay_command(seed));
-  for (AccessPattern pattern :
-       {AccessPattern::kSequential, AccessPattern::kUniform, AccessPattern::kZipfian}) {
-    WorkloadOptions options = mixed_options(seed);
-    options.pattern = pattern;
+  const testing::TracedSeed seed(1);
+  for (WorkloadOptions options : mixed_options_per_pattern(seed.value())) {
     std::vector<IoOp> a = trace(options);
     std::vector<IoOp> b = trace(options);
     ASSERT_EQ(a.size(), options.operation_count);
@@ -99,12 +106,8 @@ TEST(Workload, TraceHashDependsOnEveryField) {
 }
 
 TEST(Workload, EveryOperationIsInRangeAndAligned) {
-  const std::uint64_t seed = testing::test_seed(3);
-  SCOPED_TRACE(testing::replay_command(seed));
-  for (AccessPattern pattern :
-       {AccessPattern::kSequential, AccessPattern::kUniform, AccessPattern::kZipfian}) {
-    WorkloadOptions options = mixed_options(seed);
-    options.pattern = pattern;
+  const testing::TracedSeed seed(3);
+  for (WorkloadOptions options : mixed_options_per_pattern(seed.value())) {
     // A volume that is not a multiple of the alignment, so the tail clamp is exercised.
     options.volume_bytes = kVolumeBytes + 3 * 512;
     options.operation_count = 5000;
@@ -143,9 +146,8 @@ TEST(Workload, FlushesComeEveryNthOperation) {
 }
 
 TEST(Workload, MixAndSizesFollowTheirWeights) {
-  const std::uint64_t seed = testing::test_seed(5);
-  SCOPED_TRACE(testing::replay_command(seed));
-  WorkloadOptions options = mixed_options(seed);
+  const testing::TracedSeed seed(5);
+  WorkloadOptions options = mixed_options(seed.value());
   options.flush_every = 0;
   options.read_fraction = 0.7;
   options.discard_fraction = 0.1;
@@ -188,9 +190,8 @@ double top_decile_share(const WorkloadOptions& options) {
 }
 
 TEST(Workload, ZipfianConcentratesAccessesAndUniformDoesNot) {
-  const std::uint64_t seed = testing::test_seed(6);
-  SCOPED_TRACE(testing::replay_command(seed));
-  WorkloadOptions options = mixed_options(seed);
+  const testing::TracedSeed seed(6);
+  WorkloadOptions options = mixed_options(seed.value());
   options.flush_every = 0;
   options.sizes = {{4096, 1}};
   options.alignment_bytes = 4096;
@@ -205,9 +206,8 @@ TEST(Workload, ZipfianConcentratesAccessesAndUniformDoesNot) {
 }
 
 TEST(Workload, ZipfianSpreadsHotBlocksAndHonoursTheHotSet) {
-  const std::uint64_t seed = testing::test_seed(7);
-  SCOPED_TRACE(testing::replay_command(seed));
-  WorkloadOptions options = mixed_options(seed);
+  const testing::TracedSeed seed(7);
+  WorkloadOptions options = mixed_options(seed.value());
   options.flush_every = 0;
   options.sizes = {{4096, 1}};
   options.pattern = AccessPattern::kZipfian;
@@ -226,7 +226,7 @@ TEST(Workload, ZipfianSpreadsHotBlocksAndHonoursTheHotSet) {
   auto busiest = std::max_element(hits.begin(), hits.end(),
                                   [](const auto& a, const auto& b) { return a.second < b.second; });
   WorkloadOptions other = options;
-  other.seed = seed + 1;
+  other.seed = seed.value() + 1;
   std::map<std::uint64_t, std::uint64_t> other_hits;
   for (const IoOp& op : trace(other))
     ++other_hits[op.offset / 4096];
@@ -297,11 +297,10 @@ TEST(Workload, PayloadIsDeterministicAndPositionIndexed) {
 }
 
 TEST(Workload, RunWritesThePayloadsAVolumeReadsBack) {
-  const std::uint64_t seed = testing::test_seed(10);
-  SCOPED_TRACE(testing::replay_command(seed));
+  const testing::TracedSeed seed(10);
   auto volume = MemoryVolume::create({.name = "disk", .size_bytes = kVolumeBytes});
   ASSERT_TRUE(volume.ok()) << volume.status().to_string();
-  WorkloadOptions options = mixed_options(seed);
+  WorkloadOptions options = mixed_options(seed.value());
   options.pattern = AccessPattern::kZipfian;
   options.read_fraction = 0.3;
   options.discard_fraction = 0.1;

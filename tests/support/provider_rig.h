@@ -1,6 +1,6 @@
 // A CoW or RoW provider over in-memory origin and diff volumes, each wrapped in a SimVolume
 // so that tests can count the bytes the provider writes to either of them, and helpers to
-// write patterns and read whole images.
+// write patterns and build histories of snapshots (images: volume_image.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,10 +15,10 @@
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
+#include "seed.h"
+#include "volume_image.h"
 
 namespace freezeframe::testing {
-
-using Bytes = std::vector<std::byte>;
 
 struct RigOptions {
   std::uint64_t origin_bytes = 1 << 20;
@@ -80,6 +80,23 @@ inline std::unique_ptr<ProviderRig> make_rig(ProviderKind kind, const ProviderOp
   return rig;
 }
 
+// A snapshot a test took, and the image it must read back as.
+struct Taken {
+  Uuid id;
+  Bytes image;
+};
+
+// A rig with the history a test built on it: the snapshots taken, oldest first, and the image
+// the live volume must read back as.
+struct RigHistory {
+  // What the history's data is drawn from; its seed's replay command is on every failure
+  // while the history lives.
+  std::unique_ptr<TracedRandom> random;
+  std::unique_ptr<ProviderRig> rig;
+  std::vector<Taken> taken;
+  Bytes live;
+};
+
 // Takes `count` snapshots and returns their ids, oldest first; a failure fails the test and
 // returns the ids taken so far.
 inline std::vector<Uuid> take_snapshots(SnapshotProvider& provider, int count) {
@@ -94,17 +111,17 @@ inline std::vector<Uuid> take_snapshots(SnapshotProvider& provider, int count) {
   return ids;
 }
 
-inline Bytes read_all(Volume& volume) {
-  Bytes image(volume.size_bytes());
-  Status status = volume.read(0, image);
-  EXPECT_TRUE(status.ok()) << volume.name() << ": " << status.to_string();
-  return image;
-}
-
-inline Bytes random_bytes(Random& random, std::uint64_t length) {
-  Bytes data(length);
-  random.fill(data);
-  return data;
+// make_rig() with snapshots_max set to `snapshots_max` and that many snapshots taken: a full
+// catalog. Their ids, oldest first, go to `ids`; a failure fails the test.
+inline std::unique_ptr<ProviderRig> make_rig_with_full_catalog(ProviderKind kind,
+                                                               ProviderOptions options,
+                                                               std::uint32_t snapshots_max,
+                                                               std::vector<Uuid>& ids) {
+  options.snapshots_max = snapshots_max;
+  auto rig = make_rig(kind, options);
+  if (rig != nullptr)
+    ids = take_snapshots(*rig->provider, static_cast<int>(snapshots_max));
+  return rig;
 }
 
 // Writes `data` at `offset` through `volume` and into the model image.
@@ -113,6 +130,23 @@ inline Status write_both(Volume& volume, Bytes& model, std::uint64_t offset, con
   if (status.ok())
     std::memcpy(model.data() + offset, data.data(), data.size());
   return status;
+}
+
+// The start of a history: a rig (as make_rig) whose live volume holds random bytes drawn from
+// test_seed(default_seed), written and not yet flushed, and no snapshot. On error the test
+// has failed, and `rig` may be null.
+inline RigHistory start_history(ProviderKind kind, const ProviderOptions& options,
+                                std::uint64_t default_seed) {
+  RigHistory history;
+  history.random = std::make_unique<TracedRandom>(default_seed);
+  history.rig = make_rig(kind, options);
+  if (history.rig == nullptr)
+    return history;
+  SnapshotProvider& provider = *history.rig->provider;
+  history.live = random_bytes(*history.random, provider.size_bytes());
+  Status status = provider.write(0, history.live);
+  EXPECT_TRUE(status.ok()) << status.to_string();
+  return history;
 }
 
 inline std::string kind_param_name(const ::testing::TestParamInfo<ProviderKind>& info) {

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "freezeframe/random.h"
+
 namespace freezeframe::testing {
 
 inline std::uint64_t test_seed(std::uint64_t default_seed) {
@@ -24,5 +26,27 @@ inline std::string replay_command(std::uint64_t seed) {
   return "seed " + std::to_string(seed) + "; replay: FREEZEFRAME_SEED=" + std::to_string(seed) +
          " ctest -R '" + name + "' --output-on-failure";
 }
+
+// The seed of a randomized test, test_seed(default_seed); while it lives, every failure
+// message carries the seed and the command that replays it (as
+// SCOPED_TRACE(replay_command(seed)) would).
+class TracedSeed {
+ public:
+  explicit TracedSeed(std::uint64_t default_seed)
+      : value_(test_seed(default_seed)), trace_(__FILE__, __LINE__, replay_command(value_)) {}
+
+  std::uint64_t value() const noexcept { return value_; }
+
+ private:
+  std::uint64_t value_;
+  ::testing::ScopedTrace trace_;
+};
+
+// The random source of a randomized test, seeded with a TracedSeed.
+class TracedRandom : private TracedSeed, public Random {
+ public:
+  explicit TracedRandom(std::uint64_t default_seed)
+      : TracedSeed(default_seed), Random(TracedSeed::value()) {}
+};
 
 }  // namespace freezeframe::testing

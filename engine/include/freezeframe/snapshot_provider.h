@@ -238,18 +238,32 @@ class SnapshotProvider : public Volume {
   std::unique_ptr<Impl> impl_;
 };
 
+// What CowProvider and RowProvider share: create() and open() typed as the class `Typed`,
+// which stands for providers of kind `kKind`. Defined (and instantiated for both kinds) in
+// snapshot_provider.cpp.
+template <typename Typed, ProviderKind kKind>
+class TypedProvider : public SnapshotProvider {
+ public:
+  // As SnapshotProvider::create() with kind `kKind`.
+  static Result<std::unique_ptr<Typed>> create(Volume& origin, Volume& diff,
+                                               const ProviderOptions& options = {});
+  // As SnapshotProvider::open(); kInvalidArgument, with nothing written, if `diff` holds a
+  // diff area of the other kind.
+  static Result<std::unique_ptr<Typed>> open(Volume& origin, Volume& diff,
+                                             const ProviderOpenOptions& options = {});
+
+ protected:
+  using SnapshotProvider::SnapshotProvider;
+};
+
+extern template class TypedProvider<CowProvider, ProviderKind::kCopyOnWrite>;
+extern template class TypedProvider<RowProvider, ProviderKind::kRedirectOnWrite>;
+
 // The copy-on-write provider (the model of the Windows system provider): the first write to
 // a chunk after the newest snapshot preserves its old content in the diff area; the new
 // content waits in the write-back buffer until the copy is durable (group commit).
-class CowProvider final : public SnapshotProvider {
+class CowProvider final : public TypedProvider<CowProvider, ProviderKind::kCopyOnWrite> {
  public:
-  static Result<std::unique_ptr<CowProvider>> create(Volume& origin, Volume& diff,
-                                                     const ProviderOptions& options = {});
-  // As SnapshotProvider::open(); kInvalidArgument, with nothing written, if `diff` holds a
-  // redirect-on-write diff area.
-  static Result<std::unique_ptr<CowProvider>> open(Volume& origin, Volume& diff,
-                                                   const ProviderOpenOptions& options = {});
-
   // Chunks whose new content is held in the write-back buffer now, waiting for the group
   // commit that makes their preserved copies durable; flush() writes them back. Always 0
   // when ProviderOptions::write_back_bytes is 0.
@@ -262,15 +276,8 @@ class CowProvider final : public SnapshotProvider {
 
 // The redirect-on-write provider: after a snapshot, writes go to fresh diff-area chunks;
 // consolidate() folds the ones no snapshot needs back into the origin.
-class RowProvider final : public SnapshotProvider {
+class RowProvider final : public TypedProvider<RowProvider, ProviderKind::kRedirectOnWrite> {
  public:
-  static Result<std::unique_ptr<RowProvider>> create(Volume& origin, Volume& diff,
-                                                     const ProviderOptions& options = {});
-  // As SnapshotProvider::open(); kInvalidArgument, with nothing written, if `diff` holds a
-  // copy-on-write diff area.
-  static Result<std::unique_ptr<RowProvider>> open(Volume& origin, Volume& diff,
-                                                   const ProviderOpenOptions& options = {});
-
   // Copies redirected chunks that no snapshot needs any more back into the origin and frees
   // their slots, a batch at a time, while I/O continues (the lock is released between
   // batches). kReadOnly over a read-only diff volume when there is something to fold.

@@ -31,11 +31,14 @@
 // world. The after_step hook runs on the calling thread.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
@@ -46,28 +49,53 @@
 
 namespace freezeframe::sim {
 
-// Relative weights of the operations; a step draws uniformly below their sum.
-struct ModelCheckMix {
-  std::uint32_t write = 40;
-  std::uint32_t discard = 5;
-  std::uint32_t read_live = 10;
-  std::uint32_t read_snapshot = 10;
-  std::uint32_t create_snapshot = 8;
-  std::uint32_t delete_snapshot = 6;
-  std::uint32_t revert = 3;
-  std::uint32_t consolidate = 4;
-  std::uint32_t flush = 7;
-  std::uint32_t reopen = 4;
-  // Needs ModelCheckOptions::crash.
-  std::uint32_t crash = 0;
-  std::uint32_t check_all = 3;
+// The operations a step draws from, in the order in which one that cannot run (it needs a
+// snapshot and there is none) falls through to the next.
+enum class ModelOperation : std::uint8_t {
+  kWrite,
+  kDiscard,
+  kReadLive,
+  kReadSnapshot,
+  kCreateSnapshot,
+  kDeleteSnapshot,
+  kRevert,
+  kConsolidate,
+  kFlush,
+  kReopen,
+  kCrash,
+  kCheckAll,
+};
+inline constexpr std::size_t kModelOperationCount = 12;
+// As Divergence::operation names it: "write", "discard", "read" (both reads),
+// "create-snapshot", "delete-snapshot", "revert", "consolidate", "flush", "reopen", "crash",
+// "check-all".
+std::string_view model_operation_name(ModelOperation operation) noexcept;
+
+// One value for each operation.
+template <typename T>
+struct PerModelOperation {
+  std::array<T, kModelOperationCount> values{};
+
+  T& operator[](ModelOperation operation) noexcept {
+    return values[static_cast<std::size_t>(operation)];
+  }
+  const T& operator[](ModelOperation operation) const noexcept {
+    return values[static_cast<std::size_t>(operation)];
+  }
+};
+
+// Relative weights of the operations; a step draws uniformly below their sum. A crash weight
+// needs ModelCheckOptions::crash.
+struct ModelCheckMix : PerModelOperation<std::uint32_t> {
+  // The default mix: no crashes.
+  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3}} {}
 
   // The default mix with part of the flush and reopen weight given to crashes.
   static ModelCheckMix with_crashes() {
     ModelCheckMix mix;
-    mix.flush = 5;
-    mix.reopen = 2;
-    mix.crash = 4;
+    mix[ModelOperation::kFlush] = 5;
+    mix[ModelOperation::kReopen] = 2;
+    mix[ModelOperation::kCrash] = 4;
     return mix;
   }
 };
@@ -104,22 +132,15 @@ struct ModelCheckOptions {
   std::function<void(std::uint64_t step, ModelCheckWorld& world)> after_step{};
 };
 
-// What was run, by operation.
+// What was run.
 struct ModelCheckCounts {
   std::uint64_t steps = 0;
-  std::uint64_t writes = 0;
-  std::uint64_t discards = 0;
-  std::uint64_t reads = 0;  // partial reads of the live volume or a snapshot
-  std::uint64_t snapshots_created = 0;
-  std::uint64_t snapshots_refused = 0;  // at snapshots_max, as the model expects
-  std::uint64_t snapshots_deleted = 0;
-  std::uint64_t reverts = 0;
-  std::uint64_t consolidates = 0;
-  std::uint64_t flushes = 0;
-  std::uint64_t reopens = 0;
-  // Crash points: crash steps, each followed by a reopen and a check of the survivor.
-  std::uint64_t crashes = 0;
-  std::uint64_t full_checks = 0;
+  // Operations run, by kind. Crash: the crash points, each followed by a reopen and a check
+  // of the survivor. Check-all: every comparison of the whole live volume and every snapshot
+  // with the model, the one after each crash included. Create-snapshot: snapshots created.
+  PerModelOperation<std::uint64_t> by_operation{};
+  // Create-snapshot steps refused at snapshots_max, as the model expects.
+  std::uint64_t snapshots_refused = 0;
 };
 
 // The first place where provider and model disagree.
