@@ -73,17 +73,6 @@ std::string_view protocol_phase_name(ProtocolPhase phase) noexcept {
   return name_of(kPhaseNames, phase);
 }
 
-// The writer phases share WriterEvent's values, first to last.
-static_assert(static_cast<int>(ProtocolPhase::kIdentify) ==
-              static_cast<int>(WriterEvent::kIdentify));
-static_assert(static_cast<int>(ProtocolPhase::kAbort) == static_cast<int>(WriterEvent::kAbort));
-static_assert(static_cast<int>(ProtocolPhase::kPostRestore) ==
-              static_cast<int>(WriterEvent::kPostRestore));
-
-ProtocolPhase phase_of(WriterEvent event) noexcept {
-  return static_cast<ProtocolPhase>(event);
-}
-
 std::string_view participant_name(Participant participant) noexcept {
   return name_of(kParticipantNames, participant, "coordinator");
 }

@@ -12,29 +12,33 @@ using protocol_internals::ExpiryKind;
 
 namespace {
 
+// The events a writer answers with a WriterResult, and the handler of each.
+using Handler = WriterResult (Writer::*)(const WriterSessionInfo&);
+constexpr std::pair<WriterEvent, Handler> kHandlers[] = {
+    {WriterEvent::kPrepareBackup, &Writer::prepare_backup},
+    {WriterEvent::kPrepareSnapshot, &Writer::prepare_snapshot},
+    {WriterEvent::kFreeze, &Writer::freeze},
+    {WriterEvent::kThaw, &Writer::thaw},
+    {WriterEvent::kPostSnapshot, &Writer::post_snapshot},
+    {WriterEvent::kBackupComplete, &Writer::backup_complete},
+};
+
 WriterResult deliver(Writer& writer, WriterEvent event, const WriterSessionInfo& info) {
-  switch (event) {
-    case WriterEvent::kPrepareBackup:
-      return writer.prepare_backup(info);
-    case WriterEvent::kPrepareSnapshot:
-      return writer.prepare_snapshot(info);
-    case WriterEvent::kFreeze:
-      return writer.freeze(info);
-    case WriterEvent::kThaw:
-      return writer.thaw(info);
-    case WriterEvent::kPostSnapshot:
-      return writer.post_snapshot(info);
-    case WriterEvent::kBackupComplete:
-      return writer.backup_complete(info);
-    case WriterEvent::kAbort:
-      writer.abort(info);
-      return WriterResult::success();
-    case WriterEvent::kBackupShutdown:
-      writer.backup_shutdown(info.snapshot_set_id);
-      return WriterResult::success();
-    default:
-      return WriterResult::fail(WriterFailure::kNonRetryable, "unexpected event");
+  // abort and backup_shutdown cannot fail.
+  if (event == WriterEvent::kAbort) {
+    writer.abort(info);
+    return WriterResult::success();
   }
+  if (event == WriterEvent::kBackupShutdown) {
+    writer.backup_shutdown(info.snapshot_set_id);
+    return WriterResult::success();
+  }
+  for (const auto& [handled, handler] : kHandlers) {
+    if (handled == event)
+      return (writer.*handler)(info);
+  }
+  return WriterResult::fail(WriterFailure::kNonRetryable,
+                            "unexpected event " + std::string(writer_event_name(event)));
 }
 
 // "<participant> '<name>' failed at <phase>: <what>".
@@ -51,7 +55,7 @@ std::optional<Status> CoordinatorSession::writer_event(const std::shared_ptr<Rac
                                                        Nanoseconds limit,
                                                        const WriterSessionInfo& info) {
   WriterRecord& record = writers[index];
-  const ProtocolPhase phase = phase_of(event);
+  const ProtocolPhase phase = event;
   begin(Participant::kWriter, record.metadata.name, phase, index, event);
   Writer* writer = record.writer;
   auto outcome = std::make_shared<WriterResult>();

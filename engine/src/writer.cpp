@@ -339,7 +339,7 @@ std::string_view writer_failure_name(WriterFailure failure) noexcept {
 }
 
 std::string_view writer_event_name(WriterEvent event) noexcept {
-  return protocol_phase_name(phase_of(event));
+  return protocol_phase_name(event);
 }
 
 WriterState failed_state_for(WriterEvent event) noexcept {
@@ -364,10 +364,9 @@ WriterState failed_state_for(WriterEvent event) noexcept {
       return WriterState::kFailedAtPreRestore;
     case WriterEvent::kPostRestore:
       return WriterState::kFailedAtPostRestore;
-    case WriterEvent::kAbort:
+    default:  // abort cannot fail; the other phases are no writer events
       return WriterState::kUnknown;
   }
-  return WriterState::kUnknown;
 }
 
 std::vector<std::string> WriterMetadata::volumes() const {

@@ -21,8 +21,7 @@ namespace {
 using sim::ScriptedAction;
 using std::chrono::seconds;
 using testing::make_protocol_rig;
-using testing::ProtocolRig;
-using testing::run_sequence;
+using testing::run_sequence_past;
 
 TEST(DeterministicExecutor, RunsQueuedTasksInSubmissionOrderOnTheCallersThread) {
   DeterministicExecutor executor;
@@ -202,17 +201,12 @@ TEST(ProtocolExecutor, SessionOnADeterministicExecutorReplaysTheSameEvents) {
 
 TEST(ProtocolExecutor, WriterThatNeverReturnsHoldsOneThreadAndIsReported) {
   auto rig = make_protocol_rig({.volume_count = 1, .threads = {.threads = 1, .threads_max = 4}});
-  auto& stuck = rig->add_writer(
-      {.name = "stuck",
-       .actions = {{WriterEvent::kFreeze, ScriptedAction::block_until_released()}}});
+  auto& stuck = rig->add_stuck_writer("stuck", WriterEvent::kFreeze);
   Uuid stuck_set;
   {
     auto session = rig->coordinator->create_session();
-    Status status;
-    std::thread requestor([&] { status = run_sequence(*rig, *session); });
-    EXPECT_TRUE(rig->trace.wait_for("stuck:freeze")) << "the freeze never started";
-    rig->clock.advance(seconds(61));  // the freeze window passes on the simulated clock
-    requestor.join();
+    // The freeze window passes on the simulated clock.
+    Status status = run_sequence_past(*rig, *session, "stuck:freeze", seconds(61));
     EXPECT_EQ(status.code(), ErrorCode::kTimeout);
     stuck_set = session->snapshot_set_id();
   }
@@ -240,16 +234,10 @@ TEST(ProtocolExecutor, WriterThatNeverReturnsHoldsOneThreadAndIsReported) {
 
 TEST(ProtocolExecutor, NoThreadLeftFailsTheCallWithLimitExceeded) {
   auto rig = make_protocol_rig({.volume_count = 1, .threads = {.threads = 1, .threads_max = 1}});
-  auto& stuck = rig->add_writer(
-      {.name = "stuck",
-       .actions = {{WriterEvent::kFreeze, ScriptedAction::block_until_released()}}});
+  auto& stuck = rig->add_stuck_writer("stuck", WriterEvent::kFreeze);
   {
     auto session = rig->coordinator->create_session();
-    Status status;
-    std::thread requestor([&] { status = run_sequence(*rig, *session); });
-    EXPECT_TRUE(rig->trace.wait_for("stuck:freeze")) << "the freeze never started";
-    rig->clock.advance(seconds(61));
-    requestor.join();
+    Status status = run_sequence_past(*rig, *session, "stuck:freeze", seconds(61));
     EXPECT_EQ(status.code(), ErrorCode::kTimeout);
     // The cleanup could not run either, and says so.
     EXPECT_NE(status.message().find("cleanup failed: provider 'block-cow' abort: "

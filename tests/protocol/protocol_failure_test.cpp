@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -20,6 +21,8 @@ using testing::make_protocol_rig;
 using testing::ProtocolRig;
 using testing::ProviderScript;
 using testing::run_sequence;
+using testing::run_sequence_past;
+using testing::run_sequence_while;
 using testing::state_of;
 
 // Inside a writer event: the requestor aborts the session, as if from another thread.
@@ -29,6 +32,34 @@ ScriptedAction abort_session(BackupSession* session) {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// Runs the sequence and has the requestor abort once, on the session's thread, right after
+// the event log records the first event `at` accepts.
+Status run_aborting_after(ProtocolRig& rig, BackupSession& session,
+                          const std::function<bool(const ProtocolEvent&)>& at) {
+  bool aborted = false;
+  rig.sink->on_record = [&](const ProtocolEvent& event) {
+    if (!aborted && at(event)) {
+      aborted = true;
+      session.abort().ignore_error();
+    }
+  };
+  Status status = run_sequence(rig, session);
+  rig.sink->on_record = nullptr;
+  EXPECT_TRUE(aborted);
+  return status;
+}
+
+// What the requestor's abort during creation leaves: the set failed with kAborted, blamed on
+// the requestor, cleaned up, and the creation slot free.
+void expect_aborted_by_requestor(ProtocolRig& rig, const BackupSession& session,
+                                 const Status& status) {
+  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
+  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
+  EXPECT_EQ(session.failure()->participant, Participant::kRequestor);
+  rig.expect_clean_failure();
+  EXPECT_FALSE(rig.coordinator->set_in_creation());
 }
 
 struct WriterFailureCase {
@@ -120,6 +151,19 @@ TEST(ProtocolFailure, WriterPastItsFreezeWindowFailsTheSet) {
                             R"x(timeout (freeze window 20 s exceeded)")x"));
 }
 
+// Runs the sequence on a rig whose writer "mail" allows 20 s from freeze to thaw and whose
+// window closes after its freeze returned, during `call` of another participant: the set
+// fails at mail's thaw, and the text names `call`.
+void expect_mail_window_closed_during(ProtocolRig& rig, BackupSession& session,
+                                      const std::string& call) {
+  Status status = run_sequence(rig, session);
+  EXPECT_EQ(status.code(), ErrorCode::kTimeout);
+  EXPECT_EQ(
+      status.message(),
+      "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded during " + call + ")");
+  EXPECT_EQ(state_of(session, "mail"), WriterState::kFailedAtThaw);
+}
+
 TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
   auto rig = make_protocol_rig({.volume_count = 1});
   // "mail" freezes first (front-end) and allows 20 s; "db" (back-end) takes 30 s to freeze,
@@ -129,13 +173,8 @@ TEST(ProtocolFailure, FrozenWriterWhoseWindowEndsBeforeThawFailsAtThaw) {
                    .level = ApplicationLevel::kBackEnd,
                    .actions = {{WriterEvent::kFreeze, ScriptedAction::stall_for(seconds(30))}}});
   auto session = rig->coordinator->create_session();
-  Status status = run_sequence(*rig, *session);
-  EXPECT_EQ(status.code(), ErrorCode::kTimeout);
   // The window closed during db's freeze: the text says so, rather than blame mail's thaw.
-  EXPECT_EQ(status.message(),
-            "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded during writer "
-            "'db' freeze)");
-  EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtThaw);
+  expect_mail_window_closed_during(*rig, *session, "writer 'db' freeze");
   rig->expect_clean_failure();
 }
 
@@ -145,18 +184,13 @@ TEST(ProtocolFailure, FreezeWindowEndingDuringAProviderCallNamesThatCall) {
   // pre-commit runs inside mail's window and takes 30 s of it.
   rig->provider->set_script({.stall_at = "pre-commit", .clock = &rig->clock, .stall = seconds(30)});
   auto session = rig->coordinator->create_session();
-  Status status = run_sequence(*rig, *session);
-  EXPECT_EQ(status.code(), ErrorCode::kTimeout);
-  EXPECT_EQ(status.message(),
-            "writer 'mail' failed at thaw: timeout (freeze window 20 s exceeded during provider "
-            "'block-cow' pre-commit)");
+  expect_mail_window_closed_during(*rig, *session, "provider 'block-cow' pre-commit");
   auto failure = session->failure();
   ASSERT_TRUE(failure.has_value());
   EXPECT_EQ(failure->participant, Participant::kWriter);
   EXPECT_EQ(failure->name, "mail");
   EXPECT_EQ(failure->phase, ProtocolPhase::kThaw);
   EXPECT_EQ(failure->writer_failure, WriterFailure::kTimeout);
-  EXPECT_EQ(state_of(*session, "mail"), WriterState::kFailedAtThaw);
   // The provider call cut short is logged as aborted because of mail's window, not as its
   // own timeout; mail's thaw never ran.
   const std::string log = rig->sink->json_lines();
@@ -213,17 +247,10 @@ TEST(ProtocolFailure, PrepareSnapshotFailureSendsNoAbortButLaterFailuresDo) {
 
 TEST(ProtocolFailure, WriterStalledForeverCannotHangTheCoordinator) {
   auto rig = make_protocol_rig({.volume_count = 1});
-  auto& stuck = rig->add_writer(
-      {.name = "stuck",
-       .actions = {{WriterEvent::kFreeze, ScriptedAction::block_until_released()}}});
+  auto& stuck = rig->add_stuck_writer("stuck", WriterEvent::kFreeze);
   auto session = rig->coordinator->create_session();
-  Status status;
-  std::thread requestor([&] { status = run_sequence(*rig, *session); });
-  // Wait (real time, bounded) until the freeze is running, then let simulated time pass the
-  // 60 s window. A failed wait goes on to the join: a requestor that never froze has returned.
-  EXPECT_TRUE(rig->trace.wait_for("stuck:freeze")) << "the freeze never started";
-  rig->clock.advance(seconds(61));
-  requestor.join();
+  // Once the freeze runs, simulated time passes the 60 s window.
+  Status status = run_sequence_past(*rig, *session, "stuck:freeze", seconds(61));
   EXPECT_EQ(status.code(), ErrorCode::kTimeout);
   EXPECT_EQ(status.message(),
             "writer 'stuck' failed at freeze: timeout (freeze window 60 s exceeded)");
@@ -292,12 +319,11 @@ TEST(ProtocolFailure, VolumeStillDrainingWhenTheCommitWindowClosesIsReleased) {
   std::thread application([&] { app_write = volume.holdable->write(8192, block); });
   volume.latch->wait_until_stopped();
   auto session = rig->coordinator->create_session();
-  Status status;
-  std::thread requestor([&] { status = run_sequence(*rig, *session); });
-  while (!volume.holdable->held())
-    std::this_thread::yield();
-  rig->clock.advance(seconds(11));  // past the 10 s commit window
-  requestor.join();
+  Status status = run_sequence_while(*rig, *session, [&] {
+    while (!volume.holdable->held())
+      std::this_thread::yield();
+    rig->clock.advance(seconds(11));  // past the 10 s commit window
+  });
   EXPECT_EQ(status.code(), ErrorCode::kTimeout) << status.to_string();
   EXPECT_EQ(status.message(),
             "volume 'vol0' failed at hold-io: timeout (commit window 10 s exceeded)");
@@ -362,11 +388,7 @@ TEST_P(ProtocolAbortDuringCreation, RequestorAbortFailsTheSet) {
   auto session = rig->coordinator->create_session();
   rig->add_writer({.name = "app", .actions = {{GetParam(), abort_session(session.get())}}});
   Status status = run_sequence(*rig, *session);
-  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
-  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
-  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
-  rig->expect_clean_failure();
-  EXPECT_FALSE(rig->coordinator->set_in_creation());
+  expect_aborted_by_requestor(*rig, *session, status);
 }
 
 INSTANTIATE_TEST_SUITE_P(EachEvent, ProtocolAbortDuringCreation,
@@ -379,20 +401,10 @@ TEST(ProtocolAbort, AbortWhileIoIsReleasedFailsTheSet) {
   auto rig = make_protocol_rig({.volume_count = 2});
   rig->add_writer({.name = "app"});
   auto session = rig->coordinator->create_session();
-  bool aborted = false;
-  rig->sink->on_record = [&](const ProtocolEvent& event) {
-    if (event.phase == ProtocolPhase::kReleaseIo && !aborted) {
-      aborted = true;
-      session->abort().ignore_error();
-    }
-  };
-  Status status = run_sequence(*rig, *session);
-  EXPECT_TRUE(aborted);
-  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
-  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
-  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
-  rig->expect_clean_failure();
-  EXPECT_FALSE(rig->coordinator->set_in_creation());
+  Status status = run_aborting_after(*rig, *session, [](const ProtocolEvent& event) {
+    return event.phase == ProtocolPhase::kReleaseIo;
+  });
+  expect_aborted_by_requestor(*rig, *session, status);
 }
 
 TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
@@ -401,22 +413,11 @@ TEST(ProtocolAbort, AbortAfterTheLastStepFailsTheSet) {
   auto rig = make_protocol_rig({.volume_count = 2});
   rig->add_writer({.name = "app"});
   auto session = rig->coordinator->create_session();
-  bool aborted = false;
-  rig->sink->on_record = [&](const ProtocolEvent& event) {
-    if (event.phase == ProtocolPhase::kPostSnapshot && event.outcome == EventOutcome::kOk &&
-        !aborted) {
-      aborted = true;
-      session->abort().ignore_error();
-    }
-  };
-  Status status = run_sequence(*rig, *session);
-  EXPECT_TRUE(aborted);
-  EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
-  EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
-  EXPECT_EQ(session->failure()->participant, Participant::kRequestor);
+  Status status = run_aborting_after(*rig, *session, [](const ProtocolEvent& event) {
+    return event.phase == ProtocolPhase::kPostSnapshot && event.outcome == EventOutcome::kOk;
+  });
+  expect_aborted_by_requestor(*rig, *session, status);
   EXPECT_EQ(session->snapshot_set().status().code(), ErrorCode::kBadState);
-  rig->expect_clean_failure();
-  EXPECT_FALSE(rig->coordinator->set_in_creation());
 }
 
 TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
@@ -425,13 +426,12 @@ TEST(ProtocolAbort, AbortDuringPrepareForBackupIsCleanedUpByTheSessionThread) {
       {.name = "app",
        .actions = {{WriterEvent::kPrepareBackup, ScriptedAction::block_until_released()}}});
   auto session = rig->coordinator->create_session();
-  Status status;
-  std::thread requestor([&] { status = run_sequence(*rig, *session); });
-  EXPECT_TRUE(rig->trace.wait_for("app:prepare-backup")) << "prepare-backup never started";
-  EXPECT_TRUE(session->abort().ok());
-  // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
-  app.release(WriterEvent::kPrepareBackup);
-  requestor.join();
+  Status status = run_sequence_while(*rig, *session, [&] {
+    EXPECT_TRUE(rig->trace.wait_for("app:prepare-backup")) << "prepare-backup never started";
+    EXPECT_TRUE(session->abort().ok());
+    // prepare_backup now returns OK, but the set was aborted: it must not go on to be created.
+    app.release(WriterEvent::kPrepareBackup);
+  });
   EXPECT_EQ(status.code(), ErrorCode::kAborted) << status.to_string();
   EXPECT_TRUE(contains(status.message(), "requestor aborted")) << status.message();
   EXPECT_EQ(session->failure()->participant, Participant::kRequestor);

@@ -188,6 +188,44 @@ TEST(ProtocolHappy, SnapshotSetListsSnapshotsInTheOrderVolumesWereAdded) {
 namespace freezeframe {
 namespace {
 
+// A requestor reads what it took through the session, or through the provider, without a
+// map of its own: the snapshot shows the volume as of the commit.
+TEST(ProtocolHappyPath, RequestorOpensWhatItTookThroughTheSession) {
+  auto rig = make_protocol_rig({.volume_count = 2});
+  rig->add_writer({.name = "app"});
+  const std::vector<std::byte> before(4096, std::byte{0x11});
+  const std::vector<std::byte> after(4096, std::byte{0x22});
+  ASSERT_TRUE(rig->volumes[1].holdable->write(8192, before).ok());
+  auto not_yet = rig->coordinator->create_session();
+  EXPECT_EQ(not_yet->open_snapshot("vol1").status().code(), ErrorCode::kBadState);
+  auto session = rig->coordinator->take_snapshot_set(rig->volume_names());
+  ASSERT_TRUE(session.ok()) << session.status().to_string();
+  ASSERT_TRUE(rig->volumes[1].holdable->write(8192, after).ok());
+
+  auto opened = (*session)->open_snapshot("vol1");
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  std::vector<std::byte> read(4096);
+  ASSERT_TRUE((*opened)->read(8192, read).ok());
+  EXPECT_EQ(read, before);
+  EXPECT_EQ((*session)->open_snapshot("vol7").status().code(), ErrorCode::kNotFound);
+  // The provider opens the same snapshot by its id.
+  auto set = (*session)->snapshot_set();
+  ASSERT_TRUE(set.ok());
+  ASSERT_EQ(set->snapshots.size(), 2u);
+  auto by_provider = rig->provider->open_snapshot(set->snapshots[1].id);
+  ASSERT_TRUE(by_provider.ok()) << by_provider.status().to_string();
+  std::vector<std::byte> again(4096);
+  ASSERT_TRUE((*by_provider)->read(8192, again).ok());
+  EXPECT_EQ(again, before);
+  EXPECT_EQ(rig->provider->open_snapshot(Uuid::from_name("no such snapshot")).status().code(),
+            ErrorCode::kNotFound);
+  opened->reset();
+  by_provider->reset();
+  // Auto-release deletes the snapshots at backup_complete: nothing is left to open.
+  ASSERT_TRUE((*session)->backup_complete().ok());
+  EXPECT_EQ((*session)->open_snapshot("vol1").status().code(), ErrorCode::kBadState);
+}
+
 // The commit window holds the volumes' I/O: pre_commit, before it, flushes each volume so that
 // the snapshot's creation inside it finds no CoW write-back buffer to write.
 TEST(ProtocolHappyPath, PreCommitFlushesHeldWritesBeforeTheCommitWindow) {

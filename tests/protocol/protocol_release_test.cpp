@@ -35,22 +35,38 @@ void reopen(ProtocolRig& rig) {
   ASSERT_TRUE(rig.coordinator->register_provider(*rig.provider).ok());
 }
 
-TEST(ProtocolAutoRelease, BackupSnapshotsGoAtBackupComplete) {
+// A rig of two volumes and one writer, "app".
+std::unique_ptr<ProtocolRig> two_volumes_one_writer() {
   auto rig = make_protocol_rig({.volume_count = 2});
   rig->add_writer({.name = "app"});
-  auto session = rig->coordinator->take_snapshot_set(rig->volume_names());
-  ASSERT_TRUE(session.ok());
+  return rig;
+}
+
+// A set of every volume of `rig`, which then holds one snapshot per volume; null (and a
+// failed test) if the set cannot be taken.
+std::unique_ptr<BackupSession> take_set(ProtocolRig& rig, const SnapshotSetOptions& options = {}) {
+  auto session = rig.coordinator->take_snapshot_set(rig.volume_names(), options);
+  EXPECT_TRUE(session.ok()) << session.status().to_string();
+  if (!session.ok())
+    return nullptr;
+  EXPECT_EQ(rig.snapshot_count(), rig.volumes.size());
+  return std::move(session).value();
+}
+
+TEST(ProtocolAutoRelease, BackupSnapshotsGoAtBackupComplete) {
+  auto rig = two_volumes_one_writer();
+  auto session = take_set(*rig);
+  ASSERT_NE(session, nullptr);
   EXPECT_EQ(rig->snapshot_count(), 2u);
-  ASSERT_TRUE((*session)->backup_complete().ok());
+  ASSERT_TRUE(session->backup_complete().ok());
   EXPECT_EQ(rig->snapshot_count(), 0u);
 }
 
 TEST(ProtocolAutoRelease, BackupSnapshotsGoWhenTheSessionEndsWithoutBackupComplete) {
-  auto rig = make_protocol_rig({.volume_count = 2});
-  rig->add_writer({.name = "app"});
+  auto rig = two_volumes_one_writer();
   {
-    auto session = rig->coordinator->take_snapshot_set(rig->volume_names());
-    ASSERT_TRUE(session.ok());
+    auto session = take_set(*rig);
+    ASSERT_NE(session, nullptr);
     EXPECT_EQ(rig->snapshot_count(), 2u);
   }
   EXPECT_EQ(rig->snapshot_count(), 0u);
@@ -60,15 +76,13 @@ TEST(ProtocolAutoRelease, BackupSnapshotsGoWhenTheSessionEndsWithoutBackupComple
 }
 
 TEST(ProtocolAutoRelease, PersistentSnapshotsSurviveTheSessionAndAReopen) {
-  auto rig = make_protocol_rig({.volume_count = 2});
-  rig->add_writer({.name = "app"});
+  auto rig = two_volumes_one_writer();
   Uuid set_id;
   {
-    auto session = rig->coordinator->take_snapshot_set(
-        rig->volume_names(), {.context = SnapshotContext::kClientAccessibleWriters});
-    ASSERT_TRUE(session.ok());
-    set_id = (*session)->snapshot_set_id();
-    ASSERT_TRUE((*session)->backup_complete().ok());
+    auto session = take_set(*rig, {.context = SnapshotContext::kClientAccessibleWriters});
+    ASSERT_NE(session, nullptr);
+    set_id = session->snapshot_set_id();
+    ASSERT_TRUE(session->backup_complete().ok());
   }
   EXPECT_EQ(rig->snapshot_count(), 2u);
   rig->writers.clear();

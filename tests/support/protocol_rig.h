@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "freezeframe/coordinator.h"
@@ -236,6 +237,12 @@ struct ProtocolRig {
     return *writers.back();
   }
 
+  // A writer whose `event` blocks until the test releases it (a writer that never returns).
+  sim::ScriptedWriter& add_stuck_writer(const std::string& name, WriterEvent event) {
+    return add_writer(
+        {.name = name, .actions = {{event, sim::ScriptedAction::block_until_released()}}});
+  }
+
   std::size_t snapshot_count() const {
     std::size_t count = 0;
     for (const auto& volume : volumes)
@@ -323,6 +330,28 @@ inline Status run_sequence(ProtocolRig& rig, BackupSession& session) {
     FF_TRY(session.add_to_snapshot_set(volume));
   FF_TRY(session.prepare_for_backup());
   return session.do_snapshot_set();
+}
+
+// Runs the requestor sequence on a thread of its own while `meanwhile` runs on this one (to
+// act while a scripted event blocks); returns what the sequence returned.
+inline Status run_sequence_while(ProtocolRig& rig, BackupSession& session,
+                                 const std::function<void()>& meanwhile) {
+  Status status;
+  std::thread requestor([&] { status = run_sequence(rig, session); });
+  meanwhile();
+  requestor.join();
+  return status;
+}
+
+// Runs the requestor sequence until `entry` (a blocked event, "stuck:freeze") is in the
+// trace, then lets `advance` of simulated time pass. The wait is bounded in real time; a
+// failed wait goes on to the join: a requestor that never got there has returned.
+inline Status run_sequence_past(ProtocolRig& rig, BackupSession& session, const std::string& entry,
+                                Nanoseconds advance) {
+  return run_sequence_while(rig, session, [&] {
+    EXPECT_TRUE(rig.trace.wait_for(entry)) << entry << " never started";
+    rig.clock.advance(advance);
+  });
 }
 
 inline WriterState state_of(const BackupSession& session, const std::string& name) {

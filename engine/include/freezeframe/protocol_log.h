@@ -21,48 +21,10 @@
 #include <string_view>
 
 #include "freezeframe/clock.h"
+#include "freezeframe/protocol_phase.h"
 #include "freezeframe/uuid.h"
-#include "freezeframe/writer.h"
 
 namespace freezeframe {
-
-// A step of the protocol. The writer events come first, with WriterEvent's values.
-enum class ProtocolPhase : std::uint8_t {
-  kIdentify = 1,
-  kPrepareBackup = 2,
-  kPrepareSnapshot = 3,
-  kFreeze = 4,
-  kThaw = 5,
-  kPostSnapshot = 6,
-  kAbort = 7,  // a writer's abort event, or a provider's abort(set)
-  kBackupComplete = 8,
-  kBackupShutdown = 9,
-  kPreRestore = 10,
-  kPostRestore = 11,
-  // Provider calls.
-  kBeginPrepare = 20,
-  kEndPrepare = 21,
-  kPreCommit = 22,
-  kCommit = 23,
-  kPostCommit = 24,
-  kDeleteSnapshot = 25,
-  kAutoRelease = 26,  // register_provider() deleting what a dead process left
-  kQuery = 27,
-  // Volumes.
-  kHoldIo = 30,
-  kReleaseIo = 31,
-  // The requestor's calls, and the set as a whole.
-  kInitial = 40,  // nothing called yet
-  kStartSnapshotSet = 41,
-  kPrepareForBackup = 42,
-  kDoSnapshotSet = 43,
-  kSnapshotSet = 44,  // the outcome of the set
-  kBackup = 45,       // after the set was created, while the requestor copies
-};
-// "identify", "prepare-backup", "begin-prepare", "hold-io", "snapshot-set", ...
-std::string_view protocol_phase_name(ProtocolPhase phase) noexcept;
-// The phase of writer event `event`.
-ProtocolPhase phase_of(WriterEvent event) noexcept;
 
 // Who took a step, or who ended a snapshot set.
 enum class Participant : std::uint8_t {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "freezeframe/clock.h"
+#include "freezeframe/protocol_phase.h"
 #include "freezeframe/status.h"
 #include "freezeframe/uuid.h"
 
@@ -76,22 +77,12 @@ enum class WriterFailure : std::uint8_t {
 // "retryable", "non-retryable", "timeout", ...
 std::string_view writer_failure_name(WriterFailure failure) noexcept;
 
-enum class WriterEvent : std::uint8_t {
-  kIdentify = 1,
-  kPrepareBackup = 2,
-  kPrepareSnapshot = 3,
-  kFreeze = 4,
-  kThaw = 5,
-  kPostSnapshot = 6,
-  kAbort = 7,
-  kBackupComplete = 8,
-  kBackupShutdown = 9,
-  kPreRestore = 10,
-  kPostRestore = 11,
-};
-// "identify", "prepare-backup", ...
+// A writer event: one of ProtocolPhase's writer phases (kIdentify to kPostRestore).
+using WriterEvent = ProtocolPhase;
+// "identify", "prepare-backup", ... (protocol_phase_name).
 std::string_view writer_event_name(WriterEvent event) noexcept;
-// The failed-at state for a failure in `event` (kUnknown for abort, which cannot fail).
+// The failed-at state for a failure in `event` (kUnknown for abort, which cannot fail, and
+// for a phase that is no writer event).
 WriterState failed_state_for(WriterEvent event) noexcept;
 
 // VSS_USAGE_TYPE, VSS_SOURCE_TYPE, VSS_COMPONENT_TYPE, VSS_RESTOREMETHOD_ENUM, with VSS's
