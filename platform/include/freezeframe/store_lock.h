@@ -50,7 +50,7 @@ struct StoreLockOptions {
   // Called once, when the lock is found held and waiting begins (wait > 0), with the holders'
   // pids (may be empty if unknown). May be an empty function. It runs on the calling thread,
   // inside acquire(), so it may print a "waiting for ..." notice.
-  std::function<void(const std::vector<long>& holder_pids)> on_wait;
+  std::function<void(const std::vector<long>& holder_pids)> on_wait{};
 };
 
 // Movable, not copyable; releases the lock on destruction.
