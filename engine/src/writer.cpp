@@ -14,39 +14,34 @@
 #include <string>
 #include <utility>
 
-#include "freezeframe/protocol_log.h"
+#include "freezeframe/enum_names.h"
 
 namespace freezeframe {
 namespace {
 
 using Json = nlohmann::json;
 
-template <typename Enum>
-struct NamedValue {
-  Enum value;
-  std::string_view name;
-};
-
-constexpr std::array<NamedValue<WriterState>, 16> kStateNames{{
+constexpr EnumName<WriterState> kStateNames[] = {
     {WriterState::kUnknown, "unknown"},
     {WriterState::kStable, "stable"},
     {WriterState::kWaitingForFreeze, "waiting-for-freeze"},
     {WriterState::kWaitingForThaw, "waiting-for-thaw"},
     {WriterState::kWaitingForPostSnapshot, "waiting-for-post-snapshot"},
     {WriterState::kWaitingForBackupComplete, "waiting-for-backup-complete"},
-    {WriterState::kFailedAtIdentify, "failed-at-identify"},
-    {WriterState::kFailedAtPrepareBackup, "failed-at-prepare-backup"},
-    {WriterState::kFailedAtPrepareSnapshot, "failed-at-prepare-snapshot"},
-    {WriterState::kFailedAtFreeze, "failed-at-freeze"},
-    {WriterState::kFailedAtThaw, "failed-at-thaw"},
-    {WriterState::kFailedAtPostSnapshot, "failed-at-post-snapshot"},
-    {WriterState::kFailedAtBackupComplete, "failed-at-backup-complete"},
-    {WriterState::kFailedAtPreRestore, "failed-at-pre-restore"},
-    {WriterState::kFailedAtPostRestore, "failed-at-post-restore"},
-    {WriterState::kFailedAtBackupShutdown, "failed-at-backup-shutdown"},
-}};
+};
 
-constexpr std::array<NamedValue<WriterFailure>, 8> kFailureNames{{
+// The failed-at states follow the writer events' order (protocol_phase.h), from identify to
+// backup-shutdown: the state of event e is kFailedAtIdentify + (e - kIdentify).
+constexpr int kFailedAtCount =
+    static_cast<int>(WriterEvent::kBackupShutdown) - static_cast<int>(WriterEvent::kIdentify) + 1;
+static_assert(static_cast<int>(WriterState::kFailedAtBackupShutdown) -
+                  static_cast<int>(WriterState::kFailedAtIdentify) + 1 ==
+              kFailedAtCount);
+static_assert(static_cast<int>(WriterState::kFailedAtFreeze) -
+                  static_cast<int>(WriterState::kFailedAtIdentify) ==
+              static_cast<int>(WriterEvent::kFreeze) - static_cast<int>(WriterEvent::kIdentify));
+
+constexpr EnumName<WriterFailure> kFailureNames[] = {
     {WriterFailure::kNone, "none"},
     {WriterFailure::kRetryable, "retryable"},
     {WriterFailure::kNonRetryable, "non-retryable"},
@@ -55,48 +50,48 @@ constexpr std::array<NamedValue<WriterFailure>, 8> kFailureNames{{
     {WriterFailure::kOutOfResources, "out-of-resources"},
     {WriterFailure::kRecoveryFailed, "recovery-failed"},
     {WriterFailure::kNotResponding, "not-responding"},
-}};
+};
 
-constexpr std::array<NamedValue<BackupType>, 6> kBackupTypeNames{{
+constexpr EnumName<BackupType> kBackupTypeNames[] = {
     {BackupType::kFull, "full"},
     {BackupType::kIncremental, "incremental"},
     {BackupType::kDifferential, "differential"},
     {BackupType::kLog, "log"},
     {BackupType::kCopy, "copy"},
     {BackupType::kOther, "other"},
-}};
+};
 
-constexpr std::array<NamedValue<SnapshotContext>, 6> kContextNames{{
+constexpr EnumName<SnapshotContext> kContextNames[] = {
     {SnapshotContext::kBackup, "backup"},
     {SnapshotContext::kFileShareBackup, "filesharebackup"},
     {SnapshotContext::kNasRollback, "nasrollback"},
     {SnapshotContext::kAppRollback, "approllback"},
     {SnapshotContext::kClientAccessible, "clientaccessible"},
     {SnapshotContext::kClientAccessibleWriters, "clientaccessiblewriters"},
-}};
+};
 
-constexpr std::array<NamedValue<WriterUsage>, 5> kUsageNames{{
+constexpr EnumName<WriterUsage> kUsageNames[] = {
     {WriterUsage::kUndefined, "undefined"},
     {WriterUsage::kBootableSystemState, "bootable-system-state"},
     {WriterUsage::kSystemService, "system-service"},
     {WriterUsage::kUserData, "user-data"},
     {WriterUsage::kOther, "other"},
-}};
+};
 
-constexpr std::array<NamedValue<WriterSource>, 4> kSourceNames{{
+constexpr EnumName<WriterSource> kSourceNames[] = {
     {WriterSource::kUndefined, "undefined"},
     {WriterSource::kTransactedDatabase, "transacted-database"},
     {WriterSource::kNonTransactedDatabase, "non-transacted-database"},
     {WriterSource::kOther, "other"},
-}};
+};
 
-constexpr std::array<NamedValue<ComponentType>, 3> kComponentTypeNames{{
+constexpr EnumName<ComponentType> kComponentTypeNames[] = {
     {ComponentType::kUndefined, "undefined"},
     {ComponentType::kDatabase, "database"},
     {ComponentType::kFileGroup, "file-group"},
-}};
+};
 
-constexpr std::array<NamedValue<RestoreMethod>, 9> kRestoreMethodNames{{
+constexpr EnumName<RestoreMethod> kRestoreMethodNames[] = {
     {RestoreMethod::kUndefined, "undefined"},
     {RestoreMethod::kRestoreIfNotThere, "restore-if-not-there"},
     {RestoreMethod::kRestoreIfCanReplace, "restore-if-can-replace"},
@@ -106,30 +101,19 @@ constexpr std::array<NamedValue<RestoreMethod>, 9> kRestoreMethodNames{{
     {RestoreMethod::kRestoreAtRebootIfCannotReplace, "restore-at-reboot-if-cannot-replace"},
     {RestoreMethod::kCustom, "custom"},
     {RestoreMethod::kRestoreStopStart, "restore-stop-start"},
-}};
+};
 
-constexpr std::array<NamedValue<ApplicationLevel>, 3> kLevelNames{{
+constexpr EnumName<ApplicationLevel> kLevelNames[] = {
     {ApplicationLevel::kSystem, "system"},
     {ApplicationLevel::kBackEnd, "back-end"},
     {ApplicationLevel::kFrontEnd, "front-end"},
-}};
+};
 
 template <typename Enum, std::size_t N>
-std::string_view name_of(const std::array<NamedValue<Enum>, N>& table, Enum value,
-                         std::string_view fallback) noexcept {
-  for (const auto& entry : table) {
-    if (entry.value == value)
-      return entry.name;
-  }
-  return fallback;
-}
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> value_of(const std::array<NamedValue<Enum>, N>& table,
-                             std::string_view name) noexcept {
-  for (const auto& entry : table) {
-    if (entry.name == name)
-      return entry.value;
+std::optional<Enum> value_of(const EnumName<Enum> (&table)[N], std::string_view name) noexcept {
+  for (const auto& [value, value_name] : table) {
+    if (value_name == name)
+      return value;
   }
   return std::nullopt;
 }
@@ -219,8 +203,7 @@ class Reader {
   }
 
   template <typename Enum, std::size_t N>
-  Status enumeration(const char* key, const std::array<NamedValue<Enum>, N>& table,
-                     Enum& out) const {
+  Status enumeration(const char* key, const EnumName<Enum> (&table)[N], Enum& out) const {
     std::string text;
     const Json* field = find(key);
     if (field == nullptr)
@@ -230,7 +213,7 @@ class Reader {
     if (!value.has_value()) {
       std::string known;
       for (const auto& entry : table)
-        known += (known.empty() ? "" : ", ") + std::string(entry.name);
+        known += (known.empty() ? "" : ", ") + std::string(entry.second);
       return invalid_argument("writer metadata: " + field_path(key) + ": unknown value '" + text +
                               "' (one of: " + known + ")");
     }
@@ -326,7 +309,19 @@ Status parse_component(const Json& json, const std::string& path, WriterComponen
 }  // namespace
 
 std::string_view writer_state_name(WriterState state) noexcept {
-  return name_of(kStateNames, state, "unknown");
+  // The failed-at names, built once from the event names.
+  static const std::array<std::string, kFailedAtCount> failed_names = [] {
+    std::array<std::string, kFailedAtCount> names;
+    for (int i = 0; i < kFailedAtCount; ++i)
+      names[static_cast<std::size_t>(i)] =
+          "failed-at-" + std::string(writer_event_name(static_cast<WriterEvent>(
+                             static_cast<int>(WriterEvent::kIdentify) + i)));
+    return names;
+  }();
+  const int failed = static_cast<int>(state) - static_cast<int>(WriterState::kFailedAtIdentify);
+  if (failed >= 0 && failed < kFailedAtCount)
+    return failed_names[static_cast<std::size_t>(failed)];
+  return name_of(kStateNames, state);
 }
 
 bool is_failed(WriterState state) noexcept {
@@ -343,30 +338,10 @@ std::string_view writer_event_name(WriterEvent event) noexcept {
 }
 
 WriterState failed_state_for(WriterEvent event) noexcept {
-  switch (event) {
-    case WriterEvent::kIdentify:
-      return WriterState::kFailedAtIdentify;
-    case WriterEvent::kPrepareBackup:
-      return WriterState::kFailedAtPrepareBackup;
-    case WriterEvent::kPrepareSnapshot:
-      return WriterState::kFailedAtPrepareSnapshot;
-    case WriterEvent::kFreeze:
-      return WriterState::kFailedAtFreeze;
-    case WriterEvent::kThaw:
-      return WriterState::kFailedAtThaw;
-    case WriterEvent::kPostSnapshot:
-      return WriterState::kFailedAtPostSnapshot;
-    case WriterEvent::kBackupComplete:
-      return WriterState::kFailedAtBackupComplete;
-    case WriterEvent::kBackupShutdown:
-      return WriterState::kFailedAtBackupShutdown;
-    case WriterEvent::kPreRestore:
-      return WriterState::kFailedAtPreRestore;
-    case WriterEvent::kPostRestore:
-      return WriterState::kFailedAtPostRestore;
-    default:  // abort cannot fail; the other phases are no writer events
-      return WriterState::kUnknown;
-  }
+  const int index = static_cast<int>(event) - static_cast<int>(WriterEvent::kIdentify);
+  if (index < 0 || index >= kFailedAtCount)
+    return WriterState::kUnknown;  // abort cannot fail; the other phases are no writer events
+  return static_cast<WriterState>(static_cast<int>(WriterState::kFailedAtIdentify) + index);
 }
 
 std::vector<std::string> WriterMetadata::volumes() const {

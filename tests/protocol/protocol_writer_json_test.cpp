@@ -134,6 +134,29 @@ TEST(WriterVocabulary, NamesFollowVss) {
   EXPECT_EQ(backup_type_name(BackupType::kCopy), "copy");
 }
 
+TEST(WriterVocabulary, EveryFailedAtStateIsNamedForItsEvent) {
+  const std::pair<WriterState, const char*> expected[] = {
+      {WriterState::kFailedAtIdentify, "failed-at-identify"},
+      {WriterState::kFailedAtPrepareBackup, "failed-at-prepare-backup"},
+      {WriterState::kFailedAtPrepareSnapshot, "failed-at-prepare-snapshot"},
+      {WriterState::kFailedAtFreeze, "failed-at-freeze"},
+      {WriterState::kFailedAtThaw, "failed-at-thaw"},
+      {WriterState::kFailedAtPostSnapshot, "failed-at-post-snapshot"},
+      {WriterState::kFailedAtBackupComplete, "failed-at-backup-complete"},
+      {WriterState::kFailedAtPreRestore, "failed-at-pre-restore"},
+      {WriterState::kFailedAtPostRestore, "failed-at-post-restore"},
+      {WriterState::kFailedAtBackupShutdown, "failed-at-backup-shutdown"},
+  };
+  for (const auto& [state, name] : expected) {
+    EXPECT_EQ(writer_state_name(state), name);
+    EXPECT_TRUE(is_failed(state)) << name;
+  }
+  EXPECT_EQ(writer_state_name(WriterState::kStable), "stable");
+  EXPECT_EQ(failed_state_for(WriterEvent::kPostRestore), WriterState::kFailedAtPostRestore);
+  EXPECT_EQ(failed_state_for(ProtocolPhase::kCommit), WriterState::kUnknown);  // no writer event
+  EXPECT_EQ(writer_state_name(static_cast<WriterState>(200)), "unknown");
+}
+
 TEST(WriterVocabulary, ContextsParseByName) {
   for (SnapshotContext context :
        {SnapshotContext::kBackup, SnapshotContext::kFileShareBackup, SnapshotContext::kNasRollback,

@@ -11,18 +11,19 @@
 namespace freezeframe {
 
 enum class ProtocolPhase : std::uint8_t {
-  // Writer events, in VSS order.
+  // Writer events, in the order of their failed-at states (WriterState): writer.cpp maps
+  // one to the other by position. Abort, which cannot fail, comes last.
   kIdentify,
   kPrepareBackup,
   kPrepareSnapshot,
   kFreeze,
   kThaw,
   kPostSnapshot,
-  kAbort,  // a writer's abort event, or a provider's abort(set)
   kBackupComplete,
-  kBackupShutdown,
   kPreRestore,
   kPostRestore,
+  kBackupShutdown,
+  kAbort,  // a writer's abort event, or a provider's abort(set)
   // Provider calls.
   kBeginPrepare,
   kEndPrepare,
@@ -46,9 +47,9 @@ enum class ProtocolPhase : std::uint8_t {
 
 // "identify", "prepare-backup", "begin-prepare", "hold-io", "snapshot-set", ...
 std::string_view protocol_phase_name(ProtocolPhase phase) noexcept;
-// Whether `phase` is a writer event (kIdentify to kPostRestore).
+// Whether `phase` is a writer event (kIdentify to kAbort).
 constexpr bool is_writer_event(ProtocolPhase phase) noexcept {
-  return phase <= ProtocolPhase::kPostRestore;
+  return phase <= ProtocolPhase::kAbort;
 }
 
 }  // namespace freezeframe

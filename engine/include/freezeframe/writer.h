@@ -77,7 +77,7 @@ enum class WriterFailure : std::uint8_t {
 // "retryable", "non-retryable", "timeout", ...
 std::string_view writer_failure_name(WriterFailure failure) noexcept;
 
-// A writer event: one of ProtocolPhase's writer phases (kIdentify to kPostRestore).
+// A writer event: one of ProtocolPhase's writer phases (kIdentify to kAbort).
 using WriterEvent = ProtocolPhase;
 // "identify", "prepare-backup", ... (protocol_phase_name).
 std::string_view writer_event_name(WriterEvent event) noexcept;
