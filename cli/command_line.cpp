@@ -158,8 +158,11 @@ class Parser {
     app_.fallthrough();
     app_.require_subcommand(0, 1);
     app_.formatter(std::make_shared<UsageFormatter>(leaves_));
-    store_ = app_.add_option("--store")->type_name("DIR");
-    wait_ = app_.add_option("--wait")->type_name("SECONDS");
+    // Given twice, the last one counts (a wrapper script's default, then the user's).
+    store_ = app_.add_option("--store")->type_name("DIR")->multi_option_policy(
+        CLI::MultiOptionPolicy::TakeLast);
+    wait_ = app_.add_option("--wait")->type_name("SECONDS")->multi_option_policy(
+        CLI::MultiOptionPolicy::TakeLast);
     json_ = app_.add_flag("--json");
     version_ = app_.add_flag("--version");
     for (const CommandSpec& spec : specs)
@@ -192,10 +195,10 @@ class Parser {
   }
 
   std::optional<std::string> store() const {
-    return store_->count() ? std::optional(store_->results().front()) : std::nullopt;
+    return store_->count() ? std::optional(store_->as<std::string>()) : std::nullopt;
   }
   std::optional<std::string> wait() const {
-    return wait_->count() ? std::optional(wait_->results().front()) : std::nullopt;
+    return wait_->count() ? std::optional(wait_->as<std::string>()) : std::nullopt;
   }
   bool json() const { return json_->count() != 0; }
   bool version() const { return version_->count() != 0; }

@@ -183,16 +183,18 @@ Status shadowstorage_list(Context& ctx) {
     if (!entry.storage || (for_volume && &entry != for_volume) ||
         (on_volume && entry.storage->on != on_volume->name))
       continue;
+    const VolumeEntry* on_entry = store->find_volume(entry.storage->on);
+    text << "Shadow Copy Storage association\n"
+         << "   For volume: " << volume_spec(entry) << "\n"
+         << "   Shadow Copy Storage volume: "
+         << (on_entry != nullptr ? volume_spec(*on_entry) : "(" + entry.storage->on + ")") << "\n";
     auto opened_or = store->open_volume(entry);
     if (!opened_or.ok()) {
       all.push_back({{"for", entry.name},
                      {"on", entry.storage->on},
                      {"status", "damaged"},
                      {"damage", entry.damage}});
-      text << "Shadow Copy Storage association\n"
-           << "   For volume: (" << entry.name << ")\n"
-           << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
-           << "   DAMAGED: " << entry.damage << "\n\n";
+      text << "   DAMAGED: " << entry.damage << "\n\n";
       continue;
     }
     OpenVolume* opened = *opened_or;
@@ -209,10 +211,7 @@ Status shadowstorage_list(Context& ctx) {
                    {"max_bytes", usage.max_bytes},
                    {"maxsize", limit_text(entry.storage->limit)},
                    {"shadows", opened->provider->snapshots().size()}});
-    text << "Shadow Copy Storage association\n"
-         << "   For volume: (" << entry.name << ")\n"
-         << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
-         << "   Used Shadow Copy Storage space: " << format_bytes(usage.used_bytes) << " ("
+    text << "   Used Shadow Copy Storage space: " << format_bytes(usage.used_bytes) << " ("
          << percent(usage.used_bytes) << ")\n"
          << "   Allocated Shadow Copy Storage space: " << format_bytes(usage.allocated_bytes)
          << " (" << percent(usage.allocated_bytes) << ")\n"

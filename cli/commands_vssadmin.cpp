@@ -12,24 +12,30 @@
 namespace freezeframe::cli::command {
 namespace {
 
-// A switch: /Name=value, or /Name alone when it is a flag. `option` is the native option it
-// becomes; empty: the native command's positional; "-": accepted and ignored.
-struct SwitchSpec {
-  std::string name;  // as Microsoft spells it: "For", "MaxSize"
-  std::string value;
-  std::string option;
-  bool required = false;
-};
+// vssadmin's commands are CommandSpecs too: `words` is "VERB NOUN", each option is a switch
+// spelled as Microsoft does ("For", "MaxSize"; a flag has no value), and the native option it
+// becomes is its name in lower case.
 
-struct VssadminSpec {
-  std::string verb;
-  std::string noun;
-  std::string summary;
-  std::vector<SwitchSpec> switches;
-  // The native command the switches are handed to ("shadow list"); empty: `run`.
-  std::string native;
-  std::function<Status(Context&)> run;
-};
+// Runs the native command with these words on the translated switches.
+std::function<Status(Context&)> native(std::string words) {
+  return [words = std::move(words)](Context& ctx) { return native_command(words).run(ctx); };
+}
+
+// vssadmin names the shadow copy to revert with /Shadow=; shadow revert takes it as its ID.
+Status revert_shadow_command(Context& ctx) {
+  Options options;
+  options.add_positional(ctx.options.get("shadow").value_or(""));
+  Context translated{ctx.out,     ctx.err, ctx.json, ctx.store_dir, std::move(options),
+                     ctx.command, ctx.wait};
+  return native_command("shadow revert").run(translated);
+}
+
+// Without /MaxSize, vssadmin resize shadowstorage removes the limit.
+Status resize_storage_command(Context& ctx) {
+  if (!ctx.options.has("maxsize"))
+    ctx.options.set("maxsize", "UNBOUNDED");
+  return native_command("shadowstorage resize").run(ctx);
+}
 
 // /AutoRetry: minutes to keep trying while another command holds the store; a day at most.
 constexpr std::uint64_t kAutoRetryMinutesMax = 1440;
@@ -61,123 +67,135 @@ Status create_shadow(Context& ctx) {
   return Status();
 }
 
-const std::vector<VssadminSpec>& vssadmin_commands() {
-  static const std::vector<VssadminSpec> kCommands = [] {
-    const SwitchSpec for_volume{"For", "ForVolumeSpec", "for"};
-    const SwitchSpec on_volume{"On", "OnVolumeSpec", "on"};
-    const SwitchSpec quiet{"Quiet", "", "quiet"};
-    return std::vector<VssadminSpec>{
-        {"list",
-         "shadows",
+const std::vector<CommandSpec>& vssadmin_commands() {
+  static const std::vector<CommandSpec> kCommands = [] {
+    const OptionSpec for_volume{"For", "ForVolumeSpec", "the volume"};
+    const OptionSpec on_volume{"On", "OnVolumeSpec", "the volume the storage is accounted to"};
+    const OptionSpec shadow{"Shadow", "ShadowId", "the shadow copy"};
+    const OptionSpec quiet{"Quiet", "", "do not ask"};
+    const OptionSpec max_size{"MaxSize", "MaxSizeSpec", "the maximum (default UNBOUNDED)"};
+    return std::vector<CommandSpec>{
+        {"list shadows",
+         "",
          "Lists shadow copies, grouped by set.",
-         {for_volume, {"Shadow", "ShadowId", "shadow"}, {"Set", "ShadowSetId", "set"}},
-         "shadow list"},
-        {"list",
-         "shadowstorage",
+         {for_volume, shadow, {"Set", "ShadowSetId", "the set"}},
+         native("shadow list")},
+        {"list shadowstorage",
+         "",
          "Lists shadow storage associations with their used, allocated and maximum space.",
          {for_volume, on_volume},
-         "shadowstorage list"},
-        {"list", "volumes", "Lists the volumes of the store.", {}, "volume list"},
-        {"list", "writers", "Lists the writers.", {}, "writers list"},
-        {"list", "providers", "Lists the providers.", {}, "providers list"},
-        {"create",
-         "shadow",
-         "Takes a client-accessible shadow copy of the volume.",
-         {{"For", "ForVolumeSpec", "for", true}, {"AutoRetry", "MaxRetryMinutes", "autoretry"}},
+         native("shadowstorage list")},
+        {"list volumes", "", "Lists the volumes of the store.", {}, native("volume list")},
+        {"list writers", "", "Lists the writers.", {}, native("writers list")},
+        {"list providers", "", "Lists the providers.", {}, native("providers list")},
+        {"create shadow",
          "",
+         "Takes a client-accessible shadow copy of the volume.",
+         {{"For", "ForVolumeSpec", "the volume", true},
+          {"AutoRetry", "MaxRetryMinutes", "how long to wait for a busy store"}},
          create_shadow},
-        {"delete",
-         "shadows",
+        {"delete shadows",
+         "",
          "Deletes the volume's shadow copies: all of them, the oldest, or one; /All alone: "
          "every shadow copy.",
-         {for_volume,
-          {"Oldest", "", "oldest"},
-          {"All", "", "all"},
-          {"Shadow", "ShadowId", "shadow"},
-          quiet},
-         "shadow delete"},
-        {"revert",
-         "shadow",
+         {for_volume, {"Oldest", "", "only the oldest"}, {"All", "", "all of them"}, shadow, quiet},
+         native("shadow delete")},
+        {"revert shadow",
+         "",
          "Reverts the volume to the shadow copy.",
-         {{"Shadow", "ShadowId", "", true}, {"ForceDismount", "", "-"}, quiet},
-         "shadow revert"},
-        {"add",
-         "shadowstorage",
+         {{"Shadow", "ShadowId", "the shadow copy", true},
+          {"ForceDismount", "", "accepted; nothing to dismount"},
+          quiet},
+         revert_shadow_command},
+        {"add shadowstorage",
+         "",
          "Adds a shadow storage association.",
-         {{"For", "ForVolumeSpec", "for", true},
-          {"On", "OnVolumeSpec", "on", true},
-          {"MaxSize", "MaxSizeSpec", "maxsize"}},
-         "shadowstorage add"},
-        {"resize",
-         "shadowstorage",
-         "Resizes the association of /For=, or every association on /On=.",
-         {for_volume, on_volume, {"MaxSize", "MaxSizeSpec", "maxsize", true}},
-         "shadowstorage resize"},
-        {"delete",
-         "shadowstorage",
+         {{"For", "ForVolumeSpec", "the volume", true},
+          {"On", "OnVolumeSpec", "the volume the storage is accounted to", true},
+          max_size},
+         native("shadowstorage add")},
+        {"resize shadowstorage",
+         "",
+         "Resizes the association of /For=, or every association on /On=; without /MaxSize, "
+         "UNBOUNDED.",
+         {for_volume, on_volume, max_size},
+         resize_storage_command},
+        {"delete shadowstorage",
+         "",
          "Deletes the association and the shadow copies that use it.",
-         {{"For", "ForVolumeSpec", "for", true}, on_volume, quiet},
-         "shadowstorage delete"},
+         {{"For", "ForVolumeSpec", "the volume", true}, on_volume, quiet},
+         native("shadowstorage delete")},
     };
   }();
   return kCommands;
 }
 
-std::string switch_synopsis(const SwitchSpec& option) {
+std::string switch_synopsis(const OptionSpec& option) {
   std::string text = "/" + option.name + (option.value.empty() ? "" : "=" + option.value);
   return option.required ? text : "[" + text + "]";
 }
 
-std::string vssadmin_synopsis(const VssadminSpec& spec) {
-  std::string text = "vssadmin " + spec.verb + " " + spec.noun;
-  for (const SwitchSpec& option : spec.switches)
+std::string vssadmin_synopsis(const CommandSpec& spec) {
+  std::string text = "vssadmin " + spec.words;
+  for (const OptionSpec& option : spec.options)
     text += " " + switch_synopsis(option);
   return text;
 }
 
+std::string verb_of(const CommandSpec& spec) {
+  return spec.words.substr(0, spec.words.find(' '));
+}
+std::string noun_of(const CommandSpec& spec) {
+  return spec.words.substr(spec.words.find(' ') + 1);
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& words,
+                         const std::string& prefix = "") {
+  auto close = closest_word(word, words);
+  return close ? "; did you mean '" + prefix + *close + "'?" : std::string();
+}
+
 // What a line names, checked word by word so that a mistake is named precisely.
-Result<const VssadminSpec*> find_spec(const Context& ctx, const std::vector<std::string>& args) {
+Result<const CommandSpec*> find_spec(const Context& ctx, const std::vector<std::string>& args) {
   const auto& all = vssadmin_commands();
   std::vector<std::string> verbs;
-  for (const VssadminSpec& spec : all)
-    if (std::find(verbs.begin(), verbs.end(), spec.verb) == verbs.end())
-      verbs.push_back(spec.verb);
-  auto near = [](const std::string& word, const std::vector<std::string>& words) {
-    auto close = closest_word(word, words);
-    return close ? "; did you mean '" + *close + "'?" : std::string();
-  };
+  for (const CommandSpec& spec : all)
+    if (std::find(verbs.begin(), verbs.end(), verb_of(spec)) == verbs.end())
+      verbs.push_back(verb_of(spec));
   if (args.empty() || args[0].empty() || args[0][0] == '/')
     return usage_error(ctx,
                        "say what to do: vssadmin VERB NOUN [/Switch=value...] (see "
                        "'freezeframe vssadmin --help')");
   std::string verb = to_lower(args[0]);
   if (std::find(verbs.begin(), verbs.end(), verb) == verbs.end())
-    return usage_error(ctx, "unknown vssadmin command '" + args[0] + "'" + near(verb, verbs) +
-                                " (see 'freezeframe vssadmin --help')");
+    return usage_error(ctx, "unknown vssadmin command '" + args[0] + "'" +
+                                did_you_mean(verb, verbs) + " (see 'freezeframe vssadmin --help')");
   std::vector<std::string> nouns;
-  for (const VssadminSpec& spec : all)
-    if (spec.verb == verb)
-      nouns.push_back(spec.noun);
+  for (const CommandSpec& spec : all)
+    if (verb_of(spec) == verb)
+      nouns.push_back(noun_of(spec));
   if (args.size() < 2 || args[1].empty() || args[1][0] == '/') {
     std::string list;
     for (const std::string& noun : nouns)
       list += (list.empty() ? "" : ", ") + verb + " " + noun;
     return usage_error(ctx, "'" + verb + "' needs what to " + verb + ": " + list);
   }
-  std::string noun = to_lower(args[1]);
-  for (const VssadminSpec& spec : all)
-    if (spec.verb == verb && spec.noun == noun)
+  std::string words = verb + " " + to_lower(args[1]);
+  for (const CommandSpec& spec : all)
+    if (spec.words == words)
       return &spec;
   return usage_error(ctx, "unknown vssadmin command '" + verb + " " + args[1] + "'" +
-                              near(noun, nouns) + " (see 'freezeframe vssadmin --help')");
+                              did_you_mean(args[1], nouns, verb + " ") +
+                              " (see 'freezeframe vssadmin --help')");
 }
 
-// The switches of the line, as the native options they stand for.
-Result<Options> translate(const Context& ctx, const VssadminSpec& spec,
+// The switches of the line, as the native options they stand for (the switch's name in lower
+// case; a flag's value is empty).
+Result<Options> translate(const Context& ctx, const CommandSpec& spec,
                           const std::vector<std::string>& args) {
   Options options;
   std::vector<std::string> seen;
-  const std::string command = "'vssadmin " + spec.verb + " " + spec.noun + "'";
+  const std::string command = "'vssadmin " + spec.words + "'";
   for (std::size_t i = 2; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.size() < 2 || arg[0] != '/')
@@ -185,20 +203,18 @@ Result<Options> translate(const Context& ctx, const VssadminSpec& spec,
                                   " (switches are written /Name=value)");
     std::size_t eq = arg.find('=');
     std::string name = arg.substr(1, eq == std::string::npos ? std::string::npos : eq - 1);
-    auto known = std::find_if(spec.switches.begin(), spec.switches.end(), [&](const SwitchSpec& s) {
-      return equals_ignore_case(s.name, name);
+    auto known = std::find_if(spec.options.begin(), spec.options.end(), [&](const OptionSpec& o) {
+      return equals_ignore_case(o.name, name);
     });
-    if (known == spec.switches.end()) {
+    if (known == spec.options.end()) {
       std::vector<std::string> names;
       std::string list;
-      for (const SwitchSpec& s : spec.switches) {
-        names.push_back(s.name);
-        list += (list.empty() ? "" : " ") + switch_synopsis(s);
+      for (const OptionSpec& o : spec.options) {
+        names.push_back(o.name);
+        list += (list.empty() ? "" : " ") + switch_synopsis(o);
       }
-      auto close = closest_word(name, names);
       return usage_error(
-          ctx, "unknown switch '/" + name + "' for " + command +
-                   (close ? "; did you mean '/" + *close + "'?" : "") +
+          ctx, "unknown switch '/" + name + "' for " + command + did_you_mean(name, names, "/") +
                    (list.empty() ? " (it takes no switches)" : " (it takes " + list + ")"));
     }
     if (std::find(seen.begin(), seen.end(), known->name) != seen.end())
@@ -210,38 +226,33 @@ Result<Options> translate(const Context& ctx, const VssadminSpec& spec,
     if (!known->value.empty() && value.empty())
       return usage_error(
           ctx, "switch '/" + known->name + "' needs a value: /" + known->name + "=" + known->value);
-    if (known->option == "-")
-      continue;
-    if (known->option.empty())
-      options.add_positional(value);
-    else
-      options.set(known->option, value);
+    options.set(to_lower(known->name), value);
   }
-  for (const SwitchSpec& s : spec.switches)
-    if (s.required && std::find(seen.begin(), seen.end(), s.name) == seen.end())
-      return usage_error(ctx, command + " needs " + switch_synopsis(s));
+  for (const OptionSpec& o : spec.options)
+    if (o.required && std::find(seen.begin(), seen.end(), o.name) == seen.end())
+      return usage_error(ctx, command + " needs " + switch_synopsis(o));
   return options;
 }
 
+std::string vssadmin_details();
+
 Status vssadmin(Context& ctx) {
   const std::vector<std::string> args = ctx.options.positionals();
-  FF_ASSIGN_OR_RETURN(const VssadminSpec* spec, find_spec(ctx, args));
+  if (std::find(args.begin(), args.end(), "/?") != args.end()) {
+    ctx.out << "usage: freezeframe vssadmin VERB NOUN [/Switch=value...]\n\n" << vssadmin_details();
+    return Status();
+  }
+  FF_ASSIGN_OR_RETURN(const CommandSpec* spec, find_spec(ctx, args));
   FF_ASSIGN_OR_RETURN(Options options, translate(ctx, *spec, args));
-  Context translated{ctx.out,
-                     ctx.err,
-                     ctx.json,
-                     ctx.store_dir,
-                     std::move(options),
-                     "vssadmin " + spec->verb + " " + spec->noun,
-                     ctx.wait};
-  if (spec->native.empty())
-    return spec->run(translated);
-  return native_command(spec->native).run(translated);
+  Context translated{
+      ctx.out, ctx.err, ctx.json, ctx.store_dir, std::move(options), "vssadmin " + spec->words,
+      ctx.wait};
+  return spec->run(translated);
 }
 
 std::string vssadmin_details() {
   std::string text = "commands:\n";
-  for (const VssadminSpec& spec : vssadmin_commands())
+  for (const CommandSpec& spec : vssadmin_commands())
     text += "  " + vssadmin_synopsis(spec) + "\n      " + spec.summary + "\n";
   text +=
       "\nVerbs, nouns and switch names are case-insensitive. A volume spec is a volume's name "
