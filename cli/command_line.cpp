@@ -245,7 +245,7 @@ class Parser {
 };
 
 bool is_global_with_value(std::string_view arg) {
-  return equals_ignore_case(arg, "--store") || equals_ignore_case(arg, "--wait");
+  return arg == "--store" || arg == "--wait";
 }
 
 // The words of the line that are not options (nor the values of the global options).
@@ -260,37 +260,39 @@ std::vector<std::string> words_of(const std::vector<std::string>& args) {
   return words;
 }
 
-// What a leaf's option `--name` given without a value, twice, or not known at all, is called
-// in the error; empty if the line shows none of these.
+// The global options, which every command takes.
+const std::vector<std::string>& global_options() {
+  static const std::vector<std::string> kNames = {"store", "wait", "json", "help", "version"};
+  return kNames;
+}
+
+// The first option of the line that is unknown, given without a value or given twice, named
+// in words; empty if there is none. Option names are case-sensitive, as CLI11 matches them.
 std::string option_problem(const std::vector<std::string>& args, const CommandSpec* spec) {
   std::map<std::string, int> seen;
+  const auto& globals = global_options();
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0)
       continue;
-    std::string name = to_lower(arg.substr(2, arg.find('=') - 2));
-    if (name == "store" || name == "wait") {
-      if (arg.find('=') == std::string::npos)
+    std::string name = arg.substr(2, arg.find('=') - 2);
+    if (std::find(globals.begin(), globals.end(), name) != globals.end()) {
+      if (is_global_with_value(arg))
         ++i;
       continue;
     }
-    if (name == "json" || name == "help" || name == "version")
-      continue;
     const OptionSpec* option = nullptr;
+    std::vector<std::string> names = globals;
     if (spec != nullptr)
-      for (const OptionSpec& candidate : spec->options)
+      for (const OptionSpec& candidate : spec->options) {
+        names.push_back(candidate.name);
         if (candidate.name == name)
           option = &candidate;
-    if (option == nullptr) {
-      std::string text = "unknown option '--" + name + "'";
-      if (spec != nullptr) {
-        std::vector<std::string> names;
-        for (const OptionSpec& candidate : spec->options)
-          names.push_back(candidate.name);
-        if (auto near = closest_word(name, names))
-          text += "; did you mean '--" + *near + "'?";
       }
-      return text;
+    if (option == nullptr) {
+      auto near = closest_word(name, names);
+      return "unknown option '--" + name + "'" +
+             (near ? "; did you mean '--" + *near + "'?" : std::string());
     }
     if (option->value.empty())
       continue;

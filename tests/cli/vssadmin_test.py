@@ -14,7 +14,6 @@ import json
 import os
 import re
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_test  # noqa: E402
@@ -313,8 +312,4 @@ class CommandLineTest(StoreTest):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if len(args) < 2 or args[0] != "--binary":
-        sys.exit(__doc__)
-    cli_test.BINARY = os.path.abspath(args[1])
-    unittest.main(argv=[sys.argv[0]] + args[2:], verbosity=2)
+    cli_test.main(__doc__)
