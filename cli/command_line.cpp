@@ -172,11 +172,15 @@ class Parser {
   CLI::App& app() { return app_; }
   const std::deque<Leaf>& leaves() const { return leaves_; }
 
-  // The leaf CLI11 chose, if any.
+  // The leaf CLI11 chose; without one, --version is the command `version` (if there is one).
   Leaf* chosen() {
     for (Leaf& leaf : leaves_)
       if (leaf.app->parsed())
         return &leaf;
+    if (version_->count() != 0)
+      for (Leaf& leaf : leaves_)
+        if (leaf.spec->words == "version")
+          return &leaf;
     return nullptr;
   }
   // The deepest command or group CLI11 chose (for --help).
@@ -201,7 +205,6 @@ class Parser {
     return wait_->count() ? std::optional(wait_->as<std::string>()) : std::nullopt;
   }
   bool json() const { return json_->count() != 0; }
-  bool version() const { return version_->count() != 0; }
 
  private:
   void add(const CommandSpec& spec) {
@@ -224,7 +227,7 @@ class Parser {
     leaf.app = parent->add_subcommand(words.back(), spec.summary);
     for (const OptionSpec& option : spec.options) {
       CLI::Option* added = option.value.empty()
-                               ? leaf.app->add_flag("--" + option.name)
+                               ? leaf.app->add_flag("--" + option.name)->disable_flag_override()
                                : leaf.app->add_option("--" + option.name)->type_name(option.value);
       added->description(option.description);
       if (option.required)
@@ -294,8 +297,11 @@ std::string option_problem(const std::vector<std::string>& args, const CommandSp
       return "unknown option '--" + name + "'" +
              (near ? "; did you mean '--" + *near + "'?" : std::string());
     }
-    if (option->value.empty())
+    if (option->value.empty()) {
+      if (arg.find('=') != std::string::npos)
+        return "option '--" + name + "' takes no value, got '" + arg + "'";
       continue;
+    }
     if (++seen[name] > 1)
       return "option '--" + name + "' given twice";
     if (arg.find('=') == std::string::npos) {
@@ -439,13 +445,6 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
     return kExitUsage;
   }
   Leaf* leaf = parser.chosen();
-  if (leaf == nullptr && parser.version())
-    leaf = [&]() -> Leaf* {
-      for (const Leaf& candidate : parser.leaves())
-        if (candidate.spec->words == "version")
-          return const_cast<Leaf*>(&candidate);
-      return nullptr;
-    }();
   if (leaf == nullptr) {
     err << parser.app().help();
     return kExitUsage;
@@ -500,9 +499,10 @@ Result<Options> Options::parse(const std::vector<std::string>& args, const Spec&
   leaf.spec = &command_spec;
   leaf.app = &app;
   for (const OptionSpec& option : command_spec.options)
-    leaf.options.emplace_back(option.name, option.value.empty()
-                                               ? app.add_flag("--" + option.name)
-                                               : app.add_option("--" + option.name));
+    leaf.options.emplace_back(option.name,
+                              option.value.empty()
+                                  ? app.add_flag("--" + option.name)->disable_flag_override()
+                                  : app.add_option("--" + option.name));
   app.add_option("arguments", leaf.positionals);
   app.set_help_flag();
   std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -251,6 +251,20 @@ class CommandLineTest(StoreTest):
         self.assertEqual(self.json_of("shadowstorage", "list"), [])
         self.assertEqual(len(self.json_of("volume", "list")), 1)
 
+    def test_native_option_mistakes_are_named_with_the_usage_exit_code(self):
+        self.run_ff("volume", "create", "C:", "--size", "4M")
+        for words, expected in (
+                (["volume", "remove", "C:", "--quiet=yes"], ["--quiet", "takes no value"]),
+                (["shadow", "list", "--for"], ["--for", "needs a value"]),
+                (["shadow", "list", "--for", "C:", "--for", "C:"], ["--for", "given twice"]),
+                (["volume", "list", "--JSON"], ["--JSON", "did you mean '--json'"]),
+                (["shadow", "create"], ["--for", "required"]),
+                (["volume", "create", "D:", "--size", "4M", "extra"], ["extra"])):
+            with self.subTest(words=words):
+                self.assert_usage_error(self.run_ff(*words, check=False), *expected)
+        self.assertEqual([v["name"] for v in self.json_of("volume", "list")], ["C:"])
+        self.assertEqual(self.shadows(), [])
+
     def test_words_and_switches_are_case_insensitive(self):
         self.run_ff("VOLUME", "Create", "C:", "--size", "4M")
         self.run_ff("Vssadmin", "ADD", "ShadowStorage", "/FOR=c:", "/On=C:", "/MAXSIZE=unbounded")
