@@ -37,8 +37,9 @@ Status resize_storage_command(Context& ctx) {
   return native_command("shadowstorage resize").run(ctx);
 }
 
-// /AutoRetry: minutes to keep trying while another command holds the store; a day at most.
-constexpr std::uint64_t kAutoRetryMinutesMax = 1440;
+// /AutoRetry: minutes to keep trying while another command holds the store; as --wait, a day
+// at most.
+constexpr auto kAutoRetryMinutesMax = static_cast<std::uint64_t>(kWaitSecondsMax / 60);
 
 Status create_shadow(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string names, required(ctx, "for"));

@@ -10,14 +10,16 @@ C: and D: standing for the drives.
 
 usage: vssadmin_test.py --binary PATH [unittest arguments, e.g. a test class name]
 """
+import fcntl
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_test  # noqa: E402
-from cli_test import EXIT_NOT_FOUND, EXIT_USAGE, MIB, StoreTest  # noqa: E402
+from cli_test import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_USAGE, MIB, StoreTest  # noqa: E402
 
 SHADOW_ID = re.compile(r"Shadow Copy ID: \{([0-9a-f-]{36})\}")
 
@@ -152,6 +154,26 @@ class VssadminTest(StoreTest):
         self.assertEqual(len(json.loads(self.vssadmin("list", "providers", "--json").stdout)), 2)
         volumes = json.loads(self.run_ff("--json", "vssadmin", "list", "volumes").stdout)
         self.assertEqual([v["name"] for v in volumes], ["C:", "D:"])
+
+    def test_autoretry_waits_for_a_busy_store_and_without_it_the_store_busy_code(self):
+        fd = os.open(self.store, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            busy = self.vssadmin("create", "shadow", "/for=C:", check=False)
+            self.assertEqual(busy.returncode, EXIT_BUSY)
+            self.assertIn("pid %d" % os.getpid(), busy.stderr)
+            waiting = subprocess.Popen(
+                [cli_test.BINARY, "--store", self.store, "vssadmin", "create", "shadow",
+                 "/For=C:", "/AutoRetry=1"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = waiting.stderr.readline()  # printed once it finds the lock held
+            self.assertIn("waiting for the store lock", line)
+            self.assertIsNone(waiting.poll())
+        finally:
+            os.close(fd)
+        out, err = waiting.communicate(timeout=60)
+        self.assertEqual(waiting.returncode, 0, err)
+        self.assertEqual(SHADOW_ID.findall(out), [s["id"] for s in self.shadows()])
 
     def test_a_volume_guid_path_names_the_store_volume(self):
         path = "\\\\?\\Volume{%s}\\" % self.volume_uuid("D:")
