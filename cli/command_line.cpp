@@ -93,21 +93,28 @@ class UsageFormatter : public CLI::Formatter {
   explicit UsageFormatter(const std::deque<Leaf>& leaves) : leaves_(leaves) {}
 
   std::string make_help(const CLI::App* app, std::string, CLI::AppFormatMode) const override {
+    for (const Leaf& leaf : leaves_)
+      if (leaf.app == app)
+        return command_help(*leaf.spec);
+    return group_help(path_of(app));
+  }
+
+  static std::string command_help(const CommandSpec& spec) {
     std::ostringstream out;
-    for (const Leaf& leaf : leaves_) {
-      if (leaf.app != app)
-        continue;
-      out << "usage: " << kGlobalSynopsis << " " << command_synopsis(*leaf.spec) << "\n\n"
-          << leaf.spec->summary << "\n";
-      if (!leaf.spec->options.empty())
-        out << "\noptions:\n";
-      for (const OptionSpec& option : leaf.spec->options)
-        out << "  " << pad(option_synopsis(option)) << option.description << "\n";
-      if (!leaf.spec->details.empty())
-        out << "\n" << leaf.spec->details;
-      return out.str();
-    }
-    std::string prefix = path_of(app);
+    out << "usage: " << kGlobalSynopsis << " " << command_synopsis(spec) << "\n\n"
+        << spec.summary << "\n";
+    if (!spec.options.empty())
+      out << "\noptions:\n";
+    for (const OptionSpec& option : spec.options)
+      out << "  " << pad(option_synopsis(option)) << option.description << "\n";
+    if (!spec.details.empty())
+      out << "\n" << spec.details;
+    return out.str();
+  }
+
+  // The root's usage (prefix empty) or a group's ("volume"): the commands under it.
+  std::string group_help(const std::string& prefix) const {
+    std::ostringstream out;
     out << "usage: " << kGlobalSynopsis << " " << (prefix.empty() ? "" : prefix + " ")
         << "<command> [options]\n\n";
     if (prefix.empty())
