@@ -445,9 +445,16 @@ class KillTest(StoreTest):
         self.assertEqual(self.export(shadow), old)
 
 
-if __name__ == "__main__":
+def main(usage):
+    """Runs the test classes of the script that was started (`__main__`) on the binary its
+    command line names: --binary PATH [unittest arguments]."""
+    global BINARY
     args = sys.argv[1:]
     if len(args) < 2 or args[0] != "--binary":
-        sys.exit(__doc__)
+        sys.exit(usage)
     BINARY = os.path.abspath(args[1])
-    unittest.main(argv=[sys.argv[0]] + args[2:], verbosity=2)
+    unittest.main(module="__main__", argv=[sys.argv[0]] + args[2:], verbosity=2)
+
+
+if __name__ == "__main__":
+    main(__doc__)

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_test  # noqa: E402
@@ -724,8 +723,4 @@ class CatalogCorruptionTest(SafetyTest):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if len(args) < 2 or args[0] != "--binary":
-        sys.exit(__doc__)
-    cli_test.BINARY = os.path.abspath(args[1])
-    unittest.main(argv=[sys.argv[0]] + args[2:], verbosity=2)
+    cli_test.main(__doc__)
