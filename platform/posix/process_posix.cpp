@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include "freezeframe/process.h"
 #include "posix_io.h"
@@ -70,17 +71,11 @@ Result<std::filesystem::path> find_program(std::string_view program) {
   if (!error && is_executable_file(here / given))
     return here / given;
   const char* search = std::getenv("PATH");
-  std::string_view path_list = search == nullptr ? std::string_view() : search;
-  std::size_t start = 0;
-  while (start <= path_list.size()) {
-    std::size_t end = path_list.find(':', start);
-    if (end == std::string_view::npos)
-      end = path_list.size();
-    std::string_view dir = path_list.substr(start, end - start);
+  std::istringstream dirs(search == nullptr ? "" : search);
+  for (std::string dir; std::getline(dirs, dir, ':');) {
     // An empty PATH entry means the working directory, which was looked in already.
     if (!dir.empty() && is_executable_file(std::filesystem::path(dir) / given))
       return std::filesystem::path(dir) / given;
-    start = end + 1;
   }
   return not_found("program '" + std::string(program) +
                    "' is neither in the current directory nor in a directory of PATH");

@@ -156,48 +156,57 @@ TEST(ScriptCommands, ListsAndDeletesParseTheirGuids) {
   EXPECT_TRUE(std::holds_alternative<Remark>(*parse_line("rem anything at all", 1)));
 }
 
-TEST(ScriptErrors, MalformedLinesNameTheirLineAndTheProblem) {
-  struct Case {
-    std::string_view text;
-    std::size_t line;
-    ErrorCode code;
-    std::string_view message;
-  };
-  const Case cases[] = {
-      {"craete", 5, ErrorCode::kInvalidArgument,
-       "line 5: unknown command 'craete' (type 'help' for the list)"},
-      {"set context sometimes", 2, ErrorCode::kInvalidArgument,
-       "line 2: unknown context 'sometimes' (clientaccessible, persistent [nowriters], "
-       "volatile [nowriters])"},
-      {"create now", 3, ErrorCode::kInvalidArgument, "line 3: 'create' takes no arguments"},
-      {"resync novolcheck fast", 11, ErrorCode::kInvalidArgument,
-       "line 11: unexpected 'fast' (expected 'resync [novolcheck] [revert_originalsig]')"},
-      {"resync NOVOLCHECK novolcheck", 12, ErrorCode::kInvalidArgument,
-       "line 12: 'novolcheck' given twice"},
-      {"add shadow {1} C: D:", 8, ErrorCode::kInvalidArgument,
-       "line 8: expected 'add shadow <shadow id> [<its own volume>]'"},
-      {"writer exclude", 4, ErrorCode::kInvalidArgument,
-       "line 4: expected 'writer verify|exclude <writer name or id>'"},
-      {"writer verify \"System Writer:\\System Files\"", 6, ErrorCode::kUnsupported,
-       "line 6: 'writer verify of a component' is not supported: components are not "
-       "selectable; name the whole writer"},
-      {"list shadows id not-a-guid", 9, ErrorCode::kInvalidArgument,
-       "line 9: 'not-a-guid' is not a GUID"},
-      {"set option plex", 10, ErrorCode::kUnsupported,
-       "line 10: 'set option plex' is not supported: the software providers take differential "
-       "shadow copies only"},
-      {"exec", 13, ErrorCode::kInvalidArgument, "line 13: expected 'exec <program> [arguments]'"},
-      {"begin sideways", 14, ErrorCode::kInvalidArgument,
-       "line 14: 'begin sideways': expected 'begin backup' or 'begin restore'"},
-      {"import", 15, ErrorCode::kUnsupported,
-       "line 15: 'import' is not supported: freezeframe has no transportable or hardware "
-       "shadow copies"},
-  };
-  for (const Case& c : cases) {
-    Status status = error_of(c.text, c.line);
-    EXPECT_EQ(status.code(), c.code) << c.text;
-    EXPECT_EQ(status.message(), c.message) << c.text;
+// Each line of `script` fails to parse with `code`; the messages, in order, are `messages`
+// after the "line N: " of the line's own number in the script.
+void expect_each_line_fails(std::string_view script, ErrorCode code,
+                            const std::vector<std::string_view>& messages) {
+  std::vector<SourceLine> lines = split_lines(script);
+  ASSERT_EQ(lines.size(), messages.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    Status status = error_of(lines[i].text, lines[i].number);
+    EXPECT_EQ(status.code(), code) << lines[i].text;
+    EXPECT_EQ(status.message(),
+              "line " + std::to_string(lines[i].number) + ": " + std::string(messages[i]));
   }
+}
+
+TEST(ScriptErrors, MalformedLinesNameTheirLineAndTheProblem) {
+  constexpr std::string_view kScript =
+      "craete\n"
+      "set context sometimes\n"
+      "\n"
+      "# a comment keeps its line number\n"
+      "create now\n"
+      "resync novolcheck fast\r\n"
+      "resync NOVOLCHECK novolcheck\n"
+      "add shadow {1} C: D:\n"
+      "writer exclude\n"
+      "list shadows id not-a-guid\n"
+      "exec\n"
+      "begin sideways\n";
+  expect_each_line_fails(
+      kScript, ErrorCode::kInvalidArgument,
+      {"unknown command 'craete' (type 'help' for the list)",
+       "unknown context 'sometimes' (clientaccessible, persistent [nowriters], volatile "
+       "[nowriters])",
+       "'create' takes no arguments",
+       "unexpected 'fast' (expected 'resync [novolcheck] [revert_originalsig]')",
+       "'novolcheck' given twice", "expected 'add shadow <shadow id> [<its own volume>]'",
+       "expected 'writer verify|exclude <writer name or id>'", "'not-a-guid' is not a GUID",
+       "expected 'exec <program> [arguments]'",
+       "'begin sideways': expected 'begin backup' or 'begin restore'"});
+}
+
+TEST(ScriptErrors, DiskshadowFeaturesFreezeframeLacksAreUnsupported) {
+  expect_each_line_fails(
+      "writer verify \"System Writer:\\System Files\"\nset option plex\nimport\n",
+      ErrorCode::kUnsupported,
+      {"'writer verify of a component' is not supported: components are not selectable; name "
+       "the whole writer",
+       "'set option plex' is not supported: the software providers take differential shadow "
+       "copies only",
+       "'import' is not supported: freezeframe has no transportable or hardware shadow "
+       "copies"});
 }
 
 }  // namespace
