@@ -20,7 +20,7 @@ constexpr std::string_view kHelp =
     "BEGIN BACKUP / END BACKUP\n"
     "BEGIN RESTORE / ADD SHADOW <shadow id> [<its volume>] / RESYNC [NOVOLCHECK] "
     "[REVERT_ORIGINALSIG] / END RESTORE\n"
-    "WRITER {VERIFY | EXCLUDE} <writer name or id>  (a name of several words may be quoted)\n"
+    "WRITER {VERIFY | EXCLUDE} <writer name or id>  (quotes around several words are optional)\n"
     "LIST {WRITERS [METADATA|DETAILED|STATUS] | SHADOWS {ALL | SET <id> | ID <id>} | "
     "PROVIDERS}\n"
     "DELETE SHADOWS {ALL | VOLUME <v> | OLDEST <v> | SET <id> | ID <id> | EXPOSED <file>}\n"

@@ -16,7 +16,7 @@
 #include "freezeframe/process.h"
 #include "posix_io.h"
 
-extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
+extern char** environ;  // POSIX leaves declaring it to the program
 
 namespace freezeframe {
 namespace {
