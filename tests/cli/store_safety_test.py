@@ -79,6 +79,18 @@ class SafetyTest(StoreTest):
         live = old[:size // 4] + new + old[size // 4 + len(new):]
         return shadow, old, live
 
+    def expose(self, shadow, path, cwd=None, check=True):
+        """Exposes a shadow copy at `path` through a script (the command has no expose verb),
+        run from `cwd` (default: the test's directory)."""
+        script = self.path("expose.dsh")
+        with open(script, "w") as f:
+            f.write("expose %s %s\n" % (shadow, path))
+        done = subprocess.run([cli_test.BINARY, "--store", self.store, "script", script],
+                              capture_output=True, text=True, cwd=cwd or self.dir)
+        if check:
+            self.assertEqual(done.returncode, 0, done.stderr)
+        return done
+
     def victim(self, name="victim.txt", text=b"not the store's\n"):
         path = self.path(name)
         with open(path, "wb") as f:
@@ -161,10 +173,7 @@ class DamagedStorageTest(SafetyTest):
         self.create_set("A:")
         b_shadow = self.create_set("B:")["shadows"][0]["id"]
         exposed = self.path("b.img")
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (b_shadow, exposed))
-        self.run_ff("script", script)
+        self.expose(b_shadow, exposed)
         with open(exposed, "rb") as f:
             b_data = f.read()
         self.damage_superblock("A:")
@@ -310,16 +319,6 @@ class ConfinementTest(SafetyTest):
         self.assert_file(victim, text)
         self.assertEqual(self.catalog()["exposures"], [])
 
-    def expose(self, shadow, path, cwd=None, check=True):
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (shadow, path))
-        done = subprocess.run([cli_test.BINARY, "--store", self.store, "script", script],
-                              capture_output=True, text=True, cwd=cwd or self.dir)
-        if check:
-            self.assertEqual(done.returncode, 0, done.stderr)
-        return done
-
     def test_exposures_are_absolute_and_delete_from_another_directory_removes_only_them(self):
         self.run_ff("volume", "create", "C:", "--size", "1M")
         data = self.rng.randbytes(MIB)
@@ -402,10 +401,7 @@ class ConfinementTest(SafetyTest):
         self.run_ff("volume", "create", "C:", "--size", "1M")
         shadow = self.create_set("C:")["shadows"][0]["id"]
         exposed = self.path("x.img")
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (shadow, exposed))
-        self.run_ff("script", script)
+        self.expose(shadow, exposed)
         done = self.run_ff("volume", "attach", "V:", "--image", exposed, check=False)
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("exposure", done.stderr)
@@ -676,10 +672,7 @@ class CatalogCorruptionTest(SafetyTest):
             expected[shadow] = old
             lives[name] = live
         exported = self.path("exposed.img")
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (list(expected)[0], exported))
-        self.run_ff("script", script)
+        self.expose(list(expected)[0], exported)
         path = os.path.join(self.store, "catalog.json")
         with open(path, "rb") as f:
             good = f.read()
