@@ -1,11 +1,15 @@
-// What every command of the freezeframe command line gets (its Context) and the option and
-// output helpers the command groups share. Private to the command; commands.cpp holds the
-// table of commands, commands_volume.cpp the volume group.
+// What every command of the freezeframe command line gets (its Context), how a command is
+// described (CommandSpec: its words, positionals and options, from which command_line.cpp
+// builds the CLI11 parser and the usage text), and the option and output helpers the command
+// groups share. Private to the command. One file per noun: commands_volume.cpp,
+// commands_shadow.cpp, commands_storage.cpp; commands.cpp the rest; commands_vssadmin.cpp
+// the vssadmin syntax over them.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "parse.h"
+#include "snapshot_sets.h"
 #include "store.h"
 
 namespace freezeframe::cli::command {
@@ -21,6 +26,9 @@ namespace freezeframe::cli::command {
 using nlohmann::json;
 
 inline constexpr std::uint64_t kCopyBytes = 1 << 20;
+
+// --wait: a day at most; a longer wait is a mistake, not a plan.
+inline constexpr double kWaitSecondsMax = 86400;
 
 struct Context {
   std::ostream& out;
@@ -54,19 +62,61 @@ Status copy_volume_to_file(Volume& volume, std::uint64_t offset, std::uint64_t l
 // Asks on a terminal before deleting `count` shadow copies (not with --quiet or --json).
 bool confirm(Context& ctx, std::size_t count);
 
-Status volume_create(Context& ctx);
-Status volume_attach(Context& ctx);
-Status volume_list(Context& ctx);
-Status volume_remove(Context& ctx);
-Status volume_write(Context& ctx);
-Status volume_read(Context& ctx);
-Status volume_consolidate(Context& ctx);
+// One option of a command: `--name VALUE`, or a flag when `value` is empty. A required
+// option is checked by the parser (and shown without brackets in the usage text).
+struct OptionSpec {
+  std::string name;
+  std::string value;
+  std::string description;
+  bool required = false;
+};
 
-Status shadowstorage_add(Context& ctx);
-Status shadowstorage_resize(Context& ctx);
-Status shadowstorage_delete(Context& ctx);
-Status shadowstorage_list(Context& ctx);
-Status writers_list(Context& ctx);
-Status providers_list(Context& ctx);
+// One command: its words ("volume create", "script"), what its positionals are ("NAME",
+// "FILE [PARAM...]"; empty: none), one line saying what it does, its options, the function
+// that runs it and, optionally, more text for its --help.
+struct CommandSpec {
+  std::string words;
+  std::string positionals;
+  std::string summary;
+  std::vector<OptionSpec> options;
+  std::function<Status(Context&)> run;
+  std::string details;
+};
+
+// Parses a whole command line (without the program name) and runs its command: the commands
+// above, vssadmin, and `extra` (the executable's own: demo, version). Output to `out`, errors
+// to `err`; returns the exit code.
+int run_command_line(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                     const std::vector<CommandSpec>& extra);
+
+// The commands of each group, in the order the usage text lists them.
+std::vector<CommandSpec> volume_commands();
+std::vector<CommandSpec> shadow_commands();
+std::vector<CommandSpec> shadowstorage_commands();
+// writers list, providers list, script, shell.
+std::vector<CommandSpec> other_commands();
+// vssadmin VERB NOUN /Switch=value...
+CommandSpec vssadmin_command();
+
+// Every command above (not vssadmin), and the one with these words (which must exist).
+const std::vector<CommandSpec>& native_commands();
+const CommandSpec& native_command(std::string_view words);
+
+// Opens the store, gives each volume of `names` shadow storage as needed and takes one
+// snapshot set of them (shadow create, vssadmin create shadow).
+// The engine lives as long as the TakenSet (and goes before the store): an auto-release set
+// is deleted when it goes.
+struct TakenSet {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SetEngine> engine;
+  CreatedSet set;
+};
+Result<TakenSet> take_set(Context& ctx, const std::string& names, std::optional<ProviderKind> kind,
+                          SetRequest request);
+json created_set_json(Store& store, const CreatedSet& set);
+// "(C:)\\?\Volume{UUID}\", the volume as vssadmin names it (name, then GUID path).
+std::string volume_spec(const VolumeEntry& volume);
+// Where a shadow copy can be read: its exposure, else how to export it.
+std::string shadow_copy_volume(Store& store, const SnapshotInfo& info);
 
 }  // namespace freezeframe::cli::command

@@ -1,5 +1,6 @@
-// The shadowstorage, writers and providers groups of the freezeframe command.
+// The shadowstorage group of the freezeframe command: add, resize, delete, list.
 #include <sstream>
+#include <vector>
 
 #include "command_context.h"
 #include "output.h"
@@ -16,10 +17,6 @@ Result<VolumeEntry*> storage_on(Context& ctx, Store& store, VolumeEntry& entry) 
   FF_ASSIGN_OR_RETURN(VolumeEntry * on_entry, store.volume(*on));
   return on_entry;
 }
-
-}  // namespace
-
-// ---- shadowstorage ----
 
 Status shadowstorage_add(Context& ctx) {
   FF_TRY(no_positionals(ctx));
@@ -64,6 +61,50 @@ Result<VolumeEntry*> association(Context& ctx, Store& store) {
   return entry;
 }
 
+// --for NAME (with --on, which must then match), or every association on --on NAME (as
+// vssadmin resize shadowstorage /on= without /for=).
+Result<std::vector<VolumeEntry*>> associations(Context& ctx, Store& store) {
+  if (ctx.options.has("for")) {
+    FF_ASSIGN_OR_RETURN(VolumeEntry * entry, association(ctx, store));
+    return std::vector<VolumeEntry*>{entry};
+  }
+  auto on = ctx.options.get("on");
+  if (!on)
+    return usage_error(ctx, "option '--for' (or '--on') is required");
+  FF_ASSIGN_OR_RETURN(VolumeEntry * on_entry, store.volume(*on));
+  std::vector<VolumeEntry*> entries;
+  for (VolumeEntry& entry : store.catalog().volumes)
+    if (entry.storage && entry.storage->on == on_entry->name)
+      entries.push_back(&entry);
+  if (entries.empty())
+    return not_found("no shadow storage association is on volume '" + on_entry->name + "'");
+  return entries;
+}
+
+Result<json> resize_association(Context& ctx, Store& store, VolumeEntry& entry,
+                                const DiffAreaLimit& limit) {
+  auto opened_before = store.open_volume(entry);
+  if (!opened_before.ok())
+    return Status(opened_before.status().code(),
+                  opened_before.status().message() +
+                      "; a damaged shadow storage cannot be resized ('shadowstorage delete --for " +
+                      entry.name + " --force' removes it)");
+  std::size_t before = (*opened_before)->provider->snapshots().size();
+  FF_TRY(store.resize_storage(entry, limit));
+  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store.open_volume(entry));
+  std::size_t after = opened->provider->snapshots().size();
+  if (!ctx.json) {
+    ctx.out << "Successfully resized the shadow copy storage association for '" << entry.name
+            << "' to " << limit_text(limit) << ".\n";
+    if (before != after)
+      ctx.out << (before - after) << " shadow copies were deleted to fit.\n";
+  }
+  return json{{"for", entry.name},
+              {"maxsize", limit_text(limit)},
+              {"max_bytes", opened->provider->usage().max_bytes},
+              {"shadows_deleted", before - after}};
+}
+
 Status shadowstorage_resize(Context& ctx) {
   FF_TRY(no_positionals(ctx));
   FF_ASSIGN_OR_RETURN(std::string maxsize, required(ctx, "maxsize"));
@@ -71,30 +112,15 @@ Status shadowstorage_resize(Context& ctx) {
   if (!limit.ok())
     return limit.status();
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
-  FF_ASSIGN_OR_RETURN(VolumeEntry * entry, association(ctx, *store));
-  auto opened_before = store->open_volume(*entry);
-  if (!opened_before.ok())
-    return Status(opened_before.status().code(),
-                  opened_before.status().message() +
-                      "; a damaged shadow storage cannot be resized ('shadowstorage delete --for " +
-                      entry->name + " --force' removes it)");
-  std::size_t before = (*opened_before)->provider->snapshots().size();
-  FF_TRY(store->resize_storage(*entry, *limit));
-  FF_ASSIGN_OR_RETURN(OpenVolume * opened, store->open_volume(*entry));
-  std::size_t after = opened->provider->snapshots().size();
-  if (ctx.json) {
-    ctx.out << json{{"for", entry->name},
-                    {"maxsize", limit_text(*limit)},
-                    {"max_bytes", opened->provider->usage().max_bytes},
-                    {"shadows_deleted", before - after}}
-                   .dump()
-            << "\n";
-  } else {
-    ctx.out << "Successfully resized the shadow copy storage association for '" << entry->name
-            << "' to " << limit_text(*limit) << ".\n";
-    if (before != after)
-      ctx.out << (before - after) << " shadow copies were deleted to fit.\n";
+  FF_ASSIGN_OR_RETURN(std::vector<VolumeEntry*> entries, associations(ctx, *store));
+  json resized = json::array();
+  for (VolumeEntry* entry : entries) {
+    FF_ASSIGN_OR_RETURN(json done, resize_association(ctx, *store, *entry, *limit));
+    resized.push_back(std::move(done));
   }
+  // One association (--for): its object, as before --on alone was accepted; several: an array.
+  if (ctx.json)
+    ctx.out << (resized.size() == 1 ? resized[0] : resized).dump() << "\n";
   return Status();
 }
 
@@ -157,16 +183,18 @@ Status shadowstorage_list(Context& ctx) {
     if (!entry.storage || (for_volume && &entry != for_volume) ||
         (on_volume && entry.storage->on != on_volume->name))
       continue;
+    const VolumeEntry* on_entry = store->find_volume(entry.storage->on);
+    text << "Shadow Copy Storage association\n"
+         << "   For volume: " << volume_spec(entry) << "\n"
+         << "   Shadow Copy Storage volume: "
+         << (on_entry != nullptr ? volume_spec(*on_entry) : "(" + entry.storage->on + ")") << "\n";
     auto opened_or = store->open_volume(entry);
     if (!opened_or.ok()) {
       all.push_back({{"for", entry.name},
                      {"on", entry.storage->on},
                      {"status", "damaged"},
                      {"damage", entry.damage}});
-      text << "Shadow Copy Storage association\n"
-           << "   For volume: (" << entry.name << ")\n"
-           << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
-           << "   DAMAGED: " << entry.damage << "\n\n";
+      text << "   DAMAGED: " << entry.damage << "\n\n";
       continue;
     }
     OpenVolume* opened = *opened_or;
@@ -183,10 +211,7 @@ Status shadowstorage_list(Context& ctx) {
                    {"max_bytes", usage.max_bytes},
                    {"maxsize", limit_text(entry.storage->limit)},
                    {"shadows", opened->provider->snapshots().size()}});
-    text << "Shadow Copy Storage association\n"
-         << "   For volume: (" << entry.name << ")\n"
-         << "   Shadow Copy Storage volume: (" << entry.storage->on << ")\n"
-         << "   Used Shadow Copy Storage space: " << format_bytes(usage.used_bytes) << " ("
+    text << "   Used Shadow Copy Storage space: " << format_bytes(usage.used_bytes) << " ("
          << percent(usage.used_bytes) << ")\n"
          << "   Allocated Shadow Copy Storage space: " << format_bytes(usage.allocated_bytes)
          << " (" << percent(usage.allocated_bytes) << ")\n"
@@ -205,51 +230,43 @@ Status shadowstorage_list(Context& ctx) {
   return Status();
 }
 
-// ---- writers, providers ----
+}  // namespace
 
-Status writers_list(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
-  FF_ASSIGN_OR_RETURN(auto engine, SetEngine::open(*store));
-  json all = json::array();
-  for (const WriterRow& w : engine->writers()) {
-    all.push_back({{"name", w.name},
-                   {"id", w.class_id.to_string()},
-                   {"instance_id", w.instance_id.to_string()},
-                   {"state", state_name(w.state)},
-                   {"last_error", failure_name(w.failure)}});
-    if (!ctx.json)
-      ctx.out << "Writer name: '" << w.name << "'\n"
-              << "   Writer Id: " << braced(w.class_id) << "\n"
-              << "   Writer Instance Id: " << braced(w.instance_id) << "\n"
-              << "   State: [" << static_cast<int>(w.state) << "] " << state_name(w.state) << "\n"
-              << "   Last error: "
-              << (w.failure == WriterFailure::kNone ? "No error"
-                                                    : std::string(failure_name(w.failure)))
-              << "\n\n";
-  }
-  if (ctx.json)
-    ctx.out << all.dump(2) << "\n";
-  return Status();
-}
-
-Status providers_list(Context& ctx) {
-  FF_TRY(no_positionals(ctx));
-  json all = json::array();
-  for (const ProviderRow& p : store_providers()) {
-    all.push_back({{"name", p.name},
-                   {"kind", provider_kind_name(p.kind)},
-                   {"id", p.id.to_string()},
-                   {"version", p.version}});
-    if (!ctx.json)
-      ctx.out << "Provider name: '" << p.name << "'\n"
-              << "   Provider type: Software (" << provider_kind_name(p.kind) << ")\n"
-              << "   Provider Id: " << braced(p.id) << "\n"
-              << "   Version: " << p.version << "\n\n";
-  }
-  if (ctx.json)
-    ctx.out << all.dump(2) << "\n";
-  return Status();
+std::vector<CommandSpec> shadowstorage_commands() {
+  const OptionSpec on{"on", "NAME", "the volume the diff area is accounted to"};
+  const std::string maxsize_text = "SIZE (at least 1 MB), N% of the volume, or UNBOUNDED";
+  return {
+      {"shadowstorage add",
+       "",
+       "Creates the diff area of a volume (default: on itself, UNBOUNDED).",
+       {{"for", "NAME", "the volume", true},
+        {"on", "NAME", "the volume the diff area is accounted to (default: the volume itself)"},
+        {"maxsize", "SIZE|N%|UNBOUNDED", maxsize_text},
+        {"provider", "cow|row|ID", "the kind of diff area (default: the volume's)"}},
+       shadowstorage_add},
+      {"shadowstorage resize",
+       "",
+       "Changes the maximum of the --for volume's association, or of every association on "
+       "--on; shrinking below use deletes the oldest shadow copies.",
+       {{"for", "NAME", "the volume"}, on, {"maxsize", "SIZE|N%|UNBOUNDED", maxsize_text, true}},
+       shadowstorage_resize},
+      {"shadowstorage delete",
+       "",
+       "Deletes the association and every shadow copy that uses it.",
+       {{"for", "NAME", "the volume", true},
+        on,
+        {"quiet", "", "do not ask"},
+        {"force", "",
+         "also remove a damaged diff area (its shadow copies are lost; so is a "
+         "redirect-on-write volume's redirected live data)"}},
+       shadowstorage_delete},
+      {"shadowstorage list",
+       "",
+       "Lists associations with their used, allocated and maximum space.",
+       {{"for", "NAME", "only this volume's association"},
+        {"on", "NAME", "only the associations on this volume"}},
+       shadowstorage_list},
+  };
 }
 
 }  // namespace freezeframe::cli::command

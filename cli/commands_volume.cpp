@@ -327,3 +327,52 @@ Status volume_consolidate(Context& ctx) {
 }
 
 }  // namespace freezeframe::cli::command
+
+namespace freezeframe::cli::command {
+
+std::vector<CommandSpec> volume_commands() {
+  const OptionSpec sector{"sector", "512|4096", "sector size in bytes (default 512)"};
+  const OptionSpec provider{"provider", "cow|row",
+                            "kind of diff area made when one is needed (default cow)"};
+  return {
+      {"volume create",
+       "NAME",
+       "Creates a sparse volume image in the store.",
+       {{"size", "SIZE", "4096, 64M, 1G, 1.5GB... (binary units)", true}, sector, provider},
+       volume_create},
+      {"volume attach",
+       "NAME",
+       "Adopts an existing image file or block device; 'volume remove' leaves it in place.",
+       {{"image", "PATH", "the image file or block device", true}, sector, provider},
+       volume_attach},
+      {"volume list", "", "Lists the volumes of the store.", {}, volume_list},
+      {"volume remove",
+       "NAME",
+       "Deletes the volume's shadow copies and diff area, forgets the volume and deletes its "
+       "image if the store created it.",
+       {{"quiet", "", "print nothing"}},
+       volume_remove},
+      {"volume write",
+       "NAME",
+       "Writes FILE's bytes through the snapshot provider (shadow copies keep the old data).",
+       {{"offset", "N", "where, a multiple of the sector size (default 0)"},
+        {"from", "FILE", "a file, pipe or device; what does not fit is refused", true},
+        {"length", "L", "write only the first L bytes"}},
+       volume_write},
+      {"volume read",
+       "NAME",
+       "Copies bytes of the live volume into FILE.",
+       {{"offset", "N", "from where (default 0)"},
+        {"length", "L", "how many (default: to the end)"},
+        {"to", "FILE", "the file to write", true}},
+       volume_read},
+      {"volume consolidate",
+       "NAME",
+       "Redirect-on-write: folds redirected chunks that no shadow copy needs back into the "
+       "image.",
+       {},
+       volume_consolidate},
+  };
+}
+
+}  // namespace freezeframe::cli::command

@@ -1,39 +1,55 @@
 // The freezeframe command.
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "commands.h"
+#include "command_context.h"
 #include "demo.h"
+
+namespace {
+
+using freezeframe::Status;
+using freezeframe::cli::command::CommandSpec;
+using freezeframe::cli::command::Context;
+
+// The executable's own commands, which the library the tests link does not have.
+std::vector<CommandSpec> program_commands() {
+  return {
+      {"version",
+       "",
+       "Prints the version.",
+       {},
+       [](Context& ctx) {
+         ctx.out << "freezeframe " << FREEZEFRAME_VERSION << "\n";
+         return Status();
+       }},
+      {"demo",
+       "",
+       "Runs the simulated end-to-end demonstration and checks its outcome.",
+       {{"seed", "N", "the seed of the simulation (default 42)"}},
+       [](Context& ctx) {
+         std::uint64_t seed = 42;
+         if (auto text = ctx.options.get("seed")) {
+           char* end = nullptr;
+           errno = 0;
+           seed = std::strtoull(text->c_str(), &end, 0);
+           if (text->empty() || *end != '\0' || errno != 0 || (*text)[0] == '-')
+             return freezeframe::invalid_argument("--seed takes a number, got '" + *text + "'");
+         }
+         if (freezeframe::cli::run_demo(seed, ctx.out) != 0)
+           return Status(freezeframe::ErrorCode::kCorrupt,
+                         "the demo's checks failed (seed " + std::to_string(seed) + ")");
+         return Status();
+       }},
+  };
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && (args[0] == "version" || args[0] == "--version")) {
-    std::cout << "freezeframe " << FREEZEFRAME_VERSION << "\n";
-    return 0;
-  }
-  if (!args.empty() && args[0] == "demo") {
-    std::uint64_t seed = 42;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      const std::string& arg = args[i];
-      if (arg == "--seed" && i + 1 < args.size()) {
-        char* end = nullptr;
-        seed = std::strtoull(args[++i].c_str(), &end, 0);
-        if (end == nullptr || *end != '\0') {
-          std::cerr << "freezeframe demo: --seed takes a number, got '" << args[i] << "'\n";
-          return 2;
-        }
-      } else if (arg == "--help" || arg == "-h") {
-        std::cout << "usage: freezeframe demo [--seed N]\n";
-        return 0;
-      } else {
-        std::cerr << "freezeframe demo: unknown option '" << arg << "'\n";
-        return 2;
-      }
-    }
-    return freezeframe::cli::run_demo(seed, std::cout);
-  }
-  return freezeframe::cli::run_cli(args, std::cout, std::cerr);
+  return freezeframe::cli::command::run_command_line(args, std::cout, std::cerr,
+                                                     program_commands());
 }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "os.h"
+#include "freezeframe/terminal.h"
 
 namespace freezeframe::cli {
 

@@ -1,5 +1,6 @@
 #include "parse.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -32,6 +33,49 @@ std::string to_lower(std::string_view text) {
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
   return to_lower(a) == to_lower(b);
+}
+
+std::size_t edit_distance(std::string_view a_text, std::string_view b_text) {
+  const std::string a = to_lower(a_text);
+  const std::string b = to_lower(b_text);
+  // Optimal string alignment: Levenshtein plus the swap of two neighbouring letters.
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string> closest_word(std::string_view word,
+                                        const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
+  for (const std::string& candidate : candidates) {
+    std::size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  if (best || word.size() < 3)
+    return best;
+  std::vector<std::string> prefixed;
+  for (const std::string& candidate : candidates)
+    if (candidate.size() > word.size() &&
+        equals_ignore_case(candidate.substr(0, word.size()), word))
+      prefixed.push_back(candidate);
+  if (prefixed.size() == 1)
+    return prefixed[0];
+  return std::nullopt;
 }
 
 Result<std::uint64_t> parse_bytes(std::string_view text, std::string_view what) {
@@ -179,42 +223,6 @@ std::string attribute_words(std::uint32_t attributes) {
   if ((attributes & kAttrPersistent) == 0)
     out = out.empty() ? "Auto_Release" : "Auto_Release " + out;
   return out;
-}
-
-Result<Options> Options::parse(const std::vector<std::string>& args, const Spec& spec,
-                               std::string_view command) {
-  Options options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
-      options.positionals_.push_back(arg);
-      continue;
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (spec.flags.count(name) != 0) {
-      if (value)
-        return invalid_argument(std::string(command) + ": option '--" + name + "' takes no value");
-      options.values_[name] = "";
-      continue;
-    }
-    if (spec.with_value.count(name) == 0)
-      return invalid_argument(std::string(command) + ": unknown option '--" + name +
-                              "' (see 'freezeframe " + std::string(command) + " --help')");
-    if (!value) {
-      if (i + 1 >= args.size())
-        return invalid_argument(std::string(command) + ": option '--" + name + "' needs a value");
-      value = args[++i];
-    }
-    if (options.values_.count(name) != 0)
-      return invalid_argument(std::string(command) + ": option '--" + name + "' given twice");
-    options.values_[name] = *value;
-  }
-  return options;
 }
 
 std::optional<std::string> Options::get(const std::string& name) const {

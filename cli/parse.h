@@ -42,6 +42,15 @@ std::string_view failure_name(WriterFailure failure) noexcept;
 std::string to_lower(std::string_view text);
 bool equals_ignore_case(std::string_view a, std::string_view b);
 
+// Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`, ignoring
+// case: "craete" is 1 from "create".
+std::size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate a mistyped `word` most likely meant: the nearest by edit_distance when it is
+// near enough (at most a third of the word, at least 1), else the only candidate `word` is a
+// prefix of (3 letters at least). None when nothing is that close.
+std::optional<std::string> closest_word(std::string_view word,
+                                        const std::vector<std::string>& candidates);
+
 // Parsed options of one command. Options are `--name value`, `--name=value` or flags.
 class Options {
  public:
@@ -49,13 +58,20 @@ class Options {
     std::set<std::string> with_value;
     std::set<std::string> flags;
   };
-  // `command` names the command in errors ("shadow create").
+  // Parses `args` with CLI11 (command_line.cpp). `command` names the command in errors
+  // ("shadow create"): an unknown option, a missing value or an option given twice is
+  // kInvalidArgument naming the option.
   static Result<Options> parse(const std::vector<std::string>& args, const Spec& spec,
                                std::string_view command);
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   std::optional<std::string> get(const std::string& name) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
+
+  // Filled by the parser, or by a translation such as vssadmin's switches. A flag's value is
+  // empty.
+  void set(const std::string& name, std::string value) { values_[name] = std::move(value); }
+  void add_positional(std::string value) { positionals_.push_back(std::move(value)); }
 
  private:
   std::map<std::string, std::string> values_;

@@ -1,16 +1,17 @@
 // The diskshadow-style interpreter behind `freezeframe script FILE` and `freezeframe shell`.
 //
-// Commands have diskshadow's meaning (docs/cli.md lists them and what differs). A script
-// stops at the first failing line; the Status then starts with "line N: ". Whatever the
+// Commands have diskshadow's meaning (docs/cli.md lists them and what differs). Each line is
+// parsed (script_parser.h) when it is reached and run by a ScriptSession (script_session.h).
+// A script stops at the first failing line; the Status then starts with "line N: ". Whatever the
 // session created in an auto-release (volatile) context is deleted when the script ends,
 // however it ends, and when the shell exits or runs `reset`.
 #pragma once
 
 #include <filesystem>
 #include <istream>
-#include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "freezeframe/status.h"

@@ -257,4 +257,16 @@ Status SetEngine::check_writer(std::string_view name_or_id) {
                    "' is not registered (see 'list writers')");
 }
 
+Status SetEngine::check_component(std::string_view writer_name_or_id, std::string_view component) {
+  FF_TRY(check_writer(writer_name_or_id));
+  FF_ASSIGN_OR_RETURN(WriterMetadata metadata, impl_->writer.identify());
+  for (const WriterComponent& c : metadata.components) {
+    std::string full = c.logical_path.empty() ? c.name : c.logical_path + "\\" + c.name;
+    if (equals_ignore_case(component, c.name) || equals_ignore_case(component, full))
+      return Status();
+  }
+  return not_found("writer '" + metadata.name + "' has no component '" + std::string(component) +
+                   "'");
+}
+
 }  // namespace freezeframe::cli

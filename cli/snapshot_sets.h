@@ -74,6 +74,9 @@ class SetEngine {
   std::vector<WriterRow> writers();
   // kNotFound unless a writer has this name or class id.
   Status check_writer(std::string_view name_or_id);
+  // kNotFound unless that writer has the component: its name, or its logical path and name
+  // joined by '\' (diskshadow's "writer:\path\name" after the "writer:\").
+  Status check_component(std::string_view writer_name_or_id, std::string_view component);
 
   struct Impl;
 

@@ -193,7 +193,18 @@ VolumeEntry* Store::find_volume(std::string_view name) {
       match = &entry;
     }
   }
-  return match;
+  if (match != nullptr)
+    return match;
+  // Windows' volume GUID path, \\?\Volume{UUID}\: the volume with that UUID.
+  constexpr std::string_view kGuidPath = "\\\\?\\volume{";
+  if (wanted.size() == kGuidPath.size() + 37 && wanted.back() == '}' &&
+      equals_ignore_case(std::string_view(wanted).substr(0, kGuidPath.size()), kGuidPath)) {
+    auto uuid = Uuid::parse(wanted.substr(kGuidPath.size(), 36));
+    for (VolumeEntry& entry : catalog_.volumes)
+      if (uuid.ok() && !entry.uuid.is_nil() && entry.uuid == *uuid)
+        return &entry;
+  }
+  return nullptr;
 }
 
 Result<VolumeEntry*> Store::volume(std::string_view name) {
@@ -204,28 +215,28 @@ Result<VolumeEntry*> Store::volume(std::string_view name) {
   return entry;
 }
 
-Result<fs::path> Store::image_path(const VolumeEntry& entry) const {
+Result<fs::path> Store::confined_path(const VolumeEntry& entry, const std::string& relative,
+                                      std::string_view subdir, std::string_view what) const {
   if (entry.catalog_damaged)
     return corrupt("volume '" + entry.name + "' is damaged: " + entry.damage);
-  if (!entry.owned)
-    return fs::path(entry.image);
-  fs::path path = dir_ / entry.image;
-  if (!resolves_inside(path, dir_ / kVolumesDir))
-    return corrupt("volume '" + entry.name + "': image '" + entry.image +
-                   "' resolves outside the store's volumes/ directory");
+  fs::path path = dir_ / relative;
+  if (!resolves_inside(path, dir_ / subdir))
+    return corrupt("volume '" + entry.name + "': " + std::string(what) + " '" + relative +
+                   "' resolves outside the store's " + std::string(subdir) + "/ directory");
   return path;
 }
 
+Result<fs::path> Store::image_path(const VolumeEntry& entry) const {
+  if (!entry.owned && !entry.catalog_damaged)
+    return fs::path(entry.image);
+  return confined_path(entry, entry.image, kVolumesDir, "image");
+}
+
 Result<fs::path> Store::diff_path(const VolumeEntry& entry) const {
-  if (entry.catalog_damaged)
-    return corrupt("volume '" + entry.name + "' is damaged: " + entry.damage);
-  if (!entry.storage)
+  if (!entry.storage && !entry.catalog_damaged)
     return not_found("volume '" + entry.name + "' has no shadow storage");
-  fs::path path = dir_ / entry.storage->diff_image;
-  if (!resolves_inside(path, dir_ / kDiffDir))
-    return corrupt("volume '" + entry.name + "': diff image '" + entry.storage->diff_image +
-                   "' resolves outside the store's diff/ directory");
-  return path;
+  return confined_path(entry, entry.storage ? entry.storage->diff_image : std::string(), kDiffDir,
+                       "diff image");
 }
 
 Result<OpenVolume*> Store::open_volume(std::string_view name) {

@@ -53,10 +53,10 @@
 #include <string>
 #include <vector>
 
+#include "freezeframe/durable_file.h"
 #include "freezeframe/file_volume.h"
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/store_lock.h"
-#include "os.h"
 
 namespace freezeframe::cli {
 
@@ -176,6 +176,8 @@ class Store {
   Status save();
 
   // Exact name, else a unique case-insensitive match; a trailing '\' is ignored ("C:\").
+  // Failing those, Windows' volume GUID path \\?\Volume{UUID}\ names the volume whose UUID
+  // that is.
   VolumeEntry* find_volume(std::string_view name);
   Result<VolumeEntry*> volume(std::string_view name);
 
@@ -239,6 +241,9 @@ class Store {
   Result<std::string> unexpose(const Uuid& shadow);
 
  private:
+  // DIR/relative, checked to resolve inside DIR/subdir (kCorrupt naming `what` otherwise).
+  Result<std::filesystem::path> confined_path(const VolumeEntry& entry, const std::string& relative,
+                                              std::string_view subdir, std::string_view what) const;
   Store(std::filesystem::path dir, StoreAccess access, std::optional<StoreLock> lock,
         std::ostream* notices)
       : dir_(std::move(dir)), access_(access), lock_(std::move(lock)), notices_(notices) {}

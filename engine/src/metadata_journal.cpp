@@ -66,7 +66,7 @@ std::uint64_t MetadataJournal::block_offset(std::uint8_t area, std::uint64_t blo
   return superblock_.log_offset[area] + block * format::kLogBlockBytes;
 }
 
-Status MetadataJournal::fail(Status status) {
+Status MetadataJournal::fail(const Status& status) {
   broken_ = status.with_context(name_ + ": metadata commit failed; the provider " +
                                 "refuses further changes until it is reopened");
   return broken_;
@@ -120,11 +120,11 @@ Status MetadataJournal::write_checkpoint(JournalClient& client) {
           write_blocks(area, begin, first_sequence + begin, payloads, begin, end,
                        first_sequence + group, static_cast<std::uint32_t>(group_end - group));
       if (!status.ok())
-        return fail(std::move(status));
+        return fail(status);
     }
   }
   if (Status status = diff_.flush(); !status.ok())
-    return fail(std::move(status));
+    return fail(status);
   format::Superblock next = superblock_;
   next.generation += 1;
   next.active_log = area;
@@ -139,9 +139,9 @@ Status MetadataJournal::write_checkpoint(JournalClient& client) {
   format::encode_superblock(
       next, std::span<std::byte, format::kSuperblockBytes>(bytes.data(), format::kSuperblockBytes));
   if (Status status = diff_.write(0, bytes); !status.ok())
-    return fail(std::move(status));
+    return fail(status);
   if (Status status = diff_.flush(); !status.ok())
-    return fail(std::move(status));
+    return fail(status);
   superblock_ = next;
   log_position_ = payloads.size();
   next_sequence_ = first_sequence + payloads.size();
@@ -159,7 +159,7 @@ Status MetadataJournal::commit(JournalClient& client) {
     return Status();
   if (data_dirty_) {
     if (Status status = diff_.flush(); !status.ok())
-      return fail(std::move(status));
+      return fail(status);
     data_dirty_ = false;
   }
   if (!pending_.empty()) {
@@ -178,7 +178,7 @@ Status MetadataJournal::commit(JournalClient& client) {
       if (status.ok())
         status = diff_.flush();
       if (!status.ok())
-        return fail(std::move(status));
+        return fail(status);
       log_position_ += end - begin;
       next_sequence_ += end - begin;
       ++stats_.commits;
@@ -287,7 +287,8 @@ Status MetadataJournal::replay(JournalClient& client) {
   // A commit group is written only after the previous one is durable, so an intact group
   // after the end of the log means a durable block was damaged, not a torn commit.
   for (std::uint64_t later = position + 1;
-       later < std::min(area_blocks_, position + 2 * format::kGroupBlocksMax); ++later) {
+       later < std::min(area_blocks_, position + std::uint64_t{2} * format::kGroupBlocksMax);
+       ++later) {
     FF_TRY(read_block(area, later, block));
     auto decoded = format::decode_log_block(block);
     if (!decoded.ok())

@@ -86,7 +86,7 @@ class MetadataJournal {
 
   // Marks the journal broken with `status` (a metadata write or flush failed, or the state
   // on disk is between two steps) and returns the broken status.
-  Status fail(Status status);
+  Status fail(const Status& status);
   // OK unless broken.
   const Status& broken() const noexcept { return broken_; }
 

@@ -98,7 +98,7 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   // Rebuilds the state from the journal, then the diff area's accounting from the index.
   Status recover();
   // Marks the journal broken (MetadataJournal::fail).
-  Status fail(Status status) { return journal_.fail(std::move(status)); }
+  Status fail(const Status& status) { return journal_.fail(status); }
   const Status& broken() const noexcept { return journal_.broken(); }
 
   // JournalClient.

@@ -86,7 +86,7 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
         ++stats_.read_modify_writes;
       }
       if (discard) {
-        std::fill_n(buffer.begin() + within, piece, std::byte{0});
+        std::ranges::fill(buffer.subspan(within, piece), std::byte{0});
       } else {
         std::memcpy(buffer.data() + within, data.data() + position, piece);
       }

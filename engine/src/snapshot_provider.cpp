@@ -556,7 +556,7 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
   // CoW: a half-done copy leaves the live volume between two states: refuse further changes
   // until a reopen resumes the revert from the journal.
   if (Status status = s.path->finish_revert(); !status.ok())
-    return s.state.fail(std::move(status));
+    return s.state.fail(status);
   return Status();
 }
 

@@ -97,7 +97,7 @@ Status CacheVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
   std::lock_guard lock(mutex_);
   FF_TRY(check_room("discard", offset, length));
   // A discard is cached like a write of zeros: it too is lost or kept per unit by a crash.
-  static constexpr std::size_t kZeroBytes = 64 * 1024;
+  static constexpr std::size_t kZeroBytes = std::size_t{64} * 1024;
   static const std::vector<std::byte> zeros(kZeroBytes);
   std::uint64_t done = 0;
   while (done < length) {

@@ -102,7 +102,7 @@ Status TransactionalApp::format() {
   return Status();
 }
 
-Status TransactionalApp::fail(Status status) {
+Status TransactionalApp::fail(const Status& status) {
   stats_.failed = true;
   changed_.notify_all();
   return status.with_context("transactional app '" + options_.name + "'");

@@ -53,6 +53,29 @@ TEST(Options, ParsesValuesFlagsAndNamesUnknownOptions) {
   EXPECT_NE(missing.status().message().find("needs a value"), std::string::npos);
 }
 
+TEST(EditDistance, CountsInsertionsDeletionsSubstitutionsAndSwapsIgnoringCase) {
+  EXPECT_EQ(edit_distance("volume", "volume"), 0u);
+  EXPECT_EQ(edit_distance("VOLUME", "volume"), 0u);
+  EXPECT_EQ(edit_distance("volum", "volume"), 1u);
+  EXPECT_EQ(edit_distance("craete", "create"), 1u);
+  EXPECT_EQ(edit_distance("shdow", "shadow"), 1u);
+  EXPECT_EQ(edit_distance("list", "lost"), 1u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+}
+
+TEST(ClosestWord, SuggestsANearWordOrAUniquePrefixAndNothingFarOff) {
+  const std::vector<std::string> commands = {"volume", "shadow", "shadowstorage", "vssadmin"};
+  EXPECT_EQ(closest_word("volum", commands), "volume");
+  EXPECT_EQ(closest_word("Shadwo", commands), "shadow");
+  EXPECT_EQ(closest_word("vssadmn", commands), "vssadmin");
+  EXPECT_EQ(closest_word("shadowstor", commands), "shadowstorage");  // a unique prefix
+  EXPECT_EQ(closest_word("sha", commands), std::nullopt);            // shadow or shadowstorage?
+  EXPECT_EQ(closest_word("frobnicate", commands), std::nullopt);
+  EXPECT_EQ(closest_word("xy", commands), std::nullopt);
+  EXPECT_EQ(closest_word("x", {}), std::nullopt);
+}
+
 TEST(Contexts, AttributeBitsMapBackToTheirContext) {
   EXPECT_EQ(context_of_attributes(static_cast<std::uint32_t>(SnapshotContext::kAppRollback) |
                                   kAttrDifferential),

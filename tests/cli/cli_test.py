@@ -367,6 +367,108 @@ class ScriptTest(StoreTest):
         self.assertEqual(head, changed)
         self.assertEqual(len(self.shadows()), 2)
 
+    def program(self, path, body):
+        """Writes an executable shell script at `path` (directories made as needed)."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body)
+        os.chmod(path, 0o755)
+        return path
+
+    def script_in(self, cwd, name, *params, path=None):
+        """Runs a script from `cwd`, with PATH set to `path` when given."""
+        env = dict(os.environ)
+        if path is not None:
+            env["PATH"] = path
+        return subprocess.run([BINARY, "--store", self.store, "script",
+                               os.path.join(SCRIPTS, name)] + list(params),
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+
+    def test_writer_exclude_warns_about_absent_writers_and_takes_unquoted_names(self):
+        out = self.script("writer_exclude.dsh").stdout
+        absent = "WARNING: writer 'Microsoft Exchange Writer' is not present; " \
+                 "'writer exclude' ignores it"
+        # Quoted and unquoted, each line warns right after its echo and the script goes on.
+        self.assertIn("-> writer exclude \"Microsoft Exchange Writer\"\n" + absent + "\n", out)
+        self.assertIn("-> writer exclude Microsoft Exchange Writer\n" + absent + "\n", out)
+        self.assertIn("-> writer exclude \"freezeframe volume writer:\\Z:\"\n"
+                      "WARNING: component 'Z:' of writer 'freezeframe volume writer' is not "
+                      "present", out)
+        # The unquoted name of the writer that is present excluded it: no warning, and the
+        # set was taken without writers.
+        self.assertIn("-> writer exclude freezeframe volume writer\n-> set context", out)
+        self.assertIn("created through the protocol with 0 writer(s)", out)
+        shadows = self.shadows()
+        self.assertEqual(len(shadows), 1)
+        self.assertEqual(shadows[0]["volume"], "C:")
+        self.assertEqual(self.export(shadows[0]["id"]), self.c_data)
+        # A component that is present is not selectable: refused, naming the line.
+        path = self.path("component.dsh")
+        with open(path, "w") as f:
+            f.write("writer exclude \"freezeframe volume writer:\\C:\"\n")
+        done = self.run_ff("script", path, check=False)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("line 1: 'writer exclude' of a component is not supported", done.stderr)
+
+    def test_exec_passes_backslashes_intact_and_prints_our_lines_first(self):
+        echo_args = self.program(self.path("bin/echo-args"),
+                                 "for arg in \"$@\"; do printf 'child: [%s]\\n' \"$arg\"; done\n")
+        out = self.script("exec_arguments.dsh", echo_args).stdout
+        lines = out.splitlines()
+        children = [line for line in lines if line.startswith("child: ")]
+        self.assertEqual(children, ["child: [C:\\backup\\dir]",
+                                    "child: [two words\\with\\backslashes]",
+                                    "child: [\\\\server\\share]"])
+        echo = lines.index("-> exec %DISKSH_PARAM_1% C:\\backup\\dir "
+                           "\"two words\\with\\backslashes\" \\\\server\\share")
+        self.assertLess(echo, lines.index(children[0]))
+
+    def test_exec_finds_a_bare_name_in_the_current_directory_before_path(self):
+        work = self.path("work")
+        on_path = self.path("bin")
+        self.program(os.path.join(work, "print-greeting"),
+                     "echo \"$1 from the current directory\"\n")
+        self.program(os.path.join(on_path, "print-greeting"), "echo \"$1 from PATH\"\n")
+        search = on_path + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
+        done = self.script_in(work, "exec_bare_name.dsh", path=search)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = done.stdout.splitlines()
+        self.assertNotIn("hello from PATH", lines)
+        child = lines.index("hello from the current directory")
+        self.assertLess(lines.index("-> exec print-greeting %Greeting%"), child)
+        self.assertLess(lines.index("-> %Greeting% = hello"), child)
+        # Elsewhere the program on PATH runs; where there is none, the script stops naming it.
+        elsewhere = self.script_in(self.dir, "exec_bare_name.dsh", path=search)
+        self.assertEqual(elsewhere.returncode, 0, elsewhere.stderr)
+        self.assertIn("hello from PATH\n", elsewhere.stdout)
+        missing = self.script_in(self.dir, "exec_bare_name.dsh", path="/nonexistent")
+        self.assertEqual(missing.returncode, EXIT_NOT_FOUND, missing.stderr)
+        self.assertIn("line 3: exec: program 'print-greeting' is neither in the current "
+                      "directory nor in a directory of PATH", missing.stderr)
+
+    def test_resync_with_lun_options_onto_the_shadows_own_volume(self):
+        shadow = "{%s}" % self.create_set("C:")["shadows"][0]["id"]
+        self.write("C:", 0, self.rng.randbytes(MIB))
+        out = self.script("resync_to.dsh", shadow, "c:\\").stdout
+        self.assertEqual(self.read_volume("C:"), self.c_data)
+        self.assertIn("The volume 'C:' was reverted to shadow copy %s" % shadow, out)
+
+    def test_add_shadow_onto_another_volume_is_refused_naming_both(self):
+        shadow = "{%s}" % self.create_set("C:")["shadows"][0]["id"]
+        changed = self.rng.randbytes(MIB)
+        self.write("C:", 0, changed)
+        d_before = self.read_volume("D:")
+        for destination in ["D:", "E:"]:
+            with self.subTest(destination=destination):
+                done = self.script("resync_to.dsh", shadow, destination, check=False)
+                self.assertEqual(done.returncode, EXIT_USAGE, done.stderr)
+                self.assertIn("line 4: '%s' is not the volume of shadow copy %s ('C:'); a shadow "
+                              "copy is resynchronised only onto its own volume"
+                              % (destination, shadow), done.stderr)
+        self.assertEqual(self.read_volume("C:")[:MIB], changed)
+        self.assertEqual(self.read_volume("D:"), d_before)
+        self.assertEqual(len(self.shadows()), 1)
+
     def check_fails_at(self, name, line, code, words):
         done = self.script(name, check=False)
         self.assertEqual(done.returncode, code, done.stderr)
@@ -445,9 +547,16 @@ class KillTest(StoreTest):
         self.assertEqual(self.export(shadow), old)
 
 
-if __name__ == "__main__":
+def main(usage):
+    """Runs the test classes of the script that was started (`__main__`) on the binary its
+    command line names: --binary PATH [unittest arguments]."""
+    global BINARY
     args = sys.argv[1:]
     if len(args) < 2 or args[0] != "--binary":
-        sys.exit(__doc__)
+        sys.exit(usage)
     BINARY = os.path.abspath(args[1])
-    unittest.main(argv=[sys.argv[0]] + args[2:], verbosity=2)
+    unittest.main(module="__main__", argv=[sys.argv[0]] + args[2:], verbosity=2)
+
+
+if __name__ == "__main__":
+    main(__doc__)

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_test  # noqa: E402
@@ -79,6 +78,18 @@ class SafetyTest(StoreTest):
         self.write(name, size // 4, new)
         live = old[:size // 4] + new + old[size // 4 + len(new):]
         return shadow, old, live
+
+    def expose(self, shadow, path, cwd=None, check=True):
+        """Exposes a shadow copy at `path` through a script (the command has no expose verb),
+        run from `cwd` (default: the test's directory)."""
+        script = self.path("expose.dsh")
+        with open(script, "w") as f:
+            f.write("expose %s %s\n" % (shadow, path))
+        done = subprocess.run([cli_test.BINARY, "--store", self.store, "script", script],
+                              capture_output=True, text=True, cwd=cwd or self.dir)
+        if check:
+            self.assertEqual(done.returncode, 0, done.stderr)
+        return done
 
     def victim(self, name="victim.txt", text=b"not the store's\n"):
         path = self.path(name)
@@ -162,10 +173,7 @@ class DamagedStorageTest(SafetyTest):
         self.create_set("A:")
         b_shadow = self.create_set("B:")["shadows"][0]["id"]
         exposed = self.path("b.img")
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (b_shadow, exposed))
-        self.run_ff("script", script)
+        self.expose(b_shadow, exposed)
         with open(exposed, "rb") as f:
             b_data = f.read()
         self.damage_superblock("A:")
@@ -311,16 +319,6 @@ class ConfinementTest(SafetyTest):
         self.assert_file(victim, text)
         self.assertEqual(self.catalog()["exposures"], [])
 
-    def expose(self, shadow, path, cwd=None, check=True):
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (shadow, path))
-        done = subprocess.run([cli_test.BINARY, "--store", self.store, "script", script],
-                              capture_output=True, text=True, cwd=cwd or self.dir)
-        if check:
-            self.assertEqual(done.returncode, 0, done.stderr)
-        return done
-
     def test_exposures_are_absolute_and_delete_from_another_directory_removes_only_them(self):
         self.run_ff("volume", "create", "C:", "--size", "1M")
         data = self.rng.randbytes(MIB)
@@ -403,10 +401,7 @@ class ConfinementTest(SafetyTest):
         self.run_ff("volume", "create", "C:", "--size", "1M")
         shadow = self.create_set("C:")["shadows"][0]["id"]
         exposed = self.path("x.img")
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (shadow, exposed))
-        self.run_ff("script", script)
+        self.expose(shadow, exposed)
         done = self.run_ff("volume", "attach", "V:", "--image", exposed, check=False)
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("exposure", done.stderr)
@@ -677,10 +672,7 @@ class CatalogCorruptionTest(SafetyTest):
             expected[shadow] = old
             lives[name] = live
         exported = self.path("exposed.img")
-        script = self.path("expose.dsh")
-        with open(script, "w") as f:
-            f.write("expose %s %s\n" % (list(expected)[0], exported))
-        self.run_ff("script", script)
+        self.expose(list(expected)[0], exported)
         path = os.path.join(self.store, "catalog.json")
         with open(path, "rb") as f:
             good = f.read()
@@ -724,8 +716,4 @@ class CatalogCorruptionTest(SafetyTest):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if len(args) < 2 or args[0] != "--binary":
-        sys.exit(__doc__)
-    cli_test.BINARY = os.path.abspath(args[1])
-    unittest.main(argv=[sys.argv[0]] + args[2:], verbosity=2)
+    cli_test.main(__doc__)

@@ -39,7 +39,7 @@ struct MemoryVolumeOptions {
 
 class MemoryVolume final : public Volume {
  public:
-  static constexpr std::uint64_t kPageBytes = 64 * 1024;
+  static constexpr std::uint64_t kPageBytes = std::uint64_t{64} * 1024;
 
   // Fails with kInvalidArgument if the size is zero or not a multiple of the sector size, or
   // the sector size is not supported.

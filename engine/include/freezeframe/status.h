@@ -200,8 +200,11 @@ class [[nodiscard]] Result {
 // Declares `lhs` from the value of a Result expression, or returns its Status.
 #define FF_ASSIGN_OR_RETURN(lhs, expr) \
   FF_ASSIGN_OR_RETURN_IMPL_(FF_CONCAT_(ff_result_, __LINE__), lhs, expr)
+// `lhs` is a declaration and `tmp` a name, so neither can be put in parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define FF_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok())                                  \
     return tmp.status();                          \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

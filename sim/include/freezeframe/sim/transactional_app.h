@@ -138,7 +138,7 @@ class TransactionalApp final : public Writer {
   Status begin_transaction();
   Status checkpoint();
   std::uint64_t record_bytes_for(std::uint32_t blocks) const;
-  Status fail(Status status);
+  Status fail(const Status& status);
 
   Volume& data_;
   Volume& log_;
