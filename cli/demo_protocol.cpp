@@ -132,9 +132,9 @@ bool snapshot_set_demo(ProviderKind kind, std::uint64_t seed, const fs::path& di
     return false;
   HoldableVolume data(*data_provider.value(), "data");
   HoldableVolume log(*log_provider.value(), "log");
-  BlockSnapshotAdapter block("freezeframe-" + tag, kind);
-  if (!check(block.add_volume(*data_provider.value(), "data"), "provider") ||
-      !check(block.add_volume(*log_provider.value(), "log"), "provider"))
+  auto block = BlockSnapshotAdapter::create("freezeframe-" + tag, kind);
+  if (!check(block->add_volume(*data_provider.value(), "data"), "provider") ||
+      !check(block->add_volume(*log_provider.value(), "log"), "provider"))
     return false;
   sim::TransactionalAppOptions app_options;
   app_options.seed = seed;
@@ -150,11 +150,11 @@ bool snapshot_set_demo(ProviderKind kind, std::uint64_t seed, const fs::path& di
   bool ok = true;
   {
     Coordinator coordinator(clock, coordinator_options);
-    ok = check(coordinator.register_provider(block), "register provider") &&
+    ok = check(coordinator.register_provider(*block), "register provider") &&
          check(coordinator.add_volume(data), "add volume") &&
          check(coordinator.add_volume(log), "add volume") &&
-         check(coordinator.set_default_provider("data", block.id()), "default provider") &&
-         check(coordinator.set_default_provider("log", block.id()), "default provider") &&
+         check(coordinator.set_default_provider("data", block->id()), "default provider") &&
+         check(coordinator.set_default_provider("log", block->id()), "default provider") &&
          check(coordinator.register_writer(*app.value()), "register writer");
     if (!ok)
       return false;

@@ -47,8 +47,8 @@ struct SetEngine::Impl {
   std::ostream* log;
   SystemClock clock;
   VolumeWriter writer;
-  BlockSnapshotAdapter cow;
-  BlockSnapshotAdapter row;
+  std::unique_ptr<BlockSnapshotAdapter> cow;
+  std::unique_ptr<BlockSnapshotAdapter> row;
   // Volume name -> the SnapshotProvider registered for it and the volume held at commit.
   std::map<std::string, SnapshotProvider*> registered;
   std::vector<std::unique_ptr<HoldableVolume>> holdable;
@@ -67,8 +67,10 @@ struct SetEngine::Impl {
       : store(s),
         log(l),
         writer(s),
-        cow(provider_name(ProviderKind::kCopyOnWrite), ProviderKind::kCopyOnWrite),
-        row(provider_name(ProviderKind::kRedirectOnWrite), ProviderKind::kRedirectOnWrite) {}
+        cow(BlockSnapshotAdapter::create(provider_name(ProviderKind::kCopyOnWrite),
+                                         ProviderKind::kCopyOnWrite)),
+        row(BlockSnapshotAdapter::create(provider_name(ProviderKind::kRedirectOnWrite),
+                                         ProviderKind::kRedirectOnWrite)) {}
 
   bool writer_matches(std::string_view text) const {
     auto id = Uuid::parse(text);
@@ -84,8 +86,8 @@ struct SetEngine::Impl {
     for (VolumeEntry& entry : store.catalog().volumes)
       if (entry.storage && store.open_volume(entry).ok())
         FF_TRY(register_volume(entry));
-    FF_TRY(coordinator->register_provider(cow));
-    FF_TRY(coordinator->register_provider(row));
+    FF_TRY(coordinator->register_provider(*cow));
+    FF_TRY(coordinator->register_provider(*row));
     return Status();
   }
 
@@ -104,7 +106,7 @@ struct SetEngine::Impl {
                         "' was recreated during this session; run 'reset' first");
     }
     BlockSnapshotAdapter& provider =
-        opened->provider->kind() == ProviderKind::kCopyOnWrite ? cow : row;
+        opened->provider->kind() == ProviderKind::kCopyOnWrite ? *cow : *row;
     FF_TRY(provider.add_volume(*opened->provider, entry.name));
     holdable.push_back(std::make_unique<HoldableVolume>(*opened->provider, entry.name));
     FF_TRY(coordinator->add_volume(*holdable.back()));
@@ -120,7 +122,7 @@ struct SetEngine::Impl {
       FF_TRY(register_volume(*entry));
       FF_ASSIGN_OR_RETURN(OpenVolume * opened, store.open_volume(*entry));
       ProviderKind kind = opened->provider->kind();
-      provider_ids.push_back((kind == ProviderKind::kCopyOnWrite ? cow : row).id());
+      provider_ids.push_back((kind == ProviderKind::kCopyOnWrite ? cow : row)->id());
     }
     bool excluded = std::any_of(request.writers_excluded.begin(), request.writers_excluded.end(),
                                 [&](const std::string& w) { return writer_matches(w); });

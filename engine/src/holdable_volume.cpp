@@ -1,13 +1,50 @@
 #include "freezeframe/holdable_volume.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <utility>
 
 #include "freezeframe/assert.h"
 
 namespace freezeframe {
 
+class HoldableVolume::Gate {
+ public:
+  std::mutex mutex;
+  std::condition_variable released;
+  std::condition_variable drained;
+  std::uint32_t holds = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t waiting = 0;
+
+  void enter() {
+    std::unique_lock lock(mutex);
+    if (holds > 0) {
+      ++waiting;
+      released.wait(lock, [&] { return holds == 0; });
+      --waiting;
+    }
+    ++in_flight;
+  }
+
+  void leave() {
+    bool notify = false;
+    {
+      std::lock_guard lock(mutex);
+      --in_flight;
+      notify = in_flight == 0 && holds > 0;
+    }
+    if (notify)
+      drained.notify_all();
+  }
+};
+
 HoldableVolume::HoldableVolume(Volume& base, std::string name)
-    : VolumeWrapper(base), identity_{name.empty() ? base.name() : std::move(name), base.uuid()} {}
+    : VolumeWrapper(base),
+      identity_{name.empty() ? base.name() : std::move(name), base.uuid()},
+      gate_(std::make_unique<Gate>()) {}
+
+HoldableVolume::~HoldableVolume() = default;
 
 void HoldableVolume::hold() {
   begin_hold();
@@ -15,78 +52,57 @@ void HoldableVolume::hold() {
 }
 
 void HoldableVolume::begin_hold() {
-  std::lock_guard lock(mutex_);
-  ++holds_;
+  std::lock_guard lock(gate_->mutex);
+  ++gate_->holds;
 }
 
 bool HoldableVolume::wait_drained() {
-  std::unique_lock lock(mutex_);
-  drained_.wait(lock, [&] { return in_flight_ == 0 || holds_ == 0; });
-  return in_flight_ == 0;
+  std::unique_lock lock(gate_->mutex);
+  gate_->drained.wait(lock, [&] { return gate_->in_flight == 0 || gate_->holds == 0; });
+  return gate_->in_flight == 0;
 }
 
 void HoldableVolume::release() {
   {
-    std::lock_guard lock(mutex_);
-    FF_ASSERT(holds_ > 0);
-    --holds_;
-    if (holds_ > 0)
+    std::lock_guard lock(gate_->mutex);
+    FF_ASSERT(gate_->holds > 0);
+    --gate_->holds;
+    if (gate_->holds > 0)
       return;
   }
-  released_.notify_all();
-  drained_.notify_all();  // a wait_drained() of a hold released meanwhile has nothing to wait for
+  gate_->released.notify_all();
+  // A wait_drained() of a hold released meanwhile has nothing to wait for.
+  gate_->drained.notify_all();
 }
 
 bool HoldableVolume::held() const {
-  std::lock_guard lock(mutex_);
-  return holds_ > 0;
+  std::lock_guard lock(gate_->mutex);
+  return gate_->holds > 0;
 }
 
 std::uint64_t HoldableVolume::waiting() const {
-  std::lock_guard lock(mutex_);
-  return waiting_;
+  std::lock_guard lock(gate_->mutex);
+  return gate_->waiting;
 }
 
-void HoldableVolume::enter() {
-  std::unique_lock lock(mutex_);
-  if (holds_ > 0) {
-    ++waiting_;
-    released_.wait(lock, [&] { return holds_ == 0; });
-    --waiting_;
-  }
-  ++in_flight_;
-}
-
-void HoldableVolume::leave() {
-  bool notify = false;
-  {
-    std::lock_guard lock(mutex_);
-    --in_flight_;
-    notify = in_flight_ == 0 && holds_ > 0;
-  }
-  if (notify)
-    drained_.notify_all();
+template <typename Request>
+Status HoldableVolume::through_gate(Request&& request) {
+  gate_->enter();
+  Status status = request();
+  gate_->leave();
+  return status;
 }
 
 Status HoldableVolume::do_write(std::uint64_t offset, std::span<const std::byte> data) {
-  enter();
-  Status status = VolumeWrapper::do_write(offset, data);
-  leave();
-  return status;
+  return through_gate([&] { return VolumeWrapper::do_write(offset, data); });
 }
 
 Status HoldableVolume::do_flush() {
-  enter();
-  Status status = VolumeWrapper::do_flush();
-  leave();
-  return status;
+  return through_gate([&] { return VolumeWrapper::do_flush(); });
 }
 
 Status HoldableVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
-  enter();
-  Status status = VolumeWrapper::do_discard(offset, length);
-  leave();
-  return status;
+  return through_gate([&] { return VolumeWrapper::do_discard(offset, length); });
 }
 
 }  // namespace freezeframe

@@ -12,8 +12,207 @@ namespace freezeframe {
 
 // ---- BlockSnapshotAdapter ----
 
-class BlockSnapshotAdapter::Sets {
+namespace {
+
+class BlockAdapter final : public BlockSnapshotAdapter {
  public:
+  BlockAdapter(std::string name, ProviderKind kind, Uuid id)
+      : name_(std::move(name)), kind_(kind), id_(id.is_nil() ? Uuid::from_name(name_) : id) {}
+
+  const Uuid& id() const noexcept override { return id_; }
+  const std::string& name() const noexcept override { return name_; }
+  ProviderKind kind() const noexcept override { return kind_; }
+  bool is_volume_supported(std::string_view volume) const override {
+    std::lock_guard lock(mutex_);
+    return engine(volume) != nullptr;
+  }
+
+  Status begin_prepare(const Uuid& set_id, std::string_view volume,
+                       std::uint32_t attributes) override {
+    std::lock_guard lock(mutex_);
+    if (engine(volume) == nullptr)
+      return Status(ErrorCode::kUnsupported, "provider '" + name_ + "' does not support volume '" +
+                                                 std::string(volume) + "'");
+    // A new set discards the half-prepared state of any earlier set that never committed.
+    for (auto it = sets_.begin(); it != sets_.end();) {
+      if (it->first != set_id && !it->second.aborted && it->second.created.empty())
+        it = sets_.erase(it);
+      else
+        ++it;
+    }
+    SetState& state = sets_[set_id];
+    if (state.aborted)
+      return Status(ErrorCode::kAborted, "provider '" + name_ + "': snapshot set " +
+                                             set_id.to_string() + " was aborted");
+    for (const PreparedVolume& prepared : state.volumes) {
+      if (prepared.volume == volume)
+        return Status(ErrorCode::kAlreadyExists, "provider '" + name_ + "': volume '" +
+                                                     std::string(volume) + "' is already in set " +
+                                                     set_id.to_string());
+    }
+    std::uint32_t bits = attributes;
+    if (kind_ == ProviderKind::kCopyOnWrite)
+      bits |= kAttrDifferential;
+    state.volumes.push_back({std::string(volume), bits});
+    return Status();
+  }
+
+  Status end_prepare(const Uuid& set_id) override {
+    std::lock_guard lock(mutex_);
+    if (live(set_id) == nullptr)
+      return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
+                       " in preparation");
+    return Status();
+  }
+
+  Status pre_commit(const Uuid& set_id) override {
+    FF_TRY(end_prepare(set_id));
+    std::vector<PreparedVolume> volumes;
+    {
+      std::lock_guard lock(mutex_);
+      volumes = sets_.at(set_id).volumes;
+    }
+    // Flush before the commit window opens (writers are frozen, I/O not yet held), so that
+    // commit() finds little to write back: a CoW write-back buffer would otherwise be written,
+    // with its barriers, while the volumes' I/O is held.
+    for (const PreparedVolume& prepared : volumes) {
+      SnapshotProvider* served = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        served = engine(prepared.volume);
+      }
+      if (Status status = served->flush(); !status.ok())
+        return status.with_context("provider '" + name_ + "' pre-commit flush of volume '" +
+                                   prepared.volume + "'");
+    }
+    return Status();
+  }
+
+  Status commit(const Uuid& set_id) override {
+    std::vector<PreparedVolume> volumes;
+    {
+      std::lock_guard lock(mutex_);
+      const SetState* state = live(set_id);
+      if (state == nullptr)
+        return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
+                         " to commit");
+      volumes = state->volumes;
+    }
+    const Status aborted_meanwhile(
+        ErrorCode::kAborted,
+        "provider '" + name_ + "': snapshot set " + set_id.to_string() + " aborted during commit");
+    for (const PreparedVolume& prepared : volumes) {
+      SnapshotProvider* served = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        if (live(set_id) == nullptr)
+          return aborted_meanwhile;
+        served = engine(prepared.volume);
+      }
+      auto created = served->create_snapshot(set_id, prepared.attributes);
+      if (!created.ok())
+        return created.status().with_context("provider '" + name_ + "' commit of volume '" +
+                                             prepared.volume + "'");
+      bool discard = false;
+      {
+        std::lock_guard lock(mutex_);
+        SetState* state = live(set_id);
+        if (state == nullptr)
+          discard = true;
+        else
+          state->created.emplace_back(prepared.volume, created->id);
+      }
+      if (discard) {
+        // abort() ran while this snapshot was being created: it must not survive.
+        served->delete_snapshot(created->id).ignore_error();
+        return aborted_meanwhile;
+      }
+    }
+    return Status();
+  }
+
+  Status post_commit(const Uuid& set_id) override {
+    std::lock_guard lock(mutex_);
+    if (live(set_id) == nullptr)
+      return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
+                       " committed");
+    // The set is complete: its snapshots are ordinary snapshots from now on.
+    sets_.erase(set_id);
+    return Status();
+  }
+
+  Status abort(const Uuid& set_id) override {
+    if (set_id.is_nil())
+      return invalid_argument("provider '" + name_ + "': abort needs a snapshot set id");
+    {
+      std::lock_guard lock(mutex_);
+      SetState& state = sets_[set_id];
+      if (!state.aborted) {
+        state.aborted = true;
+        state.volumes.clear();
+        state.created.clear();
+        aborted_order_.push_back(set_id);
+        while (aborted_order_.size() > kAbortedSetsMax) {
+          sets_.erase(aborted_order_.front());
+          aborted_order_.erase(aborted_order_.begin());
+        }
+      }
+    }
+    Status first_error;
+    for (SnapshotProvider* engine : engines()) {
+      for (const SnapshotInfo& info : engine->snapshots()) {
+        if (info.set_id != set_id)
+          continue;
+        Status deleted = engine->delete_snapshot(info.id);
+        if (!deleted.ok() && deleted.code() != ErrorCode::kNotFound && first_error.ok())
+          first_error = deleted.with_context("provider '" + name_ + "' abort");
+      }
+    }
+    return first_error;
+  }
+
+  Status delete_snapshot(const Uuid& snapshot_id) override {
+    for (SnapshotProvider* engine : engines()) {
+      if (engine->snapshot_info(snapshot_id).ok())
+        return engine->delete_snapshot(snapshot_id);
+    }
+    return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
+  }
+
+  std::vector<SnapshotInfo> query() const override {
+    std::vector<SnapshotInfo> result;
+    for (SnapshotProvider* engine : engines()) {
+      auto snapshots = engine->snapshots();
+      result.insert(result.end(), snapshots.begin(), snapshots.end());
+    }
+    return result;
+  }
+
+  Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) override {
+    for (SnapshotProvider* engine : engines()) {
+      if (engine->snapshot_info(snapshot_id).ok())
+        return engine->open_snapshot(snapshot_id);
+    }
+    return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
+  }
+
+ protected:
+  Status add_engine(SnapshotProvider& engine, std::string volume) override {
+    if (volume.empty())
+      volume = engine.name();
+    if (engine.kind() != kind_)
+      return invalid_argument("provider '" + name_ + "' (" +
+                              std::string(provider_kind_name(kind_)) + ") cannot serve volume '" +
+                              volume + "': it is " +
+                              std::string(provider_kind_name(engine.kind())));
+    std::lock_guard lock(mutex_);
+    if (!volumes_.emplace(volume, &engine).second)
+      return Status(ErrorCode::kAlreadyExists,
+                    "provider '" + name_ + "' already serves a volume named '" + volume + "'");
+    return Status();
+  }
+
+ private:
   struct PreparedVolume {
     std::string volume{};
     std::uint32_t attributes = 0;
@@ -26,228 +225,39 @@ class BlockSnapshotAdapter::Sets {
   // Aborted sets remembered, so that a late commit of one is discarded.
   static constexpr std::size_t kAbortedSetsMax = 16;
 
-  std::mutex mutex;
-  std::map<std::string, SnapshotProvider*, std::less<>> volumes;
-  std::map<Uuid, SetState> sets;
-  std::vector<Uuid> aborted_order;
-
-  // REQUIRES: mutex held.
+  // REQUIRES: mutex_ held.
   SnapshotProvider* engine(std::string_view volume) const {
-    auto it = volumes.find(volume);
-    return it == volumes.end() ? nullptr : it->second;
+    auto it = volumes_.find(volume);
+    return it == volumes_.end() ? nullptr : it->second;
   }
-  // The set `set_id` if it exists and was not aborted. REQUIRES: mutex held.
+  // The set `set_id` if it exists and was not aborted. REQUIRES: mutex_ held.
   SetState* live(const Uuid& set_id) {
-    auto it = sets.find(set_id);
-    return it == sets.end() || it->second.aborted ? nullptr : &it->second;
-  }
-  SetState* live_locked(const Uuid& set_id) {
-    std::lock_guard lock(mutex);
-    return live(set_id);
+    auto it = sets_.find(set_id);
+    return it == sets_.end() || it->second.aborted ? nullptr : &it->second;
   }
   // Every engine served, copied out so that they are called without the lock.
-  std::vector<SnapshotProvider*> engines() {
-    std::lock_guard lock(mutex);
+  std::vector<SnapshotProvider*> engines() const {
+    std::lock_guard lock(mutex_);
     std::vector<SnapshotProvider*> result;
-    for (const auto& [name, engine] : volumes)
-      result.push_back(engine);
+    for (const auto& [name, served] : volumes_)
+      result.push_back(served);
     return result;
   }
+
+  std::string name_;
+  ProviderKind kind_;
+  Uuid id_;
+  mutable std::mutex mutex_;
+  std::map<std::string, SnapshotProvider*, std::less<>> volumes_;
+  std::map<Uuid, SetState> sets_;
+  std::vector<Uuid> aborted_order_;
 };
 
-BlockSnapshotAdapter::BlockSnapshotAdapter(std::string name, ProviderKind kind, Uuid id)
-    : name_(std::move(name)),
-      kind_(kind),
-      id_(id.is_nil() ? Uuid::from_name(name_) : id),
-      sets_(std::make_unique<Sets>()) {}
+}  // namespace
 
-BlockSnapshotAdapter::~BlockSnapshotAdapter() = default;
-
-Status BlockSnapshotAdapter::add_volume(SnapshotProvider& engine, std::string volume) {
-  if (volume.empty())
-    volume = engine.name();
-  if (engine.kind() != kind_)
-    return invalid_argument("provider '" + name_ + "' (" + std::string(provider_kind_name(kind_)) +
-                            ") cannot serve volume '" + volume + "': it is " +
-                            std::string(provider_kind_name(engine.kind())));
-  std::lock_guard lock(sets_->mutex);
-  if (!sets_->volumes.emplace(volume, &engine).second)
-    return Status(ErrorCode::kAlreadyExists,
-                  "provider '" + name_ + "' already serves a volume named '" + volume + "'");
-  return Status();
-}
-
-bool BlockSnapshotAdapter::is_volume_supported(std::string_view volume) const {
-  std::lock_guard lock(sets_->mutex);
-  return sets_->engine(volume) != nullptr;
-}
-
-Status BlockSnapshotAdapter::begin_prepare(const Uuid& set_id, std::string_view volume,
-                                           std::uint32_t attributes) {
-  std::lock_guard lock(sets_->mutex);
-  if (sets_->engine(volume) == nullptr)
-    return Status(ErrorCode::kUnsupported,
-                  "provider '" + name_ + "' does not support volume '" + std::string(volume) + "'");
-  // A new set discards the half-prepared state of any earlier set that never committed.
-  for (auto it = sets_->sets.begin(); it != sets_->sets.end();) {
-    if (it->first != set_id && !it->second.aborted && it->second.created.empty())
-      it = sets_->sets.erase(it);
-    else
-      ++it;
-  }
-  Sets::SetState& state = sets_->sets[set_id];
-  if (state.aborted)
-    return Status(ErrorCode::kAborted,
-                  "provider '" + name_ + "': snapshot set " + set_id.to_string() + " was aborted");
-  for (const Sets::PreparedVolume& prepared : state.volumes) {
-    if (prepared.volume == volume)
-      return Status(ErrorCode::kAlreadyExists, "provider '" + name_ + "': volume '" +
-                                                   std::string(volume) + "' is already in set " +
-                                                   set_id.to_string());
-  }
-  std::uint32_t bits = attributes;
-  if (kind_ == ProviderKind::kCopyOnWrite)
-    bits |= kAttrDifferential;
-  state.volumes.push_back({std::string(volume), bits});
-  return Status();
-}
-
-Status BlockSnapshotAdapter::end_prepare(const Uuid& set_id) {
-  if (sets_->live_locked(set_id) == nullptr)
-    return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
-                     " in preparation");
-  return Status();
-}
-
-Status BlockSnapshotAdapter::pre_commit(const Uuid& set_id) {
-  FF_TRY(end_prepare(set_id));
-  std::vector<Sets::PreparedVolume> volumes;
-  {
-    std::lock_guard lock(sets_->mutex);
-    volumes = sets_->sets.at(set_id).volumes;
-  }
-  // Flush before the commit window opens (writers are frozen, I/O not yet held), so that
-  // commit() finds little to write back: a CoW write-back buffer would otherwise be written,
-  // with its barriers, while the volumes' I/O is held.
-  for (const Sets::PreparedVolume& prepared : volumes) {
-    SnapshotProvider* engine = nullptr;
-    {
-      std::lock_guard lock(sets_->mutex);
-      engine = sets_->engine(prepared.volume);
-    }
-    if (Status status = engine->flush(); !status.ok())
-      return status.with_context("provider '" + name_ + "' pre-commit flush of volume '" +
-                                 prepared.volume + "'");
-  }
-  return Status();
-}
-
-Status BlockSnapshotAdapter::commit(const Uuid& set_id) {
-  std::vector<Sets::PreparedVolume> volumes;
-  {
-    std::lock_guard lock(sets_->mutex);
-    const Sets::SetState* state = sets_->live(set_id);
-    if (state == nullptr)
-      return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
-                       " to commit");
-    volumes = state->volumes;
-  }
-  const Status aborted_meanwhile(
-      ErrorCode::kAborted,
-      "provider '" + name_ + "': snapshot set " + set_id.to_string() + " aborted during commit");
-  for (const Sets::PreparedVolume& prepared : volumes) {
-    SnapshotProvider* engine = nullptr;
-    {
-      std::lock_guard lock(sets_->mutex);
-      if (sets_->live(set_id) == nullptr)
-        return aborted_meanwhile;
-      engine = sets_->engine(prepared.volume);
-    }
-    auto created = engine->create_snapshot(set_id, prepared.attributes);
-    if (!created.ok())
-      return created.status().with_context("provider '" + name_ + "' commit of volume '" +
-                                           prepared.volume + "'");
-    bool discard = false;
-    {
-      std::lock_guard lock(sets_->mutex);
-      Sets::SetState* state = sets_->live(set_id);
-      if (state == nullptr)
-        discard = true;
-      else
-        state->created.emplace_back(prepared.volume, created->id);
-    }
-    if (discard) {
-      // abort() ran while this snapshot was being created: it must not survive.
-      engine->delete_snapshot(created->id).ignore_error();
-      return aborted_meanwhile;
-    }
-  }
-  return Status();
-}
-
-Status BlockSnapshotAdapter::post_commit(const Uuid& set_id) {
-  std::lock_guard lock(sets_->mutex);
-  if (sets_->live(set_id) == nullptr)
-    return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
-                     " committed");
-  // The set is complete: its snapshots are ordinary snapshots from now on.
-  sets_->sets.erase(set_id);
-  return Status();
-}
-
-Status BlockSnapshotAdapter::abort(const Uuid& set_id) {
-  if (set_id.is_nil())
-    return invalid_argument("provider '" + name_ + "': abort needs a snapshot set id");
-  {
-    std::lock_guard lock(sets_->mutex);
-    Sets::SetState& state = sets_->sets[set_id];
-    if (!state.aborted) {
-      state.aborted = true;
-      state.volumes.clear();
-      state.created.clear();
-      sets_->aborted_order.push_back(set_id);
-      while (sets_->aborted_order.size() > Sets::kAbortedSetsMax) {
-        sets_->sets.erase(sets_->aborted_order.front());
-        sets_->aborted_order.erase(sets_->aborted_order.begin());
-      }
-    }
-  }
-  Status first_error;
-  for (SnapshotProvider* engine : sets_->engines()) {
-    for (const SnapshotInfo& info : engine->snapshots()) {
-      if (info.set_id != set_id)
-        continue;
-      Status deleted = engine->delete_snapshot(info.id);
-      if (!deleted.ok() && deleted.code() != ErrorCode::kNotFound && first_error.ok())
-        first_error = deleted.with_context("provider '" + name_ + "' abort");
-    }
-  }
-  return first_error;
-}
-
-Status BlockSnapshotAdapter::delete_snapshot(const Uuid& snapshot_id) {
-  for (SnapshotProvider* engine : sets_->engines()) {
-    if (engine->snapshot_info(snapshot_id).ok())
-      return engine->delete_snapshot(snapshot_id);
-  }
-  return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
-}
-
-std::vector<SnapshotInfo> BlockSnapshotAdapter::query() const {
-  std::vector<SnapshotInfo> result;
-  for (SnapshotProvider* engine : sets_->engines()) {
-    auto snapshots = engine->snapshots();
-    result.insert(result.end(), snapshots.begin(), snapshots.end());
-  }
-  return result;
-}
-
-Result<std::unique_ptr<Volume>> BlockSnapshotAdapter::open_snapshot(const Uuid& snapshot_id) {
-  for (SnapshotProvider* engine : sets_->engines()) {
-    if (engine->snapshot_info(snapshot_id).ok())
-      return engine->open_snapshot(snapshot_id);
-  }
-  return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
+std::unique_ptr<BlockSnapshotAdapter> BlockSnapshotAdapter::create(std::string name,
+                                                                   ProviderKind kind, Uuid id) {
+  return std::make_unique<BlockAdapter>(std::move(name), kind, id);
 }
 
 // ---- ProviderRegistry ----

@@ -1,7 +1,7 @@
 // Writer vocabulary: names of states, failures, events and contexts, and the JSON form of
 // writer metadata (schema in docs/protocol.md).
 //
-// nlohmann-json is used only here, without exceptions: documents are parsed with
+// nlohmann-json is used here without exceptions: documents are parsed with
 // allow_exceptions = false and every field is checked by hand, so a malformed document
 // becomes a kInvalidArgument Status naming the field.
 #include "freezeframe/writer.h"

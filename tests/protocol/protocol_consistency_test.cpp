@@ -74,7 +74,7 @@ std::unique_ptr<AppRig> make_rig(ProviderKind kind, std::uint64_t seed) {
   rig->log_provider = std::move(log_provider).value();
   rig->data = std::make_unique<HoldableVolume>(*rig->data_provider, "data");
   rig->log = std::make_unique<HoldableVolume>(*rig->log_provider, "log");
-  rig->block = std::make_unique<BlockSnapshotAdapter>(
+  rig->block = BlockSnapshotAdapter::create(
       std::string("block-") + std::string(provider_kind_name(kind)), kind);
   EXPECT_TRUE(rig->block->add_volume(*rig->data_provider, "data").ok());
   EXPECT_TRUE(rig->block->add_volume(*rig->log_provider, "log").ok());

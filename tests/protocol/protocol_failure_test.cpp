@@ -547,22 +547,22 @@ TEST(ProtocolSelection, UnknownVolumeOrRefusingProviderIsAClearError) {
   EXPECT_EQ(session->add_to_snapshot_set("vol0").code(), ErrorCode::kAlreadyExists);
 
   // A provider that serves other volumes refuses vol0, naming both.
-  BlockSnapshotAdapter other("other", ProviderKind::kRedirectOnWrite);
+  auto other = BlockSnapshotAdapter::create("other", ProviderKind::kRedirectOnWrite);
   ProviderRegistry registry;
   ASSERT_TRUE(registry.add(*rig->provider).ok());
-  ASSERT_TRUE(registry.add(other).ok());
-  EXPECT_EQ(registry.add(other).code(), ErrorCode::kAlreadyExists);
-  auto refused = registry.select("vol0", other.id());
+  ASSERT_TRUE(registry.add(*other).ok());
+  EXPECT_EQ(registry.add(*other).code(), ErrorCode::kAlreadyExists);
+  auto refused = registry.select("vol0", other->id());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), ErrorCode::kUnsupported);
   EXPECT_EQ(refused.status().message(), "provider 'other' does not support volume 'vol0'");
-  EXPECT_EQ(registry.set_default("vol0", other.id()).code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(registry.set_default("vol0", other->id()).code(), ErrorCode::kUnsupported);
   auto chosen = registry.select("vol0");
   ASSERT_TRUE(chosen.ok());
   EXPECT_EQ(*chosen, rig->provider.get());
   auto by_name = registry.find("other");
   ASSERT_TRUE(by_name.ok());
-  EXPECT_EQ(*by_name, &other);
+  EXPECT_EQ(*by_name, other.get());
   EXPECT_EQ(registry.select("vol9").status().code(), ErrorCode::kUnsupported);
 }
 

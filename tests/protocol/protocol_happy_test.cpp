@@ -241,20 +241,20 @@ TEST(ProtocolHappyPath, PreCommitFlushesHeldWritesBeforeTheCommitWindow) {
   ASSERT_TRUE(volume.write(65536, data).ok());
   ASSERT_EQ(volume.stats().chunks_held, 1u) << "the first write after a snapshot is held";
 
-  BlockSnapshotAdapter block("block", ProviderKind::kCopyOnWrite);
-  ASSERT_TRUE(block.add_volume(volume).ok());
+  auto block = BlockSnapshotAdapter::create("block", ProviderKind::kCopyOnWrite);
+  ASSERT_TRUE(block->add_volume(volume).ok());
   const Uuid set = Uuid::from_name("pre-commit-set");
-  ASSERT_TRUE(block.begin_prepare(set, "data", 0).ok());
-  ASSERT_TRUE(block.end_prepare(set).ok());
+  ASSERT_TRUE(block->begin_prepare(set, "data", 0).ok());
+  ASSERT_TRUE(block->end_prepare(set).ok());
   const std::uint64_t write_backs = volume.stats().write_backs;
-  ASSERT_TRUE(block.pre_commit(set).ok());
+  ASSERT_TRUE(block->pre_commit(set).ok());
   EXPECT_EQ(volume.stats().write_backs, write_backs + 1);
   std::vector<std::byte> on_origin(4096);
   ASSERT_TRUE(origin.value()->read(65536, on_origin).ok());
   EXPECT_EQ(on_origin, data) << "the held write reached the origin before the commit";
-  ASSERT_TRUE(block.commit(set).ok());
+  ASSERT_TRUE(block->commit(set).ok());
   EXPECT_EQ(volume.stats().write_backs, write_backs + 1) << "nothing left to write back";
-  ASSERT_TRUE(block.post_commit(set).ok());
+  ASSERT_TRUE(block->post_commit(set).ok());
   EXPECT_EQ(volume.snapshots().size(), 2u);
 }
 

@@ -17,8 +17,7 @@ void reopen(ProtocolRig& rig) {
   rig.coordinator.reset();
   rig.provider.reset();
   rig.block_provider.reset();
-  rig.block_provider =
-      std::make_unique<BlockSnapshotAdapter>("block-reopened", ProviderKind::kCopyOnWrite);
+  rig.block_provider = BlockSnapshotAdapter::create("block-reopened", ProviderKind::kCopyOnWrite);
   for (auto& volume : rig.volumes) {
     volume.holdable.reset();
     ASSERT_TRUE(volume.provider->flush().ok());

@@ -268,10 +268,10 @@ inline std::unique_ptr<ProtocolRig> make_protocol_rig(const ProtocolRigOptions& 
   auto rig = std::make_unique<ProtocolRig>();
   rig->random = std::make_unique<Random>(options.seed);
   const std::string kind_name(provider_kind_name(options.kind));
-  rig->block_provider = std::make_unique<BlockSnapshotAdapter>("block-" + kind_name, options.kind);
+  rig->block_provider = BlockSnapshotAdapter::create("block-" + kind_name, options.kind);
   std::vector<BlockSnapshotAdapter*> block_providers = {rig->block_provider.get()};
   for (std::size_t p = 1; p < options.provider_count; ++p) {
-    rig->more_block_providers.push_back(std::make_unique<BlockSnapshotAdapter>(
+    rig->more_block_providers.push_back(BlockSnapshotAdapter::create(
         "block-" + kind_name + "-" + std::to_string(p + 1), options.kind));
     block_providers.push_back(rig->more_block_providers.back().get());
   }

@@ -17,9 +17,8 @@
 // Lifetime: `base` must outlive the HoldableVolume.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <string>
 
 #include "freezeframe/volume_wrapper.h"
@@ -30,6 +29,7 @@ class HoldableVolume final : public VolumeWrapper {
  public:
   // `name`: the name the volume presents; empty: the base's name.
   explicit HoldableVolume(Volume& base, std::string name = {});
+  ~HoldableVolume() override;
 
   const VolumeIdentity& identity() const noexcept override { return identity_; }
 
@@ -55,16 +55,14 @@ class HoldableVolume final : public VolumeWrapper {
   Status do_discard(std::uint64_t offset, std::uint64_t length) override;
 
  private:
-  void enter();
-  void leave();
+  class Gate;  // holds, requests in flight and waiting; holdable_volume.cpp
+
+  // Runs `request` once no hold stops it, counted as in flight while it runs.
+  template <typename Request>
+  Status through_gate(Request&& request);
 
   VolumeIdentity identity_;
-  mutable std::mutex mutex_;
-  std::condition_variable released_;
-  std::condition_variable drained_;
-  std::uint32_t holds_ = 0;
-  std::uint64_t in_flight_ = 0;
-  std::uint64_t waiting_ = 0;
+  std::unique_ptr<Gate> gate_;
 };
 
 }  // namespace freezeframe

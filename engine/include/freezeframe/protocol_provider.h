@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "freezeframe/snapshot_provider.h"
@@ -70,41 +71,21 @@ class ProtocolProvider {
   virtual Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) = 0;
 };
 
-class BlockSnapshotAdapter final : public ProtocolProvider {
+class BlockSnapshotAdapter : public ProtocolProvider {
  public:
   // `id` nil: derived from the name (Uuid::from_name), so it is stable across runs.
-  BlockSnapshotAdapter(std::string name, ProviderKind kind, Uuid id = Uuid());
-  ~BlockSnapshotAdapter() override;
-  BlockSnapshotAdapter(const BlockSnapshotAdapter&) = delete;
-  BlockSnapshotAdapter& operator=(const BlockSnapshotAdapter&) = delete;
+  static std::unique_ptr<BlockSnapshotAdapter> create(std::string name, ProviderKind kind,
+                                                      Uuid id = Uuid());
 
   // Serves the volume `volume` through `engine` (whose kind must match). `volume` empty:
   // the engine's own name. kAlreadyExists if the name is taken.
-  Status add_volume(SnapshotProvider& engine, std::string volume = {});
+  Status add_volume(SnapshotProvider& engine, std::string volume = {}) {
+    return add_engine(engine, std::move(volume));
+  }
 
-  const Uuid& id() const noexcept override { return id_; }
-  const std::string& name() const noexcept override { return name_; }
-  ProviderKind kind() const noexcept override { return kind_; }
-  bool is_volume_supported(std::string_view volume) const override;
-
-  Status begin_prepare(const Uuid& set_id, std::string_view volume,
-                       std::uint32_t attributes) override;
-  Status end_prepare(const Uuid& set_id) override;
-  Status pre_commit(const Uuid& set_id) override;
-  Status commit(const Uuid& set_id) override;
-  Status post_commit(const Uuid& set_id) override;
-  Status abort(const Uuid& set_id) override;
-  Status delete_snapshot(const Uuid& snapshot_id) override;
-  std::vector<SnapshotInfo> query() const override;
-  Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) override;
-
- private:
-  class Sets;  // the volumes served and the sets in preparation; protocol_provider.cpp
-
-  std::string name_;
-  ProviderKind kind_;
-  Uuid id_;
-  std::unique_ptr<Sets> sets_;
+ protected:
+  BlockSnapshotAdapter() = default;
+  virtual Status add_engine(SnapshotProvider& engine, std::string volume) = 0;
 };
 
 class ProviderRegistry {
