@@ -59,10 +59,7 @@ class BlockAdapter final : public BlockSnapshotAdapter {
 
   Status end_prepare(const Uuid& set_id) override {
     std::lock_guard lock(mutex_);
-    if (live(set_id) == nullptr)
-      return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
-                       " in preparation");
-    return Status();
+    return live_or_not_found(set_id, "in preparation").status();
   }
 
   Status pre_commit(const Uuid& set_id) override {
@@ -92,10 +89,7 @@ class BlockAdapter final : public BlockSnapshotAdapter {
     std::vector<PreparedVolume> volumes;
     {
       std::lock_guard lock(mutex_);
-      const SetState* state = live(set_id);
-      if (state == nullptr)
-        return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
-                         " to commit");
+      FF_ASSIGN_OR_RETURN(const SetState* state, live_or_not_found(set_id, "to commit"));
       volumes = state->volumes;
     }
     const Status aborted_meanwhile(
@@ -133,9 +127,7 @@ class BlockAdapter final : public BlockSnapshotAdapter {
 
   Status post_commit(const Uuid& set_id) override {
     std::lock_guard lock(mutex_);
-    if (live(set_id) == nullptr)
-      return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() +
-                       " committed");
+    FF_TRY(live_or_not_found(set_id, "committed").status());
     // The set is complete: its snapshots are ordinary snapshots from now on.
     sets_.erase(set_id);
     return Status();
@@ -234,6 +226,15 @@ class BlockAdapter final : public BlockSnapshotAdapter {
   SetState* live(const Uuid& set_id) {
     auto it = sets_.find(set_id);
     return it == sets_.end() || it->second.aborted ? nullptr : &it->second;
+  }
+  // live(), or kNotFound naming the set and what was expected of it ("to commit").
+  // REQUIRES: mutex_ held.
+  Result<SetState*> live_or_not_found(const Uuid& set_id, const char* expected) {
+    SetState* state = live(set_id);
+    if (state == nullptr)
+      return not_found("provider '" + name_ + "': no snapshot set " + set_id.to_string() + " " +
+                       expected);
+    return state;
   }
   // Every engine served, copied out so that they are called without the lock.
   std::vector<SnapshotProvider*> engines() const {
