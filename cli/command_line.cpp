@@ -13,6 +13,7 @@
 #include "command_context.h"
 #include "commands.h"
 #include "freezeframe/assert.h"
+#include "parse.h"
 
 namespace freezeframe::cli {
 
@@ -140,10 +141,11 @@ class UsageFormatter : public CLI::Formatter {
   }
 
   static std::string path_of(const CLI::App* app) {
-    std::string path;
+    std::vector<std::string> names;
     for (; app != nullptr && app->get_parent() != nullptr; app = app->get_parent())
-      path = app->get_name() + (path.empty() ? "" : " " + path);
-    return path;
+      names.push_back(app->get_name());
+    std::reverse(names.begin(), names.end());
+    return join(names, " ");
   }
 
  private:
@@ -306,7 +308,7 @@ std::string option_problem(const std::vector<std::string>& args, const CommandSp
     }
     if (option->value.empty()) {
       if (arg.find('=') != std::string::npos)
-        return "option '--" + name + "' takes no value, got '" + arg + "'";
+        return concat("option '--", name, "' takes no value, got '", arg, "'");
       continue;
     }
     if (++seen[name] > 1)
@@ -334,8 +336,8 @@ std::string switch_problem(const std::vector<std::string>& args, const CommandSp
       std::string native = "--" + name;
       if (eq != std::string::npos)
         native += " " + arg.substr(eq + 1);
-      return "'" + arg + "' is vssadmin syntax; here it is '" + native +
-             "' (or use 'freezeframe vssadmin ...')";
+      return concat("'", arg, "' is vssadmin syntax; here it is '", native,
+                    "' (or use 'freezeframe vssadmin ...')");
     }
   }
   return "";
@@ -361,14 +363,12 @@ Diagnosis diagnose(Parser& parser, const std::vector<std::string>& args,
     if (used >= words.size()) {
       if (path.empty())
         return {"", "", true};
-      return {path, "say which: " +
-                        [&] {
-                          std::string list;
-                          for (const std::string& name : names)
-                            list += (list.empty() ? "" : ", ") + path + " " + name;
-                          return list;
-                        }() +
-                        " (see 'freezeframe " + path + " --help')"};
+      std::vector<std::string> choices;
+      choices.reserve(names.size());
+      for (const std::string& name : names)
+        choices.push_back(concat(path, " ", name));
+      return {path,
+              concat("say which: ", join(choices, ", "), " (see 'freezeframe ", path, " --help')")};
     }
     const std::string& word = words[used++];
     const CLI::App* next = nullptr;
@@ -376,11 +376,12 @@ Diagnosis diagnose(Parser& parser, const std::vector<std::string>& args,
       if (equals_ignore_case(sub->get_name(), word))
         next = sub;
     if (next == nullptr) {
-      std::string text = "unknown command '" + (path.empty() ? "" : path + " ") + word + "'";
+      const std::string prefix = path.empty() ? "" : path + " ";
+      std::string text = concat("unknown command '", prefix, word, "'");
       if (auto near = closest_word(word, names))
-        text += "; did you mean '" + (path.empty() ? "" : path + " ") + *near + "'?";
+        text += concat("; did you mean '", prefix, *near, "'?");
       else
-        text += " (see 'freezeframe " + (path.empty() ? "" : path + " ") + "--help')";
+        text += concat(" (see 'freezeframe ", prefix, "--help')");
       return {path, text};
     }
     path += (path.empty() ? "" : " ") + next->get_name();
@@ -432,7 +433,7 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
   if (std::vector<std::string> words = words_of(args);
       !words.empty() && equals_ignore_case(words[0], "help")) {
     args.erase(std::find(args.begin(), args.end(), words[0]));
-    args.push_back("--help");
+    args.emplace_back("--help");
   }
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

@@ -176,10 +176,11 @@ Result<const CommandSpec*> find_spec(const Context& ctx, const std::vector<std::
     if (verb_of(spec) == verb)
       nouns.push_back(noun_of(spec));
   if (args.size() < 2 || args[1].empty() || args[1][0] == '/') {
-    std::string list;
+    std::vector<std::string> choices;
+    choices.reserve(nouns.size());
     for (const std::string& noun : nouns)
-      list += (list.empty() ? "" : ", ") + verb + " " + noun;
-    return usage_error(ctx, "'" + verb + "' needs what to " + verb + ": " + list);
+      choices.push_back(concat(verb, " ", noun));
+    return usage_error(ctx, concat("'", verb, "' needs what to ", verb, ": ", join(choices, ", ")));
   }
   std::string words = verb + " " + to_lower(args[1]);
   for (const CommandSpec& spec : all)
@@ -200,8 +201,8 @@ Result<Options> translate(const Context& ctx, const CommandSpec& spec,
   for (std::size_t i = 2; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.size() < 2 || arg[0] != '/')
-      return usage_error(ctx, "unexpected argument '" + arg + "' in " + command +
-                                  " (switches are written /Name=value)");
+      return usage_error(ctx, concat("unexpected argument '", arg, "' in ", command,
+                                     " (switches are written /Name=value)"));
     std::size_t eq = arg.find('=');
     std::string name = arg.substr(1, eq == std::string::npos ? std::string::npos : eq - 1);
     auto known = std::find_if(spec.options.begin(), spec.options.end(), [&](const OptionSpec& o) {
@@ -209,14 +210,15 @@ Result<Options> translate(const Context& ctx, const CommandSpec& spec,
     });
     if (known == spec.options.end()) {
       std::vector<std::string> names;
-      std::string list;
+      std::vector<std::string> synopses;
       for (const OptionSpec& o : spec.options) {
         names.push_back(o.name);
-        list += (list.empty() ? "" : " ") + switch_synopsis(o);
+        synopses.push_back(switch_synopsis(o));
       }
+      const std::string list = join(synopses, " ");
       return usage_error(
-          ctx, "unknown switch '/" + name + "' for " + command + did_you_mean(name, names, "/") +
-                   (list.empty() ? " (it takes no switches)" : " (it takes " + list + ")"));
+          ctx, concat("unknown switch '/", name, "' for ", command, did_you_mean(name, names, "/"),
+                      list.empty() ? " (it takes no switches)" : concat(" (it takes ", list, ")")));
     }
     if (std::find(seen.begin(), seen.end(), known->name) != seen.end())
       return usage_error(ctx, "switch '/" + known->name + "' given twice");

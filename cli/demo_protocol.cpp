@@ -34,7 +34,7 @@ constexpr std::uint64_t kDataBytes = 32ull << 20;
 constexpr std::uint64_t kLogBytes = 8ull << 20;
 constexpr std::uint64_t kDiffBytes = 64ull << 20;
 constexpr std::uint64_t kBenchBytes = 32ull << 20;
-constexpr std::uint64_t kBenchRequest = 16 * 1024;
+constexpr std::uint64_t kBenchRequest = std::uint64_t{16} * 1024;
 constexpr int kBenchWrites = 600;
 
 // Collects the protocol's events; summed per phase for the report.

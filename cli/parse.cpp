@@ -35,6 +35,16 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   return to_lower(a) == to_lower(b);
 }
 
+std::string join(const std::vector<std::string>& words, std::string_view separator) {
+  std::string text;
+  for (const std::string& word : words) {
+    if (!text.empty())
+      text.append(separator);
+    text.append(word);
+  }
+  return text;
+}
+
 std::size_t edit_distance(std::string_view a_text, std::string_view b_text) {
   const std::string a = to_lower(a_text);
   const std::string b = to_lower(b_text);

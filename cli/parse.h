@@ -42,6 +42,18 @@ std::string_view failure_name(WriterFailure failure) noexcept;
 std::string to_lower(std::string_view text);
 bool equals_ignore_case(std::string_view a, std::string_view b);
 
+// The parts appended into one string, with one allocation: for messages built inside loops,
+// where `a + b + c` would make a temporary string per `+`.
+template <typename... Parts>
+std::string concat(const Parts&... parts) {
+  std::string text;
+  text.reserve((std::string_view(parts).size() + ... + 0));
+  (text.append(std::string_view(parts)), ...);
+  return text;
+}
+// `words` joined with `separator` between them.
+std::string join(const std::vector<std::string>& words, std::string_view separator);
+
 // Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`, ignoring
 // case: "craete" is 1 from "create".
 std::size_t edit_distance(std::string_view a, std::string_view b);

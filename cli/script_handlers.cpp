@@ -152,8 +152,9 @@ Status ScriptSession::run(const script::AddShadow& command) {
   }
   for (const auto& [listed, listed_volume] : resync_) {
     if (listed_volume == volume) {
-      return error(ErrorCode::kAlreadyExists, "volume '" + volume + "' already has shadow copy " +
-                                                  listed + " to resynchronise");
+      return error(
+          ErrorCode::kAlreadyExists,
+          concat("volume '", volume, "' already has shadow copy ", listed, " to resynchronise"));
     }
   }
   resync_.emplace_back(braced(shadow.info.id), volume);

@@ -263,7 +263,7 @@ Result<Command> parse_resync(const Line& l) {
       return l.malformed("'" + l[i] + "' given twice");
     *flag = true;
   }
-  return Command(std::move(resync));
+  return Command(resync);
 }
 
 Result<Command> parse_exec(const Line& l) {

@@ -104,9 +104,9 @@ std::uint64_t diff_image_bytes(std::uint64_t origin_bytes, const DiffAreaLimit& 
   std::uint64_t data = std::max<std::uint64_t>(4 * origin_bytes, limit.resolve(origin_bytes));
   if (limit.kind == DiffAreaLimit::Kind::kUnbounded)
     data = 4 * origin_bytes;
-  data = std::max<std::uint64_t>(data, 16 * kChunkBytes);
+  data = std::max<std::uint64_t>(data, std::uint64_t{16} * kChunkBytes);
   std::uint64_t slots = data / kChunkBytes;
-  std::uint64_t checkpoint_blocks = (slots * 22 + 512 * 57 + 64) / 3990 + 1;
+  std::uint64_t checkpoint_blocks = (slots * 22 + std::uint64_t{512} * 57 + 64) / 3990 + 1;
   std::uint64_t area_blocks = std::max<std::uint64_t>(128, 2 * checkpoint_blocks + 64);
   std::uint64_t metadata = 4096 + 2 * area_blocks * 4096 + kChunkBytes;
   std::uint64_t total = data + metadata;
@@ -336,9 +336,9 @@ Status Store::check_not_in_store(const std::string& name, const fs::path& image,
   if (id.ok()) {
     for (const auto& [what, other] : named_files())
       if (*id == other)
-        return Status(ErrorCode::kAlreadyExists, "cannot attach '" + image.string() + "' as '" +
-                                                     name + "': it is already " + what +
-                                                     " (the same file)");
+        return Status(ErrorCode::kAlreadyExists,
+                      concat("cannot attach '", image.string(), "' as '", name, "': it is already ",
+                             what, " (the same file)"));
     for (const Exposure& exposure : catalog_.exposures)
       if (exposure.file && exposure.file->id == *id)
         return Status(ErrorCode::kAlreadyExists,

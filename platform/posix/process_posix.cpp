@@ -40,8 +40,12 @@ std::vector<std::string> environment_block(
     if (set.count(std::string(text.substr(0, text.find('=')))) == 0)
       block.emplace_back(text);
   }
-  for (const auto& [name, value] : set)
-    block.push_back(name + "=" + value);
+  for (const auto& [name, value] : set) {
+    std::string entry = name;
+    entry += '=';
+    entry += value;
+    block.push_back(std::move(entry));
+  }
   return block;
 }
 
