@@ -12,7 +12,7 @@
 namespace freezeframe {
 
 Coordinator::Coordinator(Clock& clock, CoordinatorOptions options)
-    : core_(std::make_unique<CoordinatorCore>(clock, std::move(options))) {}
+    : core_(std::make_unique<CoordinatorCore>(clock, options)) {}
 
 Coordinator::~Coordinator() = default;
 

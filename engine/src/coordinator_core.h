@@ -17,9 +17,9 @@ namespace freezeframe {
 
 class CoordinatorCore {
  public:
-  CoordinatorCore(Clock& c, CoordinatorOptions o)
+  CoordinatorCore(Clock& c, const CoordinatorOptions& o)
       : clock(c),
-        options(std::move(o)),
+        options(o),
         own_executor(options.executor == nullptr ? ThreadPoolExecutor::create(options.threads)
                                                  : nullptr),
         executor(options.executor != nullptr ? *options.executor : *own_executor),

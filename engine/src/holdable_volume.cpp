@@ -41,7 +41,7 @@ class HoldableVolume::Gate {
 
 HoldableVolume::HoldableVolume(Volume& base, std::string name)
     : VolumeWrapper(base),
-      identity_{name.empty() ? base.name() : std::move(name), base.uuid()},
+      identity_{name.empty() ? std::string(base.name()) : std::move(name), base.uuid()},
       gate_(std::make_unique<Gate>()) {}
 
 HoldableVolume::~HoldableVolume() = default;

@@ -92,7 +92,7 @@ class BlockAdapter final : public BlockSnapshotAdapter {
       FF_ASSIGN_OR_RETURN(const SetState* state, live_or_not_found(set_id, "to commit"));
       volumes = state->volumes;
     }
-    const Status aborted_meanwhile(
+    Status aborted_meanwhile(
         ErrorCode::kAborted,
         "provider '" + name_ + "': snapshot set " + set_id.to_string() + " aborted during commit");
     for (const PreparedVolume& prepared : volumes) {

@@ -343,7 +343,7 @@ Status CoordinatorSession::fail_set(const SetFailure& failed, Holds& holds) {
       failed.participant == Participant::kWriter && failed.phase == ProtocolPhase::kPrepareSnapshot;
   if (!at_prepare_snapshot)
     abort_writers(/*include_completed=*/false);
-  const Status cleanup = abort_providers();
+  Status cleanup = abort_providers();
   const bool by_requestor = failed.participant == Participant::kRequestor;
   Status reported = failed.status;
   if (!cleanup.ok())
