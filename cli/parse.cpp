@@ -35,7 +35,7 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   return to_lower(a) == to_lower(b);
 }
 
-std::string join(const std::vector<std::string>& words, std::string_view separator) {
+std::string join(std::span<const std::string> words, std::string_view separator) {
   std::string text;
   for (const std::string& word : words) {
     if (!text.empty())

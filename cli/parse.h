@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,7 +53,7 @@ std::string concat(const Parts&... parts) {
   return text;
 }
 // `words` joined with `separator` between them.
-std::string join(const std::vector<std::string>& words, std::string_view separator);
+std::string join(std::span<const std::string> words, std::string_view separator);
 
 // Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`, ignoring
 // case: "craete" is 1 from "create".

@@ -46,10 +46,9 @@ class Line {
   }
   // Tokens from `first` on, joined by one space.
   std::string joined(std::size_t first) const {
-    std::string text;
-    for (std::size_t i = first; i < tokens_.size(); ++i)
-      text += (i == first ? "" : " ") + tokens_[i];
-    return text;
+    if (first >= tokens_.size())
+      return "";
+    return join(std::span(tokens_).subspan(first), " ");
   }
 
  private:
