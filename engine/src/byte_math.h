@@ -28,4 +28,15 @@ inline std::string bytes_text(std::uint64_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
+// "0x1f": a checksum or other value in hexadecimal, for messages.
+inline std::string hex_text(std::uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  do {
+    text.insert(text.begin(), kDigits[value & 0xf]);
+    value >>= 4;
+  } while (value != 0);
+  return "0x" + text;
+}
+
 }  // namespace freezeframe::detail

@@ -152,13 +152,13 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
       std::uint64_t bytes = buffer.size();
       Status status;
       if (diff_area_.compressed()) {
-        status = diff_area_.write_packed(slot, frames[i]);
+        status = diff_area_.write_packed(slot, chunk, frames[i], stored[i]);
         bytes = stored[i];
       } else {
         if (!hold)
           status = origin_.read(geometry_.chunk_offset(chunk), buffer);
         if (status.ok())
-          status = diff_area_.write_raw(slot, 0, buffer);
+          status = diff_area_.write_chunk(slot, chunk, buffer);
       }
       if (!status.ok()) {
         diff_area_.return_slot(slot);

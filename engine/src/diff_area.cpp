@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <boost/endian/conversion.hpp>
+#include <cstring>
 
 #include "byte_math.h"
 #include "freezeframe/assert.h"
@@ -19,6 +21,8 @@ DiffAreaGeometry DiffAreaGeometry::of(const format::Superblock& superblock) {
   geometry.origin_bytes = superblock.origin_bytes;
   geometry.data_offset = superblock.data_offset;
   geometry.data_slots = superblock.data_slots;
+  geometry.sum_offset = superblock.sum_offset;
+  geometry.sum_bytes = superblock.sum_bytes;
   return geometry;
 }
 
@@ -64,8 +68,9 @@ std::uint64_t DiffArea::sector_bytes() const {
 
 std::uint64_t DiffArea::max_bytes_for(const DiffAreaLimit& limit) const {
   const std::uint64_t chunk = geometry_.chunk_bytes;
+  // One slot is kept spare: a RoW rewrite takes a fresh slot before it frees the old one.
   return std::min<std::uint64_t>(limit.resolve(geometry_.origin_bytes) / chunk * chunk,
-                                 geometry_.data_slots * chunk);
+                                 (geometry_.data_slots - 1) * chunk);
 }
 
 bool DiffArea::fits(std::uint64_t slots, std::uint64_t bytes) const {
@@ -198,9 +203,14 @@ Status DiffArea::read_slot(std::uint64_t chunk, std::uint32_t slot,
                            std::span<std::byte> out) const {
   const std::uint32_t length = frame_length(slot);
   if (length == 0)
-    return diff_.read(slot_offset(slot), out);
+    return read_raw_run(chunk, slot, 1, out);
   std::vector<std::byte> frame(align_up(length, sector_bytes()));
   FF_TRY(diff_.read(slot_offset(slot), frame));
+  if (verifies()) {
+    std::vector<std::uint64_t> sums;
+    FF_TRY(read_sums(slot, 1, sums));
+    FF_TRY(check_sum(chunk, slot, std::span<const std::byte>(frame).first(length), sums[0]));
+  }
   const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), length);
   if (ZSTD_isError(n) || n != out.size()) {
     return corrupt(name_ + ": compressed chunk " + std::to_string(chunk) + " in data slot " +
@@ -210,9 +220,75 @@ Status DiffArea::read_slot(std::uint64_t chunk, std::uint32_t slot,
   return Status();
 }
 
-Status DiffArea::write_raw(std::uint32_t slot, std::uint64_t within,
-                           std::span<const std::byte> data) {
-  return diff_.write(slot_offset(slot) + within, data);
+Status DiffArea::read_raw_run(std::uint64_t chunk, std::uint32_t slot, std::uint64_t count,
+                              std::span<std::byte> out) const {
+  FF_TRY(diff_.read(slot_offset(slot), out));
+  if (!verifies())
+    return Status();
+  std::vector<std::uint64_t> sums;
+  FF_TRY(read_sums(slot, count, sums));
+  std::uint64_t at = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t length = geometry_.chunk_length(chunk + i);
+    FF_TRY(check_sum(chunk + i, static_cast<std::uint32_t>(slot + i), out.subspan(at, length),
+                     sums[i]));
+    at += length;
+  }
+  return Status();
+}
+
+Status DiffArea::read_sums(std::uint32_t slot, std::uint64_t count,
+                           std::vector<std::uint64_t>& out) const {
+  const std::uint64_t sector = sector_bytes();
+  const std::uint64_t begin = std::uint64_t{slot} * format::kChunkSumBytes;
+  const std::uint64_t end = begin + count * format::kChunkSumBytes;
+  const std::uint64_t first = begin / sector * sector;
+  std::vector<std::byte> bytes(align_up(end, sector) - first);
+  FF_TRY(diff_.read(geometry_.sum_offset + first, bytes));
+  out.resize(count);
+  for (std::uint64_t i = 0; i < count; ++i)
+    std::memcpy(&out[i], bytes.data() + (begin - first) + i * format::kChunkSumBytes, 8);
+  for (std::uint64_t& value : out)
+    value = boost::endian::little_to_native(value);
+  return Status();
+}
+
+Status DiffArea::check_sum(std::uint64_t chunk, std::uint32_t slot,
+                           std::span<const std::byte> stored, std::uint64_t expected) const {
+  const std::uint64_t computed = format::chunk_checksum(chunk, stored);
+  if (computed == expected)
+    return Status();
+  return corrupt(name_ + ": chunk " + std::to_string(chunk) + " (origin offset " +
+                 std::to_string(geometry_.chunk_offset(chunk)) + ") in data slot " +
+                 std::to_string(slot) + " (diff offset " + std::to_string(slot_offset(slot)) +
+                 ") fails its checksum (stored " + hex_text(expected) + ", computed " +
+                 hex_text(computed) + ")");
+}
+
+Status DiffArea::verify_slot(std::uint64_t chunk, std::uint32_t slot) const {
+  std::vector<std::byte> data(geometry_.chunk_length(chunk));
+  return read_slot(chunk, slot, data);
+}
+
+Status DiffArea::write_sum(std::uint32_t slot, std::uint64_t chunk,
+                           std::span<const std::byte> stored) {
+  if (geometry_.sum_bytes == 0)
+    return Status();
+  const std::uint64_t sector = sector_bytes();
+  const std::uint64_t at = std::uint64_t{slot} * format::kChunkSumBytes;
+  const std::uint64_t first = at / sector * sector;
+  std::vector<std::byte> bytes(sector);
+  FF_TRY(diff_.read(geometry_.sum_offset + first, bytes));
+  const std::uint64_t value =
+      boost::endian::native_to_little(format::chunk_checksum(chunk, stored));
+  std::memcpy(bytes.data() + (at - first), &value, sizeof value);
+  return diff_.write(geometry_.sum_offset + first, bytes);
+}
+
+Status DiffArea::write_chunk(std::uint32_t slot, std::uint64_t chunk,
+                             std::span<const std::byte> data) {
+  FF_TRY(diff_.write(slot_offset(slot), data));
+  return write_sum(slot, chunk, data);
 }
 
 std::uint32_t DiffArea::pack(std::span<const std::byte> chunk, std::vector<std::byte>& frame) {
@@ -233,12 +309,13 @@ std::uint32_t DiffArea::pack(std::span<const std::byte> chunk, std::vector<std::
   return static_cast<std::uint32_t>(n);
 }
 
-Status DiffArea::write_packed(std::uint32_t slot, std::span<const std::byte> frame) {
+Status DiffArea::write_packed(std::uint32_t slot, std::uint64_t chunk,
+                              std::span<const std::byte> frame, std::uint32_t stored) {
   FF_TRY(diff_.write(slot_offset(slot), frame));
   if (frame.size() < geometry_.chunk_bytes) {
     FF_TRY(diff_.discard(slot_offset(slot) + frame.size(), geometry_.chunk_bytes - frame.size()));
   }
-  return Status();
+  return write_sum(slot, chunk, frame.first(std::min<std::size_t>(stored, frame.size())));
 }
 
 }  // namespace freezeframe::detail

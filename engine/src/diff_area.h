@@ -47,6 +47,9 @@ struct DiffAreaGeometry {
   std::uint64_t origin_bytes = 0;
   std::uint64_t data_offset = 0;  // of slot 0 on the diff volume
   std::uint64_t data_slots = 0;
+  // The chunk checksum table (version 2); sum_bytes 0: none (a version 1 image).
+  std::uint64_t sum_offset = 0;
+  std::uint64_t sum_bytes = 0;
 
   static DiffAreaGeometry of(const format::Superblock& superblock);
 
@@ -159,19 +162,44 @@ class DiffArea {
     return geometry_.data_offset + static_cast<std::uint64_t>(slot) * geometry_.chunk_bytes;
   }
   // Reads the chunk stored in `slot` into `out` (chunk_length(chunk) bytes), decompressing a
-  // compressed slot; kCorrupt if a frame does not decode. Safe under the shared lock.
+  // compressed slot, and verifies its checksum. kCorrupt, naming the chunk, its origin
+  // offset, the slot and its diff-volume offset, if the checksum fails or a frame does not
+  // decode. Safe under the shared lock.
   Status read_slot(std::uint64_t chunk, std::uint32_t slot, std::span<std::byte> out) const;
-  // Writes raw chunk bytes at `within` of `slot`.
-  Status write_raw(std::uint32_t slot, std::uint64_t within, std::span<const std::byte> data);
+  // Reads `count` raw chunks that sit in consecutive slots from `slot` and are consecutive
+  // chunks from `chunk`, into `out` (their lengths added up), verifying each: one read of
+  // the data and one of their checksums.
+  Status read_raw_run(std::uint64_t chunk, std::uint32_t slot, std::uint64_t count,
+                      std::span<std::byte> out) const;
+  // Writes a whole raw chunk into `slot`, and its checksum.
+  Status write_chunk(std::uint32_t slot, std::uint64_t chunk, std::span<const std::byte> data);
   // Compresses a chunk into `frame`, padded with zeros to whole sectors. Returns the frame's
   // length, or the chunk's own length (and a copy of it in `frame`) when compression would
   // not save at least a sector. REQUIRES: compressed().
   std::uint32_t pack(std::span<const std::byte> chunk, std::vector<std::byte>& frame);
-  // Writes a packed chunk into `slot` and discards the rest of the slot.
-  Status write_packed(std::uint32_t slot, std::span<const std::byte> frame);
+  // Writes a packed chunk (`stored` bytes of `frame` are the chunk's, the rest padding) into
+  // `slot`, discards the rest of the slot, and writes its checksum.
+  Status write_packed(std::uint32_t slot, std::uint64_t chunk, std::span<const std::byte> frame,
+                      std::uint32_t stored);
+
+  // ----- checksums
+
+  // Whether reads verify checksums: there is a table and it is not being rebuilt.
+  bool verifies() const noexcept { return geometry_.sum_bytes != 0 && sums_trusted_; }
+  void set_sums_trusted(bool trusted) noexcept { sums_trusted_ = trusted; }
+  // Writes the checksum of `stored` (the slot's stored bytes) as slot `slot`'s entry.
+  Status write_sum(std::uint32_t slot, std::uint64_t chunk, std::span<const std::byte> stored);
+  // Reads and verifies the stored bytes of the version of `chunk` in `slot` (used by check):
+  // OK, or the kCorrupt / kIo of reading it.
+  Status verify_slot(std::uint64_t chunk, std::uint32_t slot) const;
 
  private:
   std::uint64_t sector_bytes() const;
+  // Reads the checksum entries of `count` slots from `slot`.
+  Status read_sums(std::uint32_t slot, std::uint64_t count, std::vector<std::uint64_t>& out) const;
+  // kCorrupt unless `stored` matches `expected` (both of `chunk` in `slot`).
+  Status check_sum(std::uint64_t chunk, std::uint32_t slot, std::span<const std::byte> stored,
+                   std::uint64_t expected) const;
 
   Volume& diff_;
   DiffAreaGeometry geometry_;
@@ -191,6 +219,7 @@ class DiffArea {
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> pending_free_;
   bool recovering_ = false;
+  bool sums_trusted_ = true;
 
   struct CompressorDeleter {
     void operator()(ZSTD_CCtx_s* context) const noexcept;

@@ -24,7 +24,10 @@
 //   [128, 136) data_slots u64
 //   [136, 144) log_start_sequence u64
 //   [144]      active_log u8
-//   [145, 504) reserved, zero
+//   [145]      sum_table_state u8 (version 2)
+//   [152, 160) sum_offset u64 (version 2)
+//   [160, 168) sum_bytes u64 (version 2)
+//   [168, 504) reserved, zero (version 1: [145, 504))
 //   [504, 512) XXH3-64 of [0, 504)
 #include "diff_area_format.h"
 
@@ -72,7 +75,10 @@ inline constexpr std::size_t kDataOffset = 120;
 inline constexpr std::size_t kDataSlots = 128;
 inline constexpr std::size_t kLogStartSequence = 136;
 inline constexpr std::size_t kActiveLog = 144;
-inline constexpr std::size_t kFieldsEnd = 145;
+inline constexpr std::size_t kSumTableState = 145;
+inline constexpr std::size_t kSumOffset = 152;
+inline constexpr std::size_t kSumBytes = 160;
+inline constexpr std::size_t kFieldsEnd = 168;
 static_assert(kFieldsEnd <= kSuperblockChecksumOffset);
 static_assert(kSuperblockChecksumOffset + 8 == kSuperblockBytes);
 }  // namespace sb
@@ -88,7 +94,7 @@ inline constexpr std::size_t kGroupBlockCount = 24;
 inline constexpr std::size_t kPayloadBytes = 28;
 inline constexpr std::size_t kDiffAreaUuid = 32;
 inline constexpr std::size_t kChecksum = 48;
-static_assert(kChecksum + 8 == kLogBlockHeaderBytes);
+static_assert(kChecksum + 8 == kLogBlockHeaderBytesV1);
 }  // namespace lb
 
 inline constexpr std::uint32_t kSectorBytesSmall = 512;
@@ -151,8 +157,8 @@ std::uint64_t checksum(std::span<const std::byte> bytes) {
 std::uint64_t log_block_checksum(std::span<const std::byte> header,
                                  std::span<const std::byte> payload) {
   FF_ASSERT(header.size() == lb::kChecksum);
-  FF_ASSERT(payload.size() <= kLogBlockPayloadBytesMax);
-  std::array<std::byte, lb::kChecksum + kLogBlockPayloadBytesMax> gathered;
+  FF_ASSERT(payload.size() <= kLogBlockPayloadBytesMaxV1);
+  std::array<std::byte, lb::kChecksum + kLogBlockPayloadBytesMaxV1> gathered;
   std::memcpy(gathered.data(), header.data(), header.size());
   if (!payload.empty()) {
     std::memcpy(gathered.data() + header.size(), payload.data(), payload.size());
@@ -255,10 +261,18 @@ Status check_layout(const Superblock& s, std::uint64_t limit_bytes, std::string_
                               std::to_string(s.chunk_bytes) + " bytes runs past " +
                               std::string(limit_name) + " " + std::to_string(limit_bytes));
   }
-  const std::array<Region, 4> regions = {{
+  if (s.sum_offset % s.sector_bytes != 0 || s.sum_offset > limit_bytes ||
+      s.sum_bytes > limit_bytes - s.sum_offset) {
+    return superblock_corrupt("checksum table at sum_offset " + std::to_string(s.sum_offset) +
+                              " of " + std::to_string(s.sum_bytes) +
+                              " bytes is not sector-aligned or runs past " +
+                              std::string(limit_name) + " " + std::to_string(limit_bytes));
+  }
+  const std::array<Region, 5> regions = {{
       {"superblock", 0, kSuperblockBytes},
       {"log area 0", s.log_offset[0], s.log_area_bytes},
       {"log area 1", s.log_offset[1], s.log_area_bytes},
+      {"checksum table", s.sum_offset, s.sum_bytes},
       {"data area", s.data_offset, s.data_slots * s.chunk_bytes},
   }};
   for (std::size_t i = 0; i < regions.size(); ++i) {
@@ -313,6 +327,19 @@ Status check_superblock_fields(const Superblock& s, std::uint64_t volume_bytes) 
   }
   if (s.active_log > 1) {
     return superblock_corrupt("active_log " + std::to_string(s.active_log) + " is not 0 or 1");
+  }
+  if (s.format_version >= 2) {
+    if (s.sum_bytes < sum_table_bytes(s.data_slots)) {
+      return superblock_corrupt("checksum table of " + std::to_string(s.sum_bytes) +
+                                " bytes is too small for " + std::to_string(s.data_slots) +
+                                " data slots");
+    }
+    if (s.sum_table_state > kSumTableRebuilding) {
+      return superblock_corrupt("sum_table_state " + std::to_string(s.sum_table_state) +
+                                " is not 0 or 1");
+    }
+  } else if (s.sum_bytes != 0 || s.sum_offset != 0 || s.sum_table_state != 0) {
+    return superblock_corrupt("version 1 superblock has checksum table fields");
   }
   if (s.checkpoint_blocks > s.log_area_bytes / kLogBlockBytes) {
     return superblock_corrupt("checkpoint_blocks " + std::to_string(s.checkpoint_blocks) +
@@ -443,6 +470,11 @@ void encode_superblock(const Superblock& s, std::span<std::byte, kSuperblockByte
   put_u64(out, sb::kDataSlots, s.data_slots);
   put_u64(out, sb::kLogStartSequence, s.log_start_sequence);
   put_u8(out, sb::kActiveLog, s.active_log);
+  if (s.format_version >= 2) {
+    put_u8(out, sb::kSumTableState, s.sum_table_state);
+    put_u64(out, sb::kSumOffset, s.sum_offset);
+    put_u64(out, sb::kSumBytes, s.sum_bytes);
+  }
   put_u64(out, kSuperblockChecksumOffset, checksum(out.first(kSuperblockChecksumOffset)));
 }
 
@@ -455,14 +487,17 @@ Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint
   if (!magic_matches(in, kSuperblockMagic)) {
     return corrupt("not a freezeframe diff area (" + std::string(kSuperblockName) + ": bad magic)");
   }
-  FF_TRY(check_version(kSuperblockName, "format_version", "diff area format",
-                       get_u32(in, sb::kFormatVersion), kFormatVersion));
+  // The checksum is judged first: it sits at the same offset in every version, so a version
+  // field that reads "newer" but fails the checksum is damage, not a newer format.
   const std::uint64_t stored = get_u64(in, kSuperblockChecksumOffset);
   const std::uint64_t computed = checksum(in.first(kSuperblockChecksumOffset));
   if (stored != computed) {
     return superblock_corrupt("checksum " + hex(stored) + " does not match contents (" +
-                              hex(computed) + ")");
+                              hex(computed) + "); format_version reads " +
+                              std::to_string(get_u32(in, sb::kFormatVersion)));
   }
+  FF_TRY(check_version(kSuperblockName, "format_version", "diff area format",
+                       get_u32(in, sb::kFormatVersion), kFormatVersion));
 
   Superblock s;
   s.format_version = get_u32(in, sb::kFormatVersion);
@@ -487,6 +522,20 @@ Result<Superblock> decode_superblock(std::span<const std::byte> bytes, std::uint
   s.data_slots = get_u64(in, sb::kDataSlots);
   s.log_start_sequence = get_u64(in, sb::kLogStartSequence);
   s.active_log = get_u8(in, sb::kActiveLog);
+  const std::size_t reserved_begin = s.format_version >= 2 ? sb::kFieldsEnd : sb::kActiveLog + 1;
+  if (s.format_version >= 2) {
+    s.sum_table_state = get_u8(in, sb::kSumTableState);
+    s.sum_offset = get_u64(in, sb::kSumOffset);
+    s.sum_bytes = get_u64(in, sb::kSumBytes);
+    for (std::size_t i = sb::kSumTableState + 1; i < sb::kSumOffset; ++i) {
+      if (get_u8(in, i) != 0)
+        return superblock_corrupt("reserved byte " + std::to_string(i) + " is not zero");
+    }
+  }
+  for (std::size_t i = reserved_begin; i < kSuperblockChecksumOffset; ++i) {
+    if (get_u8(in, i) != 0)
+      return superblock_corrupt("reserved byte " + std::to_string(i) + " is not zero");
+  }
   FF_TRY(check_superblock_fields(s, volume_bytes));
   return s;
 }
@@ -498,6 +547,14 @@ Record limit_record(const DiffAreaLimit& limit, OverflowPolicy policy) noexcept 
   record.limit_value = limit.value;
   record.policy = static_cast<std::uint8_t>(policy);
   return record;
+}
+
+std::uint64_t sum_table_bytes(std::uint64_t slots) noexcept {
+  return (slots * kChunkSumBytes + kLogBlockBytes - 1) / kLogBlockBytes * kLogBlockBytes;
+}
+
+std::uint64_t chunk_checksum(std::uint64_t chunk, std::span<const std::byte> stored) noexcept {
+  return XXH3_64bits_withSeed(stored.data(), stored.size(), chunk);
 }
 
 std::size_t encoded_record_bytes(RecordType type) noexcept {
@@ -559,15 +616,15 @@ Result<std::vector<Record>> decode_records(std::span<const std::byte> payload) {
   return records;
 }
 
-void encode_log_block(const LogBlockHeader& header, std::span<const std::byte> payload,
-                      std::span<std::byte, kLogBlockBytes> out_fixed) {
+void encode_log_block_v1(const LogBlockHeader& header, std::span<const std::byte> payload,
+                         std::span<std::byte, kLogBlockBytes> out_fixed) {
   FF_ASSERT(payload.size() == header.payload_bytes);
-  FF_ASSERT(payload.size() <= kLogBlockPayloadBytesMax);
+  FF_ASSERT(payload.size() <= kLogBlockPayloadBytesMaxV1);
   const std::span<std::byte> out(out_fixed);
   std::fill(out.begin(), out.end(), std::byte{0});
   std::memcpy(at(out, lb::kMagic, kLogBlockMagic.size()), kLogBlockMagic.data(),
               kLogBlockMagic.size());
-  put_u16(out, lb::kVersion, kLogBlockVersion);
+  put_u16(out, lb::kVersion, kLogBlockVersionV1);
   put_u16(out, lb::kReserved, 0);
   put_u64(out, lb::kSequence, header.sequence);
   put_u64(out, lb::kGroupFirstSequence, header.group_first_sequence);
@@ -575,12 +632,12 @@ void encode_log_block(const LogBlockHeader& header, std::span<const std::byte> p
   put_u32(out, lb::kPayloadBytes, header.payload_bytes);
   put_uuid(out, lb::kDiffAreaUuid, header.diff_area_uuid);
   if (!payload.empty()) {
-    std::memcpy(at(out, kLogBlockHeaderBytes, payload.size()), payload.data(), payload.size());
+    std::memcpy(at(out, kLogBlockHeaderBytesV1, payload.size()), payload.data(), payload.size());
   }
   put_u64(out, lb::kChecksum, log_block_checksum(out.first(lb::kChecksum), payload));
 }
 
-Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
+Result<DecodedLogBlockV1> decode_log_block_v1(std::span<const std::byte> block) {
   const std::string name(kLogBlockName);
   if (block.size() < kLogBlockBytes) {
     return corrupt(name + ": only " + std::to_string(block.size()) + " bytes, need " +
@@ -591,14 +648,14 @@ Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
     return corrupt(name + ": bad magic");
   }
   FF_TRY(check_version(kLogBlockName, "version", kLogBlockName, get_u16(in, lb::kVersion),
-                       kLogBlockVersion));
+                       kLogBlockVersionV1));
   // payload_bytes bounds the checksummed range, so it is checked before the checksum.
   const std::uint32_t payload_bytes = get_u32(in, lb::kPayloadBytes);
-  if (payload_bytes > kLogBlockPayloadBytesMax) {
+  if (payload_bytes > kLogBlockPayloadBytesMaxV1) {
     return corrupt(name + ": payload_bytes " + std::to_string(payload_bytes) + " exceeds " +
-                   std::to_string(kLogBlockPayloadBytesMax));
+                   std::to_string(kLogBlockPayloadBytesMaxV1));
   }
-  const std::span<const std::byte> payload = in.subspan(kLogBlockHeaderBytes, payload_bytes);
+  const std::span<const std::byte> payload = in.subspan(kLogBlockHeaderBytesV1, payload_bytes);
   const std::uint64_t stored = get_u64(in, lb::kChecksum);
   const std::uint64_t computed = log_block_checksum(in.first(lb::kChecksum), payload);
   if (stored != computed) {
@@ -606,7 +663,7 @@ Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
                    hex(computed) + ")");
   }
 
-  DecodedLogBlock decoded;
+  DecodedLogBlockV1 decoded;
   LogBlockHeader& h = decoded.header;
   h.sequence = get_u64(in, lb::kSequence);
   h.group_first_sequence = get_u64(in, lb::kGroupFirstSequence);
@@ -630,12 +687,12 @@ Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
   }
   // The checksum does not cover the unused tail, so it is checked to be zero explicitly: a
   // flipped bit there is still a damaged block.
-  const std::span<const std::byte> tail = in.subspan(kLogBlockHeaderBytes + payload_bytes);
+  const std::span<const std::byte> tail = in.subspan(kLogBlockHeaderBytesV1 + payload_bytes);
   const auto nonzero =
       std::find_if(tail.begin(), tail.end(), [](std::byte b) { return b != std::byte{0}; });
   if (nonzero != tail.end()) {
     return corrupt(where + "unused payload byte at block offset " +
-                   std::to_string(kLogBlockHeaderBytes + payload_bytes +
+                   std::to_string(kLogBlockHeaderBytesV1 + payload_bytes +
                                   static_cast<std::size_t>(nonzero - tail.begin())) +
                    " is not zero");
   }

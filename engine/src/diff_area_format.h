@@ -10,6 +10,7 @@
 //                           old or new, never torn)
 //   [log_offset[0], +log_area_bytes)   journal area 0
 //   [log_offset[1], +log_area_bytes)   journal area 1
+//   [sum_offset, +sum_bytes)            chunk checksum table (version 2), one entry per slot
 //   [data_offset, +data_slots * chunk_bytes)   data slots, one chunk each
 // The active journal area starts with a checkpoint (the full state, checkpoint_blocks blocks)
 // and continues with commit groups. When it fills, a new checkpoint is written into the other
@@ -29,16 +30,34 @@
 namespace freezeframe::format {
 
 inline constexpr std::array<char, 8> kSuperblockMagic = {'F', 'F', 'D', 'I', 'F', 'F', 'A', 'R'};
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Version 2 added the chunk checksum table and per-sector journal checksums; version 1 images
+// are read and upgraded in place (diff_area_upgrade.cpp).
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kFormatVersionV1 = 1;
 inline constexpr std::size_t kSuperblockBytes = 512;
 // Offset of the checksum in the superblock; it covers bytes [0, kSuperblockChecksumOffset).
 inline constexpr std::size_t kSuperblockChecksumOffset = 504;
 
 inline constexpr std::array<char, 4> kLogBlockMagic = {'F', 'F', 'L', 'B'};
-inline constexpr std::uint16_t kLogBlockVersion = 1;
 inline constexpr std::size_t kLogBlockBytes = 4096;
-inline constexpr std::size_t kLogBlockHeaderBytes = 56;
-inline constexpr std::size_t kLogBlockPayloadBytesMax = kLogBlockBytes - kLogBlockHeaderBytes;
+// Version 2 journal blocks (log_block_format.cpp): eight 512-byte sectors, each ending in its
+// own sequence and checksum, so a torn write (whole old or new sectors) is told apart from
+// damage (a sector that fails its checksum). The 48-byte header opens sector 0; the payload
+// follows it across the sectors' content bytes.
+inline constexpr std::uint16_t kLogBlockVersion = 2;
+inline constexpr std::size_t kLogSectorBytes = 512;
+inline constexpr std::size_t kLogSectorsPerBlock = kLogBlockBytes / kLogSectorBytes;
+inline constexpr std::size_t kLogSectorContentBytes = kLogSectorBytes - 16;
+inline constexpr std::size_t kLogBlockHeaderBytes = 48;
+inline constexpr std::size_t kLogBlockPayloadBytesMax =
+    kLogSectorsPerBlock * kLogSectorContentBytes - kLogBlockHeaderBytes;
+// Version 1 journal blocks: one checksum over the 56-byte header and the payload.
+inline constexpr std::uint16_t kLogBlockVersionV1 = 1;
+inline constexpr std::size_t kLogBlockHeaderBytesV1 = 56;
+inline constexpr std::size_t kLogBlockPayloadBytesMaxV1 = kLogBlockBytes - kLogBlockHeaderBytesV1;
+// Bytes of one chunk checksum table entry (XXH3-64 of the stored bytes, seeded with the chunk
+// number).
+inline constexpr std::size_t kChunkSumBytes = 8;
 // A commit group is at most this many blocks (bounds the scan after a torn group).
 inline constexpr std::uint32_t kGroupBlocksMax = 256;
 
@@ -70,7 +89,20 @@ struct Superblock {
   std::uint8_t active_log = 0;
   std::uint64_t log_start_sequence = 0;  // sequence of the first block of the active area
   std::uint32_t checkpoint_blocks = 0;   // blocks of the checkpoint that opens the active area
+  // Version 2: the chunk checksum table (sum_bytes 0 in version 1), and its state:
+  // kSumTableRebuilding while an upgrade or a repair fills it (its entries are not checked).
+  std::uint8_t sum_table_state = 0;
+  std::uint64_t sum_offset = 0;
+  std::uint64_t sum_bytes = 0;
 };
+
+inline constexpr std::uint8_t kSumTableValid = 0;
+inline constexpr std::uint8_t kSumTableRebuilding = 1;
+
+// Bytes of the checksum table for `slots` data slots (whole 4096-byte blocks).
+std::uint64_t sum_table_bytes(std::uint64_t slots) noexcept;
+// The checksum of a chunk's stored bytes (a raw chunk or a compressed frame).
+std::uint64_t chunk_checksum(std::uint64_t chunk, std::span<const std::byte> stored) noexcept;
 
 inline constexpr std::uint8_t kFlagCompressed = 0x01;
 
@@ -78,12 +110,14 @@ inline constexpr std::uint8_t kFlagCompressed = 0x01;
 void encode_superblock(const Superblock& superblock, std::span<std::byte, kSuperblockBytes> out);
 
 // Validates and decodes. Checks, in order: size; magic (kCorrupt "not a freezeframe diff
-// area"); version (kUnsupportedVersion if newer than kFormatVersion, kCorrupt if 0); checksum
-// (kCorrupt); then every field: known provider kind, policy, limit kind and flags; chunk size
-// a power of two in [kChunkBytesMin, kChunkBytesMax]; sector size 512 or 4096; snapshots_max
-// in [1, 512]; log areas, data area and superblock inside `volume_bytes`, aligned to the
-// sector size, not overlapping; log_area_bytes a non-zero multiple of kLogBlockBytes;
-// active_log 0 or 1; checkpoint_blocks <= log_area_bytes / kLogBlockBytes. `volume_bytes` is
+// area"); checksum (kCorrupt; it sits at the same offset in every version, so a damaged
+// version field is corruption, never "newer"); version (kUnsupportedVersion if newer than
+// kFormatVersion, kCorrupt if 0); then every field: known provider kind, policy, limit kind and
+// flags; chunk size a power of two in [kChunkBytesMin, kChunkBytesMax]; sector size 512 or 4096;
+// snapshots_max in [1, 512]; log areas, data area and superblock inside `volume_bytes`, aligned to
+// the sector size, not overlapping; log_area_bytes a non-zero multiple of kLogBlockBytes;
+// active_log 0 or 1; checkpoint_blocks <= log_area_bytes / kLogBlockBytes; version 2: the
+// checksum table holds an entry per data slot and the reserved bytes are zero. `volume_bytes` is
 // the size of the volume the superblock was read from (a truncated volume fails here).
 // `bytes` may be longer than kSuperblockBytes (a whole 4096-byte sector); only the first
 // kSuperblockBytes are read. The layout must also fit the volume_bytes field itself.
@@ -142,22 +176,52 @@ struct LogBlockHeader {
   Uuid diff_area_uuid;
 };
 
-// Header: magic[4] version u16 reserved u16 sequence u64 group_first_sequence u64
-// group_block_count u32 payload_bytes u32 diff_area_uuid[16] checksum u64 (XXH3-64 of
-// header bytes [0, 48) followed by the payload bytes). Unused payload bytes are zero.
+// ----- version 2 journal blocks (log_block_format.cpp)
+//
+// Header in sector 0: magic[4] version u16 reserved u16 sequence u64 group_first_sequence u64
+// group_block_count u32 payload_bytes u32 diff_area_uuid[16]. Sector i (0 to 7) holds 496
+// content bytes, then the block's sequence u64 and the XXH3-64, seeded with i, of the
+// sector's first 504 bytes. The content bytes of the eight sectors, in order, are the header,
+// the payload and zeros.
 // REQUIRES: payload.size() == header.payload_bytes <= kLogBlockPayloadBytesMax.
 void encode_log_block(const LogBlockHeader& header, std::span<const std::byte> payload,
                       std::span<std::byte, kLogBlockBytes> out);
 
 struct DecodedLogBlock {
   LogBlockHeader header;
-  std::span<const std::byte> payload;  // points into the input
+  std::vector<std::byte> payload;
 };
-// kCorrupt for a wrong magic, a bad checksum, payload_bytes too large, group fields
-// inconsistent (group_block_count 0 or > kGroupBlocksMax, sequence outside the group);
-// kUnsupportedVersion for a newer block version. Also kCorrupt for version 0, a non-zero
-// reserved field or a non-zero unused payload byte (the checksum does not cover those bytes).
+// Every sector must pass its checksum and carry the header's sequence. kCorrupt for a wrong
+// magic, a failed sector, payload_bytes too large, inconsistent group fields, a non-zero
+// reserved field or unused byte; kUnsupportedVersion for a newer block version.
 // `block` may be longer than kLogBlockBytes; only the first kLogBlockBytes are read.
 Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block);
+
+// What a sector of a journal block holds, judged on its own: never written (all zeros),
+// intact (its checksum matches; `sequence` is its block's), or damaged. A torn write leaves
+// each sector whole, old or new, so only damage makes a sector fail.
+enum class LogSector : std::uint8_t { kBlank, kIntact, kDamaged };
+struct LogSectorState {
+  LogSector kind = LogSector::kBlank;
+  std::uint64_t sequence = 0;
+};
+std::array<LogSectorState, kLogSectorsPerBlock> inspect_log_sectors(
+    std::span<const std::byte> block);
+
+// ----- version 1 journal blocks (read for the upgrade; written only by tests)
+//
+// Header: magic[4] version u16 reserved u16 sequence u64 group_first_sequence u64
+// group_block_count u32 payload_bytes u32 diff_area_uuid[16] checksum u64 (XXH3-64 of
+// header bytes [0, 48) followed by the payload bytes). Unused payload bytes are zero.
+// REQUIRES: payload.size() == header.payload_bytes <= kLogBlockPayloadBytesMaxV1.
+void encode_log_block_v1(const LogBlockHeader& header, std::span<const std::byte> payload,
+                         std::span<std::byte, kLogBlockBytes> out);
+
+struct DecodedLogBlockV1 {
+  LogBlockHeader header;
+  std::span<const std::byte> payload;  // points into the input
+};
+// As decode_log_block() for the version 1 layout; a version 2 block is kCorrupt here.
+Result<DecodedLogBlockV1> decode_log_block_v1(std::span<const std::byte> block);
 
 }  // namespace freezeframe::format

@@ -195,114 +195,162 @@ Status MetadataJournal::read_block(std::uint8_t area, std::uint64_t block,
   return diff_.read(block_offset(area, block), buffer);
 }
 
+Result<format::DecodedLogBlock> MetadataJournal::decode(std::span<const std::byte> block) const {
+  if (superblock_.format_version >= 2)
+    return format::decode_log_block(block);
+  FF_ASSIGN_OR_RETURN(format::DecodedLogBlockV1 v1, format::decode_log_block_v1(block));
+  format::DecodedLogBlock decoded;
+  decoded.header = v1.header;
+  decoded.payload.assign(v1.payload.begin(), v1.payload.end());
+  return decoded;
+}
+
+std::string MetadataJournal::where(std::uint64_t block) const {
+  return name_ + ": journal area " + std::to_string(superblock_.active_log) + " block " +
+         std::to_string(block);
+}
+
+// Reads the commit group at `position` whose first sequence must be `expected`.
+Result<MetadataJournal::Group> MetadataJournal::read_group(std::uint64_t position,
+                                                           std::uint64_t expected,
+                                                           bool in_checkpoint) {
+  const std::uint8_t area = superblock_.active_log;
+  Group group;
+  std::vector<std::byte> block;
+  FF_TRY(read_block(area, position, block));
+  auto first = decode(block);
+  if (!first.ok()) {
+    if (in_checkpoint)
+      return first.status().with_context(where(position) + " (in the checkpoint)");
+    return group;  // incomplete; the caller tells a torn tail from damage
+  }
+  const auto& header = first.value().header;
+  if (header.diff_area_uuid != superblock_.diff_area_uuid || header.sequence < expected) {
+    if (in_checkpoint)
+      return corrupt(where(position) + ": stale block in the checkpoint");
+    return group;  // left over from an earlier use of this area
+  }
+  if (header.sequence > expected) {
+    return corrupt(where(position) + ": sequence " + std::to_string(header.sequence) + " where " +
+                   std::to_string(expected) + " was expected");
+  }
+  if (header.group_first_sequence != header.sequence ||
+      position + header.group_block_count > area_blocks_) {
+    if (in_checkpoint)
+      return corrupt(where(position) + ": not the start of a group that fits the area");
+    return group;
+  }
+  group.blocks = header.group_block_count;
+  for (std::uint64_t i = 0; i < group.blocks; ++i) {
+    if (i > 0)
+      FF_TRY(read_block(area, position + i, block));
+    auto decoded = i == 0 ? std::move(first) : decode(block);
+    bool fits = decoded.ok() && decoded.value().header.sequence == expected + i &&
+                decoded.value().header.group_first_sequence == expected &&
+                decoded.value().header.group_block_count == group.blocks &&
+                decoded.value().header.diff_area_uuid == superblock_.diff_area_uuid;
+    if (!fits) {
+      if (in_checkpoint)
+        return corrupt(where(position + i) + ": damaged block in the checkpoint");
+      group.blocks = 0;
+      group.records.clear();
+      return group;
+    }
+    auto records = format::decode_records(decoded.value().payload);
+    if (!records.ok())
+      return records.status().with_context(where(position + i));
+    group.records.insert(group.records.end(), records.value().begin(), records.value().end());
+  }
+  group.complete = true;
+  return group;
+}
+
+// The log ends at `position` with an incomplete group. A torn write leaves every sector whole,
+// old (blank, or intact with an older sequence) or new (intact with the group's sequence); a
+// sector that fails its checksum, or carries a sequence no torn write can leave there, is
+// damage to a commit that may have been durable. Returns the damage, or OK for a torn tail.
+Status MetadataJournal::judge_log_end(std::uint64_t position, std::uint64_t expected) {
+  if (superblock_.format_version < 2)
+    return Status();  // version 1 blocks have one checksum: nothing to tell apart
+  const std::uint8_t area = superblock_.active_log;
+  std::vector<std::byte> block;
+  for (std::uint64_t i = 0; i < kCommitBlocksMax && position + i < area_blocks_; ++i) {
+    FF_TRY(read_block(area, position + i, block));
+    const auto sectors = format::inspect_log_sectors(block);
+    bool any_new = false;
+    for (std::size_t k = 0; k < sectors.size(); ++k) {
+      const format::LogSectorState& sector = sectors[k];
+      const bool intact = sector.kind == format::LogSector::kIntact;
+      if (sector.kind == format::LogSector::kDamaged ||
+          (intact && sector.sequence > expected + i)) {
+        return corrupt(where(position + i) + " (sequence " + std::to_string(expected + i) +
+                       "): sector " + std::to_string(k) +
+                       (intact ? " carries sequence " + std::to_string(sector.sequence)
+                               : std::string(" fails its checksum")) +
+                       ": a commit is damaged, not torn");
+      }
+      any_new = any_new || (intact && sector.sequence == expected + i);
+    }
+    if (!any_new)
+      break;  // nothing of the interrupted group reached this block
+  }
+  return Status();
+}
+
 // Replays the active journal area: the checkpoint must be intact; then whole commit groups
-// until the first one that is incomplete (a commit a crash interrupted).
+// until the first one that is incomplete (a commit a crash interrupted, or damage).
 Status MetadataJournal::replay(JournalClient& client) {
-  std::uint8_t area = superblock_.active_log;
   std::uint64_t expected = superblock_.log_start_sequence;
   std::uint64_t position = 0;
-  std::vector<std::byte> block;
-  std::vector<Record> group_records;
-
-  auto where = [&](std::uint64_t pos) {
-    return name_ + ": journal area " + std::to_string(area) + " block " + std::to_string(pos);
-  };
-
-  // Reads the group starting at `position`. Returns true and fills group_records if the
-  // whole group is present and valid.
-  auto read_group = [&](bool must_be_valid, std::uint64_t& group_blocks) -> Result<bool> {
-    FF_TRY(read_block(area, position, block));
-    auto first = format::decode_log_block(block);
-    if (!first.ok()) {
-      if (must_be_valid)
-        return first.status().with_context(where(position));
-      return false;
-    }
-    const auto& header = first.value().header;
-    if (header.diff_area_uuid != superblock_.diff_area_uuid || header.sequence < expected) {
-      if (must_be_valid)
-        return corrupt(where(position) + ": stale block in the checkpoint");
-      return false;  // left over from an earlier use of this area
-    }
-    if (header.sequence > expected) {
-      return corrupt(where(position) + ": sequence " + std::to_string(header.sequence) + " where " +
-                     std::to_string(expected) + " was expected");
-    }
-    if (header.group_first_sequence != header.sequence) {
-      if (must_be_valid)
-        return corrupt(where(position) + ": not the start of a group");
-      return false;
-    }
-    group_blocks = header.group_block_count;
-    if (position + group_blocks > area_blocks_) {
-      if (must_be_valid)
-        return corrupt(where(position) + ": group runs past the area");
-      return false;
-    }
-    group_records.clear();
-    for (std::uint64_t i = 0; i < group_blocks; ++i) {
-      if (i > 0)
-        FF_TRY(read_block(area, position + i, block));
-      auto decoded = format::decode_log_block(block);
-      bool fits = decoded.ok() && decoded.value().header.sequence == expected + i &&
-                  decoded.value().header.group_first_sequence == expected &&
-                  decoded.value().header.group_block_count == group_blocks &&
-                  decoded.value().header.diff_area_uuid == superblock_.diff_area_uuid;
-      if (!fits) {
-        if (must_be_valid) {
-          return corrupt(where(position + i) + ": damaged block in the checkpoint");
-        }
-        return false;
-      }
-      auto records = format::decode_records(decoded.value().payload);
-      if (!records.ok())
-        return records.status().with_context(where(position + i));
-      group_records.insert(group_records.end(), records.value().begin(), records.value().end());
-    }
-    return true;
-  };
+  damage_ = Status();
 
   while (position < superblock_.checkpoint_blocks) {
-    std::uint64_t group_blocks = 0;
-    FF_ASSIGN_OR_RETURN(bool complete, read_group(true, group_blocks));
-    FF_ASSERT(complete);
-    if (position + group_blocks > superblock_.checkpoint_blocks) {
+    FF_ASSIGN_OR_RETURN(Group group, read_group(position, expected, true));
+    FF_ASSERT(group.complete);
+    if (position + group.blocks > superblock_.checkpoint_blocks) {
       return corrupt(where(position) + ": checkpoint group runs past the checkpoint");
     }
-    for (const Record& record : group_records)
+    for (const Record& record : group.records)
       FF_TRY(client.replay_record(record));
-    position += group_blocks;
-    expected += group_blocks;
+    position += group.blocks;
+    expected += group.blocks;
   }
   while (position < area_blocks_) {
-    std::uint64_t group_blocks = 0;
-    FF_ASSIGN_OR_RETURN(bool complete, read_group(false, group_blocks));
-    if (!complete)
+    FF_ASSIGN_OR_RETURN(Group group, read_group(position, expected, false));
+    if (!group.complete)
       break;
-    for (const Record& record : group_records)
+    for (const Record& record : group.records)
       FF_TRY(client.replay_record(record));
-    position += group_blocks;
-    expected += group_blocks;
+    position += group.blocks;
+    expected += group.blocks;
   }
+  log_position_ = position;
+  next_sequence_ = expected;
+  if (position >= area_blocks_)
+    return Status();
+  damage_ = judge_log_end(position, expected);
+  if (!damage_.ok())
+    return Status();
   // A commit group is written only after the previous one is durable, so an intact group
   // after the end of the log means a durable block was damaged, not a torn commit.
+  std::vector<std::byte> block;
   for (std::uint64_t later = position + 1;
        later < std::min(area_blocks_, position + std::uint64_t{2} * format::kGroupBlocksMax);
        ++later) {
-    FF_TRY(read_block(area, later, block));
-    auto decoded = format::decode_log_block(block);
+    FF_TRY(read_block(superblock_.active_log, later, block));
+    auto decoded = decode(block);
     if (!decoded.ok())
       continue;
     const auto& header = decoded.value().header;
     if (header.diff_area_uuid == superblock_.diff_area_uuid && header.sequence > expected &&
         header.sequence == header.group_first_sequence &&
         header.sequence - superblock_.log_start_sequence == later) {
-      return corrupt(where(position) + ": damaged, but the commit at block " +
-                     std::to_string(later) + " after it is intact");
+      damage_ = corrupt(where(position) + " (sequence " + std::to_string(expected) +
+                        "): damaged, but the commit at block " + std::to_string(later) +
+                        " after it is intact");
+      return Status();
     }
   }
-  log_position_ = position;
-  next_sequence_ = expected;
   return Status();
 }
 

@@ -79,10 +79,19 @@ class MetadataJournal {
   // Writes client.checkpoint_records() into the inactive area and switches the superblock to
   // it (generation + 1). Queued records are in the state, so the checkpoint holds them too.
   Status write_checkpoint(JournalClient& client);
-  // Replays the active area: the checkpoint must be intact; then whole commit groups until
-  // the first incomplete one (a commit a crash interrupted). kCorrupt if an intact group
-  // follows a damaged one (damage to a durable block, not a torn commit).
+  // Replays the active area: the checkpoint must be intact (kCorrupt otherwise); then whole
+  // commit groups until the first incomplete one. An incomplete group that a crash tore (whole
+  // old or new sectors) ends the log silently. One with a sector that fails its checksum, or
+  // an intact group after it, is damage to a durable commit: replay stops before it, returns
+  // OK, and damage() reports it (the provider then opens read-only).
   Status replay(JournalClient& client);
+  // Not OK when replay() stopped at a damaged commit: kCorrupt naming the area, the block and
+  // the sequence. The replayed state is the one before that commit.
+  const Status& damage() const noexcept { return damage_; }
+
+  // Switches to `superblock` (the upgraded version 2 one, or a repaired one) for the next
+  // write_checkpoint(); nothing is written until then.
+  void adopt_superblock(const format::Superblock& superblock) { superblock_ = superblock; }
 
   // Marks the journal broken with `status` (a metadata write or flush failed, or the state
   // on disk is between two steps) and returns the broken status.
@@ -100,6 +109,16 @@ class MetadataJournal {
                       std::size_t end, std::uint64_t group_first_sequence,
                       std::uint32_t group_block_count);
   Status read_block(std::uint8_t area, std::uint64_t block, std::vector<std::byte>& buffer);
+  // A block of the superblock's format version, decoded.
+  Result<format::DecodedLogBlock> decode(std::span<const std::byte> block) const;
+  std::string where(std::uint64_t block) const;
+  struct Group {
+    bool complete = false;
+    std::uint64_t blocks = 0;
+    std::vector<format::Record> records;
+  };
+  Result<Group> read_group(std::uint64_t position, std::uint64_t expected, bool in_checkpoint);
+  Status judge_log_end(std::uint64_t position, std::uint64_t expected);
 
   Volume& diff_;
   format::Superblock superblock_;
@@ -110,6 +129,7 @@ class MetadataJournal {
   std::vector<format::Record> pending_;
   bool data_dirty_ = false;
   Status broken_;
+  Status damage_;
   Stats stats_;
 };
 

@@ -40,7 +40,10 @@ RowWritePath::Target RowWritePath::target_of(std::uint64_t chunk, std::uint32_t&
   slot = last.slot;
   if (last.slot == kOriginSlot)
     return Target::kOrigin;
-  return diff_area_.compressed() ? Target::kReplace : Target::kSlot;
+  // A chunk already in a slot is never written in place: its new content goes to a fresh
+  // slot with its checksum, and the map record that replaces the old slot commits both, so a
+  // crash leaves the old chunk and checksum or the new ones, never a mix.
+  return Target::kReplace;
 }
 
 Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
@@ -52,7 +55,9 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
     std::uint32_t slot = 0;
     for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
       Target target = target_of(chunk, slot);
-      redirects += target == Target::kRedirect || target == Target::kReplace;
+      // An uncompressed replacement frees a slot as it takes one: it needs no room.
+      redirects +=
+          target == Target::kRedirect || (target == Target::kReplace && diff_area_.compressed());
     }
     bool acted = false;
     FF_TRY(guard_.make_room(redirects, acted));
@@ -69,15 +74,6 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
     if (target == Target::kOrigin) {
       FF_TRY(discard ? origin_.discard(at, piece)
                      : origin_.write(at, data.subspan(position, piece)));
-    } else if (target == Target::kSlot) {
-      if (discard) {
-        std::span<std::byte> zeros = scratch(piece);
-        std::fill(zeros.begin(), zeros.end(), std::byte{0});
-        FF_TRY(diff_area_.write_raw(slot, within, zeros));
-      } else {
-        FF_TRY(diff_area_.write_raw(slot, within, data.subspan(position, piece)));
-      }
-      state_.note_data_written();
     } else {
       std::uint64_t bytes = geometry_.chunk_length(chunk);
       std::span<std::byte> buffer = scratch(bytes);
@@ -99,11 +95,11 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
       std::uint64_t written = bytes;
       if (diff_area_.compressed()) {
         std::uint32_t packed_bytes = diff_area_.pack(buffer, packed_);
-        status = diff_area_.write_packed(new_slot, packed_);
+        status = diff_area_.write_packed(new_slot, chunk, packed_, packed_bytes);
         written = packed_.size();
         bytes = packed_bytes;
       } else {
-        status = diff_area_.write_raw(new_slot, 0, buffer);
+        status = diff_area_.write_chunk(new_slot, chunk, buffer);
       }
       if (!status.ok()) {
         diff_area_.return_slot(new_slot);

@@ -44,9 +44,10 @@ class RowWritePath final : public WritePath, public SpaceReclaimer {
   Result<bool> reclaim_space() override;
 
  private:
-  // Where a write to a chunk goes. kReplace: the live version is in a slot no snapshot reads,
-  // but it is compressed, so the new content goes to a new slot under the same tag.
-  enum class Target { kOrigin, kSlot, kRedirect, kReplace };
+  // Where a write to a chunk goes. kReplace: the live version is in a slot no snapshot reads;
+  // the new content goes to a new slot under the same tag (a slot is never rewritten in
+  // place, so that its checksum stays true across a crash).
+  enum class Target { kOrigin, kRedirect, kReplace };
   Target target_of(std::uint64_t chunk, std::uint32_t& slot) const;
   // Writes `data` (or zeros for a discard, when data is empty) at [offset, offset + length).
   Status write_range(std::uint64_t offset, std::uint64_t length, std::span<const std::byte> data);

@@ -254,13 +254,16 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
                       "' already holds a freezeframe diff area; delete it before formatting");
   }
 
-  // Layout: superblock, two journal areas sized for a checkpoint of a full diff area, data.
+  // Layout: superblock, two journal areas sized for a checkpoint of a full diff area, the
+  // chunk checksum table, data.
   const std::uint64_t block = format::kLogBlockBytes;
   std::uint64_t slots_estimate = diff.size_bytes() / chunk;
   std::uint64_t area_blocks = MetadataJournal::area_blocks_for(slots_estimate);
   std::uint64_t log0 = block;
   std::uint64_t log1 = log0 + area_blocks * block;
-  std::uint64_t data_offset = align_up(log1 + area_blocks * block, chunk);
+  std::uint64_t sum_offset = log1 + area_blocks * block;
+  std::uint64_t sum_bytes = format::sum_table_bytes(slots_estimate);
+  std::uint64_t data_offset = align_up(sum_offset + sum_bytes, chunk);
   std::uint64_t data_slots =
       diff.size_bytes() > data_offset ? (diff.size_bytes() - data_offset) / chunk : 0;
   data_slots = std::min<std::uint64_t>(data_slots, format::kOriginSlot - 1);
@@ -290,6 +293,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   sb.log_offset = {log0, log1};
   sb.data_offset = data_offset;
   sb.data_slots = data_slots;
+  sb.sum_offset = sum_offset;
+  sb.sum_bytes = sum_bytes;
   sb.active_log = 1;  // the first checkpoint switches to area 0
   sb.log_start_sequence = 0;
   sb.checkpoint_blocks = 0;
@@ -300,6 +305,9 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   Impl& s = *impl;
   if (options.compress)
     FF_TRY(s.diff_area.enable_compression());
+  // The journal areas and the checksum table start out zero: a journal sector left from
+  // earlier use of the volume would otherwise read as damage next to a torn commit.
+  FF_TRY(diff.discard(log0, data_offset - log0));
   // The first checkpoint goes to area 0 and writes the superblock last.
   FF_TRY(s.state.write_checkpoint());
   s.journal.reset_stats();

@@ -202,7 +202,7 @@ TEST_F(DiffAreaTest, CompressedFramesRoundTripAndAccountForWholeSectors) {
   EXPECT_LT(frame.size(), kChunk);
 
   const std::uint32_t slot = allocate();
-  ASSERT_TRUE(area.write_packed(slot, frame).ok());
+  ASSERT_TRUE(area.write_packed(slot, 0, frame, length).ok());
   area.set_frame_length(slot, length);
   area.use_slot(1, slot);
   EXPECT_EQ(area.slot_bytes(slot), frame.size());
@@ -240,10 +240,10 @@ TEST_F(DiffAreaTest, WritingAFrameDiscardsTheRestOfTheSlot) {
   DiffArea over_log(logged, geometry(), DiffAreaLimit::unbounded(), "diff area of 'data'");
   ASSERT_TRUE(over_log.enable_compression().ok());
   const std::vector<std::byte> old_bytes(kChunk, std::byte{0xff});
-  ASSERT_TRUE(over_log.write_raw(2, 0, old_bytes).ok());
+  ASSERT_TRUE(over_log.write_chunk(2, 0, old_bytes).ok());
   const std::vector<std::byte> frame(1024, std::byte{0x5a});
   logged.log.clear();
-  ASSERT_TRUE(over_log.write_packed(2, frame).ok());
+  ASSERT_TRUE(over_log.write_packed(2, 0, frame, 1024).ok());
   const std::uint64_t at = over_log.slot_offset(2);
   EXPECT_EQ(logged.log, (std::vector<std::string>{"write " + std::to_string(at) + " 1024",
                                                   "discard " + std::to_string(at + 1024) + " " +
@@ -257,7 +257,7 @@ TEST_F(DiffAreaTest, WritingAFrameDiscardsTheRestOfTheSlot) {
 
   // A whole-chunk frame (the chunk did not compress) leaves nothing to discard.
   logged.log.clear();
-  ASSERT_TRUE(over_log.write_packed(3, old_bytes).ok());
+  ASSERT_TRUE(over_log.write_packed(3, 0, old_bytes, kChunk).ok());
   EXPECT_EQ(logged.log.size(), 1u);
 }
 
@@ -268,7 +268,7 @@ TEST_F(DiffAreaTest, ADamagedFrameIsCorruptNotWrongBytes) {
   const std::uint32_t length = area.pack(chunk, frame);
   ASSERT_LT(length, kChunk);
   const std::uint32_t slot = allocate();
-  ASSERT_TRUE(area.write_packed(slot, frame).ok());
+  ASSERT_TRUE(area.write_packed(slot, 0, frame, length).ok());
   area.set_frame_length(slot, length);
   // Flip a byte inside the frame's content.
   frame[length / 2] ^= std::byte{0x10};

@@ -28,7 +28,7 @@ class SnapshotViewTest : public ::testing::Test {
     auto slot = layers.diff_area.allocate_slot(layers.state);
     ASSERT_TRUE(slot.ok());
     ASSERT_TRUE(
-        layers.diff_area.write_raw(slot.value(), 0, std::vector<std::byte>(kRigChunkBytes, kOld))
+        layers.diff_area.write_chunk(slot.value(), 2, std::vector<std::byte>(kRigChunkBytes, kOld))
             .ok());
     layers.state.map_written_slot(2, 1, slot.value(), kRigChunkBytes);
   }

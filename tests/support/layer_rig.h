@@ -52,7 +52,9 @@ inline format::Superblock rig_superblock(const RigLayout& layout) {
   sb.diff_area_uuid = Uuid::generate();
   sb.log_area_bytes = layout.log_area_blocks * format::kLogBlockBytes;
   sb.log_offset = {format::kLogBlockBytes, format::kLogBlockBytes + sb.log_area_bytes};
-  sb.data_offset = sb.log_offset[1] + sb.log_area_bytes;
+  sb.sum_offset = sb.log_offset[1] + sb.log_area_bytes;
+  sb.sum_bytes = format::sum_table_bytes(layout.data_slots);
+  sb.data_offset = sb.sum_offset + sb.sum_bytes;
   sb.data_slots = layout.data_slots;
   sb.volume_bytes = sb.data_offset + layout.data_slots * kRigChunkBytes;
   sb.active_log = 1;  // the first checkpoint switches to area 0
