@@ -147,6 +147,8 @@ std::uint64_t DiffArea::frame_memory_bytes() const {
 
 Status DiffArea::finish_recovery(const ChunkIndex& index) {
   recovering_ = false;
+  slot_hwm_ = std::min<std::uint64_t>(slot_hwm_, geometry_.data_slots);
+  pending_free_.clear();
   std::vector<bool> referenced(slot_hwm_, false);
   slots_used_ = 0;
   used_bytes_ = 0;
@@ -156,6 +158,13 @@ Status DiffArea::finish_recovery(const ChunkIndex& index) {
     for (const IndexEntry& entry : versions) {
       if (entry.slot == kOriginSlot)
         continue;
+      if (entry.slot >= slot_hwm_) {
+        if (mapped_twice.ok()) {
+          mapped_twice = corrupt(name_ + ": data slot " + std::to_string(entry.slot) +
+                                 " is beyond the data area");
+        }
+        continue;
+      }
       if (referenced[entry.slot] && mapped_twice.ok()) {
         mapped_twice =
             corrupt(name_ + ": data slot " + std::to_string(entry.slot) + " is mapped twice");

@@ -93,6 +93,9 @@ class DiffArea {
   bool compressed() const noexcept { return compress_; }
 
   const DiffAreaGeometry& geometry() const noexcept { return geometry_; }
+  // Changes the geometry in place (an upgrade gives the last slots to the checksum table);
+  // references to geometry() stay valid. finish_recovery() must follow.
+  void reshape(const DiffAreaGeometry& geometry) { geometry_ = geometry; }
   const std::string& name() const noexcept { return name_; }
   // The diff volume, for reads of runs of raw slots (see slot_offset()).
   Volume& volume() const noexcept { return diff_; }

@@ -66,6 +66,20 @@ std::uint64_t MetadataJournal::block_offset(std::uint8_t area, std::uint64_t blo
   return superblock_.log_offset[area] + block * format::kLogBlockBytes;
 }
 
+Status MetadataJournal::write_superblock(const format::Superblock& superblock) {
+  // The superblock fills the first sector (a 4096-byte sector diff volume writes it whole).
+  std::vector<std::byte> bytes(
+      std::max<std::size_t>(format::kSuperblockBytes, diff_.sector_bytes()));
+  format::encode_superblock(superblock, std::span<std::byte, format::kSuperblockBytes>(
+                                            bytes.data(), format::kSuperblockBytes));
+  if (Status status = diff_.write(0, bytes); !status.ok())
+    return fail(status);
+  if (Status status = diff_.flush(); !status.ok())
+    return fail(status);
+  superblock_ = superblock;
+  return Status();
+}
+
 Status MetadataJournal::fail(const Status& status) {
   broken_ = status.with_context(name_ + ": metadata commit failed; the provider " +
                                 "refuses further changes until it is reopened");
@@ -133,16 +147,7 @@ Status MetadataJournal::write_checkpoint(JournalClient& client) {
   next.limit_kind = limit->limit_kind;
   next.limit_value = limit->limit_value;
   next.overflow_policy = limit->policy;
-  // The superblock fills the first sector (a 4096-byte sector diff volume writes it whole).
-  std::vector<std::byte> bytes(
-      std::max<std::size_t>(format::kSuperblockBytes, diff_.sector_bytes()));
-  format::encode_superblock(
-      next, std::span<std::byte, format::kSuperblockBytes>(bytes.data(), format::kSuperblockBytes));
-  if (Status status = diff_.write(0, bytes); !status.ok())
-    return fail(status);
-  if (Status status = diff_.flush(); !status.ok())
-    return fail(status);
-  superblock_ = next;
+  FF_TRY(write_superblock(next));
   log_position_ = payloads.size();
   next_sequence_ = first_sequence + payloads.size();
   ++stats_.checkpoints;

@@ -92,6 +92,9 @@ class MetadataJournal {
   // Switches to `superblock` (the upgraded version 2 one, or a repaired one) for the next
   // write_checkpoint(); nothing is written until then.
   void adopt_superblock(const format::Superblock& superblock) { superblock_ = superblock; }
+  // Writes `superblock` (the first sector) and flushes; it becomes superblock(). For changes
+  // that do not move the journal (the checksum table's state).
+  Status write_superblock(const format::Superblock& superblock);
 
   // Marks the journal broken with `status` (a metadata write or flush failed, or the state
   // on disk is between two steps) and returns the broken status.

@@ -100,6 +100,10 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   // Marks the journal broken (MetadataJournal::fail).
   Status fail(const Status& status) { return journal_.fail(status); }
   const Status& broken() const noexcept { return journal_.broken(); }
+  // Not OK when the journal holds a damaged commit (the provider then opens read-only): the
+  // status every snapshot read, and every RoW live read, fails with.
+  const Status& damage() const noexcept { return damage_; }
+  void set_damage(Status damage) { damage_ = std::move(damage); }
 
   // JournalClient.
   Status replay_record(const format::Record& record) override;
@@ -118,6 +122,7 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   void collect_all();
 
   ProviderKind kind_;
+  Status damage_;
   DiffArea& diff_area_;
   MetadataJournal& journal_;
   std::map<std::uint32_t, SnapshotMeta> snapshots_;

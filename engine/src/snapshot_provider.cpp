@@ -17,6 +17,7 @@
 #include "chunk_index.h"
 #include "cow_provider.h"
 #include "diff_area.h"
+#include "diff_area_upgrade.h"
 #include "diff_area_format.h"
 #include "freezeframe/assert.h"
 #include "metadata_journal.h"
@@ -140,7 +141,19 @@ struct SnapshotProvider::Impl {
     return meta;
   }
 
+  // "snapshots {a}, {b} and the live volume", for the damage message.
+  std::string affected_text() const {
+    std::string text;
+    for (const auto& [tag, meta] : state.snapshots())
+      text += (text.empty() ? "snapshots " : ", ") + meta.id.to_string();
+    if (kind == ProviderKind::kRedirectOnWrite)
+      text += text.empty() ? "the live volume" : " and the live volume";
+    return text.empty() ? "no snapshot" : text;
+  }
+
   Status check_writable() const {
+    if (!state.damage().ok())
+      return state.damage();
     if (!state.broken().ok())
       return state.broken();
     if (read_only)
@@ -369,6 +382,27 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open_as(
     FF_TRY(s.diff_area.enable_compression());
   s.read_only = diff.read_only();
   FF_TRY(s.state.recover());
+  if (!s.journal.damage().ok()) {
+    // A damaged commit: the state is the one before it, and any snapshot may have lost
+    // records in it (a preserved chunk, a deletion whose slots were reused since), as may
+    // the RoW live volume. Nothing is written, and those reads are refused.
+    s.read_only = true;
+    s.state.set_damage(s.journal.damage().with_context(
+        s.diff_area.name() + " is open read-only: its journal holds a damaged commit that " +
+        "may have changed " + s.affected_text() +
+        " (repair it with `freezeframe check --repair`, which drops them)"));
+    return make(std::move(impl));
+  }
+  if (sb.format_version < format::kFormatVersion || sb.sum_table_state != format::kSumTableValid) {
+    if (s.read_only) {
+      s.diff_area.set_sums_trusted(false);  // a version 1 area, or a table being rebuilt
+    } else if (sb.format_version < format::kFormatVersion) {
+      FF_TRY(detail::upgrade_diff_area(diff, s.diff_area, s.journal, s.state));
+    } else {
+      s.diff_area.set_sums_trusted(false);
+      FF_TRY(detail::rebuild_sum_table(diff, s.diff_area, s.journal, s.state));
+    }
+  }
   if (s.kind == ProviderKind::kCopyOnWrite && s.state.revert_tag() != 0) {
     if (s.read_only) {
       return Status(ErrorCode::kReadOnly,
@@ -643,6 +677,10 @@ std::uint64_t SnapshotProvider::index_memory_bytes() const {
 
 Status SnapshotProvider::do_read(std::uint64_t offset, std::span<std::byte> out) {
   std::shared_lock lock(impl_->mutex);
+  // The CoW live volume is the origin, which the journal does not describe; the RoW one is
+  // not trustworthy after a damaged commit.
+  if (impl_->kind == ProviderKind::kRedirectOnWrite && !impl_->state.damage().ok())
+    return impl_->state.damage();
   return impl_->path->read(offset, out);
 }
 

@@ -89,6 +89,8 @@ Status SnapshotView::do_read(std::uint64_t offset, std::span<std::byte> out) {
     return Status(ErrorCode::kNotFound,
                   describe("read", offset, out.size(), "the snapshot was deleted"));
   }
+  if (!state_.damage().ok())
+    return state_.damage().with_context("snapshot " + identity_.uuid.to_string());
   if (meta->invalidated) {
     return Status(ErrorCode::kInvalidated,
                   describe("read", offset, out.size(),
