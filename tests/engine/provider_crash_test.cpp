@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "crash_rig.h"
 #include "freezeframe/assert.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/sim/reference_model.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
-#include "freezeframe/volume_wrapper.h"
 #include "seed.h"
 #include "volume_image.h"
 
@@ -26,9 +26,7 @@ namespace freezeframe {
 namespace {
 
 using Bytes = std::vector<std::byte>;
-using sim::FaultRule;
 using sim::IoOperation;
-using sim::SimVolume;
 using testing::read_all;
 
 constexpr std::uint64_t kOriginBytes = 64 * 1024;
@@ -36,54 +34,16 @@ constexpr std::uint64_t kDiffBytes = 2 * 1024 * 1024;
 constexpr std::uint32_t kChunkBytes = 4096;
 constexpr std::uint64_t kSector = 512;
 
-// Forwards to a volume and appends `label` to a shared trace on every write or flush, so a
-// fault-free run tells which volume the k-th operation of the whole scenario went to.
-class TracingVolume final : public VolumeWrapper {
- public:
-  TracingVolume(Volume& base, char label, std::vector<std::pair<char, IoOperation>>& trace)
-      : VolumeWrapper(base), label_(label), trace_(trace) {}
-
- protected:
-  Status do_write(std::uint64_t offset, std::span<const std::byte> data) override {
-    trace_.emplace_back(label_, IoOperation::kWrite);
-    return VolumeWrapper::do_write(offset, data);
-  }
-  Status do_flush() override {
-    trace_.emplace_back(label_, IoOperation::kFlush);
-    return VolumeWrapper::do_flush();
-  }
-
- private:
-  char label_;
-  std::vector<std::pair<char, IoOperation>>& trace_;
-};
-
 // Origin and diff: SimVolumes over MemoryVolumes, each behind a TracingVolume.
-struct Rig {
-  std::vector<std::pair<char, IoOperation>> trace;
-  std::unique_ptr<SimVolume> origin_sim;
-  std::unique_ptr<SimVolume> diff_sim;
-  std::unique_ptr<TracingVolume> origin;
-  std::unique_ptr<TracingVolume> diff;
+struct Rig : testing::CrashRig {
+  Rig(std::uint64_t seed, double survival)
+      : CrashRig(memory("origin", kOriginBytes, Uuid::from_name("provider-crash-test-origin")),
+                 memory("diff", kDiffBytes, Uuid()), seed, survival) {}
 
-  Rig(std::uint64_t seed, double survival) {
-    Uuid origin_uuid = Uuid::from_name("provider-crash-test-origin");
-    auto origin_base =
-        MemoryVolume::create({.name = "origin", .size_bytes = kOriginBytes, .uuid = origin_uuid});
-    auto diff_base = MemoryVolume::create({.name = "diff", .size_bytes = kDiffBytes});
-    FF_ASSERT(origin_base.ok() && diff_base.ok());
-    sim::SimVolumeOptions options;
-    options.crash_survival_probability = survival;
-    options.seed = derive_seed(seed, "origin");
-    origin_sim = std::move(SimVolume::create(std::move(origin_base).value(), options)).value();
-    options.seed = derive_seed(seed, "diff");
-    diff_sim = std::move(SimVolume::create(std::move(diff_base).value(), options)).value();
-    origin = std::make_unique<TracingVolume>(*origin_sim, 'o', trace);
-    diff = std::make_unique<TracingVolume>(*diff_sim, 'd', trace);
-  }
-
-  std::uint64_t injected_failures() const {
-    return origin_sim->stats().injected_failures + diff_sim->stats().injected_failures;
+  static std::unique_ptr<Volume> memory(const char* name, std::uint64_t size, const Uuid& uuid) {
+    auto volume = MemoryVolume::create({.name = name, .size_bytes = size, .uuid = uuid});
+    FF_ASSERT(volume.ok());
+    return std::move(volume).value();
   }
 };
 
@@ -380,10 +340,7 @@ TEST_P(ProviderCrashTest, RecoversFromACrashAtEveryOperation) {
     Scenario scenario(param.kind, rig, seed);
     scenario.run();
     ASSERT_FALSE(scenario.stopped_early());
-    for (const auto& [label, operation] : rig.trace) {
-      if (operation == param.crash_on)
-        volume_of.push_back(label);
-    }
+    volume_of = rig.volumes_of(sim::operation_bit(param.crash_on));
     auto origin_stats = rig.origin_sim->stats();
     auto diff_stats = rig.diff_sim->stats();
     std::uint64_t counted = param.crash_on == IoOperation::kWrite
@@ -394,24 +351,13 @@ TEST_P(ProviderCrashTest, RecoversFromACrashAtEveryOperation) {
   ASSERT_GT(volume_of.size(), 10u);
   RecordProperty("crash_points", static_cast<int>(volume_of.size()));
 
-  std::vector<std::uint64_t> ordinal(volume_of.size());
-  std::uint64_t on_origin = 0;
-  std::uint64_t on_diff = 0;
-  for (std::size_t i = 0; i < volume_of.size(); ++i)
-    ordinal[i] = volume_of[i] == 'o' ? ++on_origin : ++on_diff;
-
   for (std::size_t k = 1; k <= volume_of.size(); ++k) {
     SCOPED_TRACE("crash at operation " + std::to_string(k) + " of " +
                  std::to_string(volume_of.size()) + " (on the " +
                  (volume_of[k - 1] == 'o' ? "origin" : "diff volume") + ")");
     const std::uint64_t crash_seed = derive_seed(seed, "crash " + std::to_string(k));
     Rig rig(crash_seed, param.survival);
-    SimVolume& target = volume_of[k - 1] == 'o' ? *rig.origin_sim : *rig.diff_sim;
-    FaultRule rule;
-    rule.trigger = FaultRule::Trigger::kNth;
-    rule.operations = sim::operation_bit(param.crash_on);
-    rule.n = ordinal[k - 1];
-    target.add_fault(rule);
+    rig.crash_at(volume_of, k, sim::operation_bit(param.crash_on));
 
     Scenario scenario(param.kind, rig, seed);
     scenario.run();
@@ -422,10 +368,7 @@ TEST_P(ProviderCrashTest, RecoversFromACrashAtEveryOperation) {
     // Power loss: the provider object goes away without a flush; both volumes drop or keep
     // their unflushed sectors.
     scenario.close();
-    rig.origin_sim->clear_faults();
-    rig.diff_sim->clear_faults();
-    rig.origin_sim->crash();
-    rig.diff_sim->crash();
+    rig.power_loss();
 
     auto reopened = SnapshotProvider::open(*rig.origin, *rig.diff, {.random = &scenario.uuids()});
     if (!scenario.provider_created()) {
