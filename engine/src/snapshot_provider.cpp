@@ -49,6 +49,10 @@ constexpr std::uint64_t kConsolidateBatchBytes = 8ull << 20;
 constexpr std::size_t kConsolidateBatchChunksMin = 64;
 // Smallest number of data slots a diff area may have.
 constexpr std::uint64_t kDataSlotsMin = 4;
+// Data slots preallocated with the metadata when a diff area is formatted (see
+// docs/formats/diff-area.md, "Preallocation"): the first chunks a diff area takes never find
+// the file system full.
+constexpr std::uint64_t kReservedDataSlots = kDataSlotsMin;
 
 static_assert(SnapshotProvider::kEventsMax == detail::OverflowGuard::kEventsMax);
 
@@ -300,6 +304,10 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   Impl& s = *impl;
   if (options.compress)
     FF_TRY(s.diff_area.enable_compression());
+  // Metadata and a reserve of slots get their storage before anything is written, so that
+  // deletes and the overflow policy work on a full file system (and a failure formats nothing).
+  FF_TRY(diff.allocate(0, data_offset + kReservedDataSlots * chunk)
+             .with_context("preallocating the metadata of the diff area on '" + diff.name() + "'"));
   // The first checkpoint goes to area 0 and writes the superblock last.
   FF_TRY(s.state.write_checkpoint());
   s.journal.reset_stats();
