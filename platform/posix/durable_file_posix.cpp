@@ -49,8 +49,8 @@ ErrorCode code_of(int error) {
                                             : ErrorCode::kIoError;
 }
 
-// Opens the reserve file at `path` for writing, refusing a symbolic link or a non-file. The
-// caller owns the descriptor.
+// Opens the reserve file at `path` for writing, refusing a symbolic link, a non-file or a file
+// with other names. The caller owns the descriptor.
 Result<int> open_reserve(const std::filesystem::path& path, int create) {
   posix::UniqueFd fd(
       posix::open_retrying(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | create, 0600));
@@ -64,6 +64,9 @@ Result<int> open_reserve(const std::filesystem::path& path, int create) {
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode))
     return invalid_argument("'" + path.string() + "' is not a regular file");
+  // A second name would make truncating it destroy a file that is someone else's.
+  if (info.st_nlink != 1)
+    return invalid_argument("'" + path.string() + "' has other names (hard links)");
   return fd.release();
 }
 
