@@ -18,7 +18,7 @@
 namespace freezeframe {
 namespace {
 
-constexpr std::uint32_t kChunk = 4096;
+constexpr std::uint64_t kChunk = 4096;
 
 struct NoSpaceRig {
   std::unique_ptr<MemoryVolume> origin;
@@ -54,7 +54,7 @@ std::unique_ptr<NoSpaceRig> make_no_space_rig(ProviderKind kind, OverflowPolicy 
     return nullptr;
   rig->diff = std::move(faults).value();
   ProviderOptions options;
-  options.chunk_bytes = kChunk;
+  options.chunk_bytes = static_cast<std::uint32_t>(kChunk);
   options.overflow_policy = policy;
   options.limit = DiffAreaLimit::unbounded();
   auto provider = SnapshotProvider::create(kind, *rig->origin, *rig->diff, options);

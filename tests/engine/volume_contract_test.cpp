@@ -481,8 +481,9 @@ TEST_P(VolumeContract, AllocateKeepsContentAndChecksLikeWrite) {
   ASSERT_TRUE(volume->read(model.size(), rest).ok());
   EXPECT_TRUE(all_zero(rest));
   EXPECT_TRUE(volume->allocate(kVolumeBytes, 0).ok());
-  EXPECT_EQ(volume->allocate(kVolumeBytes - sector_bytes(), 2 * sector_bytes()).code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      volume->allocate(kVolumeBytes - sector_bytes(), std::uint64_t{2} * sector_bytes()).code(),
+      ErrorCode::kInvalidArgument);
   EXPECT_EQ(volume->allocate(1, sector_bytes()).code(), ErrorCode::kInvalidArgument);
   auto read_only = make(/*read_only=*/true);
   ASSERT_NE(read_only, nullptr);

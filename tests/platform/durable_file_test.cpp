@@ -101,7 +101,7 @@ TEST(DurableFile, ErrorsCarryTheirCodes) {
 
 TEST(DurableFile, ReserveSpaceAllocatesAndReleaseGivesItBack) {
   testing::TempPath reserve("reserve");
-  ASSERT_TRUE(reserve_space(reserve.path(), 256 * 1024).ok());
+  ASSERT_TRUE(reserve_space(reserve.path(), std::uint64_t{256} * 1024).ok());
   EXPECT_EQ(std::filesystem::file_size(reserve.path()), 256u * 1024);
   ASSERT_TRUE(release_reserved_space(reserve.path()).ok());
   EXPECT_EQ(std::filesystem::file_size(reserve.path()), 0u);

@@ -25,7 +25,7 @@
 namespace freezeframe {
 namespace {
 
-constexpr std::uint32_t kChunk = 4096;
+constexpr std::uint64_t kChunk = 4096;
 constexpr std::uint64_t kFileSystemBytes = 8 << 20;
 // Larger than the file system, so the file system fills before the diff area does.
 constexpr std::uint64_t kDiffImageBytes = 16 << 20;
@@ -70,7 +70,7 @@ Status fill(const std::filesystem::path& path) {
   auto file = OutputFile::create(path, true);
   if (!file.ok())
     return file.status();
-  const std::vector<std::byte> block(64 * 1024, std::byte{0x5a});
+  const std::vector<std::byte> block(std::size_t{64} * 1024, std::byte{0x5a});
   for (std::uint64_t written = 0; written <= kFileSystemBytes; written += block.size()) {
     Status status = file.value().write(block);
     if (!status.ok())
@@ -95,7 +95,7 @@ TEST(FullFileSystem, DeletesAndTheOverflowPolicyKeepWorkingWhenTheDiffImageCanno
   auto diff = FileVolume::create((fs.dir() / "diff.img").string(), {.size_bytes = kDiffImageBytes});
   ASSERT_TRUE(diff.ok()) << diff.status().to_string();
   ProviderOptions options;
-  options.chunk_bytes = kChunk;
+  options.chunk_bytes = static_cast<std::uint32_t>(kChunk);
   options.limit = DiffAreaLimit::unbounded();
   options.overflow_policy = OverflowPolicy::kDeleteOldest;
   auto created =
@@ -199,8 +199,9 @@ TEST(FullFileSystem, AllocateBeyondTheFreeSpaceIsNoSpaceNamingTheFile) {
   ASSERT_EQ(fill(fs.dir() / "filler").code(), ErrorCode::kNoSpace);
   auto diff = FileVolume::create((fs.dir() / "diff.img").string(), {.size_bytes = 4 << 20});
   ASSERT_TRUE(diff.ok()) << diff.status().to_string();
-  auto created = SnapshotProvider::create(ProviderKind::kCopyOnWrite, *origin.value(),
-                                          *diff.value(), {.chunk_bytes = kChunk});
+  auto created =
+      SnapshotProvider::create(ProviderKind::kCopyOnWrite, *origin.value(), *diff.value(),
+                               {.chunk_bytes = static_cast<std::uint32_t>(kChunk)});
   EXPECT_EQ(created.status().code(), ErrorCode::kNoSpace) << created.status().to_string();
   auto opened = SnapshotProvider::open(*origin.value(), *diff.value());
   EXPECT_EQ(opened.status().code(), ErrorCode::kCorrupt) << opened.status().to_string();
