@@ -147,6 +147,7 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& given, const StoreOpe
   FF_TRY(store->load());
   if (options.access == StoreAccess::kWrite) {
     fs::remove(dir / "catalog.json.tmp", error);  // a save a crash interrupted; ours
+    store->keep_reserve();
     // Housekeeping: a failure here must not stop the command the user asked for.
     auto released = store->release_orphans();
     if (!released.ok())

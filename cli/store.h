@@ -6,6 +6,7 @@
 //   catalog.json          volumes and shadow-storage associations, exposures (format below)
 //   volumes/UUID.img      volume images the store created (attached images live elsewhere)
 //   diff/NAME-UUID.img    diff areas (one sparse image per volume with shadow storage)
+//   reserve               1 MiB of allocated space, given back when the file system is full
 //
 // Snapshots are not in the catalog: each SnapshotProvider keeps its snapshots durably in its
 // diff area, with the snapshot context in SnapshotInfo::attributes. So a crash can never make
@@ -35,6 +36,15 @@
 // steps), and reading commands report it. A file the catalog neither names nor lists as
 // pending was not made by this store and is never deleted, so a lost or damaged catalog
 // cannot make the store delete its own images.
+//
+// Full file system: deleting must work when the file system is full, since that is how space
+// is freed. Each diff area preallocates its metadata (docs/formats/diff-area.md), so deleting
+// a snapshot needs no new space; what does is a catalog rewrite (a new file, then a rename),
+// as when a deleted snapshot was exposed. So a writing open keeps `reserve` at 1 MiB of
+// allocated storage (enough for the catalog of thousands of volumes, twice over), and a save
+// that fails with kNoSpace truncates the reserve and tries once more; the reserve is taken
+// again at once if there is room, else by a later writing open. The reserve holds no data:
+// truncating it loses nothing.
 //
 // Concurrency: Store::open() locks the store directory and its lock file (StoreLock), shared
 // for reading commands and exclusive for writing ones, waiting up to `wait` for a holder.
@@ -252,6 +262,8 @@ class Store {
   std::string catalog_text() const;
   Status check_writable() const;
   void notice(const std::string& text);
+  // Makes `reserve` whole again if there is room; on a full file system leaves it empty.
+  void keep_reserve();
   // Unlinks `relative` (under volumes/ or diff/) after checking it resolves inside the store.
   Status remove_store_file(const std::string& relative);
   // Writing open: unlinks pending images no entry names, drops exposures of shadow copies

@@ -339,7 +339,27 @@ Status Store::save() {
   } catch (const std::exception& e) {
     return invalid_argument("cannot write the catalog of '" + dir_.string() + "': " + e.what());
   }
-  return replace_file(dir_ / "catalog.json", text);
+  Status saved = replace_file(dir_ / "catalog.json", text);
+  if (saved.code() != ErrorCode::kNoSpace)
+    return saved;
+  // A full file system: the reserve gives its space to this save (see "Full file system").
+  if (!release_reserved_space(dir_ / kReserveFile).ok())
+    return saved;
+  saved = replace_file(dir_ / "catalog.json", text);
+  keep_reserve();
+  return saved;
+}
+
+void Store::keep_reserve() {
+  const fs::path path = dir_ / kReserveFile;
+  std::error_code error;
+  if (fs::is_regular_file(fs::symlink_status(path, error)) &&
+      fs::file_size(path, error) == kReserveBytes && !error)
+    return;
+  if (Status reserved = reserve_space(path, kReserveBytes); !reserved.ok()) {
+    // What a failed reservation took goes back: the command needs it more.
+    (void)release_reserved_space(path);
+  }
 }
 
 std::string Store::catalog_text() const {

@@ -14,6 +14,9 @@ namespace freezeframe::cli::store_detail {
 
 inline constexpr char kVolumesDir[] = "volumes";
 inline constexpr char kDiffDir[] = "diff";
+// The store's reserve file and its size (see "Full file system" in store.h).
+inline constexpr char kReserveFile[] = "reserve";
+inline constexpr std::uint64_t kReserveBytes = 1 << 20;
 
 // `relative` is a plain relative path whose first component is `subdir` and which has no
 // "." or ".." component: it cannot name anything outside DIR/subdir without a symbolic link.

@@ -142,6 +142,7 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
         state_.commit().ignore_error();  // a failed commit leaves the provider broken
       return status;
     };
+    bool retry = false;
     for (std::size_t i = 0; i < needed_.size(); ++i) {
       std::uint64_t chunk = needed_[i];
       auto allocated = allocate_slot();
@@ -162,6 +163,13 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
       }
       if (!status.ok()) {
         diff_area_.return_slot(slot);
+        // A full file system runs the overflow policy (which commits what was copied so
+        // far); then the preserve is planned again, as for a full diff area.
+        status = guard_.on_write_failure(status);
+        if (status.ok()) {
+          retry = true;
+          break;
+        }
         return fail_copy(
             status.with_context(diff_area_.name() + ": preserving chunk " + std::to_string(chunk)));
       }
@@ -174,6 +182,8 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
         ++stats_.chunks_held;
       }
     }
+    if (retry)
+      continue;
     return hold ? Status() : state_.commit();
   }
 }

@@ -1,6 +1,7 @@
 #include "overflow_guard.h"
 
 #include "byte_math.h"
+#include "freezeframe/assert.h"
 
 namespace freezeframe::detail {
 
@@ -32,6 +33,24 @@ Status OverflowGuard::make_room(std::uint64_t slots, std::uint64_t bytes, bool& 
   acted = false;
   if (diff_area_.fits(slots, bytes))
     return Status();
+  const std::string why = diff_area_.name() + " is full (" + diff_area_.space_text() + ", " +
+                          std::to_string(slots) + " more chunks needed)";
+  return free_space(why, acted);
+}
+
+Status OverflowGuard::on_write_failure(const Status& failure) {
+  if (failure.code() != ErrorCode::kNoSpace)
+    return failure;
+  const std::string why = diff_area_.name() + " is full: its volume has no space left (" +
+                          diff_area_.space_text() + "): " + failure.message();
+  bool acted = false;
+  Status status = free_space(why, acted);
+  FF_ASSERT(!status.ok() || acted);
+  return status;
+}
+
+Status OverflowGuard::free_space(const std::string& why, bool& acted) {
+  acted = false;
   // RoW: deleting a snapshot frees no slot by itself (the live volume still reads the
   // redirected chunks); it lets chunks nobody reads in the origin any more fold back. Fold
   // those first, so the policy gives up no more snapshots or writes than it must.
@@ -42,8 +61,6 @@ Status OverflowGuard::make_room(std::uint64_t slots, std::uint64_t bytes, bool& 
       return Status();
     }
   }
-  const std::string why = diff_area_.name() + " is full (" + diff_area_.space_text() + ", " +
-                          std::to_string(slots) + " more chunks needed)";
   switch (state_.policy()) {
     case OverflowPolicy::kFailWrites:
       add_event(ProviderEventKind::kWriteFailedNoSpace, Uuid(), why + "; write refused");

@@ -2,8 +2,10 @@
 // than the maximum allows, make_room() frees space: first by reclaiming what no snapshot
 // needs (RoW consolidation, through the SpaceReclaimer the RoW write path hands down), then
 // by the configured policy: delete the oldest snapshot, fail the write, or invalidate every
-// snapshot. What the policy did is logged (a journal record, committed before make_room()
-// returns) and kept as a ProviderEvent (invariant 5: never silent). Private to the engine.
+// snapshot. A diff volume whose file system fills up before the maximum is reached
+// (on_write_failure()) gets the same treatment. What the policy did is logged (a journal record,
+// committed before make_room() returns) and kept as a ProviderEvent (invariant 5: never silent).
+// Private to the engine.
 //
 // Layering: above ProviderState and DiffArea, below the write paths. The guard never calls a
 // write path directly; the one upward call, reclaiming space, goes through SpaceReclaimer.
@@ -54,6 +56,15 @@ class OverflowGuard {
   Status make_room(std::uint64_t slots, bool& acted);
   Status make_room(std::uint64_t slots, std::uint64_t bytes, bool& acted);
 
+  // A chunk write into a data slot failed with `failure`. When that is kNoSpace (the file
+  // system under the diff volume is full, though the diff area is within its maximum), frees
+  // space as make_room() does when the maximum is reached: reclaims, else the policy deletes
+  // the oldest snapshot or invalidates every snapshot (committed), and returns OK: the caller
+  // gives the slot back, re-plans its write and tries again. Each OK gives up a snapshot or
+  // reclaims slots, so a caller's retries are bounded. kNoSpace naming the diff area when the
+  // policy is fail-writes or nothing is left to give up; any other failure comes back as is.
+  Status on_write_failure(const Status& failure);
+
   // Changes the maximum (validated by the caller) and brings use under it: the policy acts
   // while snapshots remain, then RoW reclaims. kNoSpace, changing nothing, if the new maximum
   // is below current use and the policy is fail-writes.
@@ -66,6 +77,9 @@ class OverflowGuard {
  private:
   void add_event(ProviderEventKind kind, const Uuid& id, std::string message);
   void invalidate(std::uint32_t tag, const std::string& why);
+  // Reclaims, else runs the policy because of `why` (acted: true); kNoSpace saying `why`
+  // when the policy is fail-writes or nothing was left to give up.
+  Status free_space(const std::string& why, bool& acted);
 
   ProviderState& state_;
   DiffArea& diff_area_;

@@ -103,7 +103,10 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
       }
       if (!status.ok()) {
         diff_area_.return_slot(new_slot);
-        return status;
+        // A full file system runs the overflow policy; what is written so far is written
+        // again, as the plan may have changed (each retry gives up a snapshot or reclaims).
+        FF_TRY(guard_.on_write_failure(status));
+        return write_range(offset, length, data);
       }
       state_.map_written_slot(chunk, tag, new_slot, bytes);
       stats_.chunks_redirected += target == Target::kRedirect;

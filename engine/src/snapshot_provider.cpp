@@ -51,6 +51,10 @@ constexpr std::uint64_t kConsolidateBatchBytes = 8ull << 20;
 constexpr std::size_t kConsolidateBatchChunksMin = 64;
 // Smallest number of data slots a diff area may have.
 constexpr std::uint64_t kDataSlotsMin = 4;
+// Data slots preallocated with the metadata when a diff area is formatted (see
+// docs/formats/diff-area.md, "Preallocation"): the first chunks a diff area takes never find
+// the file system full.
+constexpr std::uint64_t kReservedDataSlots = kDataSlotsMin;
 
 static_assert(SnapshotProvider::kEventsMax == detail::OverflowGuard::kEventsMax);
 
@@ -213,6 +217,10 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   // The journal areas and the checksum table start out zero: a journal sector left from
   // earlier use of the volume would otherwise read as damage next to a torn commit.
   FF_TRY(diff.discard(log0, data_offset - log0));
+  // Metadata and a reserve of slots get their storage before anything is written, so that
+  // deletes and the overflow policy work on a full file system (and a failure formats nothing).
+  FF_TRY(diff.allocate(0, data_offset + kReservedDataSlots * chunk)
+             .with_context("preallocating the metadata of the diff area on '" + diff.name() + "'"));
   // The first checkpoint goes to area 0 and writes the superblock last.
   FF_TRY(s.state.write_checkpoint());
   s.journal.reset_stats();

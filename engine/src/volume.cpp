@@ -114,4 +114,18 @@ Status Volume::discard(std::uint64_t offset, std::uint64_t length) {
   return do_discard(offset, length);
 }
 
+Status Volume::allocate(std::uint64_t offset, std::uint64_t length) {
+  FF_TRY(check_range("allocate", offset, length));
+  if (read_only()) {
+    return Status(ErrorCode::kReadOnly, describe("allocate", offset, length, "read-only"));
+  }
+  if (length == 0)
+    return Status();
+  return do_allocate(offset, length);
+}
+
+Status Volume::do_allocate(std::uint64_t, std::uint64_t) {
+  return Status();
+}
+
 }  // namespace freezeframe

@@ -1,6 +1,7 @@
 // Durable files on POSIX systems: write(2) retried on EINTR and short writes, fsync(2) of the
 // file and of its directory, rename(2) for atomic replacement.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,7 +37,68 @@ Status write_all(int fd, std::string_view content, const std::string& path) {
   return Status();
 }
 
+// kNoSpace for a full file system (or quota), kIoError for anything else.
+ErrorCode space_or_io(int error) {
+  return error == ENOSPC || error == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIoError;
+}
+
+// As space_or_io(), and kNotFound for a missing file or directory.
+ErrorCode code_of(int error) {
+  return error == ENOSPC || error == EDQUOT ? ErrorCode::kNoSpace
+         : error == ENOENT                  ? ErrorCode::kNotFound
+                                            : ErrorCode::kIoError;
+}
+
+// Opens the reserve file at `path` for writing, refusing a symbolic link, a non-file or a file
+// with other names. The caller owns the descriptor.
+Result<int> open_reserve(const std::filesystem::path& path, int create) {
+  posix::UniqueFd fd(
+      posix::open_retrying(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | create, 0600));
+  if (fd.get() < 0) {
+    int error = errno;
+    if (error == ELOOP)
+      return invalid_argument("'" + path.string() + "' is a symbolic link, not a reserve file");
+    return Status(code_of(error), "cannot open reserve file '" + path.string() +
+                                      "': " + posix::errno_reason(error));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode))
+    return invalid_argument("'" + path.string() + "' is not a regular file");
+  // A second name would make truncating it destroy a file that is someone else's.
+  if (info.st_nlink != 1)
+    return invalid_argument("'" + path.string() + "' has other names (hard links)");
+  return fd.release();
+}
+
 }  // namespace
+
+Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes) {
+  FF_ASSIGN_OR_RETURN(int opened, open_reserve(path, O_CREAT));
+  posix::UniqueFd fd(opened);
+  if (bytes > 0) {
+    int error = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes));
+    if (error != 0)
+      return Status(code_of(error), "cannot reserve " + std::to_string(bytes) + " bytes in '" +
+                                        path.string() + "': " + posix::errno_reason(error));
+  }
+  if (::fsync(fd.get()) != 0) {
+    int error = errno;
+    return Status(code_of(error),
+                  "cannot fsync '" + path.string() + "': " + posix::errno_reason(error));
+  }
+  return Status();
+}
+
+Status release_reserved_space(const std::filesystem::path& path) {
+  FF_ASSIGN_OR_RETURN(int opened, open_reserve(path, 0));
+  posix::UniqueFd fd(opened);
+  if (::ftruncate(fd.get(), 0) != 0) {
+    int error = errno;
+    return Status(code_of(error),
+                  "cannot truncate '" + path.string() + "': " + posix::errno_reason(error));
+  }
+  return Status();
+}
 
 Status sync_directory(const std::filesystem::path& given) {
   std::filesystem::path dir = given.empty() ? std::filesystem::path(".") : given;
@@ -99,11 +161,17 @@ Status replace_file(const std::filesystem::path& path, std::string_view content)
   temp += ".tmp";
   posix::UniqueFd fd(posix::open_retrying(
       temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (fd.get() < 0)
-    return io_error("cannot create '" + temp.string() + "': " + posix::errno_reason(errno));
+  if (fd.get() < 0) {
+    int error = errno;
+    return Status(space_or_io(error),
+                  "cannot create '" + temp.string() + "': " + posix::errno_reason(error));
+  }
   Status status = write_all(fd.get(), content, temp.string());
-  if (status.ok() && ::fsync(fd.get()) != 0)
-    status = io_error("cannot fsync '" + temp.string() + "': " + posix::errno_reason(errno));
+  if (status.ok() && ::fsync(fd.get()) != 0) {
+    int error = errno;
+    status = Status(space_or_io(error),
+                    "cannot fsync '" + temp.string() + "': " + posix::errno_reason(error));
+  }
   ::close(fd.release());
   if (!status.ok()) {
     ::unlink(temp.c_str());

@@ -580,6 +580,35 @@ Status FileVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
   return write_zeros(offset, length);
 }
 
+Status FileVolume::do_allocate(std::uint64_t offset, std::uint64_t length) {
+  if (block_device_)
+    return Status();  // a device's blocks are all there
+  for (int interrupted = 0;; ++interrupted) {
+#if defined(__linux__)
+    const int error =
+        ::fallocate(handle_->fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0
+            ? 0
+            : errno;
+#else
+    const int error =
+        ::posix_fallocate(handle_->fd, static_cast<off_t>(offset), static_cast<off_t>(length));
+#endif
+    if (error == 0)
+      return Status();
+    if (error == EINTR && interrupted < kInterruptedRetriesMax)
+      continue;
+    // Nothing to reserve where the file system cannot preallocate (see the header).
+    if (error == EOPNOTSUPP || error == ENOSYS)
+      return Status();
+    return errno_status(error,
+                        describe("allocate", offset, length,
+                                 "reserving space in '" + path_ + "': " +
+                                     (error == ENOSPC || error == EDQUOT
+                                          ? "the file system is full (" + errno_reason(error) + ")"
+                                          : errno_reason(error))));
+  }
+}
+
 Status FileVolume::write_zeros(std::uint64_t offset, std::uint64_t length) {
   const std::size_t buffer_bytes =
       static_cast<std::size_t>(std::min<std::uint64_t>(length, kBufferBytesMax));

@@ -80,8 +80,8 @@ Status FaultVolume::admit(IoOperation operation, std::uint64_t offset, std::uint
     if (fire) {
       ++fault.fired;
       ++stats_.injected_failures;
-      return io_error(describe(io_operation_name(operation), offset, length,
-                               "injected fault " + std::to_string(id)));
+      return Status(rule.code, describe(io_operation_name(operation), offset, length,
+                                        "injected fault " + std::to_string(id)));
     }
   }
   ++stats_.requests_passed;

@@ -468,6 +468,28 @@ TEST_P(VolumeContract, DiscardedRangesReadBackAsZeros) {
   EXPECT_TRUE(all_zero(read_all(*volume)));
 }
 
+TEST_P(VolumeContract, AllocateKeepsContentAndChecksLikeWrite) {
+  testing::TracedRandom random(34);
+  auto volume = make();
+  ASSERT_NE(volume, nullptr);
+  const std::vector<std::byte> model = random_bytes(random, kVolumeBytes / 2);
+  ASSERT_TRUE(volume->write(0, model).ok());
+  Status allocated = volume->allocate(0, kVolumeBytes);
+  ASSERT_TRUE(allocated.ok()) << allocated.to_string();
+  expect_holds(*volume, 0, model);
+  std::vector<std::byte> rest(kVolumeBytes - model.size(), std::byte{0xff});
+  ASSERT_TRUE(volume->read(model.size(), rest).ok());
+  EXPECT_TRUE(all_zero(rest));
+  EXPECT_TRUE(volume->allocate(kVolumeBytes, 0).ok());
+  EXPECT_EQ(
+      volume->allocate(kVolumeBytes - sector_bytes(), std::uint64_t{2} * sector_bytes()).code(),
+      ErrorCode::kInvalidArgument);
+  EXPECT_EQ(volume->allocate(1, sector_bytes()).code(), ErrorCode::kInvalidArgument);
+  auto read_only = make(/*read_only=*/true);
+  ASSERT_NE(read_only, nullptr);
+  EXPECT_EQ(read_only->allocate(0, sector_bytes()).code(), ErrorCode::kReadOnly);
+}
+
 TEST_P(VolumeContract, FlushSucceedsAndKeepsData) {
   auto volume = make();
   ASSERT_NE(volume, nullptr);

@@ -99,5 +99,29 @@ TEST(DurableFile, ErrorsCarryTheirCodes) {
   EXPECT_TRUE(sync_directory(testing::temp_directory()).ok());
 }
 
+TEST(DurableFile, ReserveSpaceAllocatesAndReleaseGivesItBack) {
+  testing::TempPath reserve("reserve");
+  ASSERT_TRUE(reserve_space(reserve.path(), std::uint64_t{256} * 1024).ok());
+  EXPECT_EQ(std::filesystem::file_size(reserve.path()), 256u * 1024);
+  ASSERT_TRUE(release_reserved_space(reserve.path()).ok());
+  EXPECT_EQ(std::filesystem::file_size(reserve.path()), 0u);
+}
+
+TEST(DurableFile, ReserveRefusesLinksSoNothingElseIsTruncated) {
+  testing::TempPath victim("victim");
+  testing::TempPath symlink("symlink");
+  testing::TempPath hardlink("hardlink");
+  {
+    std::ofstream out(victim.path());
+    out << "not the store's";
+  }
+  std::filesystem::create_symlink(victim.path(), symlink.path());
+  std::filesystem::create_hard_link(victim.path(), hardlink.path());
+  EXPECT_EQ(release_reserved_space(symlink.path()).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(release_reserved_space(hardlink.path()).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(reserve_space(hardlink.path(), 4096).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(std::filesystem::file_size(victim.path()), 15u);
+}
+
 }  // namespace
 }  // namespace freezeframe

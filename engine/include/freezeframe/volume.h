@@ -21,6 +21,15 @@
 //
 // discard(): the range reads back as zeros afterwards; the volume may release the space.
 //
+// allocate(): reserves backing storage for a range, so that later writes there cannot fail
+// for lack of space (a sparse image file on a full file system). The content is unchanged; a
+// later discard() of the range may release the space again. On a read-only volume it fails
+// with kReadOnly, as write does. A volume with no notion of allocation (memory, a block
+// device, a file system that cannot preallocate) does nothing and returns OK: the promise of
+// no later kNoSpace for the range holds only where such an error can arise at all. kNoSpace,
+// naming the volume, when the space is not there. Durable like a write (after the next
+// flush).
+//
 // Thread-safety: all methods may be called concurrently from any number of threads.
 // Operations on disjoint ranges do not affect each other. Where concurrent operations
 // overlap (two writes, or a read and a write), the content of the overlapping sectors is
@@ -120,6 +129,8 @@ class Volume {
   Status flush();
   // Zeroes [offset, offset + length); durable after the next flush().
   Status discard(std::uint64_t offset, std::uint64_t length);
+  // Reserves storage for [offset, offset + length) (see the file comment).
+  Status allocate(std::uint64_t offset, std::uint64_t length);
 
   // The checks read/write/discard make, available to layers that split requests.
   Status check_range(const char* operation, std::uint64_t offset, std::uint64_t length) const;
@@ -132,6 +143,8 @@ class Volume {
   virtual Status do_write(std::uint64_t offset, std::span<const std::byte> data) = 0;
   virtual Status do_flush() = 0;
   virtual Status do_discard(std::uint64_t offset, std::uint64_t length) = 0;
+  // Default: nothing to reserve (no notion of allocation).
+  virtual Status do_allocate(std::uint64_t offset, std::uint64_t length);
 
   // "volume 'NAME' (uuid) <operation> offset O length L: <detail>", for implementations'
   // own errors.

@@ -6,7 +6,7 @@
 // size, read-only flag and device properties (sector sizes, atomic write unit, optimal I/O
 // size) unless the filter overrides them.
 //
-// Requests reach the base through its public read / write / flush / discard, so the base
+// Requests reach the base through its public read / write / flush / discard / allocate, so the base
 // checks them again (alignment, range, read-only): a filter that changes a request cannot
 // send the base something it would not accept from anyone else.
 //
@@ -61,6 +61,9 @@ class VolumeWrapper : public Volume {
   Status do_flush() override { return base_.flush(); }
   Status do_discard(std::uint64_t offset, std::uint64_t length) override {
     return base_.discard(offset, length);
+  }
+  Status do_allocate(std::uint64_t offset, std::uint64_t length) override {
+    return base_.allocate(offset, length);
   }
 
  private:

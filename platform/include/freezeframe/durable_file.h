@@ -33,6 +33,16 @@ Status replace_file(const std::filesystem::path& path, std::string_view content)
 // directory).
 Status sync_directory(const std::filesystem::path& dir);
 
+// Space kept in reserve for a full file system: makes `path` a regular file of `bytes` bytes
+// whose storage is allocated (fallocate), creating it if needed, and flushes it. Refuses
+// (kInvalidArgument) to follow a symbolic link or to use anything but a regular file with no
+// other name (a hard link), so nothing outside the reserve is ever changed.
+// kNoSpace when the file system lacks the room; the file may then hold part of it.
+Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes);
+// Gives the space reserved in `path` back to the file system by truncating it to zero bytes
+// (same refusals as reserve_space; kNotFound if there is no such file).
+Status release_reserved_space(const std::filesystem::path& path);
+
 // Reads a whole (small) file. kNotFound when it cannot be opened.
 Result<std::string> read_file(const std::filesystem::path& path);
 

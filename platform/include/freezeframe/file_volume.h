@@ -34,6 +34,12 @@
 // with kInvalidArgument naming the path otherwise. If the file shrinks underneath an open
 // volume, reads beyond its new end fail with kIoError.
 //
+// Allocation: allocate() reserves the file's blocks for a range (fallocate(2) mode 0, or
+// posix_fallocate where there is no fallocate), so that writes there cannot fail with kNoSpace
+// later. kNoSpace, naming the file, when the file system has not that much room. A block
+// device, or a file system that cannot preallocate (EOPNOTSUPP), has nothing to reserve:
+// allocate() returns OK and writes there may still find the file system full.
+//
 // Errors: device failures are kIoError (kNoSpace when the file system is full), with messages
 // that name the volume, the offset, the length and the operating system's reason.
 //
@@ -136,6 +142,7 @@ class FileVolume final : public Volume {
   Status do_write(std::uint64_t offset, std::span<const std::byte> data) override;
   Status do_flush() override;
   Status do_discard(std::uint64_t offset, std::uint64_t length) override;
+  Status do_allocate(std::uint64_t offset, std::uint64_t length) override;
 
  private:
   // The operating system's handle; defined by the platform's source file.

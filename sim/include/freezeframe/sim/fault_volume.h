@@ -1,5 +1,5 @@
 // FaultVolume: a volume filter that fails chosen requests with kIoError, as a failing disk
-// or link does.
+// or link does (or with another code a rule names: kNoSpace, as a full file system does).
 //
 // FaultRule objects pick the requests to fail: the Nth matching operation, every matching
 // operation from the Nth on, operations touching an offset range, or each matching operation
@@ -57,6 +57,9 @@ struct FaultRule {
   double probability = 0.0;
   // Stop firing after this many failures; 0 = no limit.
   std::uint64_t failures_max = 0;
+  // What a fired rule fails the request with: kIoError (a failing disk) or kNoSpace (a full
+  // file system under the volume).
+  ErrorCode code = ErrorCode::kIoError;
 };
 
 using FaultId = std::uint64_t;
