@@ -95,14 +95,19 @@ void check_open(ProviderAccess::Impl& s, DiffAreaCheck& report) {
     }
   });
 
-  // Space accounting: what the snapshots (and the RoW live volume) hold adds up to what is
-  // used, and that fits the data area.
-  std::uint64_t held = s.state.snapshot_bytes(s.state.next_tag());
-  for (const auto& [tag, meta] : s.state.snapshots())
-    held += s.state.snapshot_bytes(tag);
-  if (held != s.diff_area.used_bytes()) {
-    report.accounting.push_back("snapshots hold " + std::to_string(held) + " bytes but " +
-                                std::to_string(s.diff_area.used_bytes()) + " are in use");
+  // Space accounting: the slots the index references account for exactly what is in use, and
+  // every slot handed out lies in the data area.
+  std::uint64_t referenced = 0;
+  s.state.index().for_each([&](std::uint64_t, std::span<const detail::IndexEntry> versions) {
+    for (const detail::IndexEntry& entry : versions) {
+      if (entry.slot != kOriginSlot)
+        referenced += s.diff_area.slot_bytes(entry.slot);
+    }
+  });
+  if (referenced != s.diff_area.used_bytes()) {
+    report.accounting.push_back("the map references " + std::to_string(referenced) +
+                                " bytes but " + std::to_string(s.diff_area.used_bytes()) +
+                                " are counted in use");
   }
   const std::uint64_t data_bytes = s.diff_area.geometry().data_slots * sb.chunk_bytes;
   if (s.diff_area.allocated_bytes() > data_bytes) {

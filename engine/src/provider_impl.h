@@ -93,6 +93,10 @@ struct SnapshotProvider::Impl {
   // REQUIRES: `mutex` held.
   Result<const SnapshotMeta*> find_snapshot(const Uuid& id) const {
     const SnapshotMeta* meta = state.find(id);
+    if (meta == nullptr && !state.damage().ok()) {
+      // It may have been created in or after the damaged commit.
+      return state.damage().with_context("snapshot " + id.to_string() + " not found");
+    }
     if (meta == nullptr) {
       return Status(ErrorCode::kNotFound,
                     "snapshot " + id.to_string() + " not found on '" + identity.name + "'");
