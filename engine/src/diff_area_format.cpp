@@ -647,8 +647,14 @@ Result<DecodedLogBlockV1> decode_log_block_v1(std::span<const std::byte> block) 
   if (!magic_matches(in, kLogBlockMagic)) {
     return corrupt(name + ": bad magic");
   }
-  FF_TRY(check_version(kLogBlockName, "version", kLogBlockName, get_u16(in, lb::kVersion),
-                       kLogBlockVersionV1));
+  // Newer than any block version this freezeframe reads: kUnsupportedVersion. A version 2
+  // block is not newer here but a block of the other layout: damage to a version 1 journal.
+  const std::uint16_t version = get_u16(in, lb::kVersion);
+  FF_TRY(check_version(kLogBlockName, "version", kLogBlockName, version, kLogBlockVersion));
+  if (version != kLogBlockVersionV1) {
+    return corrupt(name + ": version " + std::to_string(version) + " where " +
+                   std::to_string(kLogBlockVersionV1) + " was expected");
+  }
   // payload_bytes bounds the checksummed range, so it is checked before the checksum.
   const std::uint32_t payload_bytes = get_u32(in, lb::kPayloadBytes);
   if (payload_bytes > kLogBlockPayloadBytesMaxV1) {

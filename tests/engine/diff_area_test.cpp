@@ -33,6 +33,9 @@ DiffAreaGeometry geometry() {
   g.chunk_bytes = kChunk;
   g.chunk_shift = 12;
   g.origin_bytes = kOriginBytes;
+  // The chunk checksum table (one 4096-byte block holds the 8 slots' entries), then the data.
+  g.sum_offset = 3 * kChunk;
+  g.sum_bytes = format::sum_table_bytes(kSlots);
   g.data_offset = 4 * kChunk;
   g.data_slots = kSlots;
   return g;
@@ -178,13 +181,21 @@ TEST_F(DiffAreaTest, FitsRefusesWhatWouldPassTheLimitInWholeChunks) {
 }
 
 TEST_F(DiffAreaTest, TheMaximumIsCappedByTheDataAreaAndCanBeAskedForAnotherLimit) {
-  EXPECT_EQ(area.max_bytes(), kSlots * kChunk) << "unbounded: the data area decides";
-  // 50% of 41 KiB is 20.5 KiB: five whole chunks.
+  // One slot is kept spare (a RoW rewrite takes a fresh slot before it frees the old one).
+  EXPECT_EQ(area.max_bytes(), (kSlots - 1) * kChunk) << "unbounded: the data area decides";
+  // 50% of 41 KiB is 20.5 KiB: five whole chunks, below the cap.
   EXPECT_EQ(area.max_bytes_for(DiffAreaLimit::percent_of_origin(50)), 5 * kChunk);
-  EXPECT_EQ(area.max_bytes_for(DiffAreaLimit::bytes(1u << 30)), kSlots * kChunk);
+  EXPECT_EQ(area.max_bytes_for(DiffAreaLimit::bytes(1u << 30)), (kSlots - 1) * kChunk);
+  // A limit of exactly the data area is capped too; one a chunk short of it is not.
+  EXPECT_EQ(area.max_bytes_for(DiffAreaLimit::bytes(kSlots * kChunk)), (kSlots - 1) * kChunk);
+  EXPECT_EQ(area.max_bytes_for(DiffAreaLimit::bytes((kSlots - 1) * kChunk)), (kSlots - 1) * kChunk);
+  EXPECT_EQ(area.max_bytes_for(DiffAreaLimit::bytes((kSlots - 2) * kChunk)), (kSlots - 2) * kChunk);
   EXPECT_EQ(area.limit().kind, DiffAreaLimit::Kind::kUnbounded) << "asking changes nothing";
+  // The bytes of every slot but the spare one fit; the spare one's do not.
+  EXPECT_TRUE(area.fits(kSlots - 1, (kSlots - 1) * kChunk));
+  EXPECT_FALSE(area.fits(kSlots, kSlots * kChunk));
   // Slots run out before bytes do when every slot holds little.
-  area.set_limit(DiffAreaLimit::unbounded());
+  EXPECT_TRUE(area.fits(kSlots, kSlots * 512));
   EXPECT_FALSE(area.fits(kSlots + 1, 512));
 }
 
@@ -245,9 +256,13 @@ TEST_F(DiffAreaTest, WritingAFrameDiscardsTheRestOfTheSlot) {
   logged.log.clear();
   ASSERT_TRUE(over_log.write_packed(2, 0, frame, 1024).ok());
   const std::uint64_t at = over_log.slot_offset(2);
+  // The frame, the discard of the slot's tail, then the sector of the checksum table that
+  // holds slot 2's entry.
+  const std::string sum_write = "write " + std::to_string(geometry().sum_offset) + " 512";
   EXPECT_EQ(logged.log, (std::vector<std::string>{"write " + std::to_string(at) + " 1024",
                                                   "discard " + std::to_string(at + 1024) + " " +
-                                                      std::to_string(kChunk - 1024)}));
+                                                      std::to_string(kChunk - 1024),
+                                                  sum_write}));
   std::vector<std::byte> slot_bytes(kChunk);
   ASSERT_TRUE(volume->read(at, slot_bytes).ok());
   EXPECT_TRUE(std::equal(slot_bytes.begin(), slot_bytes.begin() + 1024, frame.begin()));
@@ -258,7 +273,10 @@ TEST_F(DiffAreaTest, WritingAFrameDiscardsTheRestOfTheSlot) {
   // A whole-chunk frame (the chunk did not compress) leaves nothing to discard.
   logged.log.clear();
   ASSERT_TRUE(over_log.write_packed(3, 0, old_bytes, kChunk).ok());
-  EXPECT_EQ(logged.log.size(), 1u);
+  EXPECT_EQ(logged.log,
+            (std::vector<std::string>{
+                "write " + std::to_string(over_log.slot_offset(3)) + " " + std::to_string(kChunk),
+                sum_write}));
 }
 
 TEST_F(DiffAreaTest, ADamagedFrameIsCorruptNotWrongBytes) {
@@ -268,8 +286,11 @@ TEST_F(DiffAreaTest, ADamagedFrameIsCorruptNotWrongBytes) {
   const std::uint32_t length = area.pack(chunk, frame);
   ASSERT_LT(length, kChunk);
   const std::uint32_t slot = allocate();
-  ASSERT_TRUE(area.write_packed(slot, 0, frame, length).ok());
+  ASSERT_TRUE(area.write_packed(slot, 4, frame, length).ok());
   area.set_frame_length(slot, length);
+  // Without trusted checksums (a table being rebuilt), the frame's own zstd checksum is what
+  // catches the damage.
+  area.set_sums_trusted(false);
   // Flip a byte inside the frame's content.
   frame[length / 2] ^= std::byte{0x10};
   ASSERT_TRUE(volume->write(area.slot_offset(slot), frame).ok());
@@ -278,6 +299,106 @@ TEST_F(DiffAreaTest, ADamagedFrameIsCorruptNotWrongBytes) {
   EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
   EXPECT_THAT(status.message(), HasSubstr("diff area of 'data': compressed chunk 4 in data slot " +
                                           std::to_string(slot)));
+  // With them, the table's checksum catches it first.
+  area.set_sums_trusted(true);
+  status = area.read_slot(4, slot, back);
+  EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
+  EXPECT_THAT(status.message(),
+              HasSubstr("chunk 4 (origin offset 16384) in data slot " + std::to_string(slot)));
+  EXPECT_THAT(status.message(), HasSubstr("fails its checksum"));
+}
+
+// `bytes` bytes of a pattern that differs with `seed`.
+std::vector<std::byte> pattern(std::size_t bytes, unsigned seed) {
+  std::vector<std::byte> data(bytes);
+  for (std::size_t i = 0; i < bytes; ++i)
+    data[i] = static_cast<std::byte>((i * 7 + seed) & 0xff);
+  return data;
+}
+
+// XORs the byte at `offset` of `volume` with `mask` (through its 512-byte sector: the volume
+// reads and writes whole sectors).
+void flip_byte(Volume& volume, std::uint64_t offset, std::byte mask) {
+  std::vector<std::byte> sector(512);
+  const std::uint64_t first = offset / 512 * 512;
+  ASSERT_TRUE(volume.read(first, sector).ok());
+  sector[offset - first] ^= mask;
+  ASSERT_TRUE(volume.write(first, sector).ok());
+}
+
+TEST_F(DiffAreaTest, AFlippedByteInARawSlotOrItsChecksumIsCorruptNamingChunkAndSlot) {
+  ASSERT_TRUE(area.verifies());
+  allocate();
+  allocate();
+  const std::uint32_t slot = allocate();  // slot 2: its entry is table bytes [16, 24)
+  ASSERT_EQ(slot, 2u);
+  const std::uint64_t chunk = 3;
+  const auto data = pattern(kChunk, 1);
+  ASSERT_TRUE(area.write_chunk(slot, chunk, data).ok());
+  std::vector<std::byte> back(kChunk);
+  ASSERT_TRUE(area.read_slot(chunk, slot, back).ok());
+  EXPECT_EQ(back, data);
+  const std::string names =
+      "diff area of 'data': chunk 3 (origin offset 12288) in data slot 2 "
+      "(diff offset " +
+      std::to_string(area.slot_offset(slot)) + ") fails its checksum";
+
+  // A byte of the slot, at its start, middle and end.
+  for (std::uint64_t at :
+       {std::uint64_t{0}, std::uint64_t{kChunk / 2}, std::uint64_t{kChunk - 1}}) {
+    SCOPED_TRACE(at);
+    flip_byte(*volume, area.slot_offset(slot) + at, std::byte{0x01});
+    Status status = area.read_slot(chunk, slot, back);
+    EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
+    EXPECT_THAT(status.message(), HasSubstr(names));
+    EXPECT_EQ(area.verify_slot(chunk, slot).code(), ErrorCode::kCorrupt);
+    flip_byte(*volume, area.slot_offset(slot) + at, std::byte{0x01});
+    ASSERT_TRUE(area.read_slot(chunk, slot, back).ok()) << "restored";
+  }
+
+  // Each byte of the slot's checksum entry.
+  for (std::uint64_t at = 0; at < format::kChunkSumBytes; ++at) {
+    SCOPED_TRACE(at);
+    const std::uint64_t entry = geometry().sum_offset + slot * format::kChunkSumBytes + at;
+    flip_byte(*volume, entry, std::byte{0x80});
+    Status status = area.read_slot(chunk, slot, back);
+    EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
+    EXPECT_THAT(status.message(), HasSubstr(names));
+    flip_byte(*volume, entry, std::byte{0x80});
+  }
+  ASSERT_TRUE(area.read_slot(chunk, slot, back).ok());
+
+  // The checksum is seeded with the chunk number: the slot's bytes are not another chunk's.
+  Status status = area.read_slot(chunk + 1, slot, back);
+  EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
+  EXPECT_THAT(status.message(), HasSubstr("chunk 4 (origin offset 16384) in data slot 2"));
+}
+
+TEST_F(DiffAreaTest, ARunOfRawSlotsNamesTheChunkThatFails) {
+  // Chunks 8, 9 and the short last chunk 10 (1 KiB) in slots 0, 1, 2.
+  std::vector<std::byte> run;
+  for (std::uint64_t chunk = 8; chunk <= 10; ++chunk) {
+    const std::uint32_t slot = allocate();
+    const auto data = pattern(area.geometry().chunk_length(chunk), static_cast<unsigned>(chunk));
+    ASSERT_TRUE(area.write_chunk(slot, chunk, data).ok());
+    run.insert(run.end(), data.begin(), data.end());
+  }
+  std::vector<std::byte> back(run.size());
+  ASSERT_TRUE(area.read_raw_run(8, 0, 3, back).ok());
+  EXPECT_EQ(back, run);
+  for (std::uint32_t damaged = 0; damaged < 3; ++damaged) {
+    SCOPED_TRACE(damaged);
+    const std::uint64_t at = area.slot_offset(damaged) + 100;
+    flip_byte(*volume, at, std::byte{0x04});
+    Status status = area.read_raw_run(8, 0, 3, back);
+    EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
+    EXPECT_THAT(status.message(),
+                HasSubstr("chunk " + std::to_string(8 + damaged) + " (origin offset " +
+                          std::to_string((8 + damaged) * kChunk) + ") in data slot " +
+                          std::to_string(damaged)));
+    flip_byte(*volume, at, std::byte{0x04});
+  }
+  ASSERT_TRUE(area.read_raw_run(8, 0, 3, back).ok());
 }
 
 TEST_F(DiffAreaTest, ReopenRecountsFromTheIndexAndFreesWhatItDoesNotReference) {

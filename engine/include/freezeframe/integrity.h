@@ -67,7 +67,7 @@ struct DiffAreaCheck {
 };
 
 // Verifies the diff area on `diff` for `origin` without writing to either volume.
-// The Result fails only when the volumes cannot be read at all (kIo); damage is reported in
+// The Result fails only when the volumes cannot be read at all (kIoError); damage is reported in
 // the DiffAreaCheck, never as the Result's status.
 Result<DiffAreaCheck> check_diff_area(Volume& origin, Volume& diff);
 

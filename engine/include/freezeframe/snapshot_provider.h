@@ -53,6 +53,10 @@
 
 namespace freezeframe {
 
+namespace detail {
+struct ProviderAccess;
+}  // namespace detail
+
 class CowProvider;
 class RowProvider;
 
@@ -235,6 +239,7 @@ class SnapshotProvider : public Volume {
   // The object of `impl`'s kind.
   static std::unique_ptr<SnapshotProvider> make(std::unique_ptr<Impl> impl);
 
+  friend struct detail::ProviderAccess;  // check and repair (integrity.h)
   std::unique_ptr<Impl> impl_;
 };
 
