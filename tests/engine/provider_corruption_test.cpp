@@ -1,8 +1,10 @@
 // Corrupt, truncated, foreign and newer diff areas (invariant 8): opening one fails with the
 // code a caller reacts to (kCorrupt, kUnsupportedVersion, kInvalidArgument) and a message that
-// names the problem, and leaves the diff volume byte-identical. Formatting over an existing
-// diff area is refused without writing. Runs over an image file (FileVolume) and over memory.
-// White-box: it reads the superblock with the engine's format code to find the journal.
+// names the problem, and leaves the diff volume byte-identical. A damaged journal commit (not
+// a torn last one) opens the area read-only instead, refusing snapshot reads and every change
+// with the damage. Formatting over an existing diff area is refused without writing. Runs over an
+// image file (FileVolume) and over memory. White-box: it reads the superblock with the engine's
+// format code to find the journal.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <xxhash.h>
@@ -257,11 +259,9 @@ TEST_P(ProviderCorruptionTest, AnySingleBitFlipInTheSuperblockIsRefused) {
     SCOPED_TRACE("superblock byte " + std::to_string(offset));
     int bit = static_cast<int>(offset % 8);
     store_->flip_bit(offset, bit);
-    // A flip in format_version makes it 0 (corrupt) or a newer version (refused as such).
-    bool version_field = offset >= 8 && offset < 12;
-    Status status = version_field
-                        ? open_must_fail({ErrorCode::kCorrupt, ErrorCode::kUnsupportedVersion})
-                        : open_must_fail({ErrorCode::kCorrupt});
+    // The checksum is judged before any field: a flip in format_version is damage too, not
+    // a newer format.
+    Status status = open_must_fail({ErrorCode::kCorrupt});
     EXPECT_THAT(status.message(), AnyOf(HasSubstr("checksum"), HasSubstr("magic"),
                                         HasSubstr("not a freezeframe"), HasSubstr("version")));
     store_->flip_bit(offset, bit);
@@ -288,16 +288,65 @@ TEST_P(ProviderCorruptionTest, BitFlipsInTheCheckpointAreRefused) {
   expect_intact_opens();
 }
 
-TEST_P(ProviderCorruptionTest, DamagedCommitFollowedByAnIntactCommitIsRefused) {
+TEST_P(ProviderCorruptionTest, DamagedCommitFollowedByAnIntactCommitOpensReadOnly) {
   // Every commit group but the last is followed by an intact one: damage to it is not a torn
-  // write at a crash but a durable block gone bad.
+  // write at a crash but a durable block gone bad. The area opens read-only, without writing;
+  // snapshot reads and every change fail with the damage, naming the block; the CoW live
+  // volume (the origin) still reads.
+  Bytes origin_bytes(kOriginBytes);
+  ASSERT_TRUE(origin_->read(0, origin_bytes).ok());
+  std::vector<Uuid> ids;
+  {
+    auto diff = store_->open_volume();
+    ASSERT_TRUE(diff.ok());
+    auto intact = SnapshotProvider::open(*origin_, *diff.value());
+    ASSERT_TRUE(intact.ok()) << intact.status().to_string();
+    for (const SnapshotInfo& info : intact.value()->snapshots())
+      ids.push_back(info.id);
+  }
+  ASSERT_EQ(ids.size(), 2u);
   for (std::uint64_t block = superblock_.checkpoint_blocks; block + 1 < journal_blocks_; ++block) {
     for (std::uint64_t offset :
          {std::uint64_t{9}, std::uint64_t{50}, std::uint64_t{60}, std::uint64_t{100}}) {
       SCOPED_TRACE("journal block " + std::to_string(block) + " byte " + std::to_string(offset));
       store_->flip_bit(block_offset(block) + offset, 3);
-      Status status = open_must_fail({ErrorCode::kCorrupt});
-      EXPECT_THAT(status.message(), HasSubstr("intact"));
+      const std::uint64_t before = store_->hash();
+      auto diff = store_->open_volume();
+      ASSERT_TRUE(diff.ok());
+      auto opened = SnapshotProvider::open(*origin_, *diff.value());
+      ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+      SnapshotProvider& provider = *opened.value();
+      EXPECT_TRUE(provider.read_only());
+      const std::string where = "journal area " + std::to_string(superblock_.active_log) +
+                                " block " + std::to_string(block);
+      // A snapshot whose creation was in the damaged commit is unknown; the others are
+      // refused with the damage.
+      for (const Uuid& id : ids) {
+        Bytes chunk(kChunkBytes);
+        auto snapshot = provider.open_snapshot(id);
+        Status status = snapshot.ok() ? snapshot.value()->read(0, chunk) : snapshot.status();
+        ASSERT_FALSE(status.ok());
+        if (!provider.snapshot_info(id).ok())
+          continue;
+        EXPECT_EQ(status.code(), ErrorCode::kCorrupt) << status.to_string();
+        EXPECT_THAT(status.message(), HasSubstr(where));
+        EXPECT_THAT(status.message(), HasSubstr("damaged"));
+      }
+      Bytes live(kOriginBytes);
+      ASSERT_TRUE(provider.read(0, live).ok());
+      EXPECT_EQ(live, origin_bytes);
+      auto created = provider.create_snapshot();
+      ASSERT_FALSE(created.ok());
+      EXPECT_EQ(created.status().code(), ErrorCode::kCorrupt) << created.status().to_string();
+      EXPECT_THAT(created.status().message(), HasSubstr(where));
+      Status written = provider.write(0, std::span(live).first(kChunkBytes));
+      EXPECT_THAT(written.code(), AnyOf(ErrorCode::kCorrupt, ErrorCode::kReadOnly))
+          << written.to_string();
+      EXPECT_FALSE(provider.delete_snapshot(ids.front()).ok());
+      EXPECT_TRUE(provider.flush().ok());
+      opened.value().reset();
+      diff.value().reset();
+      EXPECT_EQ(store_->hash(), before) << "a read-only open wrote to the diff area";
       store_->flip_bit(block_offset(block) + offset, 3);
       if (HasFailure())
         return;
@@ -348,11 +397,19 @@ TEST_P(ProviderCorruptionTest, FileShorterThanTheSuperblockIsRefused) {
 }
 
 TEST_P(ProviderCorruptionTest, NewerFormatVersionIsRefusedAsSuch) {
-  reseal_superblock([](std::span<std::byte> superblock) {
-    boost::endian::store_little_u32(reinterpret_cast<unsigned char*>(superblock.data() + 8), 2);
+  // The checksum is judged first: a newer version under a valid checksum is a newer format...
+  const std::uint32_t newer = format::kFormatVersion + 1;
+  reseal_superblock([&](std::span<std::byte> superblock) {
+    boost::endian::store_little_u32(reinterpret_cast<unsigned char*>(superblock.data() + 8), newer);
   });
   Status status = open_must_fail({ErrorCode::kUnsupportedVersion});
-  EXPECT_THAT(status.message(), HasSubstr("version 2"));
+  EXPECT_THAT(status.message(), HasSubstr("version " + std::to_string(newer)));
+  // ...while a version field that fails the checksum is damage, whatever it says.
+  Bytes version(4);
+  boost::endian::store_little_u32(reinterpret_cast<unsigned char*>(version.data()), newer + 1);
+  store_->patch(8, version);
+  status = open_must_fail({ErrorCode::kCorrupt});
+  EXPECT_THAT(status.message(), HasSubstr("checksum"));
 }
 
 TEST_P(ProviderCorruptionTest, WrongMagicIsRefused) {
