@@ -160,10 +160,16 @@ json check_store(Store& store, const std::vector<VolumeEntry*>& volumes, bool wh
         damaged_shadows += s["status"] == kDamaged ? 1 : 0;
     report["volumes"].push_back(std::move(v));
   }
-  if (damaged_entries > 0)
-    report["catalog"] = {{"status", kDamaged},
-                         {"detail", std::to_string(damaged_entries) + " damaged volume entries"},
-                         {"damaged_entries", damaged_entries}};
+  // Exposure entries belong to no volume: looked at with the whole store only.
+  const std::vector<std::string> no_exposures;
+  const auto& exposures = whole_store ? store.catalog().damaged_exposures : no_exposures;
+  report["catalog"]["damaged_exposures"] = exposures;
+  if (damaged_entries > 0 || !exposures.empty()) {
+    report["catalog"]["status"] = kDamaged;
+    report["catalog"]["damaged_entries"] = damaged_entries;
+    report["catalog"]["detail"] = std::to_string(damaged_entries) + " damaged volume entries, " +
+                                  std::to_string(exposures.size()) + " damaged exposure entries";
+  }
   std::size_t orphans = 0;
   if (whole_store)
     for (const UnnamedImage& image : store.unnamed_images()) {
@@ -177,7 +183,7 @@ json check_store(Store& store, const std::vector<VolumeEntry*>& volumes, bool wh
                        {"unchecked_volumes", unchecked},
                        {"damaged_shadows", damaged_shadows},
                        {"orphan_images", orphans}};
-  if (damaged_volumes > 0 || orphans > 0)
+  if (damaged_volumes > 0 || orphans > 0 || !exposures.empty())
     report["status"] = kDamaged;
   else if (unchecked > 0)
     report["status"] = kUnchecked;
@@ -236,6 +242,8 @@ void print_report(const json& report, std::ostream& out) {
   out << "Catalog: " << upper(report["catalog"]["status"])
       << (report["catalog"]["detail"].is_null() ? "" : ": ")
       << text_or(report["catalog"]["detail"], "") << "\n";
+  for (const json& line : report["catalog"]["damaged_exposures"])
+    out << "  " << line.get<std::string>() << "\n";
   for (const json& v : report["volumes"]) {
     out << "Volume '" << v["name"].get<std::string>() << "'"
         << (v["provider"].is_null() ? "" : " (" + v["provider"].get<std::string>() + ")") << ": "
@@ -338,19 +346,22 @@ void print_repair(const json& repair, std::ostream& out) {
 
 // A catalog that cannot be read as a whole: nothing else can be checked.
 json unreadable_catalog(const fs::path& dir, const Status& status) {
-  return {
-      {"store", fs::absolute(dir).string()},
-      {"status", kDamaged},
-      {"ok", false},
-      {"catalog", {{"status", kDamaged}, {"detail", status.to_string()}, {"damaged_entries", 0}}},
-      {"volumes", json::array()},
-      {"orphan_images", json::array()},
-      {"summary",
-       {{"volumes", 0},
-        {"damaged_volumes", 0},
-        {"unchecked_volumes", 0},
-        {"damaged_shadows", 0},
-        {"orphan_images", 0}}}};
+  return {{"store", fs::absolute(dir).string()},
+          {"status", kDamaged},
+          {"ok", false},
+          {"catalog",
+           {{"status", kDamaged},
+            {"detail", status.to_string()},
+            {"damaged_entries", 0},
+            {"damaged_exposures", json::array()}}},
+          {"volumes", json::array()},
+          {"orphan_images", json::array()},
+          {"summary",
+           {{"volumes", 0},
+            {"damaged_volumes", 0},
+            {"unchecked_volumes", 0},
+            {"damaged_shadows", 0},
+            {"orphan_images", 0}}}};
 }
 
 Status check_command(Context& ctx) {

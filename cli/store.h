@@ -115,6 +115,9 @@ struct Catalog {
   std::vector<Exposure> exposures;
   // Images (relative to the store) being created or unlinked; see "Crash safety".
   std::vector<std::string> pending;
+  // What was wrong with exposure entries at load, one line each: a damaged one is kept and its
+  // file never deleted, a malformed one is dropped at the next save.
+  std::vector<std::string> damaged_exposures;
 };
 
 // A volume opened for use: its image, and its diff area and provider if it has shadow

@@ -165,6 +165,24 @@ class CatalogDamageTest(CheckTest):
         self.assertEqual([n["volume"] for n in repaired["repair"]["not_repaired"]], ["E:"])
         self.assertTrue(os.path.exists(os.path.join(self.store, entry["image"])))
 
+    def test_a_damaged_exposure_entry_is_reported(self):
+        shadow, _ = self.volume_with_shadows("C:", count=1)[0]
+        script = self.path("expose.dsh")
+        exposed = self.path("exposed.img")
+        with open(script, "w") as f:
+            f.write("expose %s %s\n" % (shadow, exposed))
+        self.run_ff("script", script)
+        self.assertTrue(self.check()["ok"])
+        catalog = self.catalog()
+        catalog["exposures"][0]["path"] = self.path("elsewhere.img")  # checksum now wrong
+        self.write_catalog(catalog)
+        report = self.check(expect=EXIT_DAMAGED)
+        self.assertEqual(report["catalog"]["status"], "damaged")
+        self.assertEqual(len(report["catalog"]["damaged_exposures"]), 1, report["catalog"])
+        self.assertIn("elsewhere.img", report["catalog"]["damaged_exposures"][0])
+        self.assertEqual(self.volume(report, "C:")["status"], "ok")
+        self.assertTrue(os.path.exists(exposed))
+
     def test_a_catalog_unreadable_as_a_whole_is_damage(self):
         self.run_ff("volume", "create", "E:", "--size", str(MIB))
         with open(self.catalog_path(), "w") as f:
