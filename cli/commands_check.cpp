@@ -324,6 +324,11 @@ json repair_store(Store& store, const std::vector<VolumeEntry*>& volumes, const 
     }
     for (const std::string& action : repaired->actions)
       repair["actions"].push_back({{"volume", entry->name}, {"action", action}});
+    if (repaired->after.live_damaged)
+      not_repaired(
+          "its live volume (redirect-on-write) still reads damaged data, and the live volume "
+          "cannot be dropped: write the damaged ranges again, or 'shadow revert' to an intact "
+          "shadow copy");
   }
   return repair;
 }

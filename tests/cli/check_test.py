@@ -274,7 +274,9 @@ class ChunkDamageTest(CheckTest):
         for shadow, data in shadows + other:
             if shadow not in dropped:
                 self.assertEqual(self.export(shadow), data)
-        if not chunk["live"]:
+        if chunk["live"]:
+            self.assertIn("C:", [n["volume"] for n in repaired["repair"]["not_repaired"]])
+        else:
             self.assertTrue(self.check()["ok"])
 
     def test_a_damaged_chunk_of_a_cow_shadow_is_reported_and_repair_drops_that_shadow(self):
