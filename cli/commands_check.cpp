@@ -82,7 +82,7 @@ json check_volume(Store& store, VolumeEntry& entry) {
   v["provider"] = provider_kind_name(entry.provider);
   auto image = store.image_path(entry);
   auto opened = store.open_volume(entry);
-  if (!opened.ok() && entry.damaged_part == VolumeEntry::Damage::kImage) {
+  if (!image.ok() || (!opened.ok() && entry.damaged_part == VolumeEntry::Damage::kImage)) {
     damaged();
     v["image"] = {{"status", kDamaged},
                   {"path", image.ok() ? json(image->string()) : json(nullptr)},

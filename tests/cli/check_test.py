@@ -304,6 +304,18 @@ class UnopenableDiffAreaTest(CheckTest):
         self.assertEqual([n["volume"] for n in repaired["repair"]["not_repaired"]], ["C:"])
         self.assertIn("--force", repaired["repair"]["not_repaired"][0]["reason"])
 
+    def test_a_missing_image_is_damaged_and_its_diff_area_not_checked(self):
+        self.volume_with_shadows("C:", count=1)
+        entry = [v for v in self.catalog()["volumes"] if v["name"] == "C:"][0]
+        os.unlink(os.path.join(self.store, entry["image"]))
+        report = self.check(expect=EXIT_DAMAGED)
+        volume = self.volume(report, "C:")
+        self.assertEqual(volume["image"]["status"], "damaged")
+        self.assertIsNone(volume["diff_area"])
+        repaired = self.check("--repair", expect=EXIT_DAMAGED)
+        self.assertEqual([n["volume"] for n in repaired["repair"]["not_repaired"]], ["C:"])
+        self.assertTrue(os.path.exists(self.diff_image("C:")))
+
 
 if __name__ == "__main__":
     cli_test.main(__doc__)
