@@ -39,6 +39,9 @@ struct Context {
   std::string command;
   // --wait SECONDS: how long to wait for another command's store lock.
   std::chrono::milliseconds wait{0};
+  // The exit code of a command that ran to the end but has a verdict to give (`check`: damage
+  // found); 0 otherwise. Used only when the command's Status is OK.
+  int exit_code = 0;
 };
 
 Status usage_error(const Context& ctx, const std::string& message);
@@ -95,6 +98,8 @@ std::vector<CommandSpec> shadow_commands();
 std::vector<CommandSpec> shadowstorage_commands();
 // writers list, providers list, script, shell.
 std::vector<CommandSpec> other_commands();
+// check (commands_check.cpp).
+std::vector<CommandSpec> check_commands();
 // vssadmin VERB NOUN /Switch=value...
 CommandSpec vssadmin_command();
 

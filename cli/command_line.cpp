@@ -24,7 +24,8 @@ namespace command {
 const std::vector<CommandSpec>& native_commands() {
   static const std::vector<CommandSpec> kCommands = [] {
     std::vector<CommandSpec> all;
-    for (auto group : {volume_commands, shadow_commands, shadowstorage_commands, other_commands})
+    for (auto group :
+         {volume_commands, shadow_commands, shadowstorage_commands, other_commands, check_commands})
       for (CommandSpec& spec : group())
         all.push_back(std::move(spec));
     return all;
@@ -136,7 +137,8 @@ class UsageFormatter : public CLI::Formatter {
       out << "exit codes: 0 success, 1 the operation failed (or a volume is damaged), 2 bad "
              "usage,\n"
              "            3 store busy (the message names the holder's pid),\n"
-             "            4 no such volume, shadow copy, set, writer or provider\n";
+             "            4 no such volume, shadow copy, set, writer or provider,\n"
+             "            5 check found damage\n";
     return out.str();
   }
 
@@ -476,7 +478,7 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
     err << "freezeframe " << spec.words << ": error: " << status.message() << "\n";
     return exit_code_for(status);
   }
-  return kExitOk;
+  return ctx.exit_code;
 }
 
 }  // namespace

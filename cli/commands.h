@@ -3,7 +3,8 @@
 //
 // Exit codes (docs/cli.md): 0 success; 1 the operation failed; 2 bad usage (unknown command
 // or option, bad value, malformed script line); 3 store busy (another command holds the
-// store); 4 a named object (volume, shadow copy, set, writer, provider) does not exist.
+// store); 4 a named object (volume, shadow copy, set, writer, provider) does not exist; 5
+// `check` found damage.
 #pragma once
 
 #include <filesystem>
@@ -23,6 +24,8 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitBusy = 3;
 constexpr int kExitNotFound = 4;
+// `check` ran and found damage (or images the catalog does not name).
+constexpr int kExitDamaged = 5;
 
 int exit_code_for(const Status& status);
 

@@ -263,30 +263,19 @@ Result<OpenVolume*> Store::open_volume(VolumeEntry& entry) {
   constexpr auto kDiffArea = VolumeEntry::Damage::kDiffArea;
   auto opened = std::make_unique<OpenVolume>();
   opened->entry = &entry;
-  auto image = image_path(entry);
-  if (!image.ok())
-    return fail(image.status(), kImage);
-  auto origin = FileVolume::open(image->string(), {.read_only = read_only,
-                                                   .sector_bytes = entry.sector_bytes,
-                                                   .name = entry.name,
-                                                   .uuid = entry.uuid});
+  auto origin = open_image_file(entry, read_only);
   if (!origin.ok())
     return fail(origin.status(), kImage);
   opened->origin = std::move(origin).value();
   if (opened->origin->size_bytes() != entry.size_bytes)
-    return fail(
-        corrupt("'" + image->string() + "' is " + std::to_string(opened->origin->size_bytes()) +
-                " bytes, the catalog records " + std::to_string(entry.size_bytes)),
-        kImage);
+    return fail(corrupt("'" + image_path(entry)->string() + "' is " +
+                        std::to_string(opened->origin->size_bytes()) +
+                        " bytes, the catalog records " + std::to_string(entry.size_bytes)),
+                kImage);
   bool learned = entry.uuid.is_nil();
   entry.uuid = opened->origin->uuid();
   if (entry.storage) {
-    auto diff_file = diff_path(entry);
-    if (!diff_file.ok())
-      return fail(diff_file.status(), kDiffArea);
-    auto diff = FileVolume::open(diff_file->string(), {.read_only = read_only,
-                                                       .name = entry.name + " (diff area)",
-                                                       .uuid = entry.storage->diff_uuid});
+    auto diff = open_diff_file(entry);
     if (!diff.ok())
       return fail(diff.status(), kDiffArea);
     opened->diff = std::move(diff).value();
@@ -304,15 +293,44 @@ Result<OpenVolume*> Store::open_volume(VolumeEntry& entry) {
   return result;
 }
 
-Result<std::unique_ptr<FileVolume>> Store::open_origin_read_only(VolumeEntry& entry) {
+Result<std::unique_ptr<FileVolume>> Store::open_image_file(const VolumeEntry& entry,
+                                                           bool read_only) const {
   FF_ASSIGN_OR_RETURN(fs::path image, image_path(entry));
-  auto origin = FileVolume::open(image.string(), {.read_only = true,
-                                                  .sector_bytes = entry.sector_bytes,
-                                                  .name = entry.name,
-                                                  .uuid = entry.uuid});
+  return FileVolume::open(image.string(), {.read_only = read_only,
+                                           .sector_bytes = entry.sector_bytes,
+                                           .name = entry.name,
+                                           .uuid = entry.uuid});
+}
+
+Result<std::unique_ptr<FileVolume>> Store::open_diff_file(const VolumeEntry& entry) const {
+  FF_ASSIGN_OR_RETURN(fs::path diff, diff_path(entry));
+  return FileVolume::open(diff.string(), {.read_only = access_ == StoreAccess::kRead,
+                                          .name = entry.name + " (diff area)",
+                                          .uuid = entry.storage->diff_uuid});
+}
+
+Result<std::unique_ptr<FileVolume>> Store::open_origin_read_only(VolumeEntry& entry) {
+  auto origin = open_image_file(entry, /*read_only=*/true);
   if (!origin.ok())
     return origin.status().with_context("volume '" + entry.name + "'");
   return std::move(origin).value();
+}
+
+Result<DiffAreaFiles> Store::open_diff_area_files(VolumeEntry& entry) {
+  close_volume(entry.name);
+  DiffAreaFiles files;
+  FF_ASSIGN_OR_RETURN(files.origin, open_image_file(entry, access_ == StoreAccess::kRead));
+  FF_ASSIGN_OR_RETURN(files.diff, open_diff_file(entry));
+  return files;
+}
+
+void Store::forget_damage(VolumeEntry& entry) {
+  if (entry.catalog_damaged)
+    return;
+  close_volume(entry.name);
+  entry.damage.clear();
+  entry.damaged_part = VolumeEntry::Damage::kNone;
+  entry.damage_code = ErrorCode::kOk;
 }
 
 void Store::close_volume(const std::string& name) {

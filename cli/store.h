@@ -125,6 +125,9 @@ struct Catalog {
   std::vector<Exposure> exposures;
   // Images (relative to the store) being created or unlinked; see "Crash safety".
   std::vector<std::string> pending;
+  // What was wrong with exposure entries at load, one line each: a damaged one is kept and its
+  // file never deleted, a malformed one is dropped at the next save.
+  std::vector<std::string> damaged_exposures;
 };
 
 // A volume opened for use: its image, and its diff area and provider if it has shadow
@@ -144,6 +147,22 @@ struct ShadowRef {
 };
 
 enum class StoreAccess { kRead, kWrite };
+
+// An image file under volumes/ or diff/ that no usable catalog entry names.
+struct UnnamedImage {
+  std::string relative;  // "diff/NAME-UUID.img", relative to the store
+  // Listed in the catalog's pending list: left by a command that did not finish, removed by
+  // the next writing command. Otherwise the store did not make it (or its catalog entry is
+  // lost or damaged) and it is never deleted.
+  bool pending = false;
+};
+
+// A volume's image and diff area as plain files, without a provider: what the diff-area check
+// and repair (freezeframe/integrity.h) open.
+struct DiffAreaFiles {
+  std::unique_ptr<FileVolume> origin;
+  std::unique_ptr<FileVolume> diff;
+};
 
 struct StoreOpenOptions {
   // kRead takes the lock shared, opens every image read-only and changes nothing; a store
@@ -204,6 +223,14 @@ class Store {
   // The origin image alone, read-only: how a damaged CoW volume's live data is still read.
   Result<std::unique_ptr<FileVolume>> open_origin_read_only(VolumeEntry& entry);
   void close_volume(const std::string& name);
+  // The image and diff area of `entry` (which has shadow storage) as plain files, with the
+  // same confinement and identity checks as open_volume(); read-only in a store opened for
+  // reading. Closes the volume first, since no provider may have a diff area open while it is
+  // checked or repaired.
+  Result<DiffAreaFiles> open_diff_area_files(VolumeEntry& entry);
+  // Forgets the damage open_volume() recorded in the image or diff area of `entry`, so that
+  // the next open tries again (after a repair). Damage to the catalog entry stays.
+  void forget_damage(VolumeEntry& entry);
   // Opens every volume so that its damage, if any, is known. Returns the damaged ones.
   std::vector<VolumeEntry*> check_volumes();
 
@@ -239,6 +266,10 @@ class Store {
   // died. Returns how many were deleted (none in a store opened for reading).
   Result<std::size_t> release_orphans();
 
+  // Images under volumes/ and diff/ that no usable catalog entry names (the files a damaged
+  // entry names are among them), in directory order.
+  std::vector<UnnamedImage> unnamed_images() const;
+
   std::optional<std::string> exposure_of(const Uuid& shadow) const;
   // kInvalidArgument when writing `path` (an export's or read's --to) would overwrite a file
   // of the store or the image of one of its volumes.
@@ -251,6 +282,10 @@ class Store {
   Result<std::string> unexpose(const Uuid& shadow);
 
  private:
+  // The image of `entry`, or its diff area, opened as open_volume() does.
+  Result<std::unique_ptr<FileVolume>> open_image_file(const VolumeEntry& entry,
+                                                      bool read_only) const;
+  Result<std::unique_ptr<FileVolume>> open_diff_file(const VolumeEntry& entry) const;
   // DIR/relative, checked to resolve inside DIR/subdir (kCorrupt naming `what` otherwise).
   Result<std::filesystem::path> confined_path(const VolumeEntry& entry, const std::string& relative,
                                               std::string_view subdir, std::string_view what) const;

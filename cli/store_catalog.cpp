@@ -301,6 +301,8 @@ Status Store::load() {
               }();
           !s.ok()) {
         // Which file it names is not to be trusted: it is kept, but never unlinked.
+        catalog_.damaged_exposures.push_back("exposure '" + exposure.path + "': " + s.message() +
+                                             "; its file will not be deleted");
         notice("exposure '" + exposure.path + "' in catalog '" + path.string() +
                "': " + s.message() + "; its file will not be deleted");
         catalog_.exposures.push_back(std::move(exposure));
@@ -322,6 +324,8 @@ Status Store::load() {
       catalog_.exposures.push_back(std::move(exposure));
     } catch (const std::exception& ex) {
       // Unreadable: dropped from the catalog at the next save, and nothing is deleted for it.
+      catalog_.damaged_exposures.push_back(
+          std::string("an exposure is malformed and is ignored: ") + ex.what());
       notice("catalog '" + path.string() +
              "': an exposure is malformed and is ignored: " + ex.what());
     }

@@ -155,16 +155,47 @@ void Store::drop_stale_exposures() {
   }
 }
 
-void Store::handle_pending() {
+namespace {
+
+// The images the usable catalog entries of `catalog` name, as normal paths under `dir`.
+std::set<fs::path> named_images(const fs::path& dir, const Catalog& catalog) {
   std::set<fs::path> named;
-  for (const VolumeEntry& entry : catalog_.volumes) {
+  for (const VolumeEntry& entry : catalog.volumes) {
     if (entry.catalog_damaged)
       continue;
     if (entry.owned)
-      named.insert((dir_ / entry.image).lexically_normal());
+      named.insert((dir / entry.image).lexically_normal());
     if (entry.storage)
-      named.insert((dir_ / entry.storage->diff_image).lexically_normal());
+      named.insert((dir / entry.storage->diff_image).lexically_normal());
   }
+  return named;
+}
+
+}  // namespace
+
+std::vector<UnnamedImage> Store::unnamed_images() const {
+  std::set<fs::path> named = named_images(dir_, catalog_);
+  std::vector<UnnamedImage> out;
+  for (const char* subdir : {kVolumesDir, kDiffDir}) {
+    std::error_code error;
+    fs::directory_iterator it(dir_ / subdir, error);
+    if (error)
+      continue;
+    for (const fs::directory_entry& file : it) {
+      std::string name = file.path().filename().string();
+      if (!is_image_name(name) || named.count(file.path().lexically_normal()) != 0)
+        continue;
+      std::string relative = std::string(subdir) + "/" + name;
+      bool is_pending = std::find(catalog_.pending.begin(), catalog_.pending.end(), relative) !=
+                        catalog_.pending.end();
+      out.push_back({relative, is_pending});
+    }
+  }
+  return out;
+}
+
+void Store::handle_pending() {
+  std::set<fs::path> named = named_images(dir_, catalog_);
   const bool writing = access_ == StoreAccess::kWrite;
   std::vector<std::string> pending = catalog_.pending;
   for (const std::string& relative : pending) {
@@ -189,24 +220,11 @@ void Store::handle_pending() {
   }
   // Images the catalog does not know at all: made by someone else, or named by a catalog that
   // was lost or damaged. Reported, never deleted.
-  for (const char* subdir : {kVolumesDir, kDiffDir}) {
-    std::error_code error;
-    fs::directory_iterator it(dir_ / subdir, error);
-    if (error)
-      continue;
-    for (const fs::directory_entry& file : it) {
-      std::string name = file.path().filename().string();
-      fs::path path = file.path().lexically_normal();
-      std::string relative = std::string(subdir) + "/" + name;
-      bool is_pending = std::find(catalog_.pending.begin(), catalog_.pending.end(), relative) !=
-                        catalog_.pending.end();
-      if (!is_image_name(name) || named.count(path) != 0 || is_pending)
-        continue;
-      notice("image '" + relative +
+  for (const UnnamedImage& image : unnamed_images())
+    if (!image.pending)
+      notice("image '" + image.relative +
              "' is not named by the catalog; it is left alone (remove it by hand if it is not "
              "needed)");
-    }
-  }
   if (writing)
     drop_stale_exposures();
 }
