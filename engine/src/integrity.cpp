@@ -105,9 +105,8 @@ void check_open(ProviderAccess::Impl& s, DiffAreaCheck& report) {
     }
   });
   if (referenced != s.diff_area.used_bytes()) {
-    report.accounting.push_back("the map references " + std::to_string(referenced) +
-                                " bytes but " + std::to_string(s.diff_area.used_bytes()) +
-                                " are counted in use");
+    report.accounting.push_back("the map references " + std::to_string(referenced) + " bytes but " +
+                                std::to_string(s.diff_area.used_bytes()) + " are counted in use");
   }
   const std::uint64_t data_bytes = s.diff_area.geometry().data_slots * sb.chunk_bytes;
   if (s.diff_area.allocated_bytes() > data_bytes) {
