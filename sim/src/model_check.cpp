@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "freezeframe/assert.h"
+#include "freezeframe/integrity.h"
 #include "freezeframe/random.h"
 
 namespace freezeframe::sim {
@@ -55,6 +56,7 @@ class ModelChecker {
   bool reopen();
   bool crash();
   bool check_all();
+  bool integrity();
   bool final_checks();
 
   Operation draw();
@@ -219,6 +221,8 @@ bool ModelChecker::run_operation(Operation operation) {
       return crash();
     case Operation::kCheckAll:
       return check_all();
+    case Operation::kIntegrity:
+      return integrity();
   }
   return check_all();
 }
@@ -364,6 +368,27 @@ bool ModelChecker::crash() {
   return check_all();
 }
 
+// The diff area as written so far (flushed first) must check clean: every stored chunk
+// matches its checksum, the journal holds no damage, the accounting adds up.
+bool ModelChecker::integrity() {
+  if (!flush())
+    return false;
+  ++counts_.by_operation[Operation::kIntegrity];
+  auto report = check_diff_area(*origin_, *diff_);
+  if (!expect_ok(report.status(), "integrity check status"))
+    return false;
+  if (report->ok())
+    return true;
+  std::string found = !report->fatal.ok()     ? report->fatal.to_string()
+                      : !report->journal.ok() ? report->journal.to_string()
+                      : !report->chunks.empty()
+                          ? "damaged chunk " + std::to_string(report->chunks.front().chunk) + ": " +
+                                report->chunks.front().detail
+                      : !report->accounting.empty() ? report->accounting.front()
+                                                    : std::string("the live volume damaged");
+  return diverged("integrity check", 0, 0, "a clean diff area", found);
+}
+
 bool ModelChecker::check_all() {
   ++counts_.by_operation[Operation::kCheckAll];
   Bytes got(model_.size_bytes());
@@ -475,8 +500,8 @@ std::string Divergence::to_string() const {
 
 std::string_view model_operation_name(ModelOperation operation) noexcept {
   static constexpr std::array<std::string_view, kModelOperationCount> kNames = {
-      "write",  "discard",     "read",  "read",   "create-snapshot", "delete-snapshot",
-      "revert", "consolidate", "flush", "reopen", "crash",           "check-all"};
+      "write",       "discard", "read",   "read",  "create-snapshot", "delete-snapshot", "revert",
+      "consolidate", "flush",   "reopen", "crash", "check-all",       "integrity"};
   return kNames[static_cast<std::size_t>(operation)];
 }
 

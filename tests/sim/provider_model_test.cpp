@@ -14,9 +14,11 @@
 //
 // The checker itself is shown to fail when the provider's volume is changed behind its back
 // and when the model disagrees with the provider.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -114,10 +116,50 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   ASSERT_TRUE(report->ok()) << report->divergence->to_string();
   EXPECT_EQ(report->counts.steps, 600u);
+  EXPECT_GT(report->counts.by_operation[sim::ModelOperation::kIntegrity], 0u);
   RecordProperty("full_checks",
                  static_cast<int>(report->counts.by_operation[sim::ModelOperation::kCheckAll]));
   RecordProperty("reopens",
                  static_cast<int>(report->counts.by_operation[sim::ModelOperation::kReopen]));
+}
+
+// A checksum entry damaged behind the provider's back: the next integrity step (or a read of
+// the chunk) reports it; the run never goes on as if nothing happened.
+TEST(ProviderModelIntegrityTest, DamageToAChunkChecksumIsFound) {
+  for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
+    SCOPED_TRACE(kind == ProviderKind::kCopyOnWrite ? "CoW" : "RoW");
+    sim::ModelCheckOptions options;
+    options.kind = kind;
+    options.seed = 20261202;
+    options.steps = 300;
+    options.diff_bytes = 8 << 20;
+    options.mix = sim::ModelCheckMix();
+    for (std::uint32_t& weight : options.mix.values)
+      weight = 0;
+    options.mix[sim::ModelOperation::kWrite] = 20;
+    options.mix[sim::ModelOperation::kCreateSnapshot] = 1;
+    options.mix[sim::ModelOperation::kIntegrity] = 4;
+    bool damaged = false;
+    options.after_step = [&](std::uint64_t, sim::ModelCheckWorld& world) {
+      if (damaged || world.provider->usage().used_bytes == 0)
+        return;
+      // The entry of data slot 0 (the first slot handed out) in the checksum table.
+      std::vector<std::byte> superblock(512);
+      ASSERT_TRUE(world.diff_base->read(0, superblock).ok());
+      std::uint64_t sum_offset = 0;
+      std::memcpy(&sum_offset, superblock.data() + 152, 8);
+      std::vector<std::byte> sector(512);
+      ASSERT_TRUE(world.diff_base->read(sum_offset, sector).ok());
+      sector[3] ^= std::byte{0x20};
+      ASSERT_TRUE(world.diff_base->write(sum_offset, sector).ok());
+      damaged = true;
+    };
+    auto report = sim::run_model_check(options);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    ASSERT_TRUE(damaged);
+    ASSERT_FALSE(report->ok()) << "the damaged checksum went unnoticed";
+    EXPECT_THAT(report->divergence->to_string(), ::testing::HasSubstr("fails its checksum"));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

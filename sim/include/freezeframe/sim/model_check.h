@@ -1,6 +1,7 @@
 // Model check of a snapshot provider: one seeded world (an origin and a diff volume, a CoW
 // or RoW provider over them, a ReferenceModel) and a driver that runs a random sequence of
-// operations against the provider and the model, comparing every read byte for byte.
+// operations against the provider and the model, comparing every read byte for byte, and
+// checking the diff area on disk with check_diff_area().
 //
 // Operations. Each step draws one operation by weight (ModelCheckMix): write, discard, read
 // part of the live volume, read part of a snapshot, create, delete or revert to a snapshot,
@@ -64,11 +65,14 @@ enum class ModelOperation : std::uint8_t {
   kReopen,
   kCrash,
   kCheckAll,
+  // Flush, then check_diff_area() (freezeframe/integrity.h) over the volumes: a diff area the
+  // provider wrote must check clean.
+  kIntegrity,
 };
-inline constexpr std::size_t kModelOperationCount = 12;
+inline constexpr std::size_t kModelOperationCount = 13;
 // As Divergence::operation names it: "write", "discard", "read" (both reads),
 // "create-snapshot", "delete-snapshot", "revert", "consolidate", "flush", "reopen", "crash",
-// "check-all".
+// "check-all", "integrity".
 std::string_view model_operation_name(ModelOperation operation) noexcept;
 
 // One value for each operation.
@@ -88,7 +92,7 @@ struct PerModelOperation {
 // needs ModelCheckOptions::crash.
 struct ModelCheckMix : PerModelOperation<std::uint32_t> {
   // The default mix: no crashes.
-  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3}} {}
+  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3, 2}} {}
 
   // The default mix with part of the flush and reopen weight given to crashes.
   static ModelCheckMix with_crashes() {
