@@ -26,9 +26,9 @@ run-clang-tidy -p "$build_dir" -j "${FREEZEFRAME_JOBS:-2}" -quiet \
   -extra-arg=-Wno-unknown-warning-option "$files" >"$build_dir/tidy.raw" 2>&1 || status=$?
 sed 's/\x1b\[[0-9;]*m//g' "$build_dir/tidy.raw" >"$build_dir/tidy.log"
 # A finding in a header is reported once for every file that includes it: count each once.
-findings=$({ grep -E '^[^ ].*: (warning|error): ' "$build_dir/tidy.log" || true; } | sort -u | wc -l)
+findings=$({ grep -a -E '^[^ ].*: (warning|error): ' "$build_dir/tidy.log" || true; } | sort -u | wc -l)
 if [[ ${status:-0} -ne 0 || $findings -ne 0 ]]; then
-  grep -E -A3 '^[^ ].*: (warning|error): ' "$build_dir/tidy.log" | head -400 >&2 || true
+  grep -a -E -A3 '^[^ ].*: (warning|error): ' "$build_dir/tidy.log" | head -400 >&2 || true
   echo "tidy: $findings finding(s) in the $scope scope (full log: $build_dir/tidy.log)" >&2
   exit 1
 fi

@@ -246,19 +246,43 @@ Status DiffArea::read_raw_run(std::uint64_t chunk, std::uint32_t slot, std::uint
   return Status();
 }
 
+Result<std::vector<std::byte>*> DiffArea::sum_sector(std::uint64_t index) const {
+  const std::uint64_t sector = sector_bytes();
+  ++sum_clock_;
+  if (auto it = sum_cache_.find(index); it != sum_cache_.end()) {
+    it->second.last_use = sum_clock_;
+    return &it->second.bytes;
+  }
+  if (sum_cache_.size() >= kSumCacheSectors) {
+    // Evict the least recently used clean sector (dirty ones stay until flush_sums()).
+    auto victim = sum_cache_.end();
+    for (auto it = sum_cache_.begin(); it != sum_cache_.end(); ++it) {
+      if (!it->second.dirty &&
+          (victim == sum_cache_.end() || it->second.last_use < victim->second.last_use))
+        victim = it;
+    }
+    if (victim != sum_cache_.end())
+      sum_cache_.erase(victim);
+  }
+  SumSector entry;
+  entry.bytes.resize(sector);
+  FF_TRY(diff_.read(geometry_.sum_offset + index * sector, entry.bytes));
+  entry.last_use = sum_clock_;
+  return &sum_cache_.emplace(index, std::move(entry)).first->second.bytes;
+}
+
 Status DiffArea::read_sums(std::uint32_t slot, std::uint64_t count,
                            std::vector<std::uint64_t>& out) const {
   const std::uint64_t sector = sector_bytes();
-  const std::uint64_t begin = std::uint64_t{slot} * format::kChunkSumBytes;
-  const std::uint64_t end = begin + count * format::kChunkSumBytes;
-  const std::uint64_t first = begin / sector * sector;
-  std::vector<std::byte> bytes(align_up(end, sector) - first);
-  FF_TRY(diff_.read(geometry_.sum_offset + first, bytes));
+  std::lock_guard lock(sums_mutex_);
   out.resize(count);
-  for (std::uint64_t i = 0; i < count; ++i)
-    std::memcpy(&out[i], bytes.data() + (begin - first) + i * format::kChunkSumBytes, 8);
-  for (std::uint64_t& value : out)
-    value = boost::endian::little_to_native(value);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t at = (std::uint64_t{slot} + i) * format::kChunkSumBytes;
+    FF_ASSIGN_OR_RETURN(std::vector<std::byte> * bytes, sum_sector(at / sector));
+    std::uint64_t value = 0;
+    std::memcpy(&value, bytes->data() + at % sector, sizeof value);
+    out[i] = boost::endian::little_to_native(value);
+  }
   return Status();
 }
 
@@ -285,13 +309,45 @@ Status DiffArea::write_sum(std::uint32_t slot, std::uint64_t chunk,
     return Status();
   const std::uint64_t sector = sector_bytes();
   const std::uint64_t at = std::uint64_t{slot} * format::kChunkSumBytes;
-  const std::uint64_t first = at / sector * sector;
-  std::vector<std::byte> bytes(sector);
-  FF_TRY(diff_.read(geometry_.sum_offset + first, bytes));
+  std::lock_guard lock(sums_mutex_);
+  FF_ASSIGN_OR_RETURN(std::vector<std::byte> * bytes, sum_sector(at / sector));
   const std::uint64_t value =
       boost::endian::native_to_little(format::chunk_checksum(chunk, stored));
-  std::memcpy(bytes.data() + (at - first), &value, sizeof value);
-  return diff_.write(geometry_.sum_offset + first, bytes);
+  std::memcpy(bytes->data() + at % sector, &value, sizeof value);
+  sum_cache_.find(at / sector)->second.dirty = true;
+  return Status();
+}
+
+void DiffArea::drop_clean_sums() {
+  std::lock_guard lock(sums_mutex_);
+  std::erase_if(sum_cache_, [](const auto& item) { return !item.second.dirty; });
+}
+
+Status DiffArea::flush_sums() {
+  std::lock_guard lock(sums_mutex_);
+  const std::uint64_t sector = sector_bytes();
+  std::vector<std::byte> run;
+  std::uint64_t run_first = 0;
+  auto write_run = [&]() -> Status {
+    if (run.empty())
+      return Status();
+    Status status = diff_.write(geometry_.sum_offset + run_first * sector, run);
+    run.clear();
+    return status;
+  };
+  for (auto& [index, entry] : sum_cache_) {
+    if (!entry.dirty)
+      continue;
+    if (!run.empty() && index != run_first + run.size() / sector)
+      FF_TRY(write_run());
+    if (run.empty())
+      run_first = index;
+    run.insert(run.end(), entry.bytes.begin(), entry.bytes.end());
+  }
+  FF_TRY(write_run());
+  for (auto& [index, entry] : sum_cache_)
+    entry.dirty = false;
+  return Status();
 }
 
 Status DiffArea::write_chunk(std::uint32_t slot, std::uint64_t chunk,

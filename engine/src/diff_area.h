@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -190,14 +191,23 @@ class DiffArea {
   // Whether reads verify checksums: there is a table and it is not being rebuilt.
   bool verifies() const noexcept { return geometry_.sum_bytes != 0 && sums_trusted_; }
   void set_sums_trusted(bool trusted) noexcept { sums_trusted_ = trusted; }
-  // Writes the checksum of `stored` (the slot's stored bytes) as slot `slot`'s entry.
+  // Sets the checksum of `stored` (the slot's stored bytes) as slot `slot`'s entry. The
+  // table sector is changed in the sector cache; flush_sums() writes it.
   Status write_sum(std::uint32_t slot, std::uint64_t chunk, std::span<const std::byte> stored);
+  // Writes every table sector write_sum() changed. The journal's commit calls it first, so
+  // the entries reach the disk with the data flush that precedes the records mapping them.
+  Status flush_sums();
+  // Forgets the cached table sectors that flush_sums() has written, so the next reads fetch
+  // them from the disk again (for tests that damage the table behind the diff area).
+  void drop_clean_sums();
   // Reads and verifies the stored bytes of the version of `chunk` in `slot` (used by check):
   // OK, or the kCorrupt / kIo of reading it.
   Status verify_slot(std::uint64_t chunk, std::uint32_t slot) const;
 
  private:
   std::uint64_t sector_bytes() const;
+  // The table sector `index` in the cache, read on a miss. REQUIRES: sums_mutex_ held.
+  Result<std::vector<std::byte>*> sum_sector(std::uint64_t index) const;
   // Reads the checksum entries of `count` slots from `slot`.
   Status read_sums(std::uint32_t slot, std::uint64_t count, std::vector<std::uint64_t>& out) const;
   // kCorrupt unless `stored` matches `expected` (both of `chunk` in `slot`).
@@ -223,6 +233,18 @@ class DiffArea {
   std::vector<std::uint32_t> pending_free_;
   bool recovering_ = false;
   bool sums_trusted_ = true;
+  // A bounded cache of checksum table sectors (so reads of scattered slots do not read the
+  // table each time), holding the ones write_sum() changed until flush_sums(). Its own mutex:
+  // reads fill it under the provider's shared lock.
+  struct SumSector {
+    std::vector<std::byte> bytes;
+    bool dirty = false;
+    std::uint64_t last_use = 0;
+  };
+  static constexpr std::size_t kSumCacheSectors = 256;
+  mutable std::mutex sums_mutex_;
+  mutable std::map<std::uint64_t, SumSector> sum_cache_;
+  mutable std::uint64_t sum_clock_ = 0;
 
   struct CompressorDeleter {
     void operator()(ZSTD_CCtx_s* context) const noexcept;

@@ -124,6 +124,7 @@ Status rebuild_sum_table(Volume& diff, DiffArea& area, MetadataJournal& journal,
     }
   });
   FF_TRY(status);
+  FF_TRY(area.flush_sums());
   FF_TRY(diff.flush());
   sb.sum_table_state = format::kSumTableValid;
   sb.generation += 1;

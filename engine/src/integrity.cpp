@@ -38,12 +38,12 @@ void check_open(ProviderAccess::Impl& s, DiffAreaCheck& report) {
   const format::Superblock& sb = s.journal.superblock();
   report.format_version = sb.format_version;
   if (sb.format_version < format::kFormatVersion) {
-    report.notes.push_back("format version " + std::to_string(sb.format_version) +
-                           ": chunks carry no checksums until the next writable open upgrades "
-                           "it to version " +
-                           std::to_string(format::kFormatVersion));
+    report.notes.emplace_back("format version " + std::to_string(sb.format_version) +
+                              ": chunks carry no checksums until the next writable open upgrades "
+                              "it to version " +
+                              std::to_string(format::kFormatVersion));
   } else if (sb.sum_table_state != format::kSumTableValid) {
-    report.notes.push_back(
+    report.notes.emplace_back(
         "the chunk checksum table is being rebuilt: chunks are not verified "
         "until the next writable open finishes it");
   }
@@ -162,7 +162,7 @@ Result<DiffAreaRepair> repair_diff_area(Volume& origin, Volume& diff) {
         repair.actions.push_back("rewrote the journal from the state before its damaged commit (" +
                                  before.journal.message() + ")");
         if (s.kind == ProviderKind::kRedirectOnWrite) {
-          repair.actions.push_back("the live volume now reads as of the last intact commit");
+          repair.actions.emplace_back("the live volume now reads as of the last intact commit");
         }
       }
     }
@@ -176,7 +176,7 @@ Result<DiffAreaRepair> repair_diff_area(Volume& origin, Volume& diff) {
     }
     std::unique_lock lock(s.mutex);
     FF_TRY(s.state.write_checkpoint());
-    repair.actions.push_back("rebuilt the space accounting and wrote a fresh checkpoint");
+    repair.actions.emplace_back("rebuilt the space accounting and wrote a fresh checkpoint");
     for (const ChunkDamage& damage : before.chunks) {
       if (damage.live) {
         repair.actions.push_back("chunk " + std::to_string(damage.chunk) +

@@ -249,7 +249,7 @@ Result<MetadataJournal::Group> MetadataJournal::read_group(std::uint64_t positio
   for (std::uint64_t i = 0; i < group.blocks; ++i) {
     if (i > 0)
       FF_TRY(read_block(area, position + i, block));
-    auto decoded = i == 0 ? std::move(first) : decode(block);
+    auto decoded = i == 0 ? first : decode(block);
     bool fits = decoded.ok() && decoded.value().header.sequence == expected + i &&
                 decoded.value().header.group_first_sequence == expected &&
                 decoded.value().header.group_block_count == group.blocks &&

@@ -92,9 +92,15 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   // Chunk data was written in place into a mapped slot: the next commit flushes it first.
   void note_data_written() { journal_.note_data_written(); }
   // Makes every logged record durable (MetadataJournal::commit).
-  Status commit() { return journal_.commit(*this); }
+  Status commit() {
+    FF_TRY(diff_area_.flush_sums());  // checksums reach the disk before the data flush
+    return journal_.commit(*this);
+  }
   // The first checkpoint of a newly formatted diff area.
-  Status write_checkpoint() { return journal_.write_checkpoint(*this); }
+  Status write_checkpoint() {
+    FF_TRY(diff_area_.flush_sums());
+    return journal_.write_checkpoint(*this);
+  }
   // Rebuilds the state from the journal, then the diff area's accounting from the index.
   Status recover();
   // Marks the journal broken (MetadataJournal::fail).

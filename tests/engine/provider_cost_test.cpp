@@ -115,7 +115,11 @@ TEST_P(ProviderCostTest, WriteCostDoesNotGrowWithSnapshotCount) {
     }
     EXPECT_EQ(many.stats.diff_data_bytes_written, one.stats.diff_data_bytes_written);
     EXPECT_EQ(many.stats.metadata_commits, one.stats.metadata_commits);
-    EXPECT_EQ(many.diff_bytes_written, one.diff_bytes_written);
+    // Besides the data, the diff volume takes the checksum table sectors of the slots
+    // written, which group differently with other slots in use: a few sectors either way.
+    constexpr std::uint64_t kTableSlack = 16 * 512;
+    EXPECT_LE(many.diff_bytes_written, one.diff_bytes_written + kTableSlack);
+    EXPECT_GE(many.diff_bytes_written + kTableSlack, one.diff_bytes_written);
     EXPECT_EQ(many.origin_bytes_written, one.origin_bytes_written);
   }
 }

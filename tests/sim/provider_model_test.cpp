@@ -123,9 +123,9 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
                  static_cast<int>(report->counts.by_operation[sim::ModelOperation::kReopen]));
 }
 
-// A checksum entry damaged behind the provider's back: the next integrity step (or a read of
+// A chunk damaged behind the provider's back: the next integrity step (or a read of
 // the chunk) reports it; the run never goes on as if nothing happened.
-TEST(ProviderModelIntegrityTest, DamageToAChunkChecksumIsFound) {
+TEST(ProviderModelIntegrityTest, DamageToAStoredChunkIsFound) {
   for (ProviderKind kind : {ProviderKind::kCopyOnWrite, ProviderKind::kRedirectOnWrite}) {
     SCOPED_TRACE(kind == ProviderKind::kCopyOnWrite ? "CoW" : "RoW");
     sim::ModelCheckOptions options;
@@ -143,21 +143,21 @@ TEST(ProviderModelIntegrityTest, DamageToAChunkChecksumIsFound) {
     options.after_step = [&](std::uint64_t, sim::ModelCheckWorld& world) {
       if (damaged || world.provider->usage().used_bytes == 0)
         return;
-      // The entry of data slot 0 (the first slot handed out) in the checksum table.
+      // A byte of data slot 0 (the first slot handed out).
       std::vector<std::byte> superblock(512);
       ASSERT_TRUE(world.diff_base->read(0, superblock).ok());
-      std::uint64_t sum_offset = 0;
-      std::memcpy(&sum_offset, superblock.data() + 152, 8);
+      std::uint64_t data_offset = 0;
+      std::memcpy(&data_offset, superblock.data() + 120, 8);
       std::vector<std::byte> sector(512);
-      ASSERT_TRUE(world.diff_base->read(sum_offset, sector).ok());
+      ASSERT_TRUE(world.diff_base->read(data_offset, sector).ok());
       sector[3] ^= std::byte{0x20};
-      ASSERT_TRUE(world.diff_base->write(sum_offset, sector).ok());
+      ASSERT_TRUE(world.diff_base->write(data_offset, sector).ok());
       damaged = true;
     };
     auto report = sim::run_model_check(options);
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     ASSERT_TRUE(damaged);
-    ASSERT_FALSE(report->ok()) << "the damaged checksum went unnoticed";
+    ASSERT_FALSE(report->ok()) << "the damaged chunk went unnoticed";
     EXPECT_THAT(report->divergence->to_string(), ::testing::HasSubstr("fails its checksum"));
   }
 }
