@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "byte_math.h"
 #include "diff_area_format.h"
 #include "freezeframe/assert.h"
 
@@ -48,16 +49,6 @@ unsigned char* u8p(std::byte* p) {
 
 std::uint64_t sector_checksum(const std::byte* sector, std::size_t index) {
   return XXH3_64bits_withSeed(sector, kTrailerChecksum, index);
-}
-
-std::string hex(std::uint64_t value) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string text;
-  do {
-    text.insert(text.begin(), kDigits[value & 0xf]);
-    value >>= 4;
-  } while (value != 0);
-  return "0x" + text;
 }
 
 }  // namespace
@@ -151,7 +142,7 @@ Result<DecodedLogBlock> decode_log_block(std::span<const std::byte> block) {
   }
   if (const std::uint16_t reserved = endian::load_little_u16(u8p(content.data() + kReserved));
       reserved != 0) {
-    return corrupt(where + "reserved field " + hex(reserved) + " is not zero");
+    return corrupt(where + "reserved field " + detail::hex_text(reserved) + " is not zero");
   }
   if (h.payload_bytes > kLogBlockPayloadBytesMax) {
     return corrupt(where + "payload_bytes " + std::to_string(h.payload_bytes) + " exceeds " +
