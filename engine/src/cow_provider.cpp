@@ -16,13 +16,25 @@ Status CowWritePath::read(std::uint64_t offset, std::span<std::byte> out) const 
 }
 
 Status CowWritePath::write(std::uint64_t offset, std::span<const std::byte> data) {
-  FF_TRY(preserve(offset, data.size()));
+  FF_TRY(prepare(offset, data.size()));
   return apply(offset, data.size(), data);
 }
 
 Status CowWritePath::discard(std::uint64_t offset, std::uint64_t length) {
-  FF_TRY(preserve(offset, length));
+  FF_TRY(prepare(offset, length));
   return apply(offset, length, {});
+}
+
+Status CowWritePath::prepare(std::uint64_t offset, std::uint64_t length) {
+  const std::uint64_t first = geometry_.chunk_of(offset);
+  const std::uint64_t last = geometry_.chunk_of(offset + length - 1);
+  // preserve() marks the chunks it copies, in the commit that makes their copies durable.
+  FF_TRY(preserve(offset, length));
+  // The others go straight to the origin (no snapshot, or already preserved): their marks
+  // must be durable first.
+  if (state_.mark_changed(first, last))
+    return state_.commit();
+  return Status();
 }
 
 Status CowWritePath::write_back_held() {
@@ -142,6 +154,8 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
         state_.commit().ignore_error();  // a failed commit leaves the provider broken
       return status;
     };
+    // Their change-tracking marks go out with the copies (before any origin write).
+    state_.mark_chunks(needed_);
     bool retry = false;
     for (std::size_t i = 0; i < needed_.size(); ++i) {
       std::uint64_t chunk = needed_[i];

@@ -48,6 +48,10 @@ class CowWritePath final : public WritePath {
   const std::byte* held_data(std::uint32_t arena_slot) const {
     return held_arena_.data() + static_cast<std::uint64_t>(arena_slot) * geometry_.chunk_bytes;
   }
+  // Before a write or discard of [offset, offset + length): marks its chunks for change
+  // tracking and preserves them; the marks are durable, or ride with the held chunks'
+  // group commit, before anything reaches the origin.
+  Status prepare(std::uint64_t offset, std::uint64_t length);
   // Copies the held chunks that overlap [offset, offset + out.size()) over `out`.
   void overlay_held(std::uint64_t offset, std::span<std::byte> out) const;
   // Group commit: commits every preserved copy and map record, then writes the held chunks

@@ -391,6 +391,20 @@ bool visit_body(RecordType type, Field&& field) {
       field(&Record::next_tag);
       field(&Record::revert_tag);
       return true;
+    case RecordType::kCbtGeneration:
+      field(&Record::cbt_epoch);
+      field(&Record::cbt_generation);
+      field(&Record::cbt_retained);
+      return true;
+    case RecordType::kCbtMark:
+      field(&Record::chunk);
+      field(&Record::chunk_count);
+      return true;
+    case RecordType::kCbtSnapshot:
+      field(&Record::tag);
+      field(&Record::cbt_epoch);
+      field(&Record::cbt_generation);
+      return true;
   }
   return false;
 }

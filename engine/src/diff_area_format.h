@@ -31,8 +31,11 @@ namespace freezeframe::format {
 
 inline constexpr std::array<char, 8> kSuperblockMagic = {'F', 'F', 'D', 'I', 'F', 'F', 'A', 'R'};
 // Version 2 added the chunk checksum table and per-sector journal checksums; version 1 images
-// are read and upgraded in place (diff_area_upgrade.cpp).
-inline constexpr std::uint32_t kFormatVersion = 2;
+// are read and upgraded in place (diff_area_upgrade.cpp). Version 3 added the change-tracking
+// records (kCbtGeneration, kCbtMark, kCbtSnapshot); a version 2 area is upgraded by a
+// checkpoint that starts tracking and a superblock that says 3.
+inline constexpr std::uint32_t kFormatVersion = 3;
+inline constexpr std::uint32_t kFormatVersionV2 = 2;
 inline constexpr std::uint32_t kFormatVersionV1 = 1;
 inline constexpr std::size_t kSuperblockBytes = 512;
 // Offset of the checksum in the superblock; it covers bytes [0, kSuperblockChecksumOffset).
@@ -134,6 +137,10 @@ enum class RecordType : std::uint8_t {
   kLimit = 8,               // limit_kind, limit_value, policy
   kState = 9,               // next_tag, revert_tag (0 = none): written in checkpoints
   kMapRemove = 10,          // chunk, tag: the version is dropped (discard of a RoW chunk)
+  // Version 3: change tracking (change_tracker.h).
+  kCbtGeneration = 11,  // cbt_epoch, cbt_generation, cbt_retained: a generation begins
+  kCbtMark = 12,        // chunk, chunk_count: chunks changed in the current generation
+  kCbtSnapshot = 13,    // tag, cbt_epoch, cbt_generation: the generation a snapshot began
 };
 
 // One journal record. Only the fields of its type are meaningful; the others are zero.
@@ -153,6 +160,10 @@ struct Record {
   std::uint8_t policy = 0;
   std::uint32_t next_tag = 0;
   std::uint32_t revert_tag = 0;
+  std::uint64_t cbt_epoch = 0;
+  std::uint64_t cbt_generation = 0;
+  std::uint32_t cbt_retained = 0;
+  std::uint64_t chunk_count = 0;
 
   friend bool operator==(const Record&, const Record&) = default;
 };

@@ -150,6 +150,7 @@ Status MetadataJournal::write_checkpoint(JournalClient& client) {
   FF_TRY(write_superblock(next));
   log_position_ = payloads.size();
   next_sequence_ = first_sequence + payloads.size();
+  pending_.clear();  // the checkpoint holds every queued record
   ++stats_.checkpoints;
   ++stats_.commits;
   return Status();

@@ -84,6 +84,8 @@ struct SnapshotProvider::Impl {
     info.state = meta.invalidated ? SnapshotState::kInvalidated : SnapshotState::kActive;
     info.sequence = meta.tag;
     info.attributes = meta.attributes;
+    if (meta.cbt_generation != 0)
+      info.change_id = state.tracker().token(meta.cbt_epoch, meta.cbt_generation);
     if (!meta.invalidated)
       info.diff_area_bytes = state.snapshot_bytes(meta.tag);
     return info;
@@ -112,6 +114,22 @@ struct SnapshotProvider::Impl {
     if (kind == ProviderKind::kRedirectOnWrite)
       text += text.empty() ? "the live volume" : " and the live volume";
     return text.empty() ? "no snapshot" : text;
+  }
+
+  // A fresh, nonzero change-tracking epoch (from the provider's random source, if any).
+  std::uint64_t new_tracking_epoch() {
+    for (;;) {
+      std::uint64_t epoch = 0;
+      if (random != nullptr) {
+        epoch = random->next_u64();
+      } else {
+        const Uuid source = Uuid::generate();
+        for (int i = 0; i < 8; ++i)
+          epoch = epoch << 8 | source.bytes()[static_cast<std::size_t>(i)];
+      }
+      if (epoch != 0)
+        return epoch;
+    }
   }
 
   Status check_writable() const {

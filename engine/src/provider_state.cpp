@@ -28,7 +28,11 @@ VersionList copy_versions(Versions versions) {
 
 ProviderState::ProviderState(ProviderKind kind, DiffArea& diff_area, MetadataJournal& journal,
                              OverflowPolicy policy)
-    : kind_(kind), diff_area_(diff_area), journal_(journal), policy_(policy) {}
+    : kind_(kind),
+      diff_area_(diff_area),
+      journal_(journal),
+      tracker_(diff_area.geometry().chunks(), journal.superblock().diff_area_uuid),
+      policy_(policy) {}
 
 const SnapshotMeta* ProviderState::find(const Uuid& id) const {
   for (const auto& [tag, meta] : snapshots_) {
@@ -60,6 +64,52 @@ std::uint64_t ProviderState::snapshot_bytes(std::uint32_t tag) const {
 
 std::uint64_t ProviderState::memory_bytes() const {
   return index_.memory_bytes() + diff_area_.frame_memory_bytes();
+}
+
+bool ProviderState::mark_changed(std::uint64_t first, std::uint64_t last) {
+  if (!tracker_.started())
+    return false;
+  const std::vector<Extent> runs = tracker_.unmarked_runs(first, last);
+  for (const Extent& run : runs) {
+    Record mark;
+    mark.type = RecordType::kCbtMark;
+    mark.chunk = run.offset;
+    mark.chunk_count = run.length;
+    log(mark);
+  }
+  return !runs.empty();
+}
+
+bool ProviderState::mark_chunks(std::span<const std::uint64_t> chunks) {
+  bool logged = false;
+  for (std::size_t i = 0; i < chunks.size();) {
+    std::size_t j = i + 1;
+    while (j < chunks.size() && chunks[j] == chunks[j - 1] + 1)
+      ++j;
+    logged = mark_changed(chunks[i], chunks[j - 1]) || logged;
+    i = j;
+  }
+  return logged;
+}
+
+std::uint64_t ProviderState::begin_generation(std::uint32_t tag, std::uint64_t new_epoch,
+                                              std::uint32_t retained_max) {
+  Record generation;
+  generation.type = RecordType::kCbtGeneration;
+  const bool restart = new_epoch != 0 || !tracker_.started();
+  generation.cbt_epoch = restart ? new_epoch : tracker_.epoch();
+  generation.cbt_generation = restart ? 1 : tracker_.current() + 1;
+  generation.cbt_retained = retained_max;
+  log(generation);
+  if (tag != 0) {
+    Record snapshot;
+    snapshot.type = RecordType::kCbtSnapshot;
+    snapshot.tag = tag;
+    snapshot.cbt_epoch = generation.cbt_epoch;
+    snapshot.cbt_generation = generation.cbt_generation;
+    log(snapshot);
+  }
+  return generation.cbt_generation;
 }
 
 void ProviderState::log(const Record& record) {
@@ -226,6 +276,18 @@ void ProviderState::apply(const Record& record) {
       next_tag_ = std::max(next_tag_, record.next_tag);
       revert_tag_ = record.revert_tag;
       break;
+    case RecordType::kCbtGeneration:
+      tracker_.begin_generation(record.cbt_epoch, record.cbt_generation, record.cbt_retained);
+      break;
+    case RecordType::kCbtMark:
+      tracker_.mark(record.chunk, record.chunk_count);
+      break;
+    case RecordType::kCbtSnapshot:
+      if (auto it = snapshots_.find(record.tag); it != snapshots_.end()) {
+        it->second.cbt_epoch = record.cbt_epoch;
+        it->second.cbt_generation = record.cbt_generation;
+      }
+      break;
   }
 }
 
@@ -269,7 +331,54 @@ std::vector<Record> ProviderState::checkpoint_records() const {
       records.push_back(add);
     }
   });
+  append_tracking_records(records);
   return records;
+}
+
+// Change tracking in a checkpoint: which generation each snapshot began, then each kept
+// generation and its marks. The marks get the room the journal area has left, less the
+// commits that follow a checkpoint; past it, nearby runs merge (ChangeTracker::checkpoint_runs).
+void ProviderState::append_tracking_records(std::vector<Record>& records) const {
+  if (!tracker_.started())
+    return;
+  for (const auto& [tag, meta] : snapshots_) {
+    if (meta.cbt_generation == 0)
+      continue;
+    Record snapshot;
+    snapshot.type = RecordType::kCbtSnapshot;
+    snapshot.tag = tag;
+    snapshot.cbt_epoch = meta.cbt_epoch;
+    snapshot.cbt_generation = meta.cbt_generation;
+    records.push_back(snapshot);
+  }
+  std::uint64_t used = 0;
+  for (const Record& record : records)
+    used += format::encoded_record_bytes(record.type);
+  const std::uint64_t area_blocks = journal_.superblock().log_area_bytes / format::kLogBlockBytes;
+  const std::uint64_t usable_per_block =
+      format::kLogBlockPayloadBytesMax - format::encoded_record_bytes(RecordType::kSnapshotCreate);
+  const std::uint64_t room = area_blocks > kTrackingSpareBlocks
+                                 ? (area_blocks - kTrackingSpareBlocks) * usable_per_block
+                                 : 0;
+  const std::uint64_t generation_bytes =
+      (tracker_.retained_max() + 1) * format::encoded_record_bytes(RecordType::kCbtGeneration);
+  const std::uint64_t left = room > used + generation_bytes ? room - used - generation_bytes : 0;
+  const std::uint64_t runs_max = left / format::encoded_record_bytes(RecordType::kCbtMark);
+  for (const ChangeTracker::GenerationRuns& generation : tracker_.checkpoint_runs(runs_max)) {
+    Record begin;
+    begin.type = RecordType::kCbtGeneration;
+    begin.cbt_epoch = tracker_.epoch();
+    begin.cbt_generation = generation.number;
+    begin.cbt_retained = tracker_.retained_max();
+    records.push_back(begin);
+    for (const Extent& run : generation.runs) {
+      Record mark;
+      mark.type = RecordType::kCbtMark;
+      mark.chunk = run.offset;
+      mark.chunk_count = run.length;
+      records.push_back(mark);
+    }
+  }
 }
 
 // Validates a record's fields against the geometry before applying it: a record that would
@@ -300,9 +409,19 @@ Status ProviderState::replay_record(const Record& record) {
       }
       break;
     case RecordType::kSnapshotCreate:
+    case RecordType::kCbtSnapshot:
       if (record.tag == 0 || record.tag == std::numeric_limits<std::uint32_t>::max()) {
         return bad("snapshot tag " + std::to_string(record.tag));
       }
+      if (record.type == RecordType::kCbtSnapshot && record.cbt_generation == 0)
+        return bad("generation 0");
+      break;
+    case RecordType::kCbtGeneration:
+      FF_TRY(tracker_.check_generation(record.cbt_epoch, record.cbt_generation, record.cbt_retained)
+                 .with_context(diff_area_.name()));
+      break;
+    case RecordType::kCbtMark:
+      FF_TRY(tracker_.check_mark(record.chunk, record.chunk_count).with_context(diff_area_.name()));
       break;
     default:
       break;

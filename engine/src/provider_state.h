@@ -28,8 +28,10 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <span>
 #include <vector>
 
+#include "change_tracker.h"
 #include "chunk_index.h"
 #include "diff_area.h"
 #include "diff_area_format.h"
@@ -45,6 +47,9 @@ struct SnapshotMeta {
   std::int64_t created_ns = 0;
   std::uint32_t attributes = 0;
   bool invalidated = false;
+  // The change-tracking generation the snapshot began (0: taken before tracking started).
+  std::uint64_t cbt_epoch = 0;
+  std::uint64_t cbt_generation = 0;
 };
 
 class ProviderState final : public JournalClient, public FreedSlotCommitter {
@@ -80,6 +85,21 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   std::uint32_t locate(std::uint64_t chunk, std::uint32_t tag) const;
   // Heap bytes of the index and the per-slot frame lengths.
   std::uint64_t memory_bytes() const;
+
+  // ----- change tracking (change_tracker.h)
+
+  const ChangeTracker& tracker() const noexcept { return tracker_; }
+  // Logs marks for the chunks of [first, last] not yet marked in the current generation.
+  // True if it logged any: the live volume's data for them must not change before those
+  // records are durable (a commit, or the group commit that makes a CoW copy durable).
+  bool mark_changed(std::uint64_t first, std::uint64_t last);
+  // As mark_changed() for each of `chunks` (ascending).
+  bool mark_chunks(std::span<const std::uint64_t> chunks);
+  // Logs the start of the next generation, begun by snapshot `tag` (0: by no snapshot), and
+  // returns its number. `new_epoch`: tracking restarts in that epoch (ids of the old one
+  // are answered with a reset); also used when tracking has not started.
+  std::uint64_t begin_generation(std::uint32_t tag, std::uint64_t new_epoch,
+                                 std::uint32_t retained_max);
 
   // ----- changes
 
@@ -126,6 +146,11 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   // has no versions left.
   bool collect_chunk(ChunkIndex::VersionList& versions);
   void collect_all();
+  void append_tracking_records(std::vector<format::Record>& records) const;
+
+  // Journal blocks of an area a checkpoint leaves free for the commits that follow it
+  // (at least MetadataJournal's largest commit) when it sizes its change-tracking marks.
+  static constexpr std::uint64_t kTrackingSpareBlocks = 40;
 
   ProviderKind kind_;
   Status damage_;
@@ -134,6 +159,7 @@ class ProviderState final : public JournalClient, public FreedSlotCommitter {
   std::map<std::uint32_t, SnapshotMeta> snapshots_;
   std::set<std::uint32_t> active_;
   ChunkIndex index_;
+  ChangeTracker tracker_;
   std::uint32_t next_tag_ = 1;
   std::uint32_t revert_tag_ = 0;
   OverflowPolicy policy_;

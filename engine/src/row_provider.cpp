@@ -50,20 +50,27 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
                                  std::span<const std::byte> data) {
   std::uint64_t first = geometry_.chunk_of(offset);
   std::uint64_t last = geometry_.chunk_of(offset + length - 1);
+  bool to_origin = false;
   for (;;) {
     std::uint64_t redirects = 0;
     std::uint32_t slot = 0;
+    to_origin = false;
     for (std::uint64_t chunk = first; chunk <= last; ++chunk) {
       Target target = target_of(chunk, slot);
       // An uncompressed replacement frees a slot as it takes one: it needs no room.
       redirects +=
           target == Target::kRedirect || (target == Target::kReplace && diff_area_.compressed());
+      to_origin = to_origin || target == Target::kOrigin;
     }
     bool acted = false;
     FF_TRY(guard_.make_room(redirects, acted));
     if (!acted)
       break;
   }
+  // Change tracking: the marks go before the map records of redirected chunks (the same
+  // commit makes both durable); a chunk written in the origin needs them durable first.
+  if (state_.mark_changed(first, last) && to_origin)
+    FF_TRY(state_.commit());
   bool discard = data.empty();
   std::uint64_t position = 0;
   while (position < length) {

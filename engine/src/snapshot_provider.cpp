@@ -184,6 +184,11 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   }
 
   FF_TRY(check_write_back(options.write_back_bytes, chunk));
+  if (options.change_ids_max < 1 || options.change_ids_max > ProviderOptions::kChangeIdsMax) {
+    return invalid_argument("change_ids_max " + std::to_string(options.change_ids_max) +
+                            " is not in [1, " + std::to_string(ProviderOptions::kChangeIdsMax) +
+                            "]");
+  }
   format::Superblock sb;
   sb.generation = 1;
   sb.provider_kind = static_cast<std::uint8_t>(kind);
@@ -221,7 +226,9 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   // deletes and the overflow policy work on a full file system (and a failure formats nothing).
   FF_TRY(diff.allocate(0, data_offset + kReservedDataSlots * chunk)
              .with_context("preallocating the metadata of the diff area on '" + diff.name() + "'"));
-  // The first checkpoint goes to area 0 and writes the superblock last.
+  // Change tracking starts with the diff area; the first checkpoint goes to area 0 and
+  // writes the superblock last.
+  s.state.begin_generation(0, s.new_tracking_epoch(), options.change_ids_max);
   FF_TRY(s.state.write_checkpoint());
   s.journal.reset_stats();
   return make(std::move(impl));
@@ -293,14 +300,28 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open_as(
         " (repair it with `freezeframe check --repair`, which drops them)"));
     return make(std::move(impl));
   }
-  if (sb.format_version < format::kFormatVersion || sb.sum_table_state != format::kSumTableValid) {
+  if (sb.format_version < format::kFormatVersionV2 ||
+      sb.sum_table_state != format::kSumTableValid) {
     if (s.read_only) {
       s.diff_area.set_sums_trusted(false);  // a version 1 area, or a table being rebuilt
-    } else if (sb.format_version < format::kFormatVersion) {
+    } else if (sb.format_version < format::kFormatVersionV2) {
       FF_TRY(detail::upgrade_diff_area(diff, s.diff_area, s.journal, s.state));
     } else {
       s.diff_area.set_sums_trusted(false);
       FF_TRY(detail::rebuild_sum_table(diff, s.diff_area, s.journal, s.state));
+    }
+  }
+  if (!s.read_only && !s.state.tracker().started()) {
+    // A diff area of format 2 (or 1, just upgraded) has no change tracking: it starts now,
+    // and the checkpoint that holds it switches the superblock to format 3.
+    s.state.begin_generation(0, s.new_tracking_epoch(), ProviderOptions::kChangeIdsDefault);
+    if (s.journal.superblock().format_version < format::kFormatVersion) {
+      format::Superblock next = s.journal.superblock();
+      next.format_version = format::kFormatVersion;
+      s.journal.adopt_superblock(next);
+      FF_TRY(s.state.write_checkpoint());
+    } else {
+      FF_TRY(s.state.commit());
     }
   }
   if (s.kind == ProviderKind::kCopyOnWrite && s.state.revert_tag() != 0) {
@@ -432,6 +453,9 @@ Result<SnapshotInfo> SnapshotProvider::create_snapshot(const Uuid& set_id,
   record.created_ns = wall_now_ns(s.clock);
   record.attributes = attributes;
   s.state.log(record);
+  // The snapshot begins a change-tracking generation: its change id names this point.
+  if (s.state.tracker().started())
+    s.state.begin_generation(record.tag, 0, s.state.tracker().retained_max());
   FF_TRY(s.state.commit());
   return s.info_of(s.state.snapshots().at(record.tag));
 }
@@ -490,6 +514,12 @@ Status SnapshotProvider::revert_to_snapshot(const Uuid& id) {
   // Live writes made so far are discarded by the revert; the records before it go first.
   FF_TRY(s.path->write_back_held());
   FF_TRY(s.origin.flush());
+  // Change tracking: every chunk the live volume reads from elsewhere than the snapshot does
+  // changes, and is marked in the same commit as the revert.
+  s.state.index().for_each([&](std::uint64_t chunk, std::span<const detail::IndexEntry>) {
+    if (s.state.locate(chunk, 0) != s.state.locate(chunk, meta->tag))
+      s.state.mark_changed(chunk, chunk);
+  });
   Record record;
   record.type = RecordType::kRevert;
   record.tag = meta->tag;

@@ -151,6 +151,18 @@ std::vector<Record> one_record_of_each_type() {
   state.revert_tag = 11;
   records.push_back(state);
   records.push_back(Record{.type = RecordType::kMapRemove, .tag = 14, .chunk = 1ull << 40});
+  Record generation{.type = RecordType::kCbtGeneration};
+  generation.cbt_epoch = 0x0123456789abcdefull;
+  generation.cbt_generation = 42;
+  generation.cbt_retained = 4;
+  records.push_back(generation);
+  Record mark{.type = RecordType::kCbtMark, .chunk = 1ull << 33};
+  mark.chunk_count = 17;
+  records.push_back(mark);
+  Record snapshot{.type = RecordType::kCbtSnapshot, .tag = 15};
+  snapshot.cbt_epoch = 3;
+  snapshot.cbt_generation = 43;
+  records.push_back(snapshot);
   return records;
 }
 
@@ -332,7 +344,7 @@ TEST(DiffAreaSuperblock, EncodingHasMagicVersionReservedZeroAndChecksumAt504) {
   const auto bytes = encode(s);
   EXPECT_EQ(std::memcmp(bytes.data(), kSuperblockMagic.data(), kSuperblockMagic.size()), 0);
   EXPECT_EQ(load_u32(bytes, 8), kFormatVersion);
-  EXPECT_EQ(kFormatVersion, 2u);
+  EXPECT_EQ(kFormatVersion, 3u);
   // The version 2 table fields at their documented offsets.
   EXPECT_EQ(bytes[145], std::byte{kSumTableRebuilding});
   EXPECT_EQ(load_u64(bytes, 152), s.sum_offset);
@@ -403,7 +415,7 @@ TEST(DiffAreaSuperblock, NewerVersionIsUnsupportedAndNamesBothVersions) {
   ASSERT_EQ(decoded.status().code(), ErrorCode::kUnsupportedVersion)
       << decoded.status().to_string();
   EXPECT_EQ(decoded.status().message(),
-            "diff area format version 7 is newer than this freezeframe supports (2)");
+            "diff area format version 7 is newer than this freezeframe supports (3)");
 
   // The checksum sits at the same offset in every version and is judged first: a newer
   // superblock whose checksum fails is damage.
@@ -414,9 +426,9 @@ TEST(DiffAreaSuperblock, NewerVersionIsUnsupportedAndNamesBothVersions) {
 }
 
 TEST(DiffAreaSuperblock, ADamagedVersionFieldIsCorruptNotNewer) {
-  // A valid version 2 superblock whose version field alone is damaged to read "newer": the
+  // A valid version 3 superblock whose version field alone is damaged to read "newer": the
   // checksum no longer matches, so it is kCorrupt, never kUnsupportedVersion.
-  for (std::uint32_t version : {3u, 7u, 0x100002u, 0xffffffffu, 0u}) {
+  for (std::uint32_t version : {4u, 7u, 0x100002u, 0xffffffffu, 0u}) {
     SCOPED_TRACE(version);
     auto bytes = encode(valid_superblock());
     store_u32(bytes, 8, version);
@@ -582,12 +594,12 @@ TEST(DiffAreaRecords, EmptyPayloadHasNoRecords) {
 
 TEST(DiffAreaRecords, UnknownTypeHasNoEncodedSize) {
   EXPECT_EQ(encoded_record_bytes(static_cast<RecordType>(0)), 0u);
-  EXPECT_EQ(encoded_record_bytes(static_cast<RecordType>(11)), 0u);
+  EXPECT_EQ(encoded_record_bytes(static_cast<RecordType>(14)), 0u);
   EXPECT_EQ(encoded_record_bytes(static_cast<RecordType>(255)), 0u);
 }
 
 TEST(DiffAreaRecords, UnknownTypeIsCorrupt) {
-  for (int type : {0, 11, 77, 255}) {
+  for (int type : {0, 14, 77, 255}) {
     auto payload = encode_records(one_record_of_each_type());
     const std::size_t second = encoded_record_bytes(RecordType::kSnapshotCreate);
     payload[second] = std::byte{static_cast<unsigned char>(type)};

@@ -65,6 +65,20 @@ Record sample(RecordType type) {
       r.next_tag = 0x01020304;
       r.revert_tag = 0x05060708;
       break;
+    // Change tracking: a generation's epoch, number and the generations kept; a mark's first
+    // chunk and count; a snapshot's tag and generation.
+    case RecordType::kCbtSnapshot:
+      r.tag = 0x01020304;
+      [[fallthrough]];
+    case RecordType::kCbtGeneration:
+      r.cbt_epoch = 0x5152535455565758;
+      r.cbt_generation = 0x6162636465666768;
+      r.cbt_retained = type == RecordType::kCbtGeneration ? 0x71727374 : 0;
+      break;
+    case RecordType::kCbtMark:
+      r.chunk = 0x1112131415161718;
+      r.chunk_count = 0x8182838485868788;
+      break;
   }
   return r;
 }
@@ -95,6 +109,9 @@ TEST(RecordEncoding, EachTypeEncodesToItsPinnedBytesAndDecodesBack) {
       {RecordType::kLimit, "0211100f0e0d0c0b0a03"},
       {RecordType::kState, "0403020108070605"},
       {RecordType::kMapRemove, "181716151413121124232221"},
+      {RecordType::kCbtGeneration, "5857565554535251686766656463626174737271"},
+      {RecordType::kCbtMark, "18171615141312118887868584838281"},
+      {RecordType::kCbtSnapshot, "0403020158575655545352516867666564636261"},
   };
   for (const Pinned& p : pinned) {
     SCOPED_TRACE("record type " + std::to_string(static_cast<int>(p.type)));

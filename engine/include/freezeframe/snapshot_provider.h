@@ -48,6 +48,7 @@
 
 #include "freezeframe/clock.h"
 #include "freezeframe/diff_area_settings.h"
+#include "freezeframe/extent.h"
 #include "freezeframe/random.h"
 #include "freezeframe/volume.h"
 
@@ -85,9 +86,14 @@ struct ProviderOptions {
   // Not stored in the diff area. The buffer is allocated at the first held write and kept.
   // kInvalidArgument if above kWriteBackBytesMax, or nonzero and smaller than a chunk.
   std::uint64_t write_back_bytes = kWriteBackBytesDefault;
+  // Change tracking: how many change ids (generations) are kept, the current one included;
+  // an older id is answered with a reset. Stored in the diff area. 1 to kChangeIdsMax.
+  std::uint32_t change_ids_max = kChangeIdsDefault;
 
   static constexpr std::uint64_t kWriteBackBytesDefault = 8ull << 20;
   static constexpr std::uint64_t kWriteBackBytesMax = 1ull << 30;
+  static constexpr std::uint32_t kChangeIdsDefault = 4;
+  static constexpr std::uint32_t kChangeIdsMax = 64;
 };
 
 struct ProviderOpenOptions {
@@ -115,6 +121,25 @@ struct SnapshotInfo {
   std::uint32_t sequence = 0;
   // Opaque attribute bits recorded at creation (the protocol layer stores its context here).
   std::uint32_t attributes = 0;
+  // The change id of the point in the live volume's history the snapshot shows; empty for a
+  // snapshot taken before change tracking started (a diff area of format 2).
+  std::string change_id{};
+};
+
+// What changed in the live volume between two points of its history (change tracking, see
+// SnapshotProvider::changed_extents()).
+struct ChangedExtents {
+  // True when the provider cannot tell what changed since the earlier point: that id is
+  // older than the ones kept, from before tracking restarted (a repair), or from another
+  // diff area. Then `extents` is empty and the caller must read everything; `reset_reason`
+  // says why. Never a silent gap: without a reset, every chunk written in between is listed.
+  bool reset = false;
+  std::string reset_reason{};
+  // Byte ranges of the volume, in whole chunks (the last chunk of the volume may be short),
+  // sorted and merged (extent.h). A listed chunk may hold the same bytes as before (it was
+  // written with them, or written and reverted); an unlisted one is unchanged.
+  std::vector<Extent> extents{};
+  std::uint32_t chunk_bytes = 0;
 };
 
 struct DiffAreaUsage {
@@ -211,6 +236,27 @@ class SnapshotProvider : public Volume {
   // (fail-writes: refused with kNoSpace).
   Status set_limit(const DiffAreaLimit& limit);
   Status set_overflow_policy(OverflowPolicy policy);
+
+  // ----- change tracking (docs/providers.md, "Change tracking")
+  //
+  // Every provider tracks which chunks of its live volume are written, in generations that
+  // begin at each snapshot's creation (SnapshotInfo::change_id) and at each new_change_id().
+  // The tracking is durable and crash-safe: a write's chunks are marked in the journal before
+  // its data can reach a volume, so after a crash nothing written is ever missing (a write
+  // that did not land may still be listed).
+
+  // Begins a new generation now and returns its change id: a later
+  // changed_extents(id) lists what is written after this call. Costs one metadata commit.
+  // kReadOnly on a read-only provider.
+  Result<std::string> new_change_id();
+  // The chunks written between change id `since` and change id `until` (empty: now). A reset
+  // (see ChangedExtents) when `since` can no longer be answered. kInvalidArgument when a text
+  // is not a change id, or `until` is not later than `since` in the same history.
+  Result<ChangedExtents> changed_extents(std::string_view since, std::string_view until = {}) const;
+  // The chunks that differ between two snapshots (either order), from the change ids when
+  // they are still kept, else from the diff area's index (exact either way, never a reset).
+  // kNotFound / kInvalidated as open_snapshot().
+  Result<ChangedExtents> changed_extents(const Uuid& snapshot_a, const Uuid& snapshot_b) const;
 
   DiffAreaUsage usage() const;
   std::vector<ProviderEvent> events() const;
