@@ -17,6 +17,13 @@ constexpr EnumName<OverflowPolicy> kOverflowPolicyNames[] = {
     {OverflowPolicy::kFailWrites, "fail-writes"},
     {OverflowPolicy::kInvalidateSnapshot, "invalidate-snapshot"},
 };
+constexpr EnumName<ProviderEventKind> kProviderEventKindNames[] = {
+    {ProviderEventKind::kSnapshotDeletedForSpace, "snapshot-deleted-for-space"},
+    {ProviderEventKind::kSnapshotInvalidated, "snapshot-invalidated"},
+    {ProviderEventKind::kWriteFailedNoSpace, "write-failed-no-space"},
+    {ProviderEventKind::kUsageAboveWarning, "usage-above-warning"},
+    {ProviderEventKind::kChangeTrackingReset, "change-tracking-reset"},
+};
 }  // namespace
 
 std::string_view provider_kind_name(ProviderKind kind) noexcept {
@@ -25,6 +32,10 @@ std::string_view provider_kind_name(ProviderKind kind) noexcept {
 
 std::string_view overflow_policy_name(OverflowPolicy policy) noexcept {
   return name_of(kOverflowPolicyNames, policy);
+}
+
+std::string_view provider_event_kind_name(ProviderEventKind kind) noexcept {
+  return name_of(kProviderEventKindNames, kind);
 }
 
 std::uint64_t DiffAreaLimit::resolve(std::uint64_t origin_bytes) const noexcept {

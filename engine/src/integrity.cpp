@@ -155,6 +155,17 @@ Result<DiffAreaRepair> repair_diff_area(Volume& origin, Volume& diff) {
         // other area, and the damaged area is zeroed once the superblock points away from it.
         s.state.set_damage(Status());
         s.read_only = false;
+        // The damaged commit may have held change-tracking marks: tracking restarts in a new
+        // epoch, so every change id handed out before is answered with a reset.
+        if (s.state.tracker().started()) {
+          s.state.begin_generation(0, s.new_tracking_epoch(), s.state.tracker().retained_max());
+          const std::string restarted =
+              "restarted change tracking: the damaged commit may have held its marks, so the "
+              "next incremental backup of '" +
+              s.identity.name + "' reads everything";
+          s.guard.report(ProviderEventKind::kChangeTrackingReset, Uuid(), restarted);
+          repair.actions.push_back(restarted);
+        }
         FF_TRY(s.state.write_checkpoint());
         const format::Superblock& sb = s.journal.superblock();
         FF_TRY(detail::write_zeros(diff, sb.log_offset[sb.active_log ^ 1], sb.log_area_bytes));

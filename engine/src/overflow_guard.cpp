@@ -9,9 +9,47 @@ using format::Record;
 using format::RecordType;
 
 void OverflowGuard::add_event(ProviderEventKind kind, const Uuid& id, std::string message) {
-  events_.push_back(ProviderEvent{kind, id, std::move(message)});
+  keep(
+      ProviderEvent{kind, id, std::move(message), diff_area_.used_bytes(), diff_area_.max_bytes()});
+}
+
+void OverflowGuard::keep(ProviderEvent event) {
+  events_.push_back(std::move(event));
   while (events_.size() > kEventsMax)
     events_.pop_front();
+  if (listener_)
+    listener_(events_.back());
+}
+
+void OverflowGuard::report(ProviderEventKind kind, const Uuid& id, std::string message) {
+  add_event(kind, id, std::move(message));
+}
+
+const std::string* OverflowGuard::deletion_cause(const Uuid& id) const {
+  for (auto it = deleted_for_space_.rbegin(); it != deleted_for_space_.rend(); ++it) {
+    if (it->first == id)
+      return &it->second;
+  }
+  return nullptr;
+}
+
+void OverflowGuard::watch_usage(std::uint64_t used_after) {
+  if (usage_warning_fraction_ == 0)
+    return;
+  const std::uint64_t max = diff_area_.max_bytes();
+  const double warning_bytes = usage_warning_fraction_ * static_cast<double>(max);
+  // Use that fell to the fraction (snapshots deleted, chunks consolidated) re-arms it.
+  if (static_cast<double>(diff_area_.used_bytes()) <= warning_bytes)
+    usage_warned_ = false;
+  if (usage_warned_ || static_cast<double>(used_after) <= warning_bytes)
+    return;
+  usage_warned_ = true;
+  keep(ProviderEvent{ProviderEventKind::kUsageAboveWarning, Uuid(),
+                     diff_area_.name() + " is above its usage warning of " +
+                         std::to_string(static_cast<int>(usage_warning_fraction_ * 100 + 0.5)) +
+                         "% of its maximum: " + bytes_text(used_after) + " of " + bytes_text(max) +
+                         " in use",
+                     used_after, max});
 }
 
 void OverflowGuard::invalidate(std::uint32_t tag, const std::string& why) {
@@ -31,8 +69,10 @@ Status OverflowGuard::make_room(std::uint64_t slots, bool& acted) {
 
 Status OverflowGuard::make_room(std::uint64_t slots, std::uint64_t bytes, bool& acted) {
   acted = false;
-  if (diff_area_.fits(slots, bytes))
+  if (diff_area_.fits(slots, bytes)) {
+    watch_usage(diff_area_.used_bytes() + bytes);
     return Status();
+  }
   const std::string why = diff_area_.name() + " is full (" + diff_area_.space_text() + ", " +
                           std::to_string(slots) + " more chunks needed)";
   return free_space(why, acted);
@@ -74,6 +114,9 @@ Status OverflowGuard::free_space(const std::string& why, bool& acted) {
       record.type = RecordType::kSnapshotDelete;
       record.tag = oldest;
       state_.log(record);
+      deleted_for_space_.emplace_back(id, why);
+      while (deleted_for_space_.size() > kEventsMax)
+        deleted_for_space_.pop_front();
       add_event(ProviderEventKind::kSnapshotDeletedForSpace, id,
                 "snapshot " + id.to_string() + " deleted by overflow policy delete-oldest: " + why);
       acted = true;

@@ -91,7 +91,8 @@ struct SnapshotProvider::Impl {
     return info;
   }
 
-  // The snapshot `id`; kNotFound naming it and the volume if there is none.
+  // The snapshot `id`; kNotFound naming it and the volume if there is none (and why, if the
+  // overflow policy deleted it for space).
   // REQUIRES: `mutex` held.
   Result<const SnapshotMeta*> find_snapshot(const Uuid& id) const {
     const SnapshotMeta* meta = state.find(id);
@@ -100,8 +101,10 @@ struct SnapshotProvider::Impl {
       return state.damage().with_context("snapshot " + id.to_string() + " not found");
     }
     if (meta == nullptr) {
-      return Status(ErrorCode::kNotFound,
-                    "snapshot " + id.to_string() + " not found on '" + identity.name + "'");
+      std::string message = "snapshot " + id.to_string() + " not found on '" + identity.name + "'";
+      if (const std::string* cause = guard.deletion_cause(id); cause != nullptr)
+        message += ": it was deleted by the overflow policy to make room (" + *cause + ")";
+      return Status(ErrorCode::kNotFound, std::move(message));
     }
     return meta;
   }

@@ -83,6 +83,14 @@ Status check_write_back(std::uint64_t bytes, std::uint32_t chunk) {
   return Status();
 }
 
+Status check_usage_warning(double fraction) {
+  // Written so that NaN is refused too.
+  if (fraction == 0 || (fraction > 0 && fraction <= 1))
+    return Status();
+  return invalid_argument("usage warning fraction " + std::to_string(fraction) +
+                          " must be in (0, 1], or 0 to turn the warning off");
+}
+
 Status validate_volumes(Volume& origin, Volume& diff, bool read_only_allowed) {
   // Two Volume objects with one UUID (a wrapper and its base, say) are one volume.
   if (&origin == &diff || origin.uuid() == diff.uuid()) {
@@ -189,6 +197,7 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
                             " is not in [1, " + std::to_string(ProviderOptions::kChangeIdsMax) +
                             "]");
   }
+  FF_TRY(check_usage_warning(options.usage_warning_fraction));
   format::Superblock sb;
   sb.generation = 1;
   sb.provider_kind = static_cast<std::uint8_t>(kind);
@@ -217,6 +226,8 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::create(ProviderKind 
   auto impl = std::make_unique<Impl>(kind, origin, diff, sb, options.name, options.clock,
                                      options.random, options.write_back_bytes / chunk);
   Impl& s = *impl;
+  s.guard.set_listener(options.on_event);
+  s.guard.set_usage_warning(options.usage_warning_fraction);
   if (options.compress)
     FF_TRY(s.diff_area.enable_compression());
   // The journal areas and the checksum table start out zero: a journal sector left from
@@ -281,10 +292,13 @@ Result<std::unique_ptr<SnapshotProvider>> SnapshotProvider::open_as(
         " one; open it with the provider of its kind (or SnapshotProvider::open)");
   }
   FF_TRY(check_write_back(options.write_back_bytes, sb.chunk_bytes));
+  FF_TRY(check_usage_warning(options.usage_warning_fraction));
   auto impl = std::make_unique<Impl>(static_cast<ProviderKind>(sb.provider_kind), origin, diff, sb,
                                      options.name, options.clock, options.random,
                                      options.write_back_bytes / sb.chunk_bytes);
   Impl& s = *impl;
+  s.guard.set_listener(options.on_event);
+  s.guard.set_usage_warning(options.usage_warning_fraction);
   if ((sb.flags & format::kFlagCompressed) != 0)
     FF_TRY(s.diff_area.enable_compression());
   s.read_only = diff.read_only();
@@ -482,9 +496,9 @@ Result<std::unique_ptr<Volume>> SnapshotProvider::open_snapshot(const Uuid& id) 
                                                impl_->identity.name + "' was invalidated");
   }
   VolumeIdentity identity{impl_->identity.name + "@" + std::to_string(meta->tag), id};
-  return std::unique_ptr<Volume>(new SnapshotView(impl_->mutex, impl_->state, impl_->reader,
-                                                  impl_->origin, meta->tag, std::move(identity),
-                                                  properties()));
+  return std::unique_ptr<Volume>(new SnapshotView(impl_->mutex, impl_->state, impl_->guard,
+                                                  impl_->reader, impl_->origin, meta->tag,
+                                                  std::move(identity), properties()));
 }
 
 Status SnapshotProvider::delete_snapshot(const Uuid& id) {

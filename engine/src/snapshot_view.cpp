@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -86,8 +87,10 @@ Status SnapshotView::do_read(std::uint64_t offset, std::span<std::byte> out) {
   std::shared_lock lock(mutex_);
   const SnapshotMeta* meta = state_.find(tag_);
   if (meta == nullptr) {
-    return Status(ErrorCode::kNotFound,
-                  describe("read", offset, out.size(), "the snapshot was deleted"));
+    std::string why = "the snapshot was deleted";
+    if (const std::string* cause = guard_.deletion_cause(identity_.uuid); cause != nullptr)
+      why += " by the overflow policy to make room (" + *cause + ")";
+    return Status(ErrorCode::kNotFound, describe("read", offset, out.size(), why));
   }
   if (!state_.damage().ok())
     return state_.damage().with_context("snapshot " + identity_.uuid.to_string());

@@ -3,7 +3,8 @@
 // open_snapshot() returns. Private to the engine.
 //
 // Layering: above ProviderState (which says where each chunk's version is) and DiffArea
-// (which reads slots, decompressing frames); below the write paths, which use VersionReader
+// (which reads slots, decompressing frames); SnapshotView asks the OverflowGuard why a deleted
+// snapshot is gone; below the write paths, which use VersionReader
 // for RoW reads and read-modify-writes. The CoW live volume is not read here: it is the
 // origin overlaid with the write-back buffer (cow_provider.h).
 //
@@ -12,7 +13,7 @@
 // snapshot reads run concurrently with each other and with live reads, never with a change.
 //
 // Lifetime: the reader borrows the state, the diff area and the origin; a SnapshotView
-// borrows the mutex and the reader, so it must not outlive the provider.
+// borrows the mutex, the guard and the reader, so it must not outlive the provider.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 
 #include "diff_area.h"
 #include "freezeframe/volume.h"
+#include "overflow_guard.h"
 #include "provider_state.h"
 
 namespace freezeframe::detail {
@@ -43,17 +45,18 @@ class VersionReader {
 };
 
 // A snapshot as a read-only Volume. Reads fail with kNotFound once the snapshot is deleted
-// and with kInvalidated once it is invalidated; writes and discards fail with kReadOnly;
-// flush does nothing. Device properties: the live volume's, as the provider reported them
-// when the view was opened (a file system mounted from the snapshot sees the geometry of the
-// volume it was taken of).
+// (saying why when the overflow policy deleted it for space) and with kInvalidated once it is
+// invalidated; writes and discards fail with kReadOnly; flush does nothing. Device properties: the
+// live volume's, as the provider reported them when the view was opened (a file system mounted from
+// the snapshot sees the geometry of the volume it was taken of).
 class SnapshotView final : public Volume {
  public:
-  SnapshotView(std::shared_mutex& mutex, const ProviderState& state, const VersionReader& reader,
-               Volume& origin, std::uint32_t tag, VolumeIdentity identity,
-               const DeviceProperties& properties)
+  SnapshotView(std::shared_mutex& mutex, const ProviderState& state, const OverflowGuard& guard,
+               const VersionReader& reader, Volume& origin, std::uint32_t tag,
+               VolumeIdentity identity, const DeviceProperties& properties)
       : mutex_(mutex),
         state_(state),
+        guard_(guard),
         reader_(reader),
         origin_(origin),
         tag_(tag),
@@ -75,6 +78,7 @@ class SnapshotView final : public Volume {
  private:
   std::shared_mutex& mutex_;
   const ProviderState& state_;
+  const OverflowGuard& guard_;
   const VersionReader& reader_;
   Volume& origin_;
   std::uint32_t tag_;

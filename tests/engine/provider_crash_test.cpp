@@ -4,7 +4,9 @@
 // then, for each k, a fresh run fails the k-th one with an I/O error, both volumes lose
 // power, and the provider is reopened. After every such crash the provider must open, keep
 // every write acknowledged by a completed flush (invariant 2), keep every committed snapshot
-// bit-exact (invariant 3), and accept new writes and snapshots.
+// bit-exact (invariant 3), and accept new writes and snapshots. Change tracking never misses
+// a change: since every snapshot's change id (deleted snapshots' too), each chunk that differs
+// from the snapshot is listed, never a reset, and only chunks written since are.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -51,8 +53,10 @@ struct Rig : testing::CrashRig {
 struct Tracked {
   enum class State { kMaybeCreated, kCommitted, kMaybeDeleted, kDeleted };
   State state = State::kMaybeCreated;
-  Uuid id;      // nil while the create is in flight or failed
-  Bytes image;  // the live volume at the create call
+  Uuid id;                      // nil while the create is in flight or failed
+  Bytes image;                  // the live volume at the create call
+  std::string change_id;        // SnapshotInfo::change_id once known
+  std::vector<bool> touched{};  // chunks a write, discard or revert reached since the create
 };
 
 // Runs the fixed scenario, updating the expected state before and after each call, and stops
@@ -72,6 +76,7 @@ class Scenario {
     options.chunk_bytes = kChunkBytes;
     options.limit = DiffAreaLimit::unbounded();
     options.snapshots_max = 8;
+    options.change_ids_max = 8;
     options.random = &uuids_;
     auto created = SnapshotProvider::create(kind_, *rig_.origin, *rig_.diff, options);
     if (stopped(created.status(), "create the provider"))
@@ -135,7 +140,17 @@ class Scenario {
     return false;
   }
 
+  // Every snapshot taken so far sees chunks [offset, offset + length) touched.
+  void touch(std::uint64_t offset, std::uint64_t length) {
+    for (Tracked& snapshot : snapshots_) {
+      for (std::uint64_t chunk = offset / kChunkBytes; chunk <= (offset + length - 1) / kChunkBytes;
+           ++chunk)
+        snapshot.touched[chunk] = true;
+    }
+  }
+
   bool write(std::uint64_t offset, std::uint64_t length) {
+    touch(offset, length);
     Bytes data(length);
     data_.fill(data);
     model_.begin_write(offset, data);
@@ -146,6 +161,7 @@ class Scenario {
   }
 
   bool discard(std::uint64_t offset, std::uint64_t length) {
+    touch(offset, length);
     Bytes zeros(length);
     model_.begin_write(offset, zeros);
     Status status = provider_->discard(offset, length);
@@ -163,11 +179,13 @@ class Scenario {
 
   // Returns the index of the new snapshot, -1 if the scenario stops.
   int create() {
-    snapshots_.push_back({Tracked::State::kMaybeCreated, Uuid(), model_.live()});
+    snapshots_.push_back({Tracked::State::kMaybeCreated, Uuid(), model_.live(), "",
+                          std::vector<bool>(kOriginBytes / kChunkBytes, false)});
     auto info = provider_->create_snapshot();
     if (info.ok()) {
       snapshots_.back().state = Tracked::State::kCommitted;
       snapshots_.back().id = info.value().id;
+      snapshots_.back().change_id = info.value().change_id;
     }
     if (stopped(info.status(), "create snapshot"))
       return -1;
@@ -186,6 +204,7 @@ class Scenario {
   // The live volume becomes the snapshot's image; newer snapshots are deleted.
   bool revert(int index) {
     const Bytes image = snapshots_[static_cast<std::size_t>(index)].image;
+    touch(0, kOriginBytes);
     model_.begin_write(0, image);
     for (std::size_t i = static_cast<std::size_t>(index) + 1; i < snapshots_.size(); ++i) {
       if (snapshots_[i].state != Tracked::State::kDeleted)
@@ -222,6 +241,34 @@ class Scenario {
   bool created_ = false;
   bool stopped_ = false;
 };
+
+// Since each snapshot's change id: every chunk where the live volume differs from the
+// snapshot is listed (no reset: tracking is exact across a crash), and nothing is listed that
+// no write reached since.
+void check_change_tracking(SnapshotProvider& provider, const std::vector<Tracked>& tracked) {
+  const Bytes live = read_all(provider);
+  for (std::size_t i = 0; i < tracked.size(); ++i) {
+    const Tracked& t = tracked[i];
+    if (t.change_id.empty())
+      continue;
+    const std::string what = "changes since snapshot " + std::to_string(i);
+    auto changed = provider.changed_extents(t.change_id);
+    ASSERT_TRUE(changed.ok()) << what << ": " << changed.status().to_string();
+    ASSERT_FALSE(changed->reset) << what << ": " << changed->reset_reason;
+    std::vector<bool> listed(kOriginBytes / kChunkBytes, false);
+    for (const Extent& extent : changed->extents) {
+      for (std::uint64_t at = extent.offset; at < extent.end(); at += kChunkBytes)
+        listed[at / kChunkBytes] = true;
+    }
+    for (std::uint64_t chunk = 0; chunk < listed.size(); ++chunk) {
+      const bool differs = std::memcmp(live.data() + chunk * kChunkBytes,
+                                       t.image.data() + chunk * kChunkBytes, kChunkBytes) != 0;
+      ASSERT_TRUE(!differs || listed[chunk]) << what << ": chunk " << chunk << " was missed";
+      ASSERT_TRUE(!listed[chunk] || t.touched[chunk])
+          << what << ": chunk " << chunk << " is listed but no write reached it";
+    }
+  }
+}
 
 // After the crash: the live volume and the snapshots hold what the provider promised.
 void check_recovered(SnapshotProvider& provider, Scenario& scenario) {
@@ -277,7 +324,9 @@ void check_recovered(SnapshotProvider& provider, Scenario& scenario) {
     // It exists: from now on it is an ordinary committed snapshot.
     in_flight.id = info.id;
     in_flight.state = Tracked::State::kCommitted;
+    in_flight.change_id = info.change_id;
   }
+  check_change_tracking(provider, tracked);
 }
 
 // After recovery the provider takes new writes and snapshots, and survives a clean reopen.

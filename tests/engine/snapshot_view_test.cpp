@@ -51,8 +51,10 @@ class SnapshotViewTest : public ::testing::Test {
   Layers layers{*volume, formatted};
   std::shared_mutex mutex;
   detail::VersionReader reader{layers.state, layers.diff_area, *origin};
-  detail::SnapshotView view{
-      mutex, layers.state, reader, *origin, 1, {"snap", Uuid::generate()}, origin->properties()};
+  detail::OverflowGuard guard{layers.state, layers.diff_area};
+  VolumeIdentity identity{"snap", Uuid::generate()};
+  detail::SnapshotView view{mutex,    layers.state,        guard, reader, *origin, 1,
+                            identity, origin->properties()};
 };
 
 TEST_F(SnapshotViewTest, ReadsPreservedChunksFromTheDiffAreaAndTheRestFromTheOrigin) {

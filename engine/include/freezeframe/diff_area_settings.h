@@ -52,13 +52,28 @@ enum class ProviderEventKind : std::uint8_t {
   kSnapshotDeletedForSpace = 1,
   kSnapshotInvalidated = 2,
   kWriteFailedNoSpace = 3,
+  // The diff area's use rose above the provider's usage warning fraction of its maximum.
+  // Reported once per crossing: again only after use has fallen to the fraction or below.
+  kUsageAboveWarning = 4,
+  // Change tracking had to restart: the next incremental backup must read everything.
+  kChangeTrackingReset = 5,
 };
+// "snapshot-deleted-for-space", "snapshot-invalidated", "write-failed-no-space",
+// "usage-above-warning", "change-tracking-reset".
+std::string_view provider_event_kind_name(ProviderEventKind kind) noexcept;
 
-// What the overflow policy did. Kept in a bounded in-memory list (events_max most recent).
+// What the provider did, or found, that its user should know about: the acts of the overflow
+// policy and warnings. Kept in a bounded in-memory list (the most recent
+// SnapshotProvider::kEventsMax) and delivered to the provider's on_event callback.
 struct ProviderEvent {
   ProviderEventKind kind{};
-  Uuid snapshot_id{};  // nil for kWriteFailedNoSpace
+  Uuid snapshot_id{};  // nil for kWriteFailedNoSpace, kUsageAboveWarning, kChangeTrackingReset
+  // Says what happened and why, naming the volume.
   std::string message{};
+  // The diff area's data bytes in use and its maximum when the event happened (for
+  // kUsageAboveWarning, the use the write being made takes it to).
+  std::uint64_t used_bytes = 0;
+  std::uint64_t max_bytes = 0;
 };
 
 }  // namespace freezeframe

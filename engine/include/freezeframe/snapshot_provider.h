@@ -29,7 +29,8 @@
 // of the old chunk is durable before the origin write is issued (invariant 1); committed
 // snapshots survive any crash of the volumes beneath (invariant 3); creating a snapshot
 // costs a metadata commit, no data copy (invariant 4); the diff area never exceeds its
-// maximum (invariant 5): the overflow policy acts and the act is recorded in events().
+// maximum (invariant 5): the overflow policy acts and the act is recorded in events() and
+// delivered to the on_event callback.
 //
 // Thread-safety: every method may be called from any thread. Writes to the live volume are
 // serialised with snapshot management; reads of the live volume and of snapshots run
@@ -37,10 +38,13 @@
 //
 // Lifetime: the origin and diff volumes must outlive the provider; snapshot volumes returned
 // by open_snapshot() must not outlive the provider. After a snapshot is deleted, reads of an
-// open snapshot volume fail with kNotFound; after it is invalidated, with kInvalidated.
+// open snapshot volume fail with kNotFound; after it is invalidated, with kInvalidated. A
+// kNotFound for a snapshot the overflow policy deleted for space (one of the last kEventsMax,
+// since the provider was opened) says so and why.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,9 +93,19 @@ struct ProviderOptions {
   // Change tracking: how many change ids (generations) are kept, the current one included;
   // an older id is answered with a reset. Stored in the diff area. 1 to kChangeIdsMax.
   std::uint32_t change_ids_max = kChangeIdsDefault;
+  // Called with every event the provider keeps in events(), as it happens (see
+  // docs/providers.md, "Events"); empty: none. It runs synchronously on the thread doing the
+  // operation, with the provider's lock held: it must not call the provider (or any snapshot
+  // volume of it), must not throw, and should return quickly. Not stored in the diff area.
+  std::function<void(const ProviderEvent&)> on_event{};
+  // kUsageAboveWarning is reported when a write takes the diff area's use above this fraction
+  // of its maximum; again only after use has fallen to the fraction or below. 0 turns it off.
+  // Not stored in the diff area. kInvalidArgument unless 0 or in (0, 1].
+  double usage_warning_fraction = kUsageWarningFractionDefault;
 
   static constexpr std::uint64_t kWriteBackBytesDefault = 8ull << 20;
   static constexpr std::uint64_t kWriteBackBytesMax = 1ull << 30;
+  static constexpr double kUsageWarningFractionDefault = 0.8;
   static constexpr std::uint32_t kChangeIdsDefault = 4;
   static constexpr std::uint32_t kChangeIdsMax = 64;
 };
@@ -102,6 +116,12 @@ struct ProviderOpenOptions {
   std::string name{};
   // As ProviderOptions::write_back_bytes.
   std::uint64_t write_back_bytes = ProviderOptions::kWriteBackBytesDefault;
+  // As ProviderOptions::on_event; set before recovery runs, so it also receives what is
+  // reported while opening.
+  std::function<void(const ProviderEvent&)> on_event{};
+  // As ProviderOptions::usage_warning_fraction. Use already above it at open is reported at
+  // the first write that takes diff-area space.
+  double usage_warning_fraction = ProviderOptions::kUsageWarningFractionDefault;
 };
 
 enum class SnapshotState : std::uint8_t { kActive = 1, kInvalidated = 2 };

@@ -254,6 +254,7 @@ nlohmann::ordered_json make_case(const Case& test_case, const std::filesystem::p
   options.limit = DiffAreaLimit::unbounded();
   options.snapshots_max = 8;
   options.compress = test_case.compress;
+  options.usage_warning_fraction = 0;  // any event is the overflow policy's
   options.clock = &clock;
   options.random = &random;
   auto created = SnapshotProvider::create(test_case.kind, *origin, *diff, options);
