@@ -70,4 +70,9 @@ Result<std::unique_ptr<Volume>> BackupSession::open_snapshot(const std::string& 
   return backend_->open_snapshot(volume);
 }
 
+Result<ChangedExtents> BackupSession::changed_extents(const std::string& volume,
+                                                      std::string_view since_change_id) const {
+  return backend_->changed_extents(volume, since_change_id);
+}
+
 }  // namespace freezeframe

@@ -441,12 +441,24 @@ std::optional<SetFailure> CoordinatorSession::failure() const {
 }
 
 Result<std::unique_ptr<Volume>> CoordinatorSession::open_snapshot(const std::string& volume) {
+  FF_ASSIGN_OR_RETURN(auto found, set_snapshot("open_snapshot", volume));
+  return found.first->open_snapshot(found.second);
+}
+
+Result<ChangedExtents> CoordinatorSession::changed_extents(const std::string& volume,
+                                                           std::string_view since) const {
+  FF_ASSIGN_OR_RETURN(auto found, set_snapshot("changed_extents", volume));
+  return found.first->changed_extents(found.second, since);
+}
+
+Result<std::pair<ProtocolProvider*, Uuid>> CoordinatorSession::set_snapshot(
+    const char* call, const std::string& volume) const {
   ProtocolProvider* provider = nullptr;
   Uuid snapshot_id;
   {
     std::lock_guard lock(mutex);
     if (stage != SessionPhase::kCreated && stage != SessionPhase::kCompleted)
-      return phase_error("open_snapshot", "after a successful do_snapshot_set");
+      return phase_error(call, "after a successful do_snapshot_set");
     auto entry = std::find_if(volumes.begin(), volumes.end(),
                               [&](const VolumeEntry& v) { return v.name == volume; });
     if (entry == volumes.end())
@@ -461,7 +473,7 @@ Result<std::unique_ptr<Volume>> CoordinatorSession::open_snapshot(const std::str
       return bad_state("the snapshot of volume '" + volume + "' in set " + set_id.to_string() +
                        " was released");
   }
-  return provider->open_snapshot(snapshot_id);
+  return std::make_pair(provider, snapshot_id);
 }
 
 }  // namespace freezeframe

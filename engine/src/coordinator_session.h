@@ -73,6 +73,8 @@ class CoordinatorSession final : public BackupBackend {
   Uuid snapshot_set_id() const override;
   std::optional<SetFailure> failure() const override;
   Result<std::unique_ptr<Volume>> open_snapshot(const std::string& volume) override;
+  Result<ChangedExtents> changed_extents(const std::string& volume,
+                                         std::string_view since) const override;
 
  private:
   struct WriterRecord {
@@ -103,6 +105,10 @@ class CoordinatorSession final : public BackupBackend {
   void set_writer_state(std::size_t index, WriterState state);
   void release_creation_slot();
   Status phase_error(const char* call, std::string_view expected) const;
+  // The provider and id of the set's snapshot of `volume`, for `call`: kBadState before the
+  // set is created or after its snapshots were released, kNotFound for a volume not in it.
+  Result<std::pair<ProtocolProvider*, Uuid>> set_snapshot(const char* call,
+                                                          const std::string& volume) const;
   // The current call, for the report of stalled calls.
   StalledCall label(Nanoseconds start) const;
   // Marks `current` as the call the driving thread is about to wait on.

@@ -188,6 +188,24 @@ class BlockAdapter final : public BlockSnapshotAdapter {
     return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
   }
 
+  Result<ChangedExtents> changed_extents(const Uuid& snapshot_id,
+                                         std::string_view since_change_id) const override {
+    for (SnapshotProvider* engine : engines()) {
+      auto info = engine->snapshot_info(snapshot_id);
+      if (!info.ok())
+        continue;
+      if (info->change_id.empty()) {
+        ChangedExtents reset;
+        reset.reset = true;
+        reset.reset_reason =
+            "snapshot " + snapshot_id.to_string() + " was taken before change tracking started";
+        return reset;
+      }
+      return engine->changed_extents(since_change_id, info->change_id);
+    }
+    return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
+  }
+
  protected:
   Status add_engine(SnapshotProvider& engine, std::string volume) override {
     if (volume.empty())

@@ -97,6 +97,10 @@ class ScriptedProvider final : public ProtocolProvider {
   Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) override {
     return inner_.open_snapshot(snapshot_id);
   }
+  Result<ChangedExtents> changed_extents(const Uuid& snapshot_id,
+                                         std::string_view since) const override {
+    return inner_.changed_extents(snapshot_id, since);
+  }
 
  private:
   template <typename Call>

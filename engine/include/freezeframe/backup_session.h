@@ -34,6 +34,14 @@
 // survive all three. Each snapshot carries the context's bits (plus kAttrDifferential for
 // copy-on-write) in SnapshotInfo::attributes.
 //
+// Incremental backups: each snapshot of the set carries its change id
+// (SnapshotInfo::change_id in snapshot_set()). A requestor records it with its backup, and
+// the next time asks changed_extents(volume, that id) for what to read. Change tracking
+// outlives the snapshots, so an auto-release context does not break the chain. The backup
+// type set with set_backup_type() tells writers what kind of backup this is; which earlier
+// backup the changes are counted from is the requestor's (the last one of any type for an
+// incremental, the last full one for a differential).
+//
 // Thread-safety: a session is driven by one thread; abort() and gather_writer_status() may
 // be called from any other thread at any time (abort() during prepare_for_backup() or
 // do_snapshot_set() makes that call fail promptly, and the call does the cleanup).
@@ -92,6 +100,12 @@ class BackupBackend {
   virtual Uuid snapshot_set_id() const = 0;
   virtual std::optional<SetFailure> failure() const = 0;
   virtual Result<std::unique_ptr<Volume>> open_snapshot(const std::string& volume) = 0;
+  virtual Result<ChangedExtents> changed_extents(const std::string& volume,
+                                                 std::string_view since_change_id) const {
+    (void)since_change_id;
+    return Status(ErrorCode::kUnsupported,
+                  "this backend does not track changes (volume '" + volume + "')");
+  }
 };
 
 class BackupSession {
@@ -136,6 +150,13 @@ class BackupSession {
   // The snapshot of `volume` in this session's set, opened read-only. kBadState before the
   // set is created or after its snapshots were released; kNotFound for a volume not in it.
   Result<std::unique_ptr<Volume>> open_snapshot(const std::string& volume);
+  // Change tracking, for an incremental or differential backup: the chunks of `volume`
+  // written between `since_change_id` (the change id a previous backup recorded, its
+  // snapshot's SnapshotInfo::change_id) and this set's snapshot of it. A reset (read
+  // everything) when the provider can no longer tell (see ChangedExtents). Same states and
+  // errors as open_snapshot(); kUnsupported from a backend or provider that does not track.
+  Result<ChangedExtents> changed_extents(const std::string& volume,
+                                         std::string_view since_change_id) const;
 
  private:
   std::unique_ptr<BackupBackend> backend_;

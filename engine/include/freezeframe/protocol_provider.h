@@ -69,6 +69,16 @@ class ProtocolProvider {
   virtual std::vector<SnapshotInfo> query() const = 0;
   // Snapshot `snapshot_id` as a read-only Volume. kNotFound if the provider holds none.
   virtual Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) = 0;
+  // Change tracking: the chunks of the snapshot's volume written between change id
+  // `since_change_id` and the snapshot (SnapshotProvider::changed_extents). kNotFound if the
+  // provider holds no such snapshot; kUnsupported from a provider that does not track.
+  virtual Result<ChangedExtents> changed_extents(const Uuid& snapshot_id,
+                                                 std::string_view since_change_id) const {
+    (void)since_change_id;
+    return Status(ErrorCode::kUnsupported, "provider '" + name() +
+                                               "' does not track changes (snapshot " +
+                                               snapshot_id.to_string() + ")");
+  }
 };
 
 class BlockSnapshotAdapter : public ProtocolProvider {
