@@ -57,6 +57,7 @@ class ModelChecker {
   bool crash();
   bool check_all();
   bool integrity();
+  bool changed_extents();
   bool final_checks();
 
   Operation draw();
@@ -188,6 +189,7 @@ bool ModelChecker::available(Operation operation) const {
     case Operation::kReadSnapshot:
     case Operation::kDeleteSnapshot:
     case Operation::kRevert:
+    case Operation::kChangedExtents:
       return !model_.snapshots().empty();
     default:
       return true;
@@ -223,6 +225,8 @@ bool ModelChecker::run_operation(Operation operation) {
       return check_all();
     case Operation::kIntegrity:
       return integrity();
+    case Operation::kChangedExtents:
+      return changed_extents();
   }
   return check_all();
 }
@@ -389,6 +393,41 @@ bool ModelChecker::integrity() {
   return diverged("integrity check", 0, 0, "a clean diff area", found);
 }
 
+bool ModelChecker::changed_extents() {
+  const std::size_t index = random_.uniform(model_.snapshots().size());
+  const std::string subject = snapshot_subject(index);
+  auto info = provider_->snapshot_info(model_.snapshots()[index].id);
+  if (!expect_ok(info.status(), subject + " info status"))
+    return false;
+  auto changed = provider_->changed_extents(info->change_id);
+  if (!expect_ok(changed.status(), subject + " changed-extents status"))
+    return false;
+  ++counts_.by_operation[Operation::kChangedExtents];
+  if (changed->reset) {
+    ++counts_.change_resets;
+    if (changed->reset_reason.find("older than the oldest kept") != std::string::npos)
+      return true;
+    return diverged(subject + " change tracking", 0, 0, "changes or a reset for an old id",
+                    "reset: " + changed->reset_reason);
+  }
+  const Bytes& image = model_.snapshots()[index].image;
+  const Bytes& live = model_.live();
+  const std::uint64_t chunk = options_.chunk_bytes;
+  std::size_t next = 0;
+  for (std::uint64_t offset = 0; offset < live.size(); offset += chunk) {
+    const std::uint64_t length = std::min<std::uint64_t>(chunk, live.size() - offset);
+    if (std::memcmp(live.data() + offset, image.data() + offset, length) == 0)
+      continue;
+    while (next < changed->extents.size() && changed->extents[next].end() <= offset)
+      ++next;
+    if (next == changed->extents.size() || changed->extents[next].offset > offset) {
+      return diverged(subject + " change tracking", offset, length, "the chunk listed as changed",
+                      "not listed");
+    }
+  }
+  return true;
+}
+
 bool ModelChecker::check_all() {
   ++counts_.by_operation[Operation::kCheckAll];
   Bytes got(model_.size_bytes());
@@ -500,8 +539,9 @@ std::string Divergence::to_string() const {
 
 std::string_view model_operation_name(ModelOperation operation) noexcept {
   static constexpr std::array<std::string_view, kModelOperationCount> kNames = {
-      "write",       "discard", "read",   "read",  "create-snapshot", "delete-snapshot", "revert",
-      "consolidate", "flush",   "reopen", "crash", "check-all",       "integrity"};
+      "write",           "discard",   "read",        "read",           "create-snapshot",
+      "delete-snapshot", "revert",    "consolidate", "flush",          "reopen",
+      "crash",           "check-all", "integrity",   "changed-extents"};
   return kNames[static_cast<std::size_t>(operation)];
 }
 

@@ -117,6 +117,7 @@ TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
   ASSERT_TRUE(report->ok()) << report->divergence->to_string();
   EXPECT_EQ(report->counts.steps, 600u);
   EXPECT_GT(report->counts.by_operation[sim::ModelOperation::kIntegrity], 0u);
+  EXPECT_GT(report->counts.by_operation[sim::ModelOperation::kChangedExtents], 0u);
   RecordProperty("full_checks",
                  static_cast<int>(report->counts.by_operation[sim::ModelOperation::kCheckAll]));
   RecordProperty("reopens",

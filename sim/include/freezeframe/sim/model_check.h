@@ -68,11 +68,14 @@ enum class ModelOperation : std::uint8_t {
   // Flush, then check_diff_area() (freezeframe/integrity.h) over the volumes: a diff area the
   // provider wrote must check clean.
   kIntegrity,
+  // Change tracking: since a snapshot's change id, every chunk where the live volume differs
+  // from the snapshot must be listed (or the id is no longer kept: a reset, counted).
+  kChangedExtents,
 };
-inline constexpr std::size_t kModelOperationCount = 13;
+inline constexpr std::size_t kModelOperationCount = 14;
 // As Divergence::operation names it: "write", "discard", "read" (both reads),
 // "create-snapshot", "delete-snapshot", "revert", "consolidate", "flush", "reopen", "crash",
-// "check-all", "integrity".
+// "check-all", "integrity", "changed-extents".
 std::string_view model_operation_name(ModelOperation operation) noexcept;
 
 // One value for each operation.
@@ -92,7 +95,7 @@ struct PerModelOperation {
 // needs ModelCheckOptions::crash.
 struct ModelCheckMix : PerModelOperation<std::uint32_t> {
   // The default mix: no crashes.
-  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3, 2}} {}
+  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3, 2, 3}} {}
 
   // The default mix with part of the flush and reopen weight given to crashes.
   static ModelCheckMix with_crashes() {
@@ -145,6 +148,8 @@ struct ModelCheckCounts {
   PerModelOperation<std::uint64_t> by_operation{};
   // Create-snapshot steps refused at snapshots_max, as the model expects.
   std::uint64_t snapshots_refused = 0;
+  // Changed-extents steps whose snapshot's change id was no longer kept (a reset).
+  std::uint64_t change_resets = 0;
 };
 
 // The first place where provider and model disagree.
