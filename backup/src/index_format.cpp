@@ -42,6 +42,13 @@ Result<IndexFile> parse_index(std::span<const std::byte> bytes, const std::strin
   std::uint64_t entry_count = in.u64("entry count");
   std::uint64_t reserved = in.u64("reserved");
   FF_TRY(in.status());
+  if (bytes.size() < kIndexHeaderBytes + 8)
+    return in.error_at(0, "index file of " + std::to_string(bytes.size()) + " bytes is too short");
+  // The checksum first: a damaged version field is damage, not a newer format.
+  std::uint64_t stored = boost::endian::load_little_u64(
+      reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size() - 8);
+  if (checksum64(bytes.first(bytes.size() - 8)) != stored)
+    return in.error_at(bytes.size() - 8, "index checksum mismatch");
   if (version > kFormatVersion)
     return unsupported_version("'" + file + "': index format version " +
                                std::to_string(version) + " is newer than this freezeframe reads");
@@ -56,10 +63,6 @@ Result<IndexFile> parse_index(std::span<const std::byte> bytes, const std::strin
                                std::to_string(entry_count) + " entries need " +
                                std::to_string(expected) + " bytes, the file has " +
                                std::to_string(bytes.size()));
-  std::uint64_t stored = boost::endian::load_little_u64(
-      reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size() - 8);
-  if (checksum64(bytes.first(bytes.size() - 8)) != stored)
-    return in.error_at(bytes.size() - 8, "index checksum mismatch");
   IndexFile index;
   index.packs.resize(pack_count);
   for (ChunkHash& pack : index.packs)

@@ -24,6 +24,12 @@ Status check_envelope(std::span<const std::byte> bytes, const char* magic, const
   ByteReader in(bytes, file);
   if (bytes.size() < 20 || std::memcmp(bytes.data(), magic, 8) != 0)
     return in.error_at(0, std::string("not a ") + what + " (bad magic or too short)");
+  // The checksum first: a damaged version field is damage, not a newer format (the config
+  // is what gates newer formats; a repository it admits holds no newer records).
+  std::uint64_t stored = boost::endian::load_little_u64(
+      reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size() - 8);
+  if (checksum64(bytes.first(bytes.size() - 8)) != stored)
+    return in.error_at(bytes.size() - 8, std::string(what) + " checksum mismatch");
   std::uint32_t version = boost::endian::load_little_u32(
       reinterpret_cast<const unsigned char*>(bytes.data()) + 8);
   if (version > kFormatVersion)
@@ -31,10 +37,6 @@ Status check_envelope(std::span<const std::byte> bytes, const char* magic, const
                                std::to_string(version) + " is newer than this freezeframe reads");
   if (version == 0)
     return in.error_at(8, "format version 0 is not valid");
-  std::uint64_t stored = boost::endian::load_little_u64(
-      reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size() - 8);
-  if (checksum64(bytes.first(bytes.size() - 8)) != stored)
-    return in.error_at(bytes.size() - 8, std::string(what) + " checksum mismatch");
   return Status();
 }
 

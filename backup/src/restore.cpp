@@ -1,6 +1,7 @@
 // restore() and verify(): read a backup's chunks back through ChunkReader, which verifies
 // every frame and chunk.
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include "chunk_reader.h"
@@ -124,10 +125,13 @@ Result<VerifyReport> verify(Repository& repository, std::string_view backup_id) 
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   VerifyReport report;
-  auto bad = [&](Status problem) {
-    ++report.bad_chunks;
+  auto bad_packs_problem = [&](Status problem) {
     if (report.first_problem.ok())
       report.first_problem = std::move(problem);
+  };
+  auto bad = [&](Status problem) {
+    ++report.bad_chunks;
+    bad_packs_problem(std::move(problem));
   };
   // Read in pack order, so each frame is read once while it is cached.
   std::vector<const IndexedChunk*> located;
@@ -143,6 +147,33 @@ Result<VerifyReport> verify(Repository& repository, std::string_view backup_id) 
     return a->pack != b->pack ? a->pack < b->pack
                               : a->location.frame_offset < b->location.frame_offset;
   });
+  // Each pack the backup uses: its header and trailer verify, and the trailer lists the
+  // chunks where the index says they are.
+  for (std::size_t i = 0; i < located.size(); ++i) {
+    std::uint32_t pack = located[i]->pack;
+    if (i > 0 && located[i - 1]->pack == pack)
+      continue;
+    auto trailer = read_pack_trailer(repo, loaded.index.pack_id(pack));
+    if (!trailer.ok()) {
+      ++report.bad_packs;
+      bad_packs_problem(trailer.status());
+      continue;
+    }
+    std::map<ChunkHash, ChunkLocation> listed;
+    for (const PackEntry& entry : *trailer)
+      listed.emplace(entry.hash, entry.location);
+    for (std::size_t j = i; j < located.size() && located[j]->pack == pack; ++j) {
+      auto it = listed.find(located[j]->hash);
+      if (it == listed.end() || !(it->second == located[j]->location)) {
+        ++report.bad_packs;
+        bad_packs_problem(corrupt("'" + pack_path(repo, loaded.index.pack_id(pack)).string() +
+                                  "' offset " + std::to_string(located[j]->location.frame_offset) +
+                                  ": the pack's trailer does not list chunk " +
+                                  located[j]->hash.hex() + " where the index has it"));
+        break;
+      }
+    }
+  }
   ChunkReader reader(repo, loaded.index, std::uint64_t{16} << 20);
   for (const IndexedChunk* chunk : located) {
     auto bytes = reader.read(*chunk);

@@ -142,17 +142,20 @@ Status restore(Repository& repository, std::string_view backup_id, Volume& targe
                const RestoreOptions& options = {});
 
 struct VerifyReport {
-  std::uint64_t chunks_checked = 0;  // distinct data chunks read
+  std::uint64_t chunks_checked = 0;  // distinct data chunks read back intact
   std::uint64_t bytes_checked = 0;   // their plain bytes
-  std::uint64_t bad_chunks = 0;
+  std::uint64_t bad_chunks = 0;      // distinct data chunks that could not be read intact
+  std::uint64_t bad_packs = 0;       // packs whose header or trailer is damaged or missing
   // The first problem met (OK when none): kCorrupt or kNotFound, naming the file and offset.
   Status first_problem{};
-  bool ok() const { return bad_chunks == 0 && first_problem.ok(); }
+  bool ok() const { return bad_chunks == 0 && bad_packs == 0 && first_problem.ok(); }
 };
 
-// Re-reads every distinct data chunk of backup `backup_id`, checks frame checksums and
-// re-hashes each chunk. Damage to chunks is a verdict in the report; a damaged or missing
-// manifest or index is an error (kCorrupt, kNotFound).
+// Re-reads every distinct data chunk of backup `backup_id`: checks each frame's checksum,
+// decompresses it and re-hashes each chunk; and checks the header and trailer of every pack
+// the backup uses (the trailer must list each chunk where the index has it). Damage to packs
+// and chunks is a verdict in the report; a damaged or missing manifest, set record or index
+// file is an error (kCorrupt, kNotFound).
 Result<VerifyReport> verify(Repository& repository, std::string_view backup_id);
 
 // Removes volume backup `backup_id` from its set record (the record is rewritten without it,
