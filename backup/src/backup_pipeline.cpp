@@ -1,6 +1,7 @@
 #include "backup_pipeline.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -56,6 +57,15 @@ class Shared {
     reader_done_ = true;
     changed_.notify_all();
   }
+  // Reader: block `sequence` could not be read. The blocks before it are still processed and
+  // written (so their packs can be kept for the next backup); then the pipeline stops.
+  void read_failed(std::uint64_t sequence, Status status) {
+    std::lock_guard lock(mutex_);
+    read_error_ = std::move(status);
+    failed_block_ = sequence;
+    reader_done_ = true;
+    changed_.notify_all();
+  }
   // Worker: the next block to process; false when there is none left or the pipeline
   // stopped.
   bool pop_block(Block& block) {
@@ -75,9 +85,17 @@ class Shared {
   // Writer: the result of block `sequence`, once ready; false when the pipeline stopped.
   bool take_result(std::uint64_t sequence, BlockResult& result) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stopped_ || results_.count(sequence) != 0; });
+    changed_.wait(lock, [&] {
+      return stopped_ || results_.count(sequence) != 0 || sequence >= failed_block_;
+    });
     if (stopped_)
       return false;
+    if (sequence >= failed_block_) {
+      error_ = read_error_;
+      stopped_ = true;
+      changed_.notify_all();
+      return false;
+    }
     auto it = results_.find(sequence);
     result = std::move(it->second);
     results_.erase(it);
@@ -109,6 +127,8 @@ class Shared {
   std::deque<Block> pending_;
   std::map<std::uint64_t, BlockResult> results_;
   bool reader_done_ = false;
+  std::uint64_t failed_block_ = UINT64_MAX;
+  Status read_error_;
   bool stopped_ = false;
   Status error_;
 };
@@ -137,7 +157,7 @@ void read_blocks(Volume& source, const std::vector<ChunkRun>& blocks, std::uint3
                 std::vector<std::byte>(length)};
     Status read = source.read(offset, block.data);
     if (!read.ok()) {
-      shared.stop(read.with_context("backup of volume '" + source.name() + "'"));
+      shared.read_failed(sequence, read.with_context("backup of volume '" + source.name() + "'"));
       return;
     }
     shared.push_block(std::move(block));

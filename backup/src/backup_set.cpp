@@ -179,9 +179,15 @@ Result<BackupSetResult> backup_set(Repository& repository,
     manifest.chunks = std::move(plan.chunks);
     settings.compression_level = plan.compression_level;
     const std::uint64_t done_before = counters.bytes_read;
-    FF_TRY(run_backup_pipeline(*request.source, plan.runs, settings, loaded.index, written, packs,
-                               manifest.chunks, counters,
-                               [&](std::uint64_t bytes) { meter.update(done_before + bytes); }));
+    Status ran = run_backup_pipeline(*request.source, plan.runs, settings, loaded.index, written,
+                                     packs, manifest.chunks, counters, [&](std::uint64_t bytes) {
+                                       meter.update(done_before + bytes);
+                                     });
+    if (!ran.ok()) {
+      // Keep what was stored: the next backup adopts the finished packs.
+      packs.finish().ignore_error();
+      return ran;
+    }
     manifests.push_back(std::move(manifest));
   }
   FF_TRY(packs.finish());
