@@ -1,8 +1,8 @@
 #include "backup_pipeline.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -151,8 +151,8 @@ void read_blocks(Volume& source, const std::vector<ChunkRun>& blocks, std::uint3
       return;
     const ChunkRun& run = blocks[sequence];
     std::uint64_t offset = run.first * chunk_bytes;
-    std::uint64_t length = std::min<std::uint64_t>(run.count * chunk_bytes,
-                                                   source.size_bytes() - offset);
+    std::uint64_t length =
+        std::min<std::uint64_t>(run.count * chunk_bytes, source.size_bytes() - offset);
     Block block{sequence, run.first, static_cast<std::uint32_t>(run.count),
                 std::vector<std::byte>(length)};
     Status read = source.read(offset, block.data);
@@ -189,7 +189,8 @@ void process_blocks(const PipelineSettings& settings, const RepositoryIndex& ind
                                   [&](const FrameChunk& chunk) { return chunk.hash == hash; });
       if (repeated)
         continue;
-      result.frame_chunks.push_back(FrameChunk{hash, static_cast<std::uint32_t>(result.plain.size()),
+      result.frame_chunks.push_back(FrameChunk{hash,
+                                               static_cast<std::uint32_t>(result.plain.size()),
                                                static_cast<std::uint32_t>(bytes.size())});
       result.plain.insert(result.plain.end(), bytes.begin(), bytes.end());
     }
@@ -220,8 +221,10 @@ Status write_result(BlockResult& result, const PipelineSettings& settings,
     for (const FrameChunk& chunk : result.frame_chunks) {
       if (written.count(chunk.hash) != 0)
         continue;
-      kept.push_back(FrameChunk{chunk.hash, static_cast<std::uint32_t>(plain.size()), chunk.length});
-      auto bytes = std::span<const std::byte>(result.plain).subspan(chunk.offset_in_frame, chunk.length);
+      kept.push_back(
+          FrameChunk{chunk.hash, static_cast<std::uint32_t>(plain.size()), chunk.length});
+      auto bytes =
+          std::span<const std::byte>(result.plain).subspan(chunk.offset_in_frame, chunk.length);
       plain.insert(plain.end(), bytes.begin(), bytes.end());
     }
     if (kept.empty())

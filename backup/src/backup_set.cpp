@@ -61,7 +61,8 @@ Result<VolumePlan> plan_volume(Repository& repository, const VolumeBackupRequest
     return invalid_argument(describe(request) + ": no source volume given");
   if (request.volume_name.size() > kVolumeNameBytesMax ||
       request.change_id.size() > kChangeIdBytesMax)
-    return invalid_argument(describe(request) + ": volume name or change id longer than 4096 bytes");
+    return invalid_argument(describe(request) +
+                            ": volume name or change id longer than 4096 bytes");
   const std::uint64_t size = request.source->size_bytes();
   const std::uint64_t count = chunk_count_of(size, chunk_bytes);
   if (size == 0 || count > kManifestChunksMax)
@@ -69,7 +70,8 @@ Result<VolumePlan> plan_volume(Repository& repository, const VolumeBackupRequest
                             " is zero or more than " + std::to_string(kManifestChunksMax) +
                             " chunks");
   if (request.source->sector_bytes() == 0 || chunk_bytes % request.source->sector_bytes() != 0)
-    return invalid_argument(describe(request) + ": the volume's sector size does not divide the chunk size");
+    return invalid_argument(describe(request) +
+                            ": the volume's sector size does not divide the chunk size");
   plan.compression_level = request.compression_level.value_or(repository.compression_level());
   if (plan.compression_level < 1 || plan.compression_level > 19)
     return invalid_argument(describe(request) + ": compression level " +
@@ -96,7 +98,8 @@ Result<VolumePlan> plan_volume(Repository& repository, const VolumeBackupRequest
     plan.runs.push_back(ChunkRun{0, count});
   }
   for (const ChunkRun& run : plan.runs)
-    plan.bytes_to_read += std::min(size, (run.first + run.count) * chunk_bytes) - run.first * chunk_bytes;
+    plan.bytes_to_read +=
+        std::min(size, (run.first + run.count) * chunk_bytes) - run.first * chunk_bytes;
   return plan;
 }
 
@@ -179,10 +182,9 @@ Result<BackupSetResult> backup_set(Repository& repository,
     manifest.chunks = std::move(plan.chunks);
     settings.compression_level = plan.compression_level;
     const std::uint64_t done_before = counters.bytes_read;
-    Status ran = run_backup_pipeline(*request.source, plan.runs, settings, loaded.index, written,
-                                     packs, manifest.chunks, counters, [&](std::uint64_t bytes) {
-                                       meter.update(done_before + bytes);
-                                     });
+    Status ran = run_backup_pipeline(
+        *request.source, plan.runs, settings, loaded.index, written, packs, manifest.chunks,
+        counters, [&](std::uint64_t bytes) { meter.update(done_before + bytes); });
     if (!ran.ok()) {
       // Keep what was stored: the next backup adopts the finished packs.
       packs.finish().ignore_error();
@@ -201,9 +203,8 @@ Result<BackupSetResult> backup_set(Repository& repository,
   record.set_id = requests.front().set_id;
   record.time_ns = manifests.front().time_ns;
   for (const Manifest& manifest : manifests) {
-    FF_ASSIGN_OR_RETURN(ChunkHash id,
-                        write_named_file(repo.manifests_dir(), kManifestSuffix,
-                                         encode_manifest(manifest)));
+    FF_ASSIGN_OR_RETURN(ChunkHash id, write_named_file(repo.manifests_dir(), kManifestSuffix,
+                                                       encode_manifest(manifest)));
     record.manifests.push_back(id);
   }
   FF_TRY(repo.lock.verify_directory());

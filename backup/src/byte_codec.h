@@ -23,7 +23,9 @@ class ByteWriter {
   void u16(std::uint16_t value) { put(boost::endian::native_to_little(value)); }
   void u32(std::uint32_t value) { put(boost::endian::native_to_little(value)); }
   void u64(std::uint64_t value) { put(boost::endian::native_to_little(value)); }
-  void raw(std::span<const std::byte> data) { bytes_.insert(bytes_.end(), data.begin(), data.end()); }
+  void raw(std::span<const std::byte> data) {
+    bytes_.insert(bytes_.end(), data.begin(), data.end());
+  }
   void raw(std::span<const std::uint8_t> data) { raw(std::as_bytes(data)); }
   void zeros(std::size_t count) { bytes_.insert(bytes_.end(), count, std::byte{0}); }
   // u16 length, then the bytes.
@@ -57,9 +59,15 @@ class ByteReader {
     get(field, &value, 1);
     return value;
   }
-  std::uint16_t u16(const char* field) { return boost::endian::little_to_native(get_as<std::uint16_t>(field)); }
-  std::uint32_t u32(const char* field) { return boost::endian::little_to_native(get_as<std::uint32_t>(field)); }
-  std::uint64_t u64(const char* field) { return boost::endian::little_to_native(get_as<std::uint64_t>(field)); }
+  std::uint16_t u16(const char* field) {
+    return boost::endian::little_to_native(get_as<std::uint16_t>(field));
+  }
+  std::uint32_t u32(const char* field) {
+    return boost::endian::little_to_native(get_as<std::uint32_t>(field));
+  }
+  std::uint64_t u64(const char* field) {
+    return boost::endian::little_to_native(get_as<std::uint64_t>(field));
+  }
   void raw(const char* field, std::span<std::uint8_t> out) { get(field, out.data(), out.size()); }
   std::span<const std::byte> take(const char* field, std::size_t count) {
     if (!check(field, count))

@@ -10,7 +10,9 @@
 
 namespace freezeframe::backup_detail {
 
-std::string ChunkHash::hex() const { return hex_of(bytes); }
+std::string ChunkHash::hex() const {
+  return hex_of(bytes);
+}
 
 std::optional<ChunkHash> ChunkHash::parse(std::string_view text) {
   if (text.size() != 32)
@@ -103,8 +105,8 @@ Compressor::~Compressor() = default;
 Status Compressor::compress(std::span<const std::byte> plain, int level,
                             std::vector<std::byte>& out) {
   out.resize(ZSTD_compressBound(plain.size()));
-  std::size_t size = ZSTD_compressCCtx(state_->context, out.data(), out.size(), plain.data(),
-                                       plain.size(), level);
+  std::size_t size =
+      ZSTD_compressCCtx(state_->context, out.data(), out.size(), plain.data(), plain.size(), level);
   if (ZSTD_isError(size) != 0)
     return io_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(size));
   out.resize(size);
@@ -122,8 +124,8 @@ Decompressor::Decompressor() : state_(std::make_unique<State>()) {
 Decompressor::~Decompressor() = default;
 
 bool Decompressor::decompress(std::span<const std::byte> payload, std::span<std::byte> out) {
-  std::size_t size = ZSTD_decompressDCtx(state_->context, out.data(), out.size(), payload.data(),
-                                         payload.size());
+  std::size_t size =
+      ZSTD_decompressDCtx(state_->context, out.data(), out.size(), payload.data(), payload.size());
   return ZSTD_isError(size) == 0 && size == out.size();
 }
 

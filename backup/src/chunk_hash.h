@@ -8,12 +8,12 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-#include <memory>
 
 #include "freezeframe/status.h"
 
@@ -33,6 +33,7 @@ struct ChunkHash {
   std::string hex() const;
   // Parses 32 hex digits (either case); nullopt otherwise.
   static std::optional<ChunkHash> parse(std::string_view text);
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>.
   friend auto operator<=>(const ChunkHash&, const ChunkHash&) = default;
 };
 

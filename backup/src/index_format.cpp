@@ -50,8 +50,8 @@ Result<IndexFile> parse_index(std::span<const std::byte> bytes, const std::strin
   if (checksum64(bytes.first(bytes.size() - 8)) != stored)
     return in.error_at(bytes.size() - 8, "index checksum mismatch");
   if (version > kFormatVersion)
-    return unsupported_version("'" + file + "': index format version " +
-                               std::to_string(version) + " is newer than this freezeframe reads");
+    return unsupported_version("'" + file + "': index format version " + std::to_string(version) +
+                               " is newer than this freezeframe reads");
   if (version == 0 || reserved != 0)
     return in.error_at(8, "bad index format version or reserved field");
   if (entry_count > kIndexEntriesMax)
@@ -81,8 +81,7 @@ Result<IndexFile> parse_index(std::span<const std::byte> bytes, const std::strin
       return in.error_at(at, "entries are not sorted by hash");
     if (entry.pack >= pack_count)
       return in.error_at(at + 16, "pack ordinal " + std::to_string(entry.pack) +
-                                      " is not below the pack count " +
-                                      std::to_string(pack_count));
+                                      " is not below the pack count " + std::to_string(pack_count));
     FF_TRY(check_index_location(entry.location, in, at + 20));
   }
   return index;

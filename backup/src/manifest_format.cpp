@@ -16,7 +16,9 @@ constexpr char kSetMagic[] = "FFREPSET";
 
 enum RunKind : std::uint8_t { kZeroRun = 0, kLiteralRun = 1, kRepeatRun = 2 };
 
-bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 // Magic, version and trailing checksum, shared by manifests and set records.
 Status check_envelope(std::span<const std::byte> bytes, const char* magic, const char* what,
@@ -30,8 +32,8 @@ Status check_envelope(std::span<const std::byte> bytes, const char* magic, const
       reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size() - 8);
   if (checksum64(bytes.first(bytes.size() - 8)) != stored)
     return in.error_at(bytes.size() - 8, std::string(what) + " checksum mismatch");
-  std::uint32_t version = boost::endian::load_little_u32(
-      reinterpret_cast<const unsigned char*>(bytes.data()) + 8);
+  std::uint32_t version =
+      boost::endian::load_little_u32(reinterpret_cast<const unsigned char*>(bytes.data()) + 8);
   if (version > kFormatVersion)
     return unsupported_version("'" + file + "': " + what + " format version " +
                                std::to_string(version) + " is newer than this freezeframe reads");
@@ -196,8 +198,8 @@ Result<SetRecord> parse_set_record(std::span<const std::byte> bytes, const std::
   record.time_ns = static_cast<std::int64_t>(in.u64("time"));
   FF_TRY(in.status());
   if (count == 0 || count > kSetVolumesMax || std::uint64_t{count} * 16 != in.remaining())
-    return in.error_at(12, "volume count " + std::to_string(count) +
-                               " does not match the record's size");
+    return in.error_at(
+        12, "volume count " + std::to_string(count) + " does not match the record's size");
   record.manifests.resize(count);
   for (ChunkHash& manifest : record.manifests)
     in.raw("manifest id", manifest.bytes);

@@ -15,7 +15,9 @@ constexpr char kPackMagic[] = "FFREPACK";
 constexpr char kFrameMagic[] = "FFRM";
 constexpr char kFooterMagic[] = "FFPKTAIL";
 
-bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(std::uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 void put_magic(ByteWriter& out, const char* magic, std::size_t length) {
   out.raw(std::as_bytes(std::span(magic, length)));
@@ -34,19 +36,18 @@ Status check_location(const ChunkLocation& location, std::uint64_t data_end,
     return reader.error_at(at, "frame offset " + std::to_string(location.frame_offset) +
                                    " lies inside the pack header");
   if (location.frame_length <= kFrameHeaderBytes)
-    return reader.error_at(at, "frame length " + std::to_string(location.frame_length) +
-                                   " is too short for a frame");
+    return reader.error_at(
+        at, "frame length " + std::to_string(location.frame_length) + " is too short for a frame");
   if (data_end != 0 && frame_end > data_end)
     return reader.error_at(at, "frame [" + std::to_string(location.frame_offset) + ", " +
                                    std::to_string(frame_end) + ") runs past the frames' end " +
                                    std::to_string(data_end));
   if (location.length == 0 || location.length > kRepositoryChunkBytesMax)
-    return reader.error_at(at, "chunk length " + std::to_string(location.length) +
-                                   " is out of bounds");
+    return reader.error_at(at,
+                           "chunk length " + std::to_string(location.length) + " is out of bounds");
   if (std::uint64_t{location.offset_in_frame} + location.length > kFramePlainBytesMax)
-    return reader.error_at(at, "chunk range in frame [" +
-                                   std::to_string(location.offset_in_frame) + ", +" +
-                                   std::to_string(location.length) + ") is out of bounds");
+    return reader.error_at(at, "chunk range in frame [" + std::to_string(location.offset_in_frame) +
+                                   ", +" + std::to_string(location.length) + ") is out of bounds");
   return Status();
 }
 
@@ -182,9 +183,8 @@ std::vector<std::byte> encode_frame_header(std::uint32_t plain_length,
   return std::move(out.bytes());
 }
 
-Result<ParsedFrame> parse_frame(std::span<const std::byte> frame,
-                                               std::uint32_t plain_length,
-                                               const std::string& file, std::uint64_t offset) {
+Result<ParsedFrame> parse_frame(std::span<const std::byte> frame, std::uint32_t plain_length,
+                                const std::string& file, std::uint64_t offset) {
   ByteReader in(frame, file, offset);
   if (!magic_matches(frame, kFrameMagic, 4))
     return in.error("not a frame (bad magic)");
@@ -197,11 +197,12 @@ Result<ParsedFrame> parse_frame(std::span<const std::byte> frame,
   if (reserved != 0 || plain == 0 || plain > kFramePlainBytesMax)
     return in.error_at(offset, "bad frame header (plain length " + std::to_string(plain) + ")");
   if (stored != frame.size() - kFrameHeaderBytes)
-    return in.error_at(offset, "frame stores " + std::to_string(stored) + " bytes, the index says " +
+    return in.error_at(offset, "frame stores " + std::to_string(stored) +
+                                   " bytes, the index says " +
                                    std::to_string(frame.size() - kFrameHeaderBytes));
   if (plain_length != 0 && plain != plain_length)
-    return in.error_at(offset, "frame holds " + std::to_string(plain) +
-                                   " plain bytes, expected " + std::to_string(plain_length));
+    return in.error_at(offset, "frame holds " + std::to_string(plain) + " plain bytes, expected " +
+                                   std::to_string(plain_length));
   auto payload = frame.subspan(kFrameHeaderBytes);
   if (checksum64(payload, frame_seed(plain, stored)) != checksum)
     return in.error_at(offset, "frame checksum mismatch");
@@ -224,8 +225,8 @@ std::vector<std::byte> encode_pack_trailer(std::span<const PackEntry> entries) {
   return std::move(out.bytes());
 }
 
-Result<std::uint64_t> parse_pack_footer(std::span<const std::byte> footer,
-                                        std::uint64_t file_bytes, const std::string& file) {
+Result<std::uint64_t> parse_pack_footer(std::span<const std::byte> footer, std::uint64_t file_bytes,
+                                        const std::string& file) {
   std::uint64_t footer_offset = file_bytes >= kPackFooterBytes ? file_bytes - kPackFooterBytes : 0;
   ByteReader in(footer, file, footer_offset);
   if (file_bytes < kPackHeaderBytes + kPackFooterBytes || footer.size() != kPackFooterBytes)
@@ -238,8 +239,8 @@ Result<std::uint64_t> parse_pack_footer(std::span<const std::byte> footer,
   FF_TRY(in.status());
   if (count > kPackChunksMax ||
       count * kPackEntryBytes > file_bytes - kPackHeaderBytes - kPackFooterBytes)
-    return in.error_at(footer_offset + 8, "chunk count " + std::to_string(count) +
-                                              " does not fit the pack");
+    return in.error_at(footer_offset + 8,
+                       "chunk count " + std::to_string(count) + " does not fit the pack");
   return count * kPackEntryBytes + kPackFooterBytes;
 }
 
@@ -280,6 +281,8 @@ Status check_index_location(const ChunkLocation& location, const ByteReader& rea
   return check_location(location, 0, reader, at);
 }
 
-ChunkLocation read_index_location(ByteReader& in) { return read_location(in); }
+ChunkLocation read_index_location(ByteReader& in) {
+  return read_location(in);
+}
 
 }  // namespace freezeframe::backup_detail

@@ -41,8 +41,8 @@ Status PackWriter::add_frame(std::span<const std::byte> payload, std::uint32_t p
                              std::span<const FrameChunk> chunks) {
   FF_ASSERT(!chunks.empty() && plain_length > 0 && plain_length <= kFramePlainBytesMax);
   std::uint64_t frame_bytes = kFrameHeaderBytes + payload.size();
-  std::uint64_t trailer_bytes = (entries_.size() + chunks.size()) * kPackEntryBytes +
-                                kPackFooterBytes;
+  std::uint64_t trailer_bytes =
+      (entries_.size() + chunks.size()) * kPackEntryBytes + kPackFooterBytes;
   if (file_ && !entries_.empty() && size_ + frame_bytes + trailer_bytes > pack_bytes_target_)
     FF_TRY(finish());
   if (!file_)
@@ -55,9 +55,9 @@ Status PackWriter::add_frame(std::span<const std::byte> payload, std::uint32_t p
   FF_TRY(append(payload));
   for (const FrameChunk& chunk : chunks) {
     FF_ASSERT(std::uint64_t{chunk.offset_in_frame} + chunk.length <= plain_length);
-    entries_.push_back(PackEntry{chunk.hash, ChunkLocation{frame_offset,
-                                                           static_cast<std::uint32_t>(frame_bytes),
-                                                           chunk.offset_in_frame, chunk.length}});
+    entries_.push_back(
+        PackEntry{chunk.hash, ChunkLocation{frame_offset, static_cast<std::uint32_t>(frame_bytes),
+                                            chunk.offset_in_frame, chunk.length}});
   }
   stored_bytes_ += frame_bytes;
   return Status();

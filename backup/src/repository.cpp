@@ -37,7 +37,8 @@ Result<std::unique_ptr<Repository>> Repository::init(const std::filesystem::path
     FF_ASSIGN_OR_RETURN(auto names, list_directory(dir));
     std::error_code error;
     if (!names.empty() || !std::filesystem::is_empty(dir, error))
-      return already_exists("'" + dir.string() + "' is not empty; a repository needs a new or empty directory");
+      return already_exists("'" + dir.string() +
+                            "' is not empty; a repository needs a new or empty directory");
   } else {
     FF_TRY(made);
   }
@@ -69,12 +70,24 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::filesystem::path
       new Repository(std::make_unique<Impl>(dir, config, std::move(lock))));
 }
 
-const std::filesystem::path& Repository::path() const { return impl_->dir; }
-std::uint32_t Repository::chunk_bytes() const { return impl_->config.chunk_bytes; }
-int Repository::compression_level() const { return impl_->config.compression_level; }
-std::uint32_t Repository::pack_bytes_target() const { return impl_->config.pack_bytes_target; }
-const Uuid& Repository::repository_id() const { return impl_->config.repository_id; }
-LockMode Repository::lock_mode() const { return impl_->lock.mode(); }
+const std::filesystem::path& Repository::path() const {
+  return impl_->dir;
+}
+std::uint32_t Repository::chunk_bytes() const {
+  return impl_->config.chunk_bytes;
+}
+int Repository::compression_level() const {
+  return impl_->config.compression_level;
+}
+std::uint32_t Repository::pack_bytes_target() const {
+  return impl_->config.pack_bytes_target;
+}
+const Uuid& Repository::repository_id() const {
+  return impl_->config.repository_id;
+}
+LockMode Repository::lock_mode() const {
+  return impl_->lock.mode();
+}
 
 Result<std::vector<BackupSetInfo>> Repository::list() const {
   FF_ASSIGN_OR_RETURN(auto sets, backup_detail::load_sets(*impl_));
@@ -117,8 +130,8 @@ Result<BackupInfo> Repository::find(std::string_view id_or_prefix) const {
     }
   }
   if (!found)
-    return not_found("no backup with id '" + prefix + "' in repository '" +
-                     impl_->dir.string() + "'");
+    return not_found("no backup with id '" + prefix + "' in repository '" + impl_->dir.string() +
+                     "'");
   return *found;
 }
 

@@ -74,16 +74,15 @@ struct ParsedFrame {
 // Checks a whole frame (header and payload) read from `file` at `offset` and returns its
 // payload. kCorrupt when the magic, lengths or checksum do not match; `plain_length`, when
 // not 0, must match too.
-Result<ParsedFrame> parse_frame(std::span<const std::byte> frame,
-                                               std::uint32_t plain_length,
-                                               const std::string& file, std::uint64_t offset);
+Result<ParsedFrame> parse_frame(std::span<const std::byte> frame, std::uint32_t plain_length,
+                                const std::string& file, std::uint64_t offset);
 
 // The trailer: the chunk entries, then the footer.
 std::vector<std::byte> encode_pack_trailer(std::span<const PackEntry> entries);
 // From the footer (the last kPackFooterBytes of a pack of `file_bytes` bytes): how many
 // bytes the whole trailer takes.
-Result<std::uint64_t> parse_pack_footer(std::span<const std::byte> footer,
-                                        std::uint64_t file_bytes, const std::string& file);
+Result<std::uint64_t> parse_pack_footer(std::span<const std::byte> footer, std::uint64_t file_bytes,
+                                        const std::string& file);
 // The whole trailer (entries and footer) read from the end of a pack of `file_bytes` bytes.
 Result<std::vector<PackEntry>> parse_pack_trailer(std::span<const std::byte> trailer,
                                                   std::uint64_t file_bytes,

@@ -26,11 +26,10 @@ void RepositoryIndex::finish() {
     return;
   std::stable_sort(entries_.begin(), entries_.end(),
                    [](const IndexedChunk& a, const IndexedChunk& b) { return a.hash < b.hash; });
-  entries_.erase(std::unique(entries_.begin(), entries_.end(),
-                             [](const IndexedChunk& a, const IndexedChunk& b) {
-                               return a.hash == b.hash;
-                             }),
-                 entries_.end());
+  entries_.erase(
+      std::unique(entries_.begin(), entries_.end(),
+                  [](const IndexedChunk& a, const IndexedChunk& b) { return a.hash == b.hash; }),
+      entries_.end());
   entries_.shrink_to_fit();
   sorted_ = true;
 }

@@ -21,7 +21,9 @@ constexpr std::uint64_t kRestoreWriteBytesMax = std::uint64_t{4} << 20;
 // Gathers consecutive verified chunks and writes them to the target in large requests.
 class TargetWriter {
  public:
-  explicit TargetWriter(Volume& target) : target_(target) { buffer_.reserve(kRestoreWriteBytesMax); }
+  explicit TargetWriter(Volume& target) : target_(target) {
+    buffer_.reserve(kRestoreWriteBytesMax);
+  }
 
   Status append(std::uint64_t offset, std::span<const std::byte> bytes) {
     if (!buffer_.empty() && (offset != start_ + buffer_.size() ||

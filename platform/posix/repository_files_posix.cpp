@@ -54,8 +54,8 @@ Result<std::unique_ptr<RandomAccessFile>> RandomAccessFile::open(
     return failure(errno, "cannot examine", path);
   if (!S_ISREG(info.st_mode))
     return invalid_argument("'" + path.string() + "' is not a regular file");
-  return std::unique_ptr<RandomAccessFile>(new RandomAccessFile(
-      std::move(handle), path, static_cast<std::uint64_t>(info.st_size)));
+  return std::unique_ptr<RandomAccessFile>(
+      new RandomAccessFile(std::move(handle), path, static_cast<std::uint64_t>(info.st_size)));
 }
 
 Result<std::size_t> RandomAccessFile::read_at(std::uint64_t offset,

@@ -19,19 +19,19 @@ using testing::RepoRig;
 using testing::ScratchDir;
 namespace fs = std::filesystem;
 
-constexpr std::uint64_t kVolumeBytes = 256 * 1024;
+constexpr std::uint64_t kVolumeBytes = std::uint64_t{256} * 1024;
 
 struct Outcome {
-  int exact = 0;     // restore succeeded with the right bytes
-  int refused = 0;   // restore failed naming the file
+  int exact = 0;    // restore succeeded with the right bytes
+  int refused = 0;  // restore failed naming the file
   int verify_found = 0;
 };
 
 class BackupCorruption : public ::testing::Test {
  protected:
   void SetUp() override {
-    rig_ = std::make_unique<RepoRig>(dir_.repo(), RepositoryOptions{.chunk_bytes = 4096,
-                                                                    .pack_bytes_target = 1 << 20});
+    rig_ = std::make_unique<RepoRig>(
+        dir_.repo(), RepositoryOptions{.chunk_bytes = 4096, .pack_bytes_target = 1 << 20});
     volume_ = testing::memory_volume(kVolumeBytes);
     Random random(41);
     // Compressible data, so frames are small and hold several chunks.
@@ -150,7 +150,8 @@ TEST_F(BackupCorruption, TruncatedFilesAreRefused) {
     Outcome outcome;
     for (std::uint64_t keep : {std::uint64_t{0}, std::uint64_t{7}, pristine.size() / 2,
                                pristine.size() - 40, pristine.size() - 1}) {
-      testing::write_file_bytes(file, Bytes(pristine.begin(), pristine.begin() + static_cast<std::ptrdiff_t>(keep)));
+      testing::write_file_bytes(
+          file, Bytes(pristine.begin(), pristine.begin() + static_cast<std::ptrdiff_t>(keep)));
       check(file, keep, outcome);
     }
     testing::write_file_bytes(file, pristine);

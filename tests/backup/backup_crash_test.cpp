@@ -123,8 +123,9 @@ TEST(BackupCrash, HalfWrittenFilesAreIgnoredThenRemovedByPrune) {
   // trailer under a final-looking name.
   fs::path real_pack = testing::files_in(dir.repo() / "packs").at(0);
   Bytes pack = testing::file_bytes_of(real_pack);
-  testing::write_file_bytes(dir.repo() / "packs" / "0123456789abcdef0123456789abcdef.pack",
-                            Bytes(pack.begin(), pack.begin() + static_cast<std::ptrdiff_t>(pack.size() / 2)));
+  testing::write_file_bytes(
+      dir.repo() / "packs" / "0123456789abcdef0123456789abcdef.pack",
+      Bytes(pack.begin(), pack.begin() + static_cast<std::ptrdiff_t>(pack.size() / 2)));
   testing::write_file_bytes(dir.repo() / "packs" / "f00d.pack.tmp", Bytes(100, std::byte{1}));
   testing::write_file_bytes(dir.repo() / "index" / "abc.index.tmp", Bytes(10, std::byte{2}));
   testing::write_file_bytes(dir.repo() / "manifests" / "abc.manifest.tmp", Bytes(10));

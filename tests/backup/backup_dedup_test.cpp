@@ -70,7 +70,8 @@ TEST(BackupDedup, MostlyZeroGibibyteVolumeMakesATinyRepository) {
   RepoRig rig(dir.repo(), {.chunk_bytes = 64 * 1024});
   auto volume = testing::memory_volume(std::uint64_t{1} << 30);
   Random random(23);
-  for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{300} << 20, (std::uint64_t{1} << 30) - 8192})
+  for (std::uint64_t offset :
+       {std::uint64_t{0}, std::uint64_t{300} << 20, (std::uint64_t{1} << 30) - 8192})
     testing::write_bytes(*volume, offset, testing::random_bytes(random, 8192));
   auto one = rig.request(*volume);
   auto result = rig.backup(std::span(&one, 1), {.threads = 2});
@@ -81,8 +82,10 @@ TEST(BackupDedup, MostlyZeroGibibyteVolumeMakesATinyRepository) {
   EXPECT_LT(testing::bytes_on_disk(dir.repo() / "manifests"), 512u);
 
   auto target = testing::memory_volume(std::uint64_t{1} << 30, "target");
-  ASSERT_TRUE(restore(rig.repo(), result->set.volumes[0].id, *target, {.zeros = ZeroPolicy::kSkip}).ok());
-  for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{300} << 20, (std::uint64_t{1} << 30) - 8192}) {
+  ASSERT_TRUE(
+      restore(rig.repo(), result->set.volumes[0].id, *target, {.zeros = ZeroPolicy::kSkip}).ok());
+  for (std::uint64_t offset :
+       {std::uint64_t{0}, std::uint64_t{300} << 20, (std::uint64_t{1} << 30) - 8192}) {
     Bytes expected(8192);
     Bytes got(8192);
     ASSERT_TRUE(volume->read(offset, expected).ok());

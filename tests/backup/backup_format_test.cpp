@@ -44,7 +44,8 @@ TEST(BackupFormat, InitChecksSettingsAndRefusesNonEmptyDirectories) {
   ScratchDir dir;
   for (std::uint32_t chunk : {0u, 2048u, 3u * 4096, 8u << 20})
     EXPECT_EQ(Repository::init(dir.path() / "bad", {.chunk_bytes = chunk}).status().code(),
-              ErrorCode::kInvalidArgument) << chunk;
+              ErrorCode::kInvalidArgument)
+        << chunk;
   EXPECT_EQ(Repository::init(dir.path() / "bad", {.compression_level = 0}).status().code(),
             ErrorCode::kInvalidArgument);
   EXPECT_FALSE(fs::exists(dir.path() / "bad"));
@@ -118,16 +119,16 @@ TEST(BackupFormat, EveryTruncationOfEveryRecordIsRefused) {
   backup_detail::IndexFile index;
   index.packs = {hash_of(1), hash_of(2)};
   for (int i = 0; i < 5; ++i)
-    index.entries.push_back({hash_of(10 + i), static_cast<std::uint32_t>(i % 2), {16, 100, 0, 4096}});
+    index.entries.push_back(
+        {hash_of(10 + i), static_cast<std::uint32_t>(i % 2), {16, 100, 0, 4096}});
   std::sort(index.entries.begin(), index.entries.end(),
             [](const auto& a, const auto& b) { return a.hash < b.hash; });
   Bytes index_bytes = backup_detail::encode_index(index);
   auto parsed_index = backup_detail::parse_index(index_bytes, "i");
   ASSERT_TRUE(parsed_index.ok()) << parsed_index.status().to_string();
   EXPECT_EQ(parsed_index->entries.size(), 5u);
-  expect_truncations_refused(index_bytes, [](auto bytes) {
-    return backup_detail::parse_index(bytes, "i").status();
-  });
+  expect_truncations_refused(
+      index_bytes, [](auto bytes) { return backup_detail::parse_index(bytes, "i").status(); });
   backup_detail::SetRecord record{Uuid::from_name("s"), 5, {hash_of(1), hash_of(2)}};
   expect_truncations_refused(backup_detail::encode_set_record(record), [](auto bytes) {
     return backup_detail::parse_set_record(bytes, "s").status();
@@ -135,9 +136,8 @@ TEST(BackupFormat, EveryTruncationOfEveryRecordIsRefused) {
   backup_detail::RepositoryConfig config{65536, 1, 16 << 20, 1 << 20, Uuid::from_name("r")};
   Bytes config_bytes = backup_detail::encode_config(config);
   ASSERT_TRUE(backup_detail::parse_config(config_bytes, "c").ok());
-  expect_truncations_refused(config_bytes, [](auto bytes) {
-    return backup_detail::parse_config(bytes, "c").status();
-  });
+  expect_truncations_refused(
+      config_bytes, [](auto bytes) { return backup_detail::parse_config(bytes, "c").status(); });
   std::vector<backup_detail::PackEntry> entries{{hash_of(1), {16, 200, 0, 4096}},
                                                 {hash_of(2), {16, 200, 4096, 4096}}};
   Bytes trailer = backup_detail::encode_pack_trailer(entries);

@@ -29,15 +29,14 @@ TEST(BackupLock, PruneDuringABackupFailsBusyAndTheBackupRestoresExactly) {
   request.source = &holding;
   request.volume_name = "data";
   request.volume_id = volume->uuid();
-  auto running = std::async(std::launch::async, [&] {
-    return backup_set(**shared, std::span(&request, 1));
-  });
+  auto running =
+      std::async(std::launch::async, [&] { return backup_set(**shared, std::span(&request, 1)); });
   holding.wait_held();  // the backup is reading
 
   auto exclusive = Repository::open(dir.repo(), {.mode = LockMode::kExclusive});
   EXPECT_EQ(exclusive.status().code(), ErrorCode::kBusy);
-  auto waited = Repository::open(dir.repo(), {.mode = LockMode::kExclusive,
-                                              .lock_wait = std::chrono::milliseconds(50)});
+  auto waited = Repository::open(
+      dir.repo(), {.mode = LockMode::kExclusive, .lock_wait = std::chrono::milliseconds(50)});
   EXPECT_EQ(waited.status().code(), ErrorCode::kBusy);
   // Another backup or a restore may run meanwhile.
   auto another_shared = Repository::open(dir.repo(), {.mode = LockMode::kShared});
@@ -65,8 +64,8 @@ TEST(BackupLock, PruneWaitsForABackupWhenAskedTo) {
   auto shared = Repository::open(dir.repo(), {.mode = LockMode::kShared});
   ASSERT_TRUE(shared.ok());
   auto waiting = std::async(std::launch::async, [&] {
-    return Repository::open(dir.repo(), {.mode = LockMode::kExclusive,
-                                         .lock_wait = std::chrono::seconds(30)});
+    return Repository::open(dir.repo(),
+                            {.mode = LockMode::kExclusive, .lock_wait = std::chrono::seconds(30)});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   shared = Status(ErrorCode::kAborted, "the backup ended");

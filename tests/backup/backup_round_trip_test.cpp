@@ -25,8 +25,8 @@ constexpr std::uint64_t kVolumeBytes = (4 << 20) + 3 * 4096;
 void fill_initial(Volume& volume, Random& random) {
   for (int i = 0; i < 24; ++i) {
     std::uint64_t offset = random.uniform(kVolumeBytes / 512) * 512;
-    std::uint64_t length = std::min<std::uint64_t>((1 + random.uniform(128)) * 512,
-                                                   kVolumeBytes - offset);
+    std::uint64_t length =
+        std::min<std::uint64_t>((1 + random.uniform(128)) * 512, kVolumeBytes - offset);
     testing::write_bytes(volume, offset, testing::random_bytes(random, length));
   }
   Bytes pattern(kChunk, std::byte{0x5a});
@@ -40,8 +40,8 @@ std::vector<Extent> change(Volume& volume, Random& random) {
   int writes = 1 + static_cast<int>(random.uniform(6));
   for (int i = 0; i < writes; ++i) {
     std::uint64_t offset = random.uniform(kVolumeBytes / 512) * 512;
-    std::uint64_t length = std::min<std::uint64_t>((1 + random.uniform(64)) * 512,
-                                                   kVolumeBytes - offset);
+    std::uint64_t length =
+        std::min<std::uint64_t>((1 + random.uniform(64)) * 512, kVolumeBytes - offset);
     Bytes data = random.uniform(4) == 0 ? Bytes(length) : testing::random_bytes(random, length);
     testing::write_bytes(volume, offset, data);
     changed.push_back(Extent{offset, length});
@@ -76,7 +76,8 @@ TEST(BackupRoundTrip, FullThenIncrementalChainRestoresEveryGeneration) {
     ASSERT_FALSE(id.empty());
     // Only the repository chunks the changes touch are read, nothing else.
     EXPECT_GT(counting.bytes_read(), 0u);
-    EXPECT_LE(counting.bytes_read(), chunks_touched(changed) * kChunk) << "generation " << generation;
+    EXPECT_LE(counting.bytes_read(), chunks_touched(changed) * kChunk)
+        << "generation " << generation;
     EXPECT_EQ(rig.last_result().bytes_read, counting.bytes_read());
     generations.emplace_back(id, testing::read_all(*volume));
   }
@@ -127,7 +128,8 @@ TEST(BackupRoundTrip, OutputDoesNotDependOnThreadCount) {
     auto result = rig.backup(std::span(&one, 1), {.threads = threads, .memory_bytes_max = 8 << 20});
     ASSERT_TRUE(result.ok()) << result.status().to_string();
     for (const char* sub : {"packs", "index", "manifests", "sets"}) {
-      for (const auto& file : testing::files_in(dir.path() / ("repo" + std::to_string(threads)) / sub))
+      for (const auto& file :
+           testing::files_in(dir.path() / ("repo" + std::to_string(threads)) / sub))
         names[threads].push_back(std::string(sub) + "/" + file.filename().string());
     }
   }
@@ -142,10 +144,10 @@ TEST(BackupRoundTrip, VolumesOfOneSetAreCommittedAndRestoredTogether) {
   auto first = testing::memory_volume(1 << 20, "first");
   auto second = testing::memory_volume(2 << 20, "second");
   Random random(9);
-  Bytes shared = testing::random_bytes(random, 256 * 1024);
+  Bytes shared = testing::random_bytes(random, std::uint64_t{256} << 10);
   testing::write_bytes(*first, 0, shared);
-  testing::write_bytes(*second, 512 * 1024, shared);  // same chunks, another offset
-  testing::write_bytes(*second, 0, testing::random_bytes(random, 64 * 1024));
+  testing::write_bytes(*second, std::uint64_t{512} << 10, shared);  // same chunks, another offset
+  testing::write_bytes(*second, 0, testing::random_bytes(random, std::uint64_t{64} << 10));
   std::vector<VolumeBackupRequest> requests{rig.request(*first), rig.request(*second)};
   requests[1].set_id = requests[0].set_id;
   auto result = rig.backup(requests);
@@ -190,7 +192,7 @@ TEST(BackupRoundTrip, ZeroPoliciesBringZeroChunksToTheTarget) {
   RepoRig rig(dir.repo());
   auto volume = testing::memory_volume(1 << 20);
   Random random(4);
-  Bytes data = testing::random_bytes(random, 64 * 1024);
+  Bytes data = testing::random_bytes(random, std::uint64_t{64} << 10);
   testing::write_bytes(*volume, 0, data);
   std::string id = rig.backup_one(*volume);
   for (ZeroPolicy policy : {ZeroPolicy::kDiscard, ZeroPolicy::kWrite, ZeroPolicy::kSkip}) {
@@ -227,7 +229,7 @@ TEST(BackupRoundTrip, MalformedRequestsAreRefused) {
   EXPECT_EQ(rig.backup(std::span(&no_source, 1)).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(rig.backup({}).status().code(), ErrorCode::kInvalidArgument);
 
-  auto small = testing::memory_volume(512 * 1024, "small");
+  auto small = testing::memory_volume(std::uint64_t{512} << 10, "small");
   EXPECT_EQ(restore(rig.repo(), base, *small).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(restore(rig.repo(), "zz", *volume).code(), ErrorCode::kInvalidArgument);
   // Nothing was committed by the refused requests.

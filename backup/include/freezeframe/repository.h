@@ -108,12 +108,12 @@ class Repository {
   // anything. Returns it opened exclusive. The config file is written last, so a directory
   // left by an interrupted init is not a repository (open() says kNotFound).
   static Result<std::unique_ptr<Repository>> init(const std::filesystem::path& dir,
-                                                   const RepositoryOptions& options);
+                                                  const RepositoryOptions& options);
   // Opens the repository in `dir` and takes its lock in options.mode. kNotFound when there is
   // no repository; kUnsupportedVersion for a newer format; kCorrupt for a damaged config;
   // kBusy when the lock is held past options.lock_wait.
   static Result<std::unique_ptr<Repository>> open(const std::filesystem::path& dir,
-                                                   const RepositoryOpenOptions& options);
+                                                  const RepositoryOpenOptions& options);
 
   ~Repository();
   Repository(const Repository&) = delete;
