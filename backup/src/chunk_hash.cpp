@@ -51,16 +51,16 @@ std::uint64_t checksum64(std::span<const std::byte> data, std::uint64_t seed) {
 }
 
 bool is_all_zero(std::span<const std::byte> data) {
-  // Word at a time: this runs over every byte a backup reads.
-  std::size_t i = 0;
-  for (; i + 8 <= data.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, data.data() + i, 8);
-    if (word != 0)
+  // memcmp against a block of zeros: the C library's vectorised compare runs over every byte
+  // a backup reads, at memory speed even in unoptimised builds.
+  static constexpr std::size_t kZeroBlockBytes = 4096;
+  static const std::byte kZeros[kZeroBlockBytes] = {};
+  for (std::size_t at = 0; at < data.size(); at += kZeroBlockBytes) {
+    std::size_t length = std::min(kZeroBlockBytes, data.size() - at);
+    if (std::memcmp(data.data() + at, kZeros, length) != 0)
       return false;
   }
-  return std::all_of(data.begin() + static_cast<std::ptrdiff_t>(i), data.end(),
-                     [](std::byte b) { return b == std::byte{0}; });
+  return true;
 }
 
 }  // namespace freezeframe::backup_detail
