@@ -122,7 +122,7 @@ TEST(BackupMemory, SixteenGibibyteSparseVolumeBacksUpInBoundedMemory) {
   GeneratedVolume volume;
   std::string id = rig.backup_one(volume);
   ASSERT_FALSE(id.empty());
-  EXPECT_EQ(rig.last_result().new_chunks, (std::uint64_t{1} << 30) / (64 * 1024));
+  EXPECT_EQ(rig.last_result().new_chunks, (std::uint64_t{1} << 30) / (std::uint64_t{64} << 10));
   EXPECT_EQ(rig.last_result().bytes_read, kVolumeBytes);
   std::uint64_t peak = peak_resident_bytes();
   EXPECT_LT(peak, std::uint64_t{128} << 20) << "peak resident " << (peak >> 20) << " MiB";
