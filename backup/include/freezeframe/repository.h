@@ -12,10 +12,11 @@
 // set record, in that order, each durable before the next is written; only forget and prune
 // remove files. An interrupted backup leaves a valid repository (see backup.h).
 //
-// Locking: the repository directory is locked with StoreLock (store_lock.h). Backups,
-// restores and verifies take it shared, so several run at once; forget and prune take it
-// exclusive, so they never remove what a running backup relies on. A Repository holds its
-// lock from open() until it is destroyed.
+// Locking: the repository directory is locked with StoreLock (store_lock.h) in the mode
+// open() is given, from open() until the Repository is destroyed. Open it shared to back up,
+// restore, verify or list, so several of those run at once; forget and prune need it opened
+// exclusive, so they never remove what a running backup has found by dedup and is about to
+// reference. An exclusive open during a backup waits up to lock_wait, then fails with kBusy.
 //
 // Errors: kNotFound when the directory or a file the repository needs is missing;
 // kCorrupt when a file fails validation (magic, bounds, checksum), with a message naming
