@@ -83,8 +83,9 @@ struct VolumeBackupRequest {
 struct BackupOptions {
   // Hash-and-compress worker threads (1 to 64).
   unsigned threads = 2;
-  // Bound on the data buffered by the pipeline (read blocks, frames, the open pack's trailer
-  // excluded); at least 8 MiB.
+  // Bound on the data the pipeline buffers: read blocks and their plain and compressed
+  // frames (at least 8 MiB). The volume's chunk list (16 bytes per chunk), the index (36
+  // bytes per unique chunk) and the entries of the packs written come on top.
   std::uint64_t memory_bytes_max = std::uint64_t{64} << 20;
   // Called from one thread, at most once per progress_interval, and once at the end.
   ProgressCallback on_progress{};
