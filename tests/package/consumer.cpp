@@ -1,6 +1,8 @@
 // Uses the installed headers and libraries: a memory volume behind a simulated disk, a write,
 // a crash after a flush, and a read back; then an image file in a scratch directory, written,
-// flushed, reopened and read back. Exits non-zero on any mismatch.
+// flushed, reopened and read back; then a backup repository in a scratch directory, a volume
+// backed up and restored. Exits non-zero on any mismatch.
+#include <freezeframe/backup.h>
 #include <freezeframe/file_volume.h>
 #include <freezeframe/memory_volume.h>
 #include <freezeframe/sim/sim_volume.h>
@@ -48,6 +50,44 @@ int file_volume_round_trip() {
   return result;
 }
 
+int backup_round_trip() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "ff-consumer-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const std::filesystem::path dir = pattern;
+  int result = 1;
+  auto source = freezeframe::MemoryVolume::create({.name = "source", .size_bytes = 1 << 20});
+  auto target = freezeframe::MemoryVolume::create({.name = "target", .size_bytes = 1 << 20});
+  auto repo = freezeframe::Repository::init(dir / "repo", {});
+  std::vector<std::byte> data(65536, std::byte{0x6b});
+  std::vector<std::byte> back(65536);
+  if (!source.ok() || !target.ok() || !repo.ok() || !source.value()->write(65536, data).ok()) {
+    std::fprintf(stderr, "backup setup failed\n");
+  } else {
+    freezeframe::VolumeBackupRequest request;
+    request.source = source.value().get();
+    request.volume_name = "source";
+    auto backup = freezeframe::backup_set(*repo.value(), std::span(&request, 1));
+    if (!backup.ok()) {
+      std::fprintf(stderr, "backup: %s\n", backup.status().to_string().c_str());
+    } else if (!freezeframe::restore(*repo.value(), backup.value().set.volumes[0].id,
+                                     *target.value())
+                    .ok() ||
+               !target.value()->read(65536, back).ok() || back != data) {
+      std::fprintf(stderr, "restore differs\n");
+    } else {
+      std::printf("consumer: backup %s ok\n", backup.value().set.volumes[0].id.c_str());
+      result = 0;
+    }
+  }
+  repo = freezeframe::Status(freezeframe::ErrorCode::kAborted, "closed");
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return result;
+}
+
 }  // namespace
 
 int main() {
@@ -72,5 +112,7 @@ int main() {
     return 1;
   }
   std::printf("consumer: %s ok\n", volume.identity().name.c_str());
-  return file_volume_round_trip();
+  if (file_volume_round_trip() != 0)
+    return 1;
+  return backup_round_trip();
 }
