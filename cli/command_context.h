@@ -100,6 +100,8 @@ std::vector<CommandSpec> shadowstorage_commands();
 std::vector<CommandSpec> other_commands();
 // check (commands_check.cpp).
 std::vector<CommandSpec> check_commands();
+// backup, backup list, restore, verify, prune (commands_backup.cpp).
+std::vector<CommandSpec> backup_commands();
 // vssadmin VERB NOUN /Switch=value...
 CommandSpec vssadmin_command();
 

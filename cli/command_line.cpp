@@ -24,8 +24,8 @@ namespace command {
 const std::vector<CommandSpec>& native_commands() {
   static const std::vector<CommandSpec> kCommands = [] {
     std::vector<CommandSpec> all;
-    for (auto group :
-         {volume_commands, shadow_commands, shadowstorage_commands, other_commands, check_commands})
+    for (auto group : {volume_commands, shadow_commands, shadowstorage_commands, other_commands,
+                       check_commands, backup_commands})
       for (CommandSpec& spec : group())
         all.push_back(std::move(spec));
     return all;
@@ -138,7 +138,7 @@ class UsageFormatter : public CLI::Formatter {
              "usage,\n"
              "            3 store busy (the message names the holder's pid),\n"
              "            4 no such volume, shadow copy, set, writer or provider,\n"
-             "            5 check found damage\n";
+             "            5 check or verify found damage\n";
     return out.str();
   }
 
@@ -185,9 +185,15 @@ class Parser {
 
   // The leaf CLI11 chose; without one, --version is the command `version` (if there is one).
   Leaf* chosen() {
+    // The deepest parsed leaf: "backup list" over "backup", whose app is also its group.
+    Leaf* deepest_leaf = nullptr;
     for (Leaf& leaf : leaves_)
-      if (leaf.app->parsed())
-        return &leaf;
+      if (leaf.app->parsed() &&
+          (deepest_leaf == nullptr ||
+           split_words(leaf.spec->words).size() > split_words(deepest_leaf->spec->words).size()))
+        deepest_leaf = &leaf;
+    if (deepest_leaf != nullptr)
+      return deepest_leaf;
     if (version_->count() != 0)
       for (Leaf& leaf : leaves_)
         if (leaf.spec->words == "version")
@@ -226,16 +232,24 @@ class Parser {
       path += (path.empty() ? "" : " ") + words[i];
       CLI::App*& group = groups_[path];
       if (group == nullptr) {
-        auto summary = group_summaries().find(words[i]);
-        group = parent->add_subcommand(
-            words[i], summary == group_summaries().end() ? std::string() : summary->second);
-        group->require_subcommand(1);
+        if (auto leaf_app = leaf_apps_.find(path); leaf_app != leaf_apps_.end()) {
+          // A command that is also a group ("backup" and "backup list"): its own options, or
+          // one of its subcommands.
+          group = leaf_app->second;
+          group->require_subcommand(0, 1);
+        } else {
+          auto summary = group_summaries().find(words[i]);
+          group = parent->add_subcommand(
+              words[i], summary == group_summaries().end() ? std::string() : summary->second);
+          group->require_subcommand(1);
+        }
       }
       parent = group;
     }
     Leaf& leaf = leaves_.emplace_back();
     leaf.spec = &spec;
     leaf.app = parent->add_subcommand(words.back(), spec.summary);
+    leaf_apps_[spec.words] = leaf.app;
     for (const OptionSpec& option : spec.options) {
       CLI::Option* added = option.value.empty()
                                ? leaf.app->add_flag("--" + option.name)->disable_flag_override()
@@ -252,6 +266,7 @@ class Parser {
   CLI::App app_{"freezeframe: volume snapshots, as vssadmin and diskshadow", "freezeframe"};
   std::deque<Leaf> leaves_;
   std::map<std::string, CLI::App*> groups_;
+  std::map<std::string, CLI::App*> leaf_apps_;  // by words
   CLI::Option* store_ = nullptr;
   CLI::Option* wait_ = nullptr;
   CLI::Option* json_ = nullptr;

@@ -24,7 +24,8 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitBusy = 3;
 constexpr int kExitNotFound = 4;
-// `check` ran and found damage (or images the catalog does not name).
+// `check` ran and found damage (or images the catalog does not name), or `verify` found a
+// damaged backup.
 constexpr int kExitDamaged = 5;
 
 int exit_code_for(const Status& status);
