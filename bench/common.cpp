@@ -43,6 +43,27 @@ bool parse_u64(std::string_view text, std::uint64_t& out) {
   return error == std::errc() && ptr == end && out > 0;
 }
 
+// "none", or a comma-separated list of known tools (each once).
+std::optional<std::vector<std::string>> parse_tools(std::string_view text) {
+  std::vector<std::string> tools;
+  if (text == "none") {
+    return tools;
+  }
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string tool(text.substr(0, comma));
+    if ((tool != "zstd" && tool != "restic" && tool != "borg") ||
+        std::find(tools.begin(), tools.end(), tool) != tools.end()) {
+      return std::nullopt;
+    }
+    tools.push_back(tool);
+    if (comma == std::string_view::npos) {
+      return tools;
+    }
+    text.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 Settings& settings() {
@@ -54,6 +75,8 @@ std::optional<std::string> parse_flags(int argc, char** argv) {
   Settings& s = settings();
   std::optional<std::uint64_t> volume_mib;
   std::optional<std::uint64_t> ops;
+  std::optional<std::uint64_t> backup_image_mib;
+  std::optional<std::vector<std::string>> backup_tools;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::uint64_t number = 0;
@@ -75,6 +98,18 @@ std::optional<std::string> parse_flags(int argc, char** argv) {
         return "flag " + std::string(arg) + ": expected a positive whole number";
       }
       ops = number;
+    } else if (arg.starts_with("--backup-image-mib=")) {
+      if (!parse_u64(arg.substr(19), number)) {
+        return "flag " + std::string(arg) + ": expected a positive whole number of MiB";
+      }
+      backup_image_mib = number;
+    } else if (arg.starts_with("--backup-tools=")) {
+      std::optional<std::vector<std::string>> tools = parse_tools(arg.substr(15));
+      if (!tools) {
+        return "flag " + std::string(arg) +
+               ": expected none or a comma-separated list of zstd, restic, borg";
+      }
+      backup_tools = std::move(tools);
     } else {
       return "unknown flag " + std::string(arg) + " (see --help)";
     }
@@ -88,6 +123,10 @@ std::optional<std::string> parse_flags(int argc, char** argv) {
     s.snapshot_creates = 3;
     s.snapshot_op_repetitions = 1;
     s.space_changed_bytes = 4 * kMiB;
+    s.backup_image_bytes = 32 * kMiB;
+    s.backup_sparse_bytes = 64 * kMiB;
+    s.backup_sparse_data_bytes = kMiB;
+    s.backup_tools.clear();
   } else if (s.full) {
     s.volume_bytes = 1024 * kMiB;
     s.ops = 16384;
@@ -101,6 +140,12 @@ std::optional<std::string> parse_flags(int argc, char** argv) {
   if (ops) {
     s.ops = *ops;
   }
+  if (backup_image_mib) {
+    s.backup_image_bytes = *backup_image_mib * kMiB;
+  }
+  if (backup_tools) {
+    s.backup_tools = std::move(*backup_tools);
+  }
   s.space_changed_bytes = std::min(s.space_changed_bytes, s.volume_bytes / 2);
   return std::nullopt;
 }
@@ -113,8 +158,12 @@ void print_flags_help() {
       "  --direct          open every image file with direct I/O (bypass the page cache)\n"
       "  --volume-mib=N    origin size of the write, read, space and sweep suites (256)\n"
       "  --ops=N           writes per timed write pass (4096)\n"
-      "  --smoke           tiny sizes: every benchmark once, quickly (CI)\n"
-      "  --full            larger sizes (1024 MiB, 16384 ops) and bigger parameter sets\n");
+      "  --smoke           tiny sizes: every benchmark once, quickly (CI); the backup suite\n"
+      "                    runs a 32 MiB image and no other tool\n"
+      "  --full            larger sizes (1024 MiB, 16384 ops) and bigger parameter sets\n"
+      "  --backup-image-mib=N  image size of the backup suite (1024; smoke 32)\n"
+      "  --backup-tools=LIST   tools the backup suite compares with: none or a comma-\n"
+      "                    separated list of zstd, restic, borg (all three; smoke none)\n");
 }
 
 Status prepare_scratch_dir() {

@@ -54,6 +54,12 @@ struct Settings {
   std::uint32_t snapshot_op_repetitions = 3;
   // Bytes written after the snapshot in the space suite.
   std::uint64_t space_changed_bytes = 64 * kMiB;
+  // Backup suite: the mixed image, the sparse volume of the memory measurement and the data
+  // it holds, and the tools compared against (any of zstd, restic, borg).
+  std::uint64_t backup_image_bytes = kGiB;
+  std::uint64_t backup_sparse_bytes = 16 * kGiB;
+  std::uint64_t backup_sparse_data_bytes = kGiB;
+  std::vector<std::string> backup_tools = {"zstd", "restic", "borg"};
 };
 
 Settings& settings();
@@ -244,5 +250,6 @@ void register_read_benchmarks();
 void register_snapshot_benchmarks();
 void register_space_benchmarks();
 void register_sweep_benchmarks();
+void register_backup_benchmarks();
 
 }  // namespace freezeframe::bench

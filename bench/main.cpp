@@ -1,6 +1,7 @@
 // freezeframe_bench: the Google Benchmark suites of freezeframe in one executable (write,
-// read, snapshot, space, sweep; see bench/README.md). Google Benchmark's flags are taken
-// first; the rest are the suite's own (--dir, --direct, --volume-mib, --ops, --smoke, --full).
+// read, snapshot, space, sweep, backup; see bench/README.md). Google Benchmark's flags are taken
+// first; the rest are the suite's own (--dir, --direct, --volume-mib, --ops, --smoke, --full,
+// --backup-image-mib, --backup-tools).
 // Exits 2 on an unknown flag and 1 if any benchmark failed.
 //
 // Reported names are exactly the registered `<suite>/<key>:<value>/...`: the reporters drop
@@ -180,6 +181,7 @@ int main(int argc, char** argv) {
   register_snapshot_benchmarks();
   register_space_benchmarks();
   register_sweep_benchmarks();
+  register_backup_benchmarks();
 
   if (output.list_tests) {
     const int status = list_tests();

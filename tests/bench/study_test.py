@@ -107,8 +107,42 @@ class StudyTest(unittest.TestCase):
         self.assertEqual(
             self.status_of("CoW sequential first write / qcow2-internal-snapshot (16 KiB)"),
             "MISSING")
-        self.assertIn("11 of 16 targets pass", self.report)
+        self.assertIn("15 of 22 targets pass", self.report)
         self.assertRegex(self.result.stdout, re.compile(r"^FAIL +CoW rewrite", re.M))
+
+    def test_backup_targets_come_from_the_backup_run(self):
+        # The sample: ours 2 s full, 0.1 s incremental; zstd 2.5 s, restic 6 s and borg 4 s
+        # incremental; restore 2 s against a raw write of 1.5 s; 600 MiB against borg's 700.
+        self.assertEqual(self.status_of(
+            "Backup: full backup throughput / zstd -1 -T2 (1 GiB mixed image)"), "PASS")
+        self.assertEqual(self.status_of(
+            "Backup: restic incremental time / ours (1% of chunks changed)"), "PASS")
+        self.assertEqual(self.status_of(
+            "Backup: borg incremental time / ours (1% of chunks changed)"), "FAIL")
+        self.assertEqual(self.status_of("Backup: restore throughput / raw sequential write"),
+                         "FAIL")
+        self.assertEqual(self.status_of(
+            "Backup: repository bytes / borg's (full + incremental)"), "PASS")
+        self.assertEqual(self.status_of(
+            "Backup: peak memory, 16 GiB sparse volume holding 1 GiB (MiB)"), "PASS")
+        self.assertIn("ours 2 s, zstd 2.5 s", self.report)
+        self.assertIn("ours 600.0 MiB, borg 700.0 MiB; after the full backup 0.90", self.report)
+
+    def test_backup_figures_in_csv_report_and_plot(self):
+        params = dict(source="freezeframe", image_mib=1024, sparse_mib=16384,
+                      tools="zstd+restic+borg")
+        self.assertEqual(self.value("backup", "incremental_s", **params)["unit"], "s")
+        self.assertEqual(self.value("backup", "repository_bytes", **params)["unit"], "B")
+        self.assertEqual(self.value("backup", "peak_memory_mib", **params)["unit"], "MiB")
+        self.assertEqual(float(self.value("backup", "repository_chunk_bytes",
+                                          **params)["value"]), 65536.0)
+        # One row per figure, not one column each.
+        self.assertIn("## Backup", self.report)
+        self.assertIn("| ratio_full_to_zstd | 1.25 | ratio |", self.report)
+        for extension in ("png", "svg"):
+            path = os.path.join(self.out, "plots", f"backup_times.{extension}")
+            self.assertGreater(os.path.getsize(path), 1000, path)
+        self.assertIn("(plots/backup_times.svg)", self.report)
 
     def test_report_names_the_environment_and_the_failed_benchmark(self):
         for field in ("kernel", "CPU", "scratch file system", "I/O", "git commit"):
@@ -172,6 +206,26 @@ class QemuComparisonTest(unittest.TestCase):
         row = targets["RoW sequential first write / qcow2-overlay (16 KiB)"]
         self.assertEqual(row.status, "FAIL")
         self.assertAlmostEqual(row.value, 700.0 / 800.0)
+
+    def test_backup_targets_are_missing_without_the_backup_run(self):
+        ms = [m for m in self.ms if m.suite != "backup"]
+        backup = [t for t in self.study.evaluate_targets(ms) if t.name.startswith("Backup:")]
+        self.assertEqual(len(backup), 6)
+        self.assertTrue(all(t.status == "MISSING" for t in backup))
+        self.assertNotIn("backup_times", dict(self.study.plot_all(ms, self.dir)))
+
+    def test_backup_run_is_appended_to_the_replayable_json(self):
+        path = os.path.join(self.dir, "bench.json")
+        with open(JSON) as f:
+            document = json.load(f)
+        backup = {"benchmarks": [b for b in document["benchmarks"]
+                                 if b["name"].startswith("backup/")]}
+        document["benchmarks"] = [b for b in document["benchmarks"]
+                                  if not b["name"].startswith("backup/")]
+        self.study.append_benchmarks(path, document, backup)
+        with open(path) as f:
+            ms, _ = self.study.load_benchmark_json(json.load(f))
+        self.assertEqual(self.study.value_of(ms, "ratio_full_to_zstd", suite="backup"), 1.25)
 
     def test_request_count_comes_from_our_sequential_pass(self):
         # The sample's sequential pass: 1 ms at its rate, in 16 KiB requests.
