@@ -62,6 +62,19 @@ std::string time_text(std::int64_t ns) {
   return format_iso8601_utc(Nanoseconds(ns));
 }
 
+// "12.3 MiB/s, 0:42 left" for the progress bar.
+std::string rate_text(const BackupProgress& progress) {
+  if (progress.bytes_per_second <= 0)
+    return {};
+  std::string text = format_bytes(static_cast<std::uint64_t>(progress.bytes_per_second)) + "/s";
+  if (progress.time_left) {
+    const auto seconds = progress.time_left->count();
+    const std::string two = std::to_string(seconds % 60);
+    text += ", " + std::to_string(seconds / 60) + ":" + (two.size() < 2 ? "0" : "") + two + " left";
+  }
+  return text;
+}
+
 json backup_json(const BackupInfo& info) {
   return {{"id", info.id},
           {"volume", info.volume_name},
@@ -168,7 +181,9 @@ Status backup_command(Context& ctx) {
   BackupOptions options;
   options.threads = threads;
   Progress progress("backing up " + names, total_bytes);
-  options.on_progress = [&](const BackupProgress& p) { progress.update(p.bytes_done); };
+  options.on_progress = [&](const BackupProgress& p) {
+    progress.update(p.bytes_done, rate_text(p));
+  };
   FF_ASSIGN_OR_RETURN(BackupSetResult result, backup_set(*repository, requests, options));
   progress.finish();
   sources.clear();
@@ -254,7 +269,9 @@ Status restore_command(Context& ctx) {
   FF_ASSIGN_OR_RETURN(BackupInfo info, repository->find(id));
   RestoreOptions options;
   Progress progress("restoring " + info.id.substr(0, 8), info.volume_bytes);
-  options.on_progress = [&](const BackupProgress& p) { progress.update(p.bytes_done); };
+  options.on_progress = [&](const BackupProgress& p) {
+    progress.update(p.bytes_done, rate_text(p));
+  };
   std::string target_text;
   if (to) {
     // A new image file: it reads as zeros, so zero runs are left as holes.

@@ -35,16 +35,26 @@ Progress::~Progress() {
 }
 
 void Progress::update(std::uint64_t done) {
+  update(done, last_detail_);
+}
+
+void Progress::update(std::uint64_t done, const std::string& detail) {
   if (!enabled_ || finished_)
     return;
-  int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
-  if (percent == last_percent_)
+  int percent =
+      total_ == 0 ? 100 : static_cast<int>(std::min<std::uint64_t>(done, total_) * 100 / total_);
+  if (percent == last_percent_ && detail == last_detail_)
     return;
+  // Pad over what a longer detail left on the line.
+  const std::size_t pad =
+      last_detail_.size() > detail.size() ? last_detail_.size() - detail.size() : 0;
   last_percent_ = percent;
+  last_detail_ = detail;
   constexpr int kWidth = 30;
   int filled = percent * kWidth / 100;
   std::cerr << "\r" << label_ << " [" << std::string(filled, '#')
-            << std::string(kWidth - filled, ' ') << "] " << percent << "%" << std::flush;
+            << std::string(kWidth - filled, ' ') << "] " << percent << "%"
+            << (detail.empty() ? "" : "  " + detail) << std::string(pad, ' ') << std::flush;
 }
 
 void Progress::finish() {

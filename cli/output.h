@@ -26,6 +26,8 @@ class Progress {
   Progress(std::string label, std::uint64_t total);
   ~Progress();
   void update(std::uint64_t done);
+  // As update(), with `detail` (a rate, a time left) after the percentage.
+  void update(std::uint64_t done, const std::string& detail);
   void finish();
 
  private:
@@ -33,6 +35,7 @@ class Progress {
   std::uint64_t total_;
   bool enabled_;
   int last_percent_ = -1;
+  std::string last_detail_;
   bool finished_ = false;
 };
 
