@@ -293,7 +293,7 @@ TEST(ProviderEvents, NotFoundAfterDeletionForSpaceNamesTheOverflowPolicyAndCause
     auto info = provider.snapshot_info(ids[0]);
     ASSERT_FALSE(info.ok());
     EXPECT_EQ(info.status().code(), ErrorCode::kNotFound);
-    const std::string& message = info.status().message();
+    const std::string message = info.status().message();
     EXPECT_THAT(message, HasSubstr("snapshot " + ids[0].to_string() + " not found on '"));
     EXPECT_THAT(message, HasSubstr("it was deleted by the overflow policy to make room"));
     EXPECT_THAT(message, HasSubstr("is full"));
