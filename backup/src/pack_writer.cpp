@@ -17,6 +17,14 @@ PackWriter::~PackWriter() {
     file_.reset();
     remove_file(temp_path_).ignore_error();  // prune would remove it too
   }
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    flusher_.join();
+  }
 }
 
 Status PackWriter::open_pack() {
@@ -44,7 +52,7 @@ Status PackWriter::add_frame(std::span<const std::byte> payload, std::uint32_t p
   std::uint64_t trailer_bytes =
       (entries_.size() + chunks.size()) * kPackEntryBytes + kPackFooterBytes;
   if (file_ && !entries_.empty() && size_ + frame_bytes + trailer_bytes > pack_bytes_target_)
-    FF_TRY(finish());
+    FF_TRY(close_pack());
   if (!file_)
     FF_TRY(open_pack());
   // Offsets are 32-bit: a pack never reaches 4 GiB (the target is at most 1 GiB, and one
@@ -63,26 +71,77 @@ Status PackWriter::add_frame(std::span<const std::byte> payload, std::uint32_t p
   return Status();
 }
 
-Status PackWriter::finish() {
-  if (!file_)
-    return Status();
-  FF_TRY(append(encode_pack_trailer(entries_)));
-  FF_TRY(file_->finish());
-  file_.reset();
-  WrittenPack pack;
-  pack.id = hash_->digest();
-  pack.bytes = size_;
-  pack.entries = std::move(entries_);
-  entries_.clear();
-  std::filesystem::path final_path = packs_dir_ / (pack.id.hex() + std::string(kPackSuffix));
-  Status renamed = rename_file(temp_path_, final_path);
-  if (!renamed.ok()) {
+Status PackWriter::close_pack() {
+  FF_ASSERT(file_.has_value());
+  Status trailer = append(encode_pack_trailer(entries_));
+  if (!trailer.ok()) {
+    file_.reset();
     remove_file(temp_path_).ignore_error();
-    return renamed;
+    return trailer;
   }
-  FF_TRY(sync_directory(packs_dir_));
-  packs_.push_back(std::move(pack));
-  return Status();
+  ClosedPack closed{std::move(*file_), temp_path_, WrittenPack{}};
+  file_.reset();
+  closed.pack.id = hash_->digest();
+  closed.pack.bytes = size_;
+  closed.pack.entries = std::move(entries_);
+  entries_.clear();
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return closed_.size() + (flushing_ ? 1 : 0) < kClosedPacksMax; });
+  closed_.push_back(std::move(closed));
+  if (!flusher_.joinable())
+    flusher_ = std::thread([this] { flush_closed_packs(); });
+  changed_.notify_all();
+  return flush_error_;
+}
+
+Status PackWriter::flush_one(ClosedPack& closed) {
+  Status flushed = closed.file.finish_file();
+  std::filesystem::path final_path = packs_dir_ / (closed.pack.id.hex() + std::string(kPackSuffix));
+  if (flushed.ok())
+    flushed = rename_file(closed.temp_path, final_path);
+  if (!flushed.ok())
+    remove_file(closed.temp_path).ignore_error();
+  return flushed;
+}
+
+void PackWriter::flush_closed_packs() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stopping_ || !closed_.empty(); });
+    if (closed_.empty())
+      return;
+    ClosedPack closed = std::move(closed_.front());
+    closed_.pop_front();
+    flushing_ = true;
+    lock.unlock();
+    Status flushed = flush_one(closed);
+    lock.lock();
+    flushing_ = false;
+    if (flushed.ok()) {
+      directory_changed_ = true;
+      packs_.push_back(std::move(closed.pack));
+    } else if (flush_error_.ok()) {
+      flush_error_ = std::move(flushed);
+    }
+    changed_.notify_all();
+  }
+}
+
+Status PackWriter::finish() {
+  Status status;
+  if (file_)
+    status = close_pack();
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return closed_.empty() && !flushing_; });
+  if (status.ok())
+    status = flush_error_;
+  if (directory_changed_) {
+    directory_changed_ = false;
+    Status synced = sync_directory(packs_dir_);
+    if (status.ok())
+      status = std::move(synced);
+  }
+  return status;
 }
 
 }  // namespace freezeframe::backup_detail

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
 
 #include "freezeframe/assert.h"
@@ -117,22 +118,30 @@ Result<BackupInfo> Repository::find(std::string_view id_or_prefix) const {
       prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
     return invalid_argument("backup id '" + std::string(id_or_prefix) +
                             "' is not 4 to 32 hex digits");
-  FF_ASSIGN_OR_RETURN(auto sets, list());
-  std::optional<BackupInfo> found;
+  // The set records name the manifests: only the one the prefix names is loaded (a backup's
+  // manifest is a full chunk list, so loading every one would cost each backup more as the
+  // repository grows).
+  FF_ASSIGN_OR_RETURN(auto sets, backup_detail::load_sets(*impl_));
+  std::optional<ChunkHash> found;
+  const backup_detail::LoadedSet* newest_set = nullptr;  // of those listing it, as list() sorts
   for (const auto& set : sets) {
-    for (const auto& volume : set.volumes) {
-      if (volume.id.compare(0, prefix.size(), prefix) != 0)
+    for (const ChunkHash& manifest_id : set.record.manifests) {
+      if (manifest_id.hex().compare(0, prefix.size(), prefix) != 0)
         continue;
-      if (found && found->id != volume.id)
-        return invalid_argument("backup id prefix '" + prefix + "' is ambiguous: " + found->id +
-                                " and " + volume.id);
-      found = volume;
+      if (found && *found != manifest_id)
+        return invalid_argument("backup id prefix '" + prefix + "' is ambiguous: " + found->hex() +
+                                " and " + manifest_id.hex());
+      found = manifest_id;
+      if (newest_set == nullptr || set.record.time_ns > newest_set->record.time_ns ||
+          (set.record.time_ns == newest_set->record.time_ns && set.id.hex() > newest_set->id.hex()))
+        newest_set = &set;
     }
   }
   if (!found)
     return not_found("no backup with id '" + prefix + "' in repository '" + impl_->dir.string() +
                      "'");
-  return *found;
+  FF_ASSIGN_OR_RETURN(auto manifest, backup_detail::load_manifest(*impl_, *found));
+  return backup_detail::backup_info_of(*found, newest_set->id, manifest);
 }
 
 namespace backup_detail {

@@ -143,6 +143,11 @@ Status OutputFile::write(std::span<const std::byte> data) {
 }
 
 Status OutputFile::finish() {
+  FF_TRY(finish_file());
+  return sync_directory(path_.parent_path());
+}
+
+Status OutputFile::finish_file() {
   if (!handle_ || handle_->fd.get() < 0)
     return io_error("'" + path_.string() + "' is closed");
   int fd = handle_->fd.release();
@@ -153,7 +158,7 @@ Status OutputFile::finish() {
     return io_error("cannot fsync '" + path_.string() + "': " + posix::errno_reason(error));
   if (closed != 0)
     return io_error("cannot close '" + path_.string() + "': " + posix::errno_reason(errno));
-  return sync_directory(path_.parent_path());
+  return Status();
 }
 
 Status replace_file(const std::filesystem::path& path, std::string_view content) {

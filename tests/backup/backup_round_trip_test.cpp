@@ -208,6 +208,47 @@ TEST(BackupRoundTrip, ZeroPoliciesBringZeroChunksToTheTarget) {
   }
 }
 
+TEST(BackupRoundTrip, EveryPackIsUnderItsFinalNameWhenTheBackupReturns) {
+  // Packs are flushed and renamed in the background while the next is written: with 1 MiB
+  // packs, 6 MiB of random data makes several, and all are final, indexed and read back.
+  ScratchDir dir;
+  RepoRig rig(dir.repo());
+  auto volume = testing::memory_volume(6 << 20);
+  Random random(11);
+  testing::write_bytes(*volume, 0, testing::random_bytes(random, 6 << 20));
+  std::string id = rig.backup_one(*volume);
+  ASSERT_FALSE(id.empty());
+  std::vector<testing::fs::path> packs = testing::files_in(dir.repo() / "packs");
+  EXPECT_GE(packs.size(), 5u);
+  for (const testing::fs::path& pack : packs)
+    EXPECT_EQ(pack.extension(), ".pack") << pack;
+  auto image = rig.restore_image(id, 6 << 20);
+  ASSERT_TRUE(image.ok()) << image.status().to_string();
+  EXPECT_TRUE(*image == testing::read_all(*volume));
+}
+
+TEST(BackupRoundTrip, FindTakesAPrefixAndAgreesWithList) {
+  ScratchDir dir;
+  RepoRig rig(dir.repo());
+  auto first = testing::memory_volume(1 << 20, "first");
+  auto second = testing::memory_volume(1 << 20, "second");
+  testing::write_bytes(*second, 0, Bytes(4096, std::byte{0x42}));
+  rig.backup_one(*first);
+  std::string id = rig.backup_one(*second);
+  auto sets = rig.repo().list();
+  ASSERT_TRUE(sets.ok());
+  ASSERT_EQ(sets->size(), 2u);
+  auto found = rig.repo().find(id.substr(0, 6));
+  ASSERT_TRUE(found.ok()) << found.status().to_string();
+  EXPECT_EQ(found->id, id);
+  EXPECT_EQ(found->set_record_id, sets->back().volumes.at(0).set_record_id);
+  EXPECT_EQ(found->volume_name, "second");
+  std::string other = id;
+  other.back() = other.back() == '0' ? '1' : '0';
+  EXPECT_EQ(rig.repo().find(other).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(rig.repo().find("abc").status().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST(BackupRoundTrip, MalformedRequestsAreRefused) {
   ScratchDir dir;
   RepoRig rig(dir.repo());

@@ -48,7 +48,7 @@ namespace freezeframe {
 // Bounds on a repository's settings.
 constexpr std::uint32_t kRepositoryChunkBytesMin = 4 * 1024;
 constexpr std::uint32_t kRepositoryChunkBytesMax = 4 * 1024 * 1024;
-constexpr std::uint32_t kRepositoryChunkBytesDefault = 64 * 1024;
+constexpr std::uint32_t kRepositoryChunkBytesDefault = 16 * 1024;
 constexpr std::uint32_t kRepositoryPackBytesMin = 1024 * 1024;
 constexpr std::uint32_t kRepositoryPackBytesMax = 1024 * 1024 * 1024;
 constexpr std::uint32_t kRepositoryPackBytesDefault = 16 * 1024 * 1024;
@@ -132,6 +132,7 @@ class Repository {
   Result<std::vector<BackupSetInfo>> list() const;
   // The volume backup whose id starts with `id_or_prefix` (at least 4 hex digits).
   // kNotFound when none does, kInvalidArgument when several do or the prefix is malformed.
+  // Reads the set records and that backup's manifest only.
   Result<BackupInfo> find(std::string_view id_or_prefix) const;
 
   // The repository's internals, for the operations of backup.h (opaque to callers).

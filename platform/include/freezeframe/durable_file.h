@@ -63,6 +63,9 @@ class OutputFile {
   Status write(std::span<const std::byte> data);
   // Flushes the file, closes it, flushes its directory.
   Status finish();
+  // Flushes the file and closes it, without flushing its directory: for a caller that
+  // renames the file and then flushes the directory once for several files.
+  Status finish_file();
 
  private:
   struct Handle;  // the open file; defined by the OS backend
