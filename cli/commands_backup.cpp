@@ -52,6 +52,13 @@ Result<std::unique_ptr<Repository>> open_repository(const Context& ctx, LockMode
   const bool exists = fs::exists(fs::path(dir) / "config", error);
   if (!exists && create) {
     RepositoryOptions options;
+    if (ctx.options.get("chunk-size")) {
+      FF_ASSIGN_OR_RETURN(std::uint64_t bytes, bytes_option(ctx, "chunk-size"));
+      if (bytes < kRepositoryChunkBytesMin || bytes > kRepositoryChunkBytesMax ||
+          (bytes & (bytes - 1)) != 0)
+        return usage_error(ctx, "--chunk-size must be a power of two from 4K to 4M");
+      options.chunk_bytes = static_cast<std::uint32_t>(bytes);
+    }
     return Repository::init(dir, options);
   }
   auto chunk_wait = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.wait);
@@ -384,7 +391,10 @@ std::vector<CommandSpec> backup_commands() {
          "incremental (default): since the volume's last backup; differential: since its last "
          "full one; full: read everything"},
         {"compression", "LEVEL", "zstd level, 1 (fast, the default) to 19"},
-        {"threads", "N", "hash-and-compress threads (default 2)"}},
+        {"threads", "N", "hash-and-compress threads (default 2)"},
+        {"chunk-size", "SIZE",
+         "chunk size of a repository this backup creates: a power of two from 4K to 4M "
+         "(default 16K, for volumes up to 256 GiB; 64K: 1 TiB)"}},
        backup_command,
        "The snapshots are taken through the protocol with the backup context and released\n"
        "when the command ends; change tracking outlives them, so the next incremental backup\n"

@@ -154,6 +154,17 @@ class BackupTest(StoreTest):
         done = self.run_ff("restore", "abcd", "--repo", self.repo, "--to", self.path("x"),
                            check=False)
         self.assertNotEqual(done.returncode, 0)
+        done = self.run_ff("backup", "--for", "v", "--repo", self.repo, "--chunk-size", "48K",
+                           check=False)
+        self.assertEqual(done.returncode, cli_test.EXIT_USAGE, done.stderr)
+
+    def test_a_repository_takes_the_chunk_size_it_was_created_with(self):
+        self.run_ff("volume", "create", "v", "--size", "2M")
+        made = self.json_of("backup", "--for", "v", "--repo", self.repo, "--chunk-size", "64K")
+        self.assertEqual(made["repository_chunk_bytes"], 64 * 1024)
+        # Given again to an existing repository, it changes nothing.
+        made = self.json_of("backup", "--for", "v", "--repo", self.repo, "--chunk-size", "4K")
+        self.assertEqual(made["repository_chunk_bytes"], 64 * 1024)
 
 
 if __name__ == "__main__":
