@@ -1,5 +1,7 @@
 #include "overflow_guard.h"
 
+#include <cmath>
+
 #include "byte_math.h"
 #include "freezeframe/assert.h"
 
@@ -46,7 +48,7 @@ void OverflowGuard::watch_usage(std::uint64_t used_after) {
   usage_warned_ = true;
   keep(ProviderEvent{ProviderEventKind::kUsageAboveWarning, Uuid(),
                      diff_area_.name() + " is above its usage warning of " +
-                         std::to_string(static_cast<int>(usage_warning_fraction_ * 100 + 0.5)) +
+                         std::to_string(std::lround(usage_warning_fraction_ * 100)) +
                          "% of its maximum: " + bytes_text(used_after) + " of " + bytes_text(max) +
                          " in use",
                      used_after, max});
