@@ -1,11 +1,14 @@
 // backup_set(): checks the requests, runs the pipeline over each volume, then commits in
 // order: packs (durable as each closes), one index file, the manifests, the set record.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "backup_pipeline.h"
 #include "freezeframe/backup.h"
+#include "freezeframe/durable_file.h"
 #include "pack_writer.h"
 #include "progress_meter.h"
 #include "repository_impl.h"
@@ -192,24 +195,47 @@ Result<BackupSetResult> backup_set(Repository& repository,
     }
     manifests.push_back(std::move(manifest));
   }
-  FF_TRY(packs.finish());
+  FF_TRY(packs.close());
 
-  // Commit: index, manifests, set record; each durable before the next.
+  // Commit: packs, index, manifests, set record, each durable before the next becomes
+  // visible. The index, manifests and set record are written and flushed under temporary
+  // names while the last pack's flush runs, so the commit waits for one file flush and then
+  // for the directory flushes, in order.
   FF_TRY(repo.lock.verify_directory());
   IndexFile index = new_index_file(packs, loaded, adopted);
+  const std::vector<std::byte> index_bytes = encode_index(index);
+  std::vector<std::vector<std::byte>> manifest_bytes;
+  manifest_bytes.reserve(manifests.size());
+  for (const Manifest& manifest : manifests)
+    manifest_bytes.push_back(encode_manifest(manifest));
+  StagedFiles staged;
+  std::optional<std::size_t> staged_index;
   if (!index.entries.empty())
-    FF_TRY(write_named_file(repo.index_dir(), kIndexSuffix, encode_index(index)).status());
+    staged_index = staged.add(repo.index_dir(), kIndexSuffix, index_bytes).first;
   SetRecord record;
   record.set_id = requests.front().set_id;
   record.time_ns = manifests.front().time_ns;
-  for (const Manifest& manifest : manifests) {
-    FF_ASSIGN_OR_RETURN(ChunkHash id, write_named_file(repo.manifests_dir(), kManifestSuffix,
-                                                       encode_manifest(manifest)));
+  std::vector<std::size_t> staged_manifests;
+  for (const std::vector<std::byte>& bytes : manifest_bytes) {
+    auto [at, id] = staged.add(repo.manifests_dir(), kManifestSuffix, bytes);
+    staged_manifests.push_back(at);
     record.manifests.push_back(id);
   }
+  const std::vector<std::byte> record_bytes = encode_set_record(record);
+  auto [staged_set, set_id] = staged.add(repo.sets_dir(), kSetSuffix, record_bytes);
+  FF_TRY(staged.write_all(std::max(options.threads, 2u)));
+
+  FF_TRY(packs.finish());
+  if (staged_index) {
+    FF_TRY(staged.publish(*staged_index));
+    FF_TRY(sync_directory(repo.index_dir()));
+  }
+  for (std::size_t at : staged_manifests)
+    FF_TRY(staged.publish(at));
+  FF_TRY(sync_directory(repo.manifests_dir()));
   FF_TRY(repo.lock.verify_directory());
-  FF_ASSIGN_OR_RETURN(ChunkHash set_id,
-                      write_named_file(repo.sets_dir(), kSetSuffix, encode_set_record(record)));
+  FF_TRY(staged.publish(staged_set));
+  FF_TRY(sync_directory(repo.sets_dir()));
   meter.finish();
 
   BackupSetResult result;

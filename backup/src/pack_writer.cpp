@@ -79,11 +79,9 @@ Status PackWriter::close_pack() {
     remove_file(temp_path_).ignore_error();
     return trailer;
   }
-  ClosedPack closed{std::move(*file_), temp_path_, WrittenPack{}};
+  ClosedPack closed{std::move(*file_), temp_path_, hash_->digest()};
   file_.reset();
-  closed.pack.id = hash_->digest();
-  closed.pack.bytes = size_;
-  closed.pack.entries = std::move(entries_);
+  packs_.push_back(WrittenPack{closed.id, size_, std::move(entries_)});
   entries_.clear();
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return closed_.size() + (flushing_ ? 1 : 0) < kClosedPacksMax; });
@@ -96,7 +94,7 @@ Status PackWriter::close_pack() {
 
 Status PackWriter::flush_one(ClosedPack& closed) {
   Status flushed = closed.file.finish_file();
-  std::filesystem::path final_path = packs_dir_ / (closed.pack.id.hex() + std::string(kPackSuffix));
+  std::filesystem::path final_path = packs_dir_ / (closed.id.hex() + std::string(kPackSuffix));
   if (flushed.ok())
     flushed = rename_file(closed.temp_path, final_path);
   if (!flushed.ok())
@@ -119,7 +117,6 @@ void PackWriter::flush_closed_packs() {
     flushing_ = false;
     if (flushed.ok()) {
       directory_changed_ = true;
-      packs_.push_back(std::move(closed.pack));
     } else if (flush_error_.ok()) {
       flush_error_ = std::move(flushed);
     }
@@ -127,10 +124,14 @@ void PackWriter::flush_closed_packs() {
   }
 }
 
+Status PackWriter::close() {
+  if (!file_)
+    return Status();
+  return close_pack();
+}
+
 Status PackWriter::finish() {
-  Status status;
-  if (file_)
-    status = close_pack();
+  Status status = close();
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return closed_.empty() && !flushing_; });
   if (status.ok())

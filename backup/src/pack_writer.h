@@ -61,11 +61,16 @@ class PackWriter {
   // Appends one frame: zstd `payload` holding `plain_length` bytes, in which `chunks` lie.
   Status add_frame(std::span<const std::byte> payload, std::uint32_t plain_length,
                    std::span<const FrameChunk> chunks);
-  // Closes the open pack, if any, waits until every closed pack is flushed and renamed, and
-  // flushes the packs directory. The first error of any pack's flush, if there was one.
+  // Closes the open pack, if any, and hands it to the flushing thread without waiting for
+  // the flush: packs() is then complete, so the caller can write what names the packs (under
+  // a temporary name) while the last flush runs.
+  Status close();
+  // close(), then waits until every closed pack is flushed and renamed, and flushes the
+  // packs directory. The first error of any pack's flush, if there was one.
   Status finish();
 
-  // Packs made durable under their final names; complete once finish() has returned.
+  // Every pack closed so far, in order. Each is under its final name, durably, once
+  // finish() has returned OK; before that its flush may still be running.
   const std::vector<WrittenPack>& packs() const { return packs_; }
   // Framed bytes added (headers included), over all packs.
   std::uint64_t stored_bytes() const { return stored_bytes_; }
@@ -74,7 +79,7 @@ class PackWriter {
   struct ClosedPack {
     OutputFile file;
     std::filesystem::path temp_path{};
-    WrittenPack pack{};
+    ChunkHash id{};
   };
 
   Status open_pack();
@@ -102,8 +107,9 @@ class PackWriter {
   bool stopping_ = false;           // no more packs will come
   bool directory_changed_ = false;  // a pack renamed since the last directory flush
   Status flush_error_;
-  std::vector<WrittenPack> packs_;
   std::thread flusher_;
+  // The caller's thread only.
+  std::vector<WrittenPack> packs_;
 };
 
 }  // namespace freezeframe::backup_detail

@@ -110,7 +110,17 @@ Result<std::vector<BackupSetInfo>> Repository::list() const {
   return result;
 }
 
-Result<BackupInfo> Repository::find(std::string_view id_or_prefix) const {
+namespace {
+
+struct FoundBackup {
+  ChunkHash manifest_id{};
+  ChunkHash set_id{};  // of the newest set record listing it, as list() sorts
+};
+
+// The manifest a backup id or prefix names, from the set records alone: the manifest itself
+// is not read (a backup's manifest is a full chunk list, so loading every one would cost each
+// backup more as the repository grows).
+Result<FoundBackup> find_backup(const Repository::Impl& repo, std::string_view id_or_prefix) {
   std::string prefix(id_or_prefix);
   std::transform(prefix.begin(), prefix.end(), prefix.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -118,12 +128,9 @@ Result<BackupInfo> Repository::find(std::string_view id_or_prefix) const {
       prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
     return invalid_argument("backup id '" + std::string(id_or_prefix) +
                             "' is not 4 to 32 hex digits");
-  // The set records name the manifests: only the one the prefix names is loaded (a backup's
-  // manifest is a full chunk list, so loading every one would cost each backup more as the
-  // repository grows).
-  FF_ASSIGN_OR_RETURN(auto sets, backup_detail::load_sets(*impl_));
+  FF_ASSIGN_OR_RETURN(auto sets, backup_detail::load_sets(repo));
   std::optional<ChunkHash> found;
-  const backup_detail::LoadedSet* newest_set = nullptr;  // of those listing it, as list() sorts
+  const backup_detail::LoadedSet* newest_set = nullptr;
   for (const auto& set : sets) {
     for (const ChunkHash& manifest_id : set.record.manifests) {
       if (manifest_id.hex().compare(0, prefix.size(), prefix) != 0)
@@ -138,19 +145,24 @@ Result<BackupInfo> Repository::find(std::string_view id_or_prefix) const {
     }
   }
   if (!found)
-    return not_found("no backup with id '" + prefix + "' in repository '" + impl_->dir.string() +
+    return not_found("no backup with id '" + prefix + "' in repository '" + repo.dir.string() +
                      "'");
-  FF_ASSIGN_OR_RETURN(auto manifest, backup_detail::load_manifest(*impl_, *found));
-  return backup_detail::backup_info_of(*found, newest_set->id, manifest);
+  return FoundBackup{*found, newest_set->id};
+}
+
+}  // namespace
+
+Result<BackupInfo> Repository::find(std::string_view id_or_prefix) const {
+  FF_ASSIGN_OR_RETURN(FoundBackup found, find_backup(*impl_, id_or_prefix));
+  FF_ASSIGN_OR_RETURN(auto manifest, backup_detail::load_manifest(*impl_, found.manifest_id));
+  return backup_detail::backup_info_of(found.manifest_id, found.set_id, manifest);
 }
 
 namespace backup_detail {
 
 Result<ChunkHash> resolve_backup(const Repository& repository, std::string_view id_or_prefix) {
-  FF_ASSIGN_OR_RETURN(BackupInfo info, repository.find(id_or_prefix));
-  auto id = ChunkHash::parse(info.id);
-  FF_ASSERT(id.has_value());
-  return *id;
+  FF_ASSIGN_OR_RETURN(FoundBackup found, find_backup(repository.impl(), id_or_prefix));
+  return found.manifest_id;
 }
 
 }  // namespace backup_detail

@@ -59,6 +59,38 @@ Result<std::vector<std::byte>> read_named_file(const std::filesystem::path& path
 Result<ChunkHash> write_named_file(const std::filesystem::path& dir, std::string_view suffix,
                                    std::span<const std::byte> bytes);
 
+// Content-named files written under temporary names and flushed, then published (renamed to
+// `<id><suffix>`) in a later step, so several can be flushed at once while each becomes
+// visible only when its turn in the commit order comes. The destructor removes the
+// temporary files of those never published.
+class StagedFiles {
+ public:
+  StagedFiles() = default;
+  ~StagedFiles();
+  StagedFiles(const StagedFiles&) = delete;
+  StagedFiles& operator=(const StagedFiles&) = delete;
+
+  // Adds a file to stage: returns its index and its id (the XXH3-128 of `bytes`, which must
+  // stay alive until write_all() returns).
+  std::pair<std::size_t, ChunkHash> add(const std::filesystem::path& dir, std::string_view suffix,
+                                        std::span<const std::byte> bytes);
+  // Writes and flushes every added file under its temporary name, up to `threads_max` at
+  // once. The first error, naming its file.
+  Status write_all(unsigned threads_max);
+  // Renames file `index` to its final name (the directory is not flushed).
+  Status publish(std::size_t index);
+
+ private:
+  struct File {
+    std::filesystem::path temp{};
+    std::filesystem::path final_path{};
+    std::span<const std::byte> bytes{};
+    Status written{};
+    bool published = false;
+  };
+  std::vector<File> files_;
+};
+
 struct LoadedIndex {
   RepositoryIndex index{};
   std::vector<ChunkHash> files{};  // the index files read

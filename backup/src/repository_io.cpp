@@ -1,9 +1,12 @@
 // File-level helpers shared by the repository's operations (repository_impl.h).
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "freezeframe/durable_file.h"
 #include "freezeframe/repository_files.h"
+#include "freezeframe/uuid.h"
 #include "repository_impl.h"
 
 namespace freezeframe::backup_detail {
@@ -50,6 +53,60 @@ Result<ChunkHash> write_named_file(const std::filesystem::path& dir, std::string
   FF_TRY(replace_file(dir / (id.hex() + std::string(suffix)),
                       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
   return id;
+}
+
+StagedFiles::~StagedFiles() {
+  for (const File& file : files_) {
+    if (!file.published)
+      remove_file(file.temp).ignore_error();
+  }
+}
+
+std::pair<std::size_t, ChunkHash> StagedFiles::add(const std::filesystem::path& dir,
+                                                   std::string_view suffix,
+                                                   std::span<const std::byte> bytes) {
+  ChunkHash id = hash_bytes(bytes);
+  std::string name = id.hex() + std::string(suffix);
+  // A unique temporary name: two backups that write the same content never share one.
+  files_.push_back(
+      File{dir / (Uuid::generate().to_string() + std::string(suffix) + ".tmp"), dir / name, bytes});
+  return {files_.size() - 1, id};
+}
+
+Status StagedFiles::write_all(unsigned threads_max) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < files_.size(); i = next++) {
+      File& file = files_[i];
+      auto output = OutputFile::create(file.temp, /*exclusive=*/true);
+      if (!output.ok()) {
+        file.written = output.status();
+        continue;
+      }
+      file.written = output->write(file.bytes);
+      if (file.written.ok())
+        file.written = output->finish_file();
+    }
+  };
+  std::vector<std::thread> helpers;
+  const std::size_t helpers_count =
+      std::min<std::size_t>(std::max(threads_max, 1u), files_.size()) - (files_.empty() ? 0 : 1);
+  for (std::size_t i = 0; i < helpers_count; ++i)
+    helpers.emplace_back(work);
+  work();
+  for (std::thread& helper : helpers)
+    helper.join();
+  for (const File& file : files_)
+    FF_TRY(file.written);
+  return Status();
+}
+
+Status StagedFiles::publish(std::size_t index) {
+  File& file = files_.at(index);
+  FF_TRY(file.written);
+  FF_TRY(rename_file(file.temp, file.final_path));
+  file.published = true;
+  return Status();
 }
 
 Result<LoadedIndex> load_index(const Repository::Impl& repo) {
