@@ -171,11 +171,20 @@ class BlockAdapter final : public BlockSnapshotAdapter {
     return not_found("provider '" + name_ + "': no snapshot " + snapshot_id.to_string());
   }
 
+  // Each snapshot names its origin by the volume name this adapter serves it under (the
+  // name the protocol speaks), whatever the engine's own volume is called.
   std::vector<SnapshotInfo> query() const override {
+    std::vector<std::pair<std::string, SnapshotProvider*>> served;
+    {
+      std::lock_guard lock(mutex_);
+      served.assign(volumes_.begin(), volumes_.end());
+    }
     std::vector<SnapshotInfo> result;
-    for (SnapshotProvider* engine : engines()) {
-      auto snapshots = engine->snapshots();
-      result.insert(result.end(), snapshots.begin(), snapshots.end());
+    for (const auto& [volume, engine] : served) {
+      for (SnapshotInfo& info : engine->snapshots()) {
+        info.origin_name = volume;
+        result.push_back(std::move(info));
+      }
     }
     return result;
   }

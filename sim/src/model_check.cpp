@@ -10,13 +10,10 @@
 #include "freezeframe/assert.h"
 #include "freezeframe/integrity.h"
 #include "freezeframe/random.h"
+#include "model_checker.h"
 
 namespace freezeframe::sim {
-namespace {
-
-using Bytes = std::vector<std::byte>;
-
-using Operation = ModelOperation;
+namespace detail {
 
 // Up to 16 bytes from `at`, in hex.
 std::string hex_at(std::span<const std::byte> bytes, std::size_t at) {
@@ -31,67 +28,6 @@ std::string hex_at(std::span<const std::byte> bytes, std::size_t at) {
     text += "...";
   return text;
 }
-
-class ModelChecker {
- public:
-  explicit ModelChecker(const ModelCheckOptions& options)
-      : options_(options),
-        random_(options.seed),
-        uuids_(random_.fork("uuids")),
-        model_(options.origin_bytes) {}
-
-  Status build();
-  ModelCheckReport run();
-
- private:
-  bool run_operation(Operation operation);
-  bool write();
-  bool discard();
-  bool read_snapshot();
-  bool create_snapshot();
-  bool delete_snapshot();
-  bool revert();
-  bool consolidate();
-  bool flush();
-  bool reopen();
-  bool crash();
-  bool check_all();
-  bool integrity();
-  bool changed_extents();
-  bool final_checks();
-
-  Operation draw();
-  bool available(Operation operation) const;
-  std::pair<std::uint64_t, std::uint64_t> random_range(std::uint64_t max_bytes);
-  bool check_read(Volume& volume, const Bytes& image, const std::string& subject);
-  std::string snapshot_subject(std::size_t index) const;
-  ModelCheckWorld world();
-
-  // Each records the first divergence and returns false, or returns true.
-  bool diverged(std::string subject, std::uint64_t offset, std::uint64_t length,
-                std::string expected, std::string actual);
-  bool expect_ok(const Status& status, std::string subject, std::uint64_t offset = 0,
-                 std::uint64_t length = 0);
-  bool expect_code(const Status& status, ErrorCode code, std::string subject);
-  bool expect_same(std::span<const std::byte> expected, std::span<const std::byte> actual,
-                   std::uint64_t offset, std::string subject);
-
-  const ModelCheckOptions& options_;
-  Random random_;
-  Random uuids_;
-  ReferenceModel model_;
-  std::unique_ptr<MemoryVolume> origin_base_;
-  std::unique_ptr<MemoryVolume> diff_base_;
-  std::unique_ptr<SimVolume> origin_sim_;  // crash mode only
-  std::unique_ptr<SimVolume> diff_sim_;
-  Volume* origin_ = nullptr;  // what the provider stands on
-  Volume* diff_ = nullptr;
-  std::unique_ptr<SnapshotProvider> provider_;
-  std::uint64_t step_ = 0;
-  std::string operation_{};
-  ModelCheckCounts counts_{};
-  std::optional<Divergence> divergence_{};
-};
 
 Status ModelChecker::build() {
   const ModelCheckOptions& o = options_;
@@ -151,13 +87,19 @@ Status ModelChecker::build() {
   return Status();
 }
 
+bool ModelChecker::step() {
+  const Operation operation = draw();
+  operation_ = model_operation_name(operation);
+  if (!run_operation(operation))
+    return false;
+  ++counts_.steps;
+  return true;
+}
+
 ModelCheckReport ModelChecker::run() {
   for (step_ = 0; step_ < options_.steps; ++step_) {
-    const Operation operation = draw();
-    operation_ = model_operation_name(operation);
-    if (!run_operation(operation))
+    if (!step())
       break;
-    ++counts_.steps;
     if (options_.after_step) {
       ModelCheckWorld hook_world = world();
       options_.after_step(step_, hook_world);
@@ -281,7 +223,7 @@ bool ModelChecker::read_snapshot() {
 }
 
 bool ModelChecker::create_snapshot() {
-  auto info = provider_->create_snapshot();
+  auto info = provider_->create_snapshot(Uuid(), options_.snapshot_attributes);
   if (model_.snapshots().size() >= options_.snapshots_max) {
     ++counts_.snapshots_refused;
     return expect_code(info.status(), ErrorCode::kLimitExceeded, "status at snapshots_max");
@@ -452,8 +394,21 @@ bool ModelChecker::final_checks() {
   operation_ = "final-check";
   if (!check_all())
     return false;
-  // The provider's catalog lists exactly the model's snapshots, oldest first.
   operation_ = "catalog";
+  if (!check_catalog())
+    return false;
+  // Space accounting agrees with the index: nothing leaked.
+  operation_ = "usage";
+  const auto& expected = model_.snapshots();
+  if (expected.empty() && options_.kind == ProviderKind::kCopyOnWrite) {
+    const std::uint64_t used = provider_->usage().used_bytes;
+    if (used != 0)
+      return diverged("diff area bytes used with no snapshot", 0, 0, "0", std::to_string(used));
+  }
+  return true;
+}
+
+bool ModelChecker::check_catalog() {
   const auto listed = provider_->snapshots();
   const auto& expected = model_.snapshots();
   if (listed.size() != expected.size())
@@ -463,13 +418,6 @@ bool ModelChecker::final_checks() {
     if (listed[i].id != expected[i].id)
       return diverged("snapshot " + std::to_string(i) + " id", 0, 0, expected[i].id.to_string(),
                       listed[i].id.to_string());
-  }
-  // Space accounting agrees with the index: nothing leaked.
-  operation_ = "usage";
-  if (expected.empty() && options_.kind == ProviderKind::kCopyOnWrite) {
-    const std::uint64_t used = provider_->usage().used_bytes;
-    if (used != 0)
-      return diverged("diff area bytes used with no snapshot", 0, 0, "0", std::to_string(used));
   }
   return true;
 }
@@ -526,7 +474,7 @@ bool ModelChecker::expect_same(std::span<const std::byte> expected,
                   hex_at(actual, index));
 }
 
-}  // namespace
+}  // namespace detail
 
 std::string Divergence::to_string() const {
   std::string text = "model check diverged: seed " + std::to_string(seed) + ", step " +
@@ -546,7 +494,7 @@ std::string_view model_operation_name(ModelOperation operation) noexcept {
 }
 
 Result<ModelCheckReport> run_model_check(const ModelCheckOptions& options) {
-  ModelChecker checker(options);
+  detail::ModelChecker checker(options);
   FF_TRY(checker.build());
   return checker.run();
 }

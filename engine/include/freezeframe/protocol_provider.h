@@ -65,7 +65,8 @@ class ProtocolProvider {
   virtual Status abort(const Uuid& set_id) = 0;
 
   virtual Status delete_snapshot(const Uuid& snapshot_id) = 0;
-  // Every snapshot the provider holds, on every volume it serves.
+  // Every snapshot the provider holds, on every volume it serves; each names its origin
+  // (SnapshotInfo::origin_name) by the volume name the protocol uses for it.
   virtual std::vector<SnapshotInfo> query() const = 0;
   // Snapshot `snapshot_id` as a read-only Volume. kNotFound if the provider holds none.
   virtual Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) = 0;

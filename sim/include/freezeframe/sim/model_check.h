@@ -132,6 +132,8 @@ struct ModelCheckOptions {
   std::uint32_t sector_bytes = 512;
   bool compress = false;
   std::uint32_t snapshots_max = 16;
+  // The attributes of the snapshots create-snapshot steps take (writer.h kAttr*).
+  std::uint32_t snapshot_attributes = 0;
   // SimVolumes under the provider, and crash steps (mix.crash) allowed.
   bool crash = false;
   ModelCheckMix mix{};
