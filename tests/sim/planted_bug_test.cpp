@@ -24,7 +24,7 @@
 
 #include "freezeframe/plant.h"
 #include "freezeframe/sim/model_check.h"
-// PROTOCOL_CHECK_INCLUDE
+#include "freezeframe/sim/protocol_check.h"
 #include "seed.h"
 
 namespace freezeframe {
@@ -119,6 +119,56 @@ TEST(PlantedBug, JournalReplaySkippingTheLastRecordIsCaughtOnCow) {
 
 TEST(PlantedBug, JournalReplaySkippingTheLastRecordIsCaughtOnRow) {
   expect_caught_by_model_check(Plant::kJournalSkipLast, ProviderKind::kRedirectOnWrite);
+}
+
+// Seeds of the protocol check, per provider kind: each run takes kProtocolSets sets.
+constexpr std::uint32_t kProtocolSets = 20;
+
+sim::ProtocolCheckOptions protocol_options(ProviderKind kind, std::uint64_t seed) {
+  return {.kind = kind, .seed = seed, .sets = kProtocolSets};
+}
+
+void expect_caught_by_protocol_check(ProviderKind kind) {
+  if (!plants_compiled())
+    GTEST_SKIP() << "this build has no planted bugs (configure with -DFREEZEFRAME_PLANTS=ON)";
+  const Plant plant = Plant::kProtocolSkipThaw;
+  const std::uint64_t first = testing::test_seed(1);
+  std::optional<sim::ProtocolViolation> caught;
+  {
+    ScopedPlants planted(PlantSet().add(plant));
+    ASSERT_TRUE(planted.status().ok()) << planted.status().to_string();
+    for (std::uint64_t seed = first; seed < first + kSeedBudget && !caught; ++seed) {
+      auto report = sim::run_protocol_check(protocol_options(kind, seed));
+      ASSERT_TRUE(report.ok()) << report.status().to_string();
+      caught = report->violation;
+    }
+  }
+  ASSERT_TRUE(caught.has_value()) << "plant " << plant_name(plant) << " on " << kind_text(kind)
+                                  << " was not caught by seeds " << first << ".."
+                                  << first + kSeedBudget - 1 << " of the protocol check";
+  std::printf("plant %s on %s: caught by seed %llu (%llu seeds run) at set %llu: %s\n",
+              std::string(plant_name(plant)).c_str(), kind_text(kind),
+              static_cast<unsigned long long>(caught->seed),
+              static_cast<unsigned long long>(caught->seed - first + 1),
+              static_cast<unsigned long long>(caught->set), caught->to_string().c_str());
+  std::printf("%s\n", testing::replay_command(caught->seed).c_str());
+  ::testing::Test::RecordProperty("catching_seed", std::to_string(caught->seed));
+  ::testing::Test::RecordProperty("catching_set", std::to_string(caught->set));
+  ASSERT_TRUE(active_plants().empty());
+  for (std::uint64_t seed = first; seed <= caught->seed; ++seed) {
+    auto report = sim::run_protocol_check(protocol_options(kind, seed));
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_TRUE(report->ok()) << "without the plant: " << report->violation->to_string() << "; "
+                              << testing::replay_command(seed);
+  }
+}
+
+TEST(PlantedBug, ProtocolFailureThatSkipsTheThawIsCaughtByTheProtocolCheckOnCow) {
+  expect_caught_by_protocol_check(ProviderKind::kCopyOnWrite);
+}
+
+TEST(PlantedBug, ProtocolFailureThatSkipsTheThawIsCaughtByTheProtocolCheckOnRow) {
+  expect_caught_by_protocol_check(ProviderKind::kRedirectOnWrite);
 }
 
 }  // namespace
