@@ -36,7 +36,9 @@ std::atomic<std::uint32_t> active_plant_bits{0};  // NOLINT(*-avoid-non-const-gl
 }  // namespace detail
 #endif
 
-std::span<const PlantInfo> plant_infos() noexcept { return kPlants; }
+std::span<const PlantInfo> plant_infos() noexcept {
+  return kPlants;
+}
 
 std::string_view plant_name(Plant plant) noexcept {
   const auto index = static_cast<std::size_t>(plant);
@@ -140,6 +142,8 @@ Status plants_from_environment() {
 ScopedPlants::ScopedPlants(PlantSet plants)
     : previous_(active_plants()), status_(set_plants(plants)) {}
 
-ScopedPlants::~ScopedPlants() { set_plants(previous_).ignore_error(); }
+ScopedPlants::~ScopedPlants() {
+  set_plants(previous_).ignore_error();
+}
 
 }  // namespace freezeframe

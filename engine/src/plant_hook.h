@@ -26,7 +26,9 @@ inline bool planted(Plant plant) noexcept {
           (std::uint32_t{1} << static_cast<unsigned>(plant))) != 0;
 }
 #else
-constexpr bool planted(Plant /*plant*/) noexcept { return false; }
+constexpr bool planted(Plant /*plant*/) noexcept {
+  return false;
+}
 #endif
 
 }  // namespace freezeframe::detail

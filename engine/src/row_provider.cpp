@@ -111,7 +111,8 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
       // maps is even written.
       const bool record_first = planted(Plant::kRowMapBeforeData);
       if (record_first) {
-        state_.map_written_slot(chunk, tag, new_slot, diff_area_.compressed() ? packed_bytes : bytes);
+        state_.map_written_slot(chunk, tag, new_slot,
+                                diff_area_.compressed() ? packed_bytes : bytes);
         FF_TRY(state_.commit());
       }
       if (diff_area_.compressed()) {

@@ -40,9 +40,9 @@ enum class FaultKind : std::uint8_t {
 // The provider steps a fault may hit, as the failure messages name them.
 constexpr std::array<std::string_view, 5> kProviderSteps = {"begin-prepare", "end-prepare",
                                                             "pre-commit", "commit", "post-commit"};
-constexpr std::array<WriterEvent, 4> kWriterEvents = {
-    WriterEvent::kPrepareSnapshot, WriterEvent::kFreeze, WriterEvent::kThaw,
-    WriterEvent::kPostSnapshot};
+constexpr std::array<WriterEvent, 4> kWriterEvents = {WriterEvent::kPrepareSnapshot,
+                                                      WriterEvent::kFreeze, WriterEvent::kThaw,
+                                                      WriterEvent::kPostSnapshot};
 
 struct Fault {
   FaultKind kind = FaultKind::kNone;
@@ -195,7 +195,8 @@ Result<std::unique_ptr<World>> build_world(const ProtocolCheckOptions& options) 
   for (std::uint32_t i = 0; i < options.writers; ++i) {
     const std::string name = "w" + std::to_string(i);
     world->writers.push_back(std::make_unique<ScriptedWriter>(ScriptedWriterOptions{
-        .metadata = scripted_writer_metadata(name, kLevels[i % kLevels.size()], world->volume_names),
+        .metadata =
+            scripted_writer_metadata(name, kLevels[i % kLevels.size()], world->volume_names),
         .clock = &world->clock,
         .freeze_timeout = kFreezeTimeout}));
     FF_TRY(world->coordinator->register_writer(*world->writers.back()));

@@ -1,12 +1,12 @@
 // The planted-bug switches (freezeframe/plant.h): names, parsing of FREEZEFRAME_PLANT, and the
 // active set. Whether the plants are caught is tests/sim/planted_bug_test.cpp.
+#include "freezeframe/plant.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <set>
 #include <string>
-
-#include "freezeframe/plant.h"
 
 namespace freezeframe {
 namespace {

@@ -52,6 +52,17 @@ sim::ModelCheckOptions crash_options(ProviderKind kind, std::uint64_t seed) {
   return options;
 }
 
+// "plant <name> on <kind>: caught by seed <n> (<k> seeds run) at <where>: <what>", and the
+// command that replays it.
+void print_catch(Plant plant, ProviderKind kind, std::uint64_t first, std::uint64_t seed,
+                 const std::string& where, const std::string& what) {
+  const std::string line = "plant " + std::string(plant_name(plant)) + " on " + kind_text(kind) +
+                           ": caught by seed " + std::to_string(seed) + " (" +
+                           std::to_string(seed - first + 1) + " seeds run) at " + where + ": " +
+                           what;
+  std::printf("%s\n%s\n", line.c_str(), testing::replay_command(seed).c_str());
+}
+
 struct Caught {
   std::uint64_t seed = 0;
   sim::Divergence divergence{};
@@ -86,13 +97,10 @@ void expect_caught_by_model_check(Plant plant, ProviderKind kind) {
   ASSERT_TRUE(caught.has_value()) << "plant " << plant_name(plant) << " on " << kind_text(kind)
                                   << " was not caught by seeds " << first << ".."
                                   << first + kSeedBudget - 1 << " of the crash model check";
-  std::printf("plant %s on %s: caught by seed %llu (%llu seeds run) at step %llu (%s): %s\n",
-              std::string(plant_name(plant)).c_str(), kind_text(kind),
-              static_cast<unsigned long long>(caught->seed),
-              static_cast<unsigned long long>(caught->seed - first + 1),
-              static_cast<unsigned long long>(caught->divergence.step),
-              caught->divergence.operation.c_str(), caught->divergence.to_string().c_str());
-  std::printf("%s\n", testing::replay_command(caught->seed).c_str());
+  print_catch(
+      plant, kind, first, caught->seed,
+      "step " + std::to_string(caught->divergence.step) + " (" + caught->divergence.operation + ")",
+      caught->divergence.to_string());
   ::testing::Test::RecordProperty("catching_seed", std::to_string(caught->seed));
   ::testing::Test::RecordProperty("catching_step", std::to_string(caught->divergence.step));
   // The same seeds, no plant: the engine as built for users passes them all.
@@ -146,12 +154,8 @@ void expect_caught_by_protocol_check(ProviderKind kind) {
   ASSERT_TRUE(caught.has_value()) << "plant " << plant_name(plant) << " on " << kind_text(kind)
                                   << " was not caught by seeds " << first << ".."
                                   << first + kSeedBudget - 1 << " of the protocol check";
-  std::printf("plant %s on %s: caught by seed %llu (%llu seeds run) at set %llu: %s\n",
-              std::string(plant_name(plant)).c_str(), kind_text(kind),
-              static_cast<unsigned long long>(caught->seed),
-              static_cast<unsigned long long>(caught->seed - first + 1),
-              static_cast<unsigned long long>(caught->set), caught->to_string().c_str());
-  std::printf("%s\n", testing::replay_command(caught->seed).c_str());
+  print_catch(plant, kind, first, caught->seed, "set " + std::to_string(caught->set),
+              caught->to_string());
   ::testing::Test::RecordProperty("catching_seed", std::to_string(caught->seed));
   ::testing::Test::RecordProperty("catching_set", std::to_string(caught->set));
   ASSERT_TRUE(active_plants().empty());

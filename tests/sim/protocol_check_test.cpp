@@ -3,11 +3,12 @@
 // runs without any plant: every seed of the budget must pass, and a run must be a function of
 // its options. (tests/sim/planted_bug_test.cpp shows that it catches a cleanup that skips the
 // writers' thaw.)
+#include "freezeframe/sim/protocol_check.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
-#include "freezeframe/sim/protocol_check.h"
 #include "seed.h"
 
 namespace freezeframe {
@@ -32,16 +33,16 @@ TEST(ProtocolCheck, InjectedFailuresAreCleanedUpOnEverySeedOfTheBudget) {
       total.freezes += report->counts.freezes;
       total.checks += report->counts.checks;
     }
-    std::printf("protocol check %s: %llu seeds, %llu sets (%llu succeeded, %llu failed), %llu "
-                "faults, %llu freezes, %llu invariant checks\n",
-                std::string(provider_kind_name(kind)).c_str(),
-                static_cast<unsigned long long>(kSeeds),
-                static_cast<unsigned long long>(total.sets),
-                static_cast<unsigned long long>(total.sets_succeeded),
-                static_cast<unsigned long long>(total.sets_failed),
-                static_cast<unsigned long long>(total.faults),
-                static_cast<unsigned long long>(total.freezes),
-                static_cast<unsigned long long>(total.checks));
+    std::printf(
+        "protocol check %s: %llu seeds, %llu sets (%llu succeeded, %llu failed), %llu "
+        "faults, %llu freezes, %llu invariant checks\n",
+        std::string(provider_kind_name(kind)).c_str(), static_cast<unsigned long long>(kSeeds),
+        static_cast<unsigned long long>(total.sets),
+        static_cast<unsigned long long>(total.sets_succeeded),
+        static_cast<unsigned long long>(total.sets_failed),
+        static_cast<unsigned long long>(total.faults),
+        static_cast<unsigned long long>(total.freezes),
+        static_cast<unsigned long long>(total.checks));
     EXPECT_EQ(total.sets, kSeeds * 20);
     EXPECT_EQ(total.checks, total.sets);
     // Every injected failure failed its set, and only those did.
