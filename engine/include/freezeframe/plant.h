@@ -27,10 +27,11 @@
 //                        a writer that froze is left frozen.
 //
 // Thread-safety: every function may be called from any thread. The active set is one
-// process-wide value (the one piece of global state in the engine, accepted because it exists
-// only in test builds and because no rebuild per plant is the point); a change is seen by
-// hooks on other threads eventually, so set it before the run it is meant for. Tests that
-// set it must not run in parallel threads of one process with tests that expect it clear.
+// process-wide value: global mutable state, which STYLE.md otherwise leaves to SQLite, taken
+// here because switching a plant without a rebuild is the point and because only test builds
+// can switch anything. A change is seen by hooks on other threads eventually (relaxed), so set
+// it before the run it is meant for, and do not run, in one process, a test that sets it
+// beside one that expects it clear (CTest runs each test in a process of its own).
 #pragma once
 
 #include <cstdint>
@@ -104,9 +105,10 @@ PlantSet active_plants() noexcept;
 // Makes `plants` the active set. kUnsupported (and nothing changes) if `plants` is not empty
 // and the build has no plants compiled.
 Status set_plants(PlantSet plants);
-// Makes the plants named by FREEZEFRAME_PLANT active; unset or empty: none. kInvalidArgument
-// for an unknown name (nothing changes), kUnsupported as set_plants(). Returns, on success,
-// nothing more: active_plants() tells what is active. Never aborts.
+// Makes the plants named by FREEZEFRAME_PLANT the active set; unset or empty: none.
+// kInvalidArgument for an unknown name ("FREEZEFRAME_PLANT: unknown plant 'x'; known plants:
+// ..."), kUnsupported as set_plants(); on an error nothing changes. Never aborts: the caller
+// (a test, `freezeframe sim`) reports the status. active_plants() then tells what is active.
 Status plants_from_environment();
 // As plants_from_environment(), from `value` (the variable's text; null: unset).
 Status plants_from_environment_value(const char* value);
