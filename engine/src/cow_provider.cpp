@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "freezeframe/assert.h"
+#include "plant_hook.h"
 
 namespace freezeframe::detail {
 
@@ -70,7 +71,10 @@ void CowWritePath::overlay_held(std::uint64_t offset, std::span<std::byte> out) 
 }
 
 Status CowWritePath::write_back() {
-  FF_TRY(state_.commit());
+  // The held chunks' copies and records become durable before the chunks reach the origin.
+  // PLANTED DEFECT (cow-early-overwrite): the barrier is skipped.
+  if (!planted(Plant::kCowEarlyOverwrite))
+    FF_TRY(state_.commit());
   if (held_.empty()) {
     held_next_ = 0;
     return Status();
@@ -198,6 +202,10 @@ Status CowWritePath::preserve(std::uint64_t offset, std::uint64_t length) {
     }
     if (retry)
       continue;
+    // PLANTED DEFECT (cow-early-overwrite): the origin write that follows goes out before the
+    // copies and their records are durable.
+    if (planted(Plant::kCowEarlyOverwrite))
+      return Status();
     return hold ? Status() : state_.commit();
   }
 }

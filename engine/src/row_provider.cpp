@@ -5,6 +5,8 @@
 #include <functional>
 #include <utility>
 
+#include "plant_hook.h"
+
 namespace freezeframe::detail {
 
 Status RowWritePath::read(std::uint64_t offset, std::span<std::byte> out) const {
@@ -100,10 +102,21 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
       FF_ASSIGN_OR_RETURN(std::uint32_t new_slot, allocate_slot());
       Status status;
       std::uint64_t written = bytes;
+      std::uint32_t packed_bytes = 0;
       if (diff_area_.compressed()) {
-        std::uint32_t packed_bytes = diff_area_.pack(buffer, packed_);
-        status = diff_area_.write_packed(new_slot, chunk, packed_, packed_bytes);
+        packed_bytes = diff_area_.pack(buffer, packed_);
         written = packed_.size();
+      }
+      // PLANTED DEFECT (row-map-before-data): the map record is committed before the data it
+      // maps is even written.
+      const bool record_first = planted(Plant::kRowMapBeforeData);
+      if (record_first) {
+        state_.map_written_slot(chunk, tag, new_slot,
+                                diff_area_.compressed() ? packed_bytes : bytes);
+        FF_TRY(state_.commit());
+      }
+      if (diff_area_.compressed()) {
+        status = diff_area_.write_packed(new_slot, chunk, packed_, packed_bytes);
         bytes = packed_bytes;
       } else {
         status = diff_area_.write_chunk(new_slot, chunk, buffer);
@@ -115,7 +128,8 @@ Status RowWritePath::write_range(std::uint64_t offset, std::uint64_t length,
         FF_TRY(guard_.on_write_failure(status));
         return write_range(offset, length, data);
       }
-      state_.map_written_slot(chunk, tag, new_slot, bytes);
+      if (!record_first)
+        state_.map_written_slot(chunk, tag, new_slot, bytes);
       stats_.chunks_redirected += target == Target::kRedirect;
       stats_.diff_data_bytes_written += written;
     }

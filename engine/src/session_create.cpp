@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "coordinator_session.h"
+#include "plant_hook.h"
 
 namespace freezeframe {
 
@@ -341,7 +342,11 @@ Status CoordinatorSession::fail_set(const SetFailure& failed, Holds& holds) {
   // are told only if the requestor calls abort() (AbortBackup).
   const bool at_prepare_snapshot =
       failed.participant == Participant::kWriter && failed.phase == ProtocolPhase::kPrepareSnapshot;
-  if (!at_prepare_snapshot)
+  // PLANTED DEFECT (protocol-skip-thaw): a set failed by a provider leaves its writers as
+  // they are, frozen ones included.
+  const bool skip_writers =
+      detail::planted(Plant::kProtocolSkipThaw) && failed.participant == Participant::kProvider;
+  if (!at_prepare_snapshot && !skip_writers)
     abort_writers(/*include_completed=*/false);
   Status cleanup = abort_providers();
   const bool by_requestor = failed.participant == Participant::kRequestor;
