@@ -358,6 +358,7 @@ TEST_P(ProviderConcurrencyThreadsTest, RequestsInsideTheProviderAtOnceKeepSnapsh
   std::atomic<int> read_failures{0};
   std::atomic<int> read_mismatches{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreadWriters + 1);
   for (int writer = 0; writer < kThreadWriters; ++writer) {
     threads.emplace_back([&, writer] {
       for (std::uint64_t generation = 1; generation <= kThreadGenerations; ++generation) {

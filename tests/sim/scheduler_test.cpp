@@ -391,7 +391,7 @@ TEST(SchedulingVolume, RequestsFailCleanlyOnceTheRunIsAborted) {
   EXPECT_NE(first_error.message().find("offset 16384"), std::string::npos) << first_error.message();
   // The refused write never reached the base.
   Bytes got(4096);
-  ASSERT_TRUE(base->read(4 * 4096, got).ok());
+  ASSERT_TRUE(base->read(std::uint64_t{4} * 4096, got).ok());
   EXPECT_EQ(got, Bytes(4096));
 }
 
