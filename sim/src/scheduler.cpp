@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -78,6 +79,7 @@ struct Scheduler::State {
   bool started = false;
   std::optional<Status> abort;
   std::uint64_t steps = 0;
+  std::uint64_t idle_calls = 0;
   std::uint64_t hash = kTraceHashStart;
   std::vector<TraceStep> trace;
   Status first_failure;
@@ -204,6 +206,15 @@ void Scheduler::State::pick_and_resume(std::unique_lock<std::mutex>& lock) {
     }
     if (!unfinished)
       return;
+    if (runnable.empty() && options.idle && idle_calls < options.steps_max) {
+      ++idle_calls;
+      // Unlocked: the hook may fire timers whose callbacks use the scheduler's accessors.
+      lock.unlock();
+      const bool changed = options.idle();
+      lock.lock();
+      if (changed)
+        return;  // the caller picks again, with the predicates re-evaluated
+    }
     if (runnable.empty()) {
       abort = deadlock_status();
     } else if (steps >= options.steps_max) {
@@ -243,7 +254,21 @@ Status Scheduler::run() {
   // Each thread waits for its turn before touching anything but its own Task.
   for (const auto& task : state.tasks) {
     State::Task* pointer = task.get();
-    task->thread = std::thread([&state, pointer] { state.task_main(*pointer).ignore_error(); });
+    try {
+      task->thread = std::thread([&state, pointer] { state.task_main(*pointer).ignore_error(); });
+    } catch (const std::system_error& error) {
+      // The tasks started so far are resumed, aborted, to return; the others never start.
+      std::lock_guard lock(state.mutex);
+      state.abort = limit_exceeded("scheduler: cannot start a thread for task '" + task->name +
+                                   "': " + error.what());
+      for (const auto& unstarted : state.tasks) {
+        if (!unstarted->thread.joinable()) {
+          unstarted->status = *state.abort;
+          unstarted->finished = true;
+        }
+      }
+      break;
+    }
   }
   {
     std::unique_lock lock(state.mutex);
@@ -252,8 +277,10 @@ Status Scheduler::run() {
       state.pick_and_resume(lock);
     }
   }
-  for (const auto& task : state.tasks)
-    task->thread.join();
+  for (const auto& task : state.tasks) {
+    if (task->thread.joinable())
+      task->thread.join();
+  }
   std::lock_guard lock(state.mutex);
   if (state.abort.has_value())
     return *state.abort;

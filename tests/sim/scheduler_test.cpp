@@ -15,6 +15,7 @@
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/sim/scheduling_volume.h"
+#include "freezeframe/sim/sim_clock.h"
 #include "seed.h"
 
 namespace freezeframe::sim {
@@ -283,6 +284,46 @@ TEST(Scheduler, ADeadlockIsReportedNamingTheWaitingTasks) {
   EXPECT_FALSE(b_done);
   EXPECT_EQ(scheduler->task_status(0).code(), ErrorCode::kBadState);
   EXPECT_EQ(scheduler->task_status(1).code(), ErrorCode::kBadState);
+}
+
+TEST(Scheduler, IdleHookAdvancesSimulatedTimeForWaitingTasks) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE(testing::replay_command(seed));
+    SimClock clock;
+    auto scheduler =
+        make_scheduler({.seed = seed, .idle = [&] { return clock.advance_to_next_timer(); }});
+    ASSERT_NE(scheduler, nullptr);
+    std::vector<std::string> woke;
+    std::vector<Nanoseconds> woke_at;
+    auto sleeper = [&](std::string name, Nanoseconds delay) {
+      return [&, name, delay]() -> Status {
+        const Nanoseconds deadline = clock.now() + delay;
+        clock.schedule_at(deadline, [] {});
+        FF_TRY(scheduler->wait_until([&, deadline] { return clock.now() >= deadline; }));
+        woke.push_back(name);
+        woke_at.push_back(clock.now());
+        return Status();
+      };
+    };
+    ASSERT_TRUE(scheduler->spawn("slow", sleeper("slow", std::chrono::seconds(60))).ok());
+    ASSERT_TRUE(scheduler->spawn("fast", sleeper("fast", std::chrono::seconds(5))).ok());
+    Status status = scheduler->run();
+    ASSERT_TRUE(status.ok()) << status.to_string();
+    // Time moved only as far as each deadline, and in deadline order whatever the seed.
+    EXPECT_EQ(woke, (std::vector<std::string>{"fast", "slow"}));
+    EXPECT_EQ(woke_at,
+              (std::vector<Nanoseconds>{std::chrono::seconds(5), std::chrono::seconds(60)}));
+  }
+}
+
+TEST(Scheduler, AnIdleHookThatAlwaysClaimsProgressIsBounded) {
+  auto scheduler = make_scheduler({.seed = 2, .steps_max = 50, .idle = [] { return true; }});
+  ASSERT_NE(scheduler, nullptr);
+  ASSERT_TRUE(
+      scheduler->spawn("never", [&] { return scheduler->wait_until([] { return false; }); }).ok());
+  Status status = scheduler->run();
+  EXPECT_EQ(status.code(), ErrorCode::kBadState) << status.to_string();
+  EXPECT_NE(status.message().find("deadlock"), std::string::npos) << status.message();
 }
 
 TEST(Scheduler, SchedulingPointsOutsideItsTasksDoNothing) {

@@ -31,9 +31,11 @@
 // application's locks.
 //
 // Bounds and errors: at most tasks_max tasks and steps_max steps. When no task is runnable
-// but some have not finished (every one waits on a false predicate: a deadlock), or when the
-// step budget is spent, the run is aborted: from then on every scheduling point fails at
-// once with the abort's status (kBadState naming the waiting tasks, or kLimitExceeded), and
+// but some have not finished (every one waits on a false predicate, and the `idle` option,
+// if any, changes nothing: a deadlock), when the step budget is spent, or when a task's
+// thread cannot be started, the run is aborted: from then on every scheduling point fails at
+// once with the abort's status (kBadState naming the waiting tasks of a deadlock;
+// kLimitExceeded for the budget or a thread that could not be started), and
 // the remaining tasks are resumed one at a time, in spawn order, to return. A task must
 // return once its scheduling points fail (it should pass the error up, as any Volume error).
 // run() then returns the abort's status; otherwise the first error a task returned, in the
@@ -99,6 +101,12 @@ struct SchedulerOptions {
   std::uint64_t steps_max = std::uint64_t{1} << 20;
   // Steps kept in trace(): the first ones; the hash covers every step.
   std::size_t trace_steps_max = std::size_t{1} << 16;
+  // Called when no task is runnable but some wait: it may change what the predicates see
+  // (typically `[&] { return clock.advance_to_next_timer(); }`, so tasks waiting for
+  // simulated time wake up, as in a discrete-event simulation) and returns whether it did.
+  // False, or empty: the run is a deadlock. Runs on the thread calling run(), with every
+  // task parked and the scheduler's lock released; at most steps_max calls per run.
+  std::function<bool()> idle{};
 };
 
 class Scheduler {
