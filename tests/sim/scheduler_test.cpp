@@ -23,7 +23,7 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 
-std::unique_ptr<Scheduler> make_scheduler(SchedulerOptions options) {
+std::unique_ptr<Scheduler> make_scheduler(const SchedulerOptions& options) {
   auto scheduler = Scheduler::create(options);
   EXPECT_TRUE(scheduler.ok()) << scheduler.status().to_string();
   return scheduler.ok() ? std::move(scheduler).value() : nullptr;
@@ -295,7 +295,7 @@ TEST(Scheduler, IdleHookAdvancesSimulatedTimeForWaitingTasks) {
     ASSERT_NE(scheduler, nullptr);
     std::vector<std::string> woke;
     std::vector<Nanoseconds> woke_at;
-    auto sleeper = [&](std::string name, Nanoseconds delay) {
+    auto sleeper = [&](const std::string& name, Nanoseconds delay) {
       return [&, name, delay]() -> Status {
         const Nanoseconds deadline = clock.now() + delay;
         clock.schedule_at(deadline, [] {});
