@@ -11,6 +11,15 @@
 // of whole requests and protocol events. Races inside one call are ThreadSanitizer's
 // business, not the scheduler's.
 //
+//   auto scheduler = Scheduler::create({.seed = seed}).value();
+//   auto live = SchedulingVolume::create(provider, *scheduler).value();
+//   scheduler->spawn("writer", [&] { return live->write(0, block); });
+//   scheduler->spawn("snapshots", [&]() -> Status {
+//     FF_TRY(scheduler->yield());              // a scheduling point of its own
+//     return provider.create_snapshot().status();
+//   });
+//   Status status = scheduler->run();         // on failure: the seed and trace_text()
+//
 // Determinism: the order in which tasks run is a function of the seed, the tasks spawned (in
 // spawn order) and what the tasks do, provided the tasks themselves are deterministic (no
 // wall clock, no unordered iteration, no threads of their own that touch shared state). Each
@@ -24,11 +33,12 @@
 // predicate to its scheduling point; the scheduler does not pick it while the predicate is
 // false. Predicates are evaluated by the scheduler while every task is parked at a scheduling
 // point, under the scheduler's lock: they must be cheap, must not block and must not call
-// the scheduler. A task must never block on something only another task can release (a
-// mutex held across a scheduling point, a condition variable, a HoldableVolume's hold)
-// except through a ready predicate: the one running task would wait forever. Scheduling
-// points therefore go between whole requests, never inside a provider's or an
-// application's locks.
+// the scheduler. When no task is runnable, the `idle` option (if given) may move simulated
+// time to the next timer so that tasks waiting for a deadline wake. A task must never block on
+// something only another task can release (a mutex held across a scheduling point, a condition
+// variable, a HoldableVolume's hold) except through a ready predicate: the one running task would
+// wait forever. Scheduling points therefore go between whole requests, never inside a provider's or
+// an application's locks.
 //
 // Bounds and errors: at most tasks_max tasks and steps_max steps. When no task is runnable
 // but some have not finished (every one waits on a false predicate, and the `idle` option,
