@@ -23,6 +23,8 @@
 #include "freezeframe/sim/cache_volume.h"
 #include "freezeframe/sim/fault_volume.h"
 #include "freezeframe/sim/latency_volume.h"
+#include "freezeframe/sim/scheduler.h"
+#include "freezeframe/sim/scheduling_volume.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/sim/sim_volume.h"
 #include "freezeframe/snapshot_provider.h"
@@ -156,6 +158,28 @@ Result<std::unique_ptr<Volume>> make_holdable(std::uint64_t size_bytes, bool rea
   return std::unique_ptr<Volume>(std::make_unique<OwnedStack>(std::move(parts)));
 }
 
+// A scheduling volume over a 512e disk, with its scheduler. The contract runs on the test's
+// thread, outside any task, where the filter only forwards; inside tasks each request is one
+// scheduled step (tests/sim/scheduler_test.cpp).
+class ScheduledStack final : public VolumeWrapper {
+ public:
+  ScheduledStack(std::unique_ptr<sim::Scheduler> scheduler, std::unique_ptr<Volume> volume)
+      : VolumeWrapper(*volume), scheduler_(std::move(scheduler)), volume_(std::move(volume)) {}
+
+ private:
+  std::unique_ptr<sim::Scheduler> scheduler_;
+  std::unique_ptr<Volume> volume_;  // destroyed before the scheduler it uses
+};
+
+Result<std::unique_ptr<Volume>> make_scheduling(std::uint64_t size_bytes, bool read_only,
+                                                TempPaths& paths) {
+  FF_ASSIGN_OR_RETURN(auto scheduler, sim::Scheduler::create({.seed = 38}));
+  FF_ASSIGN_OR_RETURN(auto base, make_memory_512e(size_bytes, read_only, paths));
+  FF_ASSIGN_OR_RETURN(auto volume, sim::SchedulingVolume::create(std::move(base), *scheduler));
+  return std::unique_ptr<Volume>(
+      std::make_unique<ScheduledStack>(std::move(scheduler), std::move(volume)));
+}
+
 // The simulation filters stacked by hand, in two orders other than SimVolume's
 // (latency, faults, cache), over a 512e disk: the cache under faults under latency...
 Result<std::unique_ptr<Volume>> make_cache_faults_latency(std::uint64_t size_bytes, bool read_only,
@@ -261,6 +285,7 @@ INSTANTIATE_TEST_SUITE_P(
         VolumeKind{"FaultsOverLatencyOverCache4Kn", 4096, make_faults_latency_cache, kCached4Kn},
         VolumeKind{"WrapperOverMemory", 512, make_plain_wrapper, k512e},
         VolumeKind{"HoldableOverMemory", 512, make_holdable, kPlain512},
+        VolumeKind{"SchedulingOverMemory", 512, make_scheduling, k512e},
         VolumeKind{"CowLive", 512, make_provider<ProviderKind::kCopyOnWrite>, kProvider},
         VolumeKind{"RowLive", 512, make_provider<ProviderKind::kRedirectOnWrite>, kProvider}),
     [](const ::testing::TestParamInfo<VolumeKind>& param_info) { return param_info.param.name; });
