@@ -128,7 +128,6 @@ ProviderKind choose_kind(const std::optional<ProviderKind>& kind, std::uint64_t 
 namespace {
 
 using harness_detail::kChunkBytes;
-using harness_detail::kDiffBytes;
 using harness_detail::kRequestLatency;
 
 // Where a step's point lands: before its `at`-th request (0-based), or after the step when
@@ -247,7 +246,7 @@ class ApplicationRun {
 Status ApplicationRun::build() {
   FF_ASSIGN_OR_RETURN(origin_base_, harness_detail::memory_volume("app", options_.volume_bytes,
                                                                   options_.sector_bytes));
-  FF_ASSIGN_OR_RETURN(diff_base_, harness_detail::memory_volume("app-diff", kDiffBytes,
+  FF_ASSIGN_OR_RETURN(diff_base_, harness_detail::memory_volume("app-diff", harness_detail::diff_bytes_for(options_.volume_bytes, options_.snapshots_max),
                                                                 options_.sector_bytes));
   const SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/origin"),
                              .crash_survival_probability = options_.crash_survival_probability,

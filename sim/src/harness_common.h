@@ -21,9 +21,11 @@ namespace freezeframe::sim::harness_detail {
 inline constexpr Nanoseconds kRequestLatency = std::chrono::microseconds(100);
 inline constexpr std::uint64_t kVolumeBytesMin = 64 * 1024;
 inline constexpr std::uint64_t kVolumeBytesMax = 64ull << 20;
-// The diff volume: memory pages are allocated on first write, so a large nominal size costs
-// only what the provider writes.
-inline constexpr std::uint64_t kDiffBytes = 256ull << 20;
+// The diff volume: room for the journal and for every kept snapshot's chunks several times
+// over (RoW redirects each rewrite after a snapshot), so the diff area never fills.
+inline std::uint64_t diff_bytes_for(std::uint64_t volume_bytes, std::uint32_t snapshots_max) {
+  return (16ull << 20) + 4 * volume_bytes * (std::uint64_t{snapshots_max} + 1);
+}
 inline constexpr std::uint32_t kChunkBytes = 4096;
 
 // kInvalidArgument naming `entry` and `what` when `condition` is false.

@@ -225,7 +225,7 @@ Status WriterRun::build() {
     FF_ASSIGN_OR_RETURN(volume.origin_base, harness_detail::memory_volume(
                                                 name, options_.volume_bytes, options_.sector_bytes));
     FF_ASSIGN_OR_RETURN(volume.diff_base,
-                        harness_detail::memory_volume(name + "-diff", harness_detail::kDiffBytes,
+                        harness_detail::memory_volume(name + "-diff", harness_detail::diff_bytes_for(options_.volume_bytes, 1),
                                                       options_.sector_bytes));
     SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/" + name),
                          .clock = &clock_,
