@@ -71,7 +71,9 @@ Status write_sector(Volume& volume, std::uint64_t index, const Sector& sector) {
   return volume.write(index * kSectorBytes, sector.bytes);
 }
 
-std::uint64_t capacity(const Volume& volume) { return volume.size_bytes() / kSectorBytes - 1; }
+std::uint64_t capacity(const Volume& volume) {
+  return volume.size_bytes() / kSectorBytes - 1;
+}
 
 }  // namespace
 
@@ -90,10 +92,9 @@ Result<Image> read_image(Volume& volume) {
   for (std::uint64_t seq = 0; seq < image.committed; ++seq) {
     FF_ASSIGN_OR_RETURN(Sector entry, read_sector(volume, 1 + seq));
     if (entry.get(0) != kEntryMagic || !entry.sealed() || entry.get(1) != seq)
-      return Status(ErrorCode::kCorrupt, "kv log: the commit record counts " +
-                                             std::to_string(image.committed) +
-                                             " entries but entry " + std::to_string(seq) +
-                                             " is missing or damaged");
+      return Status(ErrorCode::kCorrupt,
+                    "kv log: the commit record counts " + std::to_string(image.committed) +
+                        " entries but entry " + std::to_string(seq) + " is missing or damaged");
     image.values[entry.get(2)] = entry.get(3);
   }
   return image;
@@ -123,7 +124,9 @@ Status KvLogApp::step(Volume& volume, Random& random) {
 }
 
 // After recover(): every entry the commit record counts is there and whole.
-Status KvLogApp::check(Volume& volume) { return read_image(volume).status(); }
+Status KvLogApp::check(Volume& volume) {
+  return read_image(volume).status();
+}
 
 // ----- KvLogWriter
 
@@ -198,6 +201,8 @@ freezeframe::WriterResult KvLogWriter::thaw(const freezeframe::WriterSessionInfo
   return freezeframe::WriterResult::success();
 }
 
-void KvLogWriter::abort(const freezeframe::WriterSessionInfo&) { frozen_ = false; }
+void KvLogWriter::abort(const freezeframe::WriterSessionInfo&) {
+  frozen_ = false;
+}
 
 }  // namespace kv_log

@@ -33,7 +33,7 @@ namespace kv_log {
 
 // What the log's sectors hold, decoded and verified.
 struct Image {
-  std::uint64_t committed = 0;        // entries the commit record counts
+  std::uint64_t committed = 0;                      // entries the commit record counts
   std::map<std::uint64_t, std::uint64_t> values{};  // key -> value of the committed entries
 };
 

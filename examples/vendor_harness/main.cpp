@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     total.checks_run += report->counts.checks_run;
     total.vendor_steps += report->counts.vendor_steps;
   }
-  std::cout << "all " << (arguments.last_seed - arguments.first_seed + 1)
-            << " seeds passed; " << total.to_string() << "\n";
+  std::cout << "all " << (arguments.last_seed - arguments.first_seed + 1) << " seeds passed; "
+            << total.to_string() << "\n";
   return 0;
 }

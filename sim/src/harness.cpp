@@ -61,7 +61,9 @@ Status require(bool condition, std::string_view entry, std::string_view what) {
   return Status(ErrorCode::kInvalidArgument, std::string(entry) + ": " + std::string(what));
 }
 
-bool in_unit_interval(double value) noexcept { return value >= 0.0 && value <= 1.0; }
+bool in_unit_interval(double value) noexcept {
+  return value >= 0.0 && value <= 1.0;
+}
 
 Status check_common(std::string_view entry, std::uint64_t steps, std::uint64_t volume_bytes,
                     std::uint32_t sector_bytes, double fault_probability,
@@ -77,9 +79,9 @@ Status check_common(std::string_view entry, std::uint64_t steps, std::uint64_t v
                  "volume_bytes must be a multiple of 4096 and of sector_bytes from 64 KiB to "
                  "64 MiB, not " +
                      std::to_string(volume_bytes)));
-  FF_TRY(require(fault_probability >= 0.0 && fault_probability <= 0.5, entry,
-                 "fault_probability must be in [0, 0.5], not " +
-                     std::to_string(fault_probability)));
+  FF_TRY(
+      require(fault_probability >= 0.0 && fault_probability <= 0.5, entry,
+              "fault_probability must be in [0, 0.5], not " + std::to_string(fault_probability)));
   return require(replay_command.find("{seed}") != std::string::npos, entry,
                  "replay_command must contain {seed} (it is '" + replay_command + "')");
 }
@@ -102,8 +104,7 @@ Result<std::vector<std::byte>> read_image(Volume& volume) {
 
 Result<std::unique_ptr<MemoryVolume>> copy_of(const Volume& source,
                                               const std::vector<std::byte>& image) {
-  FF_ASSIGN_OR_RETURN(auto copy,
-                      memory_volume(source.name(), image.size(), source.sector_bytes()));
+  FF_ASSIGN_OR_RETURN(auto copy, memory_volume(source.name(), image.size(), source.sector_bytes()));
   FF_TRY(copy->write(0, image));
   return copy;
 }
@@ -120,7 +121,7 @@ ProviderKind choose_kind(const std::optional<ProviderKind>& kind, std::uint64_t 
   if (kind.has_value())
     return *kind;
   return Random(seed).fork("harness/kind").uniform(2) == 0 ? ProviderKind::kCopyOnWrite
-                                                            : ProviderKind::kRedirectOnWrite;
+                                                           : ProviderKind::kRedirectOnWrite;
 }
 
 }  // namespace harness_detail
@@ -246,8 +247,11 @@ class ApplicationRun {
 Status ApplicationRun::build() {
   FF_ASSIGN_OR_RETURN(origin_base_, harness_detail::memory_volume("app", options_.volume_bytes,
                                                                   options_.sector_bytes));
-  FF_ASSIGN_OR_RETURN(diff_base_, harness_detail::memory_volume("app-diff", harness_detail::diff_bytes_for(options_.volume_bytes, options_.snapshots_max),
-                                                                options_.sector_bytes));
+  FF_ASSIGN_OR_RETURN(
+      diff_base_,
+      harness_detail::memory_volume(
+          "app-diff", harness_detail::diff_bytes_for(options_.volume_bytes, options_.snapshots_max),
+          options_.sector_bytes));
   const SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/origin"),
                              .crash_survival_probability = options_.crash_survival_probability,
                              .clock = &clock_,
@@ -264,8 +268,8 @@ Status ApplicationRun::build() {
   provider_options.snapshots_max = options_.snapshots_max;
   provider_options.clock = &clock_;
   provider_options.random = &uuids_;
-  FF_ASSIGN_OR_RETURN(provider_, SnapshotProvider::create(kind_, *origin_, *diff_,
-                                                          provider_options));
+  FF_ASSIGN_OR_RETURN(provider_,
+                      SnapshotProvider::create(kind_, *origin_, *diff_, provider_options));
   // The provider's format must survive the first crash: the application's world starts
   // from a durable, empty volume.
   FF_TRY(provider_->flush());
@@ -276,9 +280,9 @@ Status ApplicationRun::open_stack() {
   ++stack_generation_;
   FF_ASSIGN_OR_RETURN(
       faults_,
-      FaultVolume::create(*provider_, {.seed = derive_seed(options_.seed, "harness/faults/" +
-                                                                              std::to_string(
-                                                                                  stack_generation_))}));
+      FaultVolume::create(
+          *provider_, {.seed = derive_seed(
+                           options_.seed, "harness/faults/" + std::to_string(stack_generation_))}));
   fault_rule_.reset();
   points_ = std::make_unique<PointVolume>(*faults_, [this] { take_snapshot(); });
   return Status();
@@ -498,17 +502,16 @@ Status check_application_options(const ApplicationHarnessOptions& options) {
                                       options.replay_command));
   FF_TRY(harness_detail::require(static_cast<bool>(options.make_application), kEntry,
                                  "make_application is not set"));
-  FF_TRY(harness_detail::require(options.snapshots_max >= 1 && options.snapshots_max <= 64,
-                                 kEntry,
-                                 "snapshots_max must be from 1 to 64, not " +
-                                     std::to_string(options.snapshots_max)));
+  FF_TRY(harness_detail::require(
+      options.snapshots_max >= 1 && options.snapshots_max <= 64, kEntry,
+      "snapshots_max must be from 1 to 64, not " + std::to_string(options.snapshots_max)));
   const bool each_in_range = harness_detail::in_unit_interval(options.snapshot_probability) &&
                              harness_detail::in_unit_interval(options.crash_probability) &&
                              harness_detail::in_unit_interval(options.kill_probability);
   FF_TRY(harness_detail::require(
-      each_in_range && options.snapshot_probability + options.crash_probability +
-                               options.kill_probability <=
-                           1.0,
+      each_in_range &&
+          options.snapshot_probability + options.crash_probability + options.kill_probability <=
+              1.0,
       kEntry,
       "snapshot_probability, crash_probability and kill_probability must each be in [0, 1] "
       "and sum to at most 1"));

@@ -19,7 +19,7 @@ namespace freezeframe::sim::harness_detail {
 // Simulated time each request of a SimVolume costs: enough that freeze and commit windows
 // see I/O take time, small next to every deadline.
 inline constexpr Nanoseconds kRequestLatency = std::chrono::microseconds(100);
-inline constexpr std::uint64_t kVolumeBytesMin = 64 * 1024;
+inline constexpr std::uint64_t kVolumeBytesMin = std::uint64_t{64} * 1024;
 inline constexpr std::uint64_t kVolumeBytesMax = 64ull << 20;
 // The diff volume: room for the journal and for every kept snapshot's chunks several times
 // over (RoW redirects each rewrite after a snapshot), so the diff area never fills.

@@ -20,9 +20,9 @@ namespace {
 using harness_detail::FindingSink;
 
 // The writer events whose duration the harness stretches, each bounded by a deadline.
-constexpr std::array<WriterEvent, 4> kStretchedEvents = {
-    WriterEvent::kPrepareSnapshot, WriterEvent::kFreeze, WriterEvent::kThaw,
-    WriterEvent::kPostSnapshot};
+constexpr std::array<WriterEvent, 4> kStretchedEvents = {WriterEvent::kPrepareSnapshot,
+                                                         WriterEvent::kFreeze, WriterEvent::kThaw,
+                                                         WriterEvent::kPostSnapshot};
 
 // The vendor's writer as the coordinator sees it: every event is passed on; the one the
 // harness chose for this set then takes `stall` of simulated time more (a slow writer or a
@@ -216,17 +216,20 @@ class WriterRun {
 };
 
 Status WriterRun::build() {
-  adapter_ = BlockSnapshotAdapter::create("harness-" + std::string(provider_kind_name(kind_)),
-                                          kind_);
+  adapter_ =
+      BlockSnapshotAdapter::create("harness-" + std::string(provider_kind_name(kind_)), kind_);
   volumes_.resize(options_.writers);
   for (std::size_t i = 0; i < options_.writers; ++i) {
     WriterVolume& volume = volumes_[i];
     const std::string name = "data" + std::to_string(i);
-    FF_ASSIGN_OR_RETURN(volume.origin_base, harness_detail::memory_volume(
-                                                name, options_.volume_bytes, options_.sector_bytes));
-    FF_ASSIGN_OR_RETURN(volume.diff_base,
-                        harness_detail::memory_volume(name + "-diff", harness_detail::diff_bytes_for(options_.volume_bytes, 1),
-                                                      options_.sector_bytes));
+    FF_ASSIGN_OR_RETURN(
+        volume.origin_base,
+        harness_detail::memory_volume(name, options_.volume_bytes, options_.sector_bytes));
+    FF_ASSIGN_OR_RETURN(
+        volume.diff_base,
+        harness_detail::memory_volume(name + "-diff",
+                                      harness_detail::diff_bytes_for(options_.volume_bytes, 1),
+                                      options_.sector_bytes));
     SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/" + name),
                          .clock = &clock_,
                          .latency_per_operation = harness_detail::kRequestLatency,
@@ -242,10 +245,10 @@ Status WriterRun::build() {
     provider_options.random = &uuids_;
     FF_ASSIGN_OR_RETURN(volume.provider, SnapshotProvider::create(kind_, *volume.origin,
                                                                   *volume.diff, provider_options));
-    FF_ASSIGN_OR_RETURN(volume.faults,
-                        FaultVolume::create(*volume.provider,
-                                            {.seed = derive_seed(options_.seed,
-                                                                 "harness/faults/" + name)}));
+    FF_ASSIGN_OR_RETURN(
+        volume.faults,
+        FaultVolume::create(*volume.provider,
+                            {.seed = derive_seed(options_.seed, "harness/faults/" + name)}));
     volume.holdable = std::make_unique<HoldableVolume>(*volume.faults, name);
     FF_TRY(adapter_->add_volume(*volume.provider, name));
     FF_ASSIGN_OR_RETURN(volume.writer, options_.make_writer(i, *volume.holdable));
@@ -295,10 +298,9 @@ void WriterRun::writer_step(std::size_t index, bool in_set) {
     return;
   if (status.code() == ErrorCode::kBusy) {
     if (!in_set) {
-      fail("writer held after set", "writer " + std::to_string(index) + " on " +
-                                        volume.holdable->name() +
-                                        " still holds its writes outside a snapshot set: " +
-                                        status.to_string());
+      fail("writer held after set",
+           "writer " + std::to_string(index) + " on " + volume.holdable->name() +
+               " still holds its writes outside a snapshot set: " + status.to_string());
     }
     return;
   }
@@ -362,8 +364,8 @@ void WriterRun::check_completed_set(BackupSession& session) {
     }
     ++counts_.checks_run;
     if (Status status = volumes_[i].writer->check(**copy); !status.ok())
-      fail("check snapshot", "writer " + std::to_string(i) + " on " + name + ": " +
-                                 status.to_string());
+      fail("check snapshot",
+           "writer " + std::to_string(i) + " on " + name + ": " + status.to_string());
   }
 }
 
@@ -373,26 +375,26 @@ void WriterRun::check_failed_set(const Status& status, bool cause_injected) {
   ++counts_.sets_failed;
   ++counts_.checks_run;
   if (!cause_injected) {
-    fail("set", "the snapshot set failed with no fault or deadline injected: " +
-                    status.to_string());
+    fail("set",
+         "the snapshot set failed with no fault or deadline injected: " + status.to_string());
     return;
   }
   for (std::size_t i = 0; i < volumes_.size(); ++i) {
     if (volumes_[i].proxy->frozen()) {
-      fail("thaw after failed set", "writer " + std::to_string(i) +
-                                        " was frozen and neither thawed nor aborted after: " +
-                                        status.to_string());
+      fail("thaw after failed set",
+           "writer " + std::to_string(i) +
+               " was frozen and neither thawed nor aborted after: " + status.to_string());
       return;
     }
     if (volumes_[i].holdable->held()) {
-      fail("release after failed set", volumes_[i].holdable->name() +
-                                           " is still held after: " + status.to_string());
+      fail("release after failed set",
+           volumes_[i].holdable->name() + " is still held after: " + status.to_string());
       return;
     }
   }
   if (auto left = provider_->query(); !left.empty()) {
-    fail("cleanup after failed set", std::to_string(left.size()) +
-                                         " snapshot(s) left behind after: " + status.to_string());
+    fail("cleanup after failed set",
+         std::to_string(left.size()) + " snapshot(s) left behind after: " + status.to_string());
     return;
   }
   for (std::size_t i = 0; i < volumes_.size() && !findings_.failed(); ++i)
@@ -454,18 +456,18 @@ Status check_writer_options(const WriterHarnessOptions& options) {
                                       options.replay_command));
   FF_TRY(harness_detail::require(static_cast<bool>(options.make_writer), kEntry,
                                  "make_writer is not set"));
-  FF_TRY(harness_detail::require(options.writers >= 1 && options.writers <= 8, kEntry,
-                                 "writers must be from 1 to 8, not " +
-                                     std::to_string(options.writers)));
+  FF_TRY(harness_detail::require(
+      options.writers >= 1 && options.writers <= 8, kEntry,
+      "writers must be from 1 to 8, not " + std::to_string(options.writers)));
   FF_TRY(harness_detail::require(options.set_probability > 0.0 && options.set_probability <= 1.0,
                                  kEntry, "set_probability must be in (0, 1]"));
-  FF_TRY(harness_detail::require(harness_detail::in_unit_interval(options.overrun_probability) &&
-                                     harness_detail::in_unit_interval(options.slow_probability) &&
-                                     harness_detail::in_unit_interval(
-                                         options.interleave_probability),
-                                 kEntry,
-                                 "overrun_probability, slow_probability and "
-                                 "interleave_probability must each be in [0, 1]"));
+  FF_TRY(
+      harness_detail::require(harness_detail::in_unit_interval(options.overrun_probability) &&
+                                  harness_detail::in_unit_interval(options.slow_probability) &&
+                                  harness_detail::in_unit_interval(options.interleave_probability),
+                              kEntry,
+                              "overrun_probability, slow_probability and "
+                              "interleave_probability must each be in [0, 1]"));
   return harness_detail::require(
       options.commit_window_max > Nanoseconds(0) && options.event_duration_max > Nanoseconds(0),
       kEntry, "commit_window_max and event_duration_max must be positive");
@@ -475,8 +477,8 @@ Status check_writer_options(const WriterHarnessOptions& options) {
 
 Result<HarnessReport> run_writer_harness(const WriterHarnessOptions& options) {
   FF_TRY(check_writer_options(options));
-  auto run = std::make_unique<WriterRun>(options,
-                                         harness_detail::choose_kind(options.kind, options.seed));
+  auto run =
+      std::make_unique<WriterRun>(options, harness_detail::choose_kind(options.kind, options.seed));
   FF_TRY(run->build());
   return run->run();
 }

@@ -62,9 +62,9 @@ Status check_records(Volume& volume, std::uint64_t count) {
   for (std::uint64_t i = 0; i < count; ++i) {
     FF_ASSIGN_OR_RETURN(Sector record, read_sector(volume, 1 + i));
     if (record.get(0) != kMagic || record.get(8) != i)
-      return Status(ErrorCode::kCorrupt, "counter log: the header counts " +
-                                             std::to_string(count) + " records but record " +
-                                             std::to_string(i) + " is missing");
+      return Status(ErrorCode::kCorrupt, "counter log: the header counts " + std::to_string(count) +
+                                             " records but record " + std::to_string(i) +
+                                             " is missing");
   }
   return Status();
 }
@@ -107,7 +107,7 @@ ApplicationHarnessOptions application_options(std::uint64_t seed, bool buggy) {
   ApplicationHarnessOptions options;
   options.seed = seed;
   options.steps = 150;
-  options.volume_bytes = 256 * 1024;
+  options.volume_bytes = std::uint64_t{256} * 1024;
   options.replay_command = "harness_test --seed {seed}";
   options.make_application = [buggy] { return std::make_unique<CounterApp>(buggy); };
   return options;
@@ -193,7 +193,7 @@ WriterHarnessOptions writer_options(std::uint64_t seed, bool buggy) {
   WriterHarnessOptions options;
   options.seed = seed;
   options.steps = 120;
-  options.volume_bytes = 256 * 1024;
+  options.volume_bytes = std::uint64_t{256} * 1024;
   options.replay_command = "harness_test --seed {seed}";
   options.make_writer = [buggy](std::size_t index,
                                 Volume& volume) -> Result<std::unique_ptr<HarnessWriter>> {
