@@ -1,5 +1,5 @@
-// The vendor harness (sim/harness.h): a run is a function of its seed, a correct application
-// and writer pass, applications and writers with an ordering bug are found, a finding carries
+// The vendor harness (sim/harness.h): a run is a function of its seed, a correct application,
+// writer and provider pass, ones with an ordering or cleanup bug are found, a finding carries
 // what replays it, and bad options are refused with a message naming the option.
 #include "freezeframe/sim/harness.h"
 
@@ -7,10 +7,15 @@
 
 #include <array>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "freezeframe/protocol_provider.h"
+#include "freezeframe/sim/sim_clock.h"
+#include "freezeframe/snapshot_provider.h"
+#include "freezeframe/volume_wrapper.h"
 #include "seed.h"
 
 namespace freezeframe::sim {
@@ -350,6 +355,149 @@ TEST(WriterHarness, FindsAWriterThatStaysFrozenAfterAFailedSet) {
   EXPECT_EQ(report->finding->operation, "writer held after set") << report->to_string();
 }
 
+// The engine's own CoW or RoW providers behind one BlockSnapshotAdapter, as a vendor would
+// wrap theirs. `reads_live`: the bug of a provider that serves a snapshot from the origin
+// without preserving it, so the snapshot changes as the origin is written.
+class EngineProvider final : public HarnessProvider, public ProtocolProvider {
+ public:
+  static Result<std::unique_ptr<HarnessProvider>> create(
+      const std::vector<HarnessProviderVolume>& volumes, bool reopen, ProviderKind kind,
+      bool reads_live, std::uint64_t uuid_seed) {
+    auto provider =
+        std::unique_ptr<EngineProvider>(new EngineProvider(kind, reads_live, uuid_seed));
+    for (const HarnessProviderVolume& volume : volumes) {
+      ProviderOptions options;
+      options.chunk_bytes = 4096;
+      options.limit = DiffAreaLimit::unbounded();
+      options.clock = &provider->clock_;
+      options.random = &provider->random_;
+      auto engine =
+          reopen
+              ? SnapshotProvider::open(*volume.origin, *volume.storage,
+                                       {.clock = &provider->clock_, .random = &provider->random_})
+              : SnapshotProvider::create(kind, *volume.origin, *volume.storage, options);
+      if (!engine.ok())
+        return engine.status();
+      FF_TRY(provider->adapter_->add_volume(**engine, volume.name));
+      provider->engines_.push_back(std::move(engine).value());
+    }
+    return std::unique_ptr<HarnessProvider>(std::move(provider));
+  }
+
+  ProtocolProvider& protocol() override { return *this; }
+  Volume& live(std::size_t index) override { return *engines_.at(index); }
+
+  const Uuid& id() const noexcept override { return adapter_->id(); }
+  const std::string& name() const noexcept override { return adapter_->name(); }
+  ProviderKind kind() const noexcept override { return adapter_->kind(); }
+  bool is_volume_supported(std::string_view volume) const override {
+    return adapter_->is_volume_supported(volume);
+  }
+  Status begin_prepare(const Uuid& set_id, std::string_view volume,
+                       std::uint32_t attributes) override {
+    return adapter_->begin_prepare(set_id, volume, attributes);
+  }
+  Status end_prepare(const Uuid& set_id) override { return adapter_->end_prepare(set_id); }
+  Status pre_commit(const Uuid& set_id) override { return adapter_->pre_commit(set_id); }
+  Status commit(const Uuid& set_id) override { return adapter_->commit(set_id); }
+  Status post_commit(const Uuid& set_id) override { return adapter_->post_commit(set_id); }
+  Status abort(const Uuid& set_id) override { return adapter_->abort(set_id); }
+  Status delete_snapshot(const Uuid& snapshot_id) override {
+    return adapter_->delete_snapshot(snapshot_id);
+  }
+  std::vector<SnapshotInfo> query() const override { return adapter_->query(); }
+  Result<std::unique_ptr<Volume>> open_snapshot(const Uuid& snapshot_id) override {
+    if (!reads_live_)
+      return adapter_->open_snapshot(snapshot_id);
+    for (const SnapshotInfo& info : adapter_->query()) {
+      for (const auto& engine : engines_) {
+        if (info.id == snapshot_id && engine->name() == info.origin_name)
+          return std::unique_ptr<Volume>(std::make_unique<LiveView>(*engine));
+      }
+    }
+    return Status(ErrorCode::kNotFound, "no snapshot " + snapshot_id.to_string());
+  }
+
+ private:
+  class LiveView final : public VolumeWrapper {
+   public:
+    explicit LiveView(Volume& base) : VolumeWrapper(base) {}
+  };
+
+  EngineProvider(ProviderKind kind, bool reads_live, std::uint64_t uuid_seed)
+      : reads_live_(reads_live),
+        random_(uuid_seed),
+        adapter_(BlockSnapshotAdapter::create("vendor-provider", kind)) {}
+
+  bool reads_live_;
+  SimClock clock_;
+  // Each instance needs a stream of its own: one reopened with the same seed would hand out
+  // the UUIDs of snapshots that exist (the harness found that).
+  Random random_;
+  std::unique_ptr<BlockSnapshotAdapter> adapter_;
+  std::vector<std::unique_ptr<SnapshotProvider>> engines_;
+};
+
+ProviderHarnessOptions provider_options(std::uint64_t seed, bool reads_live) {
+  ProviderHarnessOptions options;
+  options.seed = seed;
+  options.steps = 200;
+  options.replay_command = "harness_test --seed {seed}";
+  const ProviderKind kind =
+      seed % 2 == 0 ? ProviderKind::kCopyOnWrite : ProviderKind::kRedirectOnWrite;
+  // Each open gets its own UUID stream, numbered in order: still a function of the seed.
+  auto opens = std::make_shared<std::uint64_t>(0);
+  options.make_provider = [kind, reads_live, opens, seed](
+                              const std::vector<HarnessProviderVolume>& volumes, bool reopen) {
+    return EngineProvider::create(volumes, reopen, kind, reads_live, seed * 1000 + ++*opens);
+  };
+  return options;
+}
+
+HarnessReport run_provider(const ProviderHarnessOptions& options) {
+  auto report = run_provider_harness(options);
+  EXPECT_TRUE(report.ok()) << report.status().to_string();
+  return report.ok() ? *report : HarnessReport{};
+}
+
+TEST(ProviderHarness, SameSeedGivesTheSameReport) {
+  const testing::TracedSeed seed(4);
+  const HarnessReport first = run_provider(provider_options(seed.value(), false));
+  EXPECT_EQ(run_provider(provider_options(seed.value(), false)).to_string(), first.to_string());
+  EXPECT_NE(run_provider(provider_options(seed.value() + 2, false)).to_string(), first.to_string());
+}
+
+TEST(ProviderHarness, CorrectProviderPassesEverySeedOfARange) {
+  HarnessCounts total;
+  bool cow = false;
+  bool row = false;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    const HarnessReport report = run_provider(provider_options(seed, false));
+    ASSERT_TRUE(report.ok()) << report.to_string();
+    cow = cow || report.kind == ProviderKind::kCopyOnWrite;
+    row = row || report.kind == ProviderKind::kRedirectOnWrite;
+    total.snapshots += report.counts.snapshots;
+    total.sets_failed += report.counts.sets_failed;
+    total.faults_injected += report.counts.faults_injected;
+    total.checks_run += report.counts.checks_run;
+  }
+  EXPECT_TRUE(cow && row);
+  EXPECT_GT(total.snapshots, 8u);
+  EXPECT_GT(total.sets_failed, 0u);
+  EXPECT_GT(total.checks_run, total.snapshots);
+}
+
+TEST(ProviderHarness, FindsASnapshotThatReadsThroughToTheLiveVolume) {
+  const HarnessReport report = run_provider(provider_options(6, true));
+  ASSERT_TRUE(report.finding.has_value()) << report.to_string();
+  EXPECT_EQ(report.finding->operation, "snapshot content") << report.to_string();
+  EXPECT_NE(report.finding->what.find("differs from the origin at the set's instant"),
+            std::string::npos)
+      << report.finding->what;
+  EXPECT_EQ(report.finding->replay_command, "harness_test --seed 6");
+  EXPECT_EQ(run_provider(provider_options(6, true)).to_string(), report.to_string());
+}
+
 TEST(HarnessReplay, FillsEverySeedPlaceholder) {
   EXPECT_EQ(harness_replay_command("./t --seed {seed} # {seed}", 42), "./t --seed 42 # 42");
   EXPECT_EQ(harness_replay_command("no placeholder", 42), "no placeholder");
@@ -387,6 +535,12 @@ TEST(HarnessOptions, InvalidOptionsAreRefusedNamingTheOption) {
   writer = writer_options(1, false);
   writer.fault_probability = 0.9;
   expect_refused(run_writer_harness(writer), "fault_probability must be in [0, 0.5]");
+  ProviderHarnessOptions provider = provider_options(1, false);
+  provider.volumes = 9;
+  expect_refused(run_provider_harness(provider), "volumes must be from 1 to 8");
+  provider = provider_options(1, false);
+  provider.make_provider = nullptr;
+  expect_refused(run_provider_harness(provider), "make_provider is not set");
 }
 
 }  // namespace

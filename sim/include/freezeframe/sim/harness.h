@@ -4,7 +4,7 @@
 // so it runs wherever the engine builds. docs/testing.md ("The vendor harness") walks
 // through an example; examples/vendor_harness/ is that example.
 //
-// Two entry points, one per kind of vendor code:
+// Three entry points, one per kind of vendor code:
 //
 //   run_application_harness()  an application that writes through a freezeframe Volume
 //                              (HarnessApplication): snapshots and power losses land between
@@ -15,9 +15,11 @@
 //                              with its events pushed past their deadlines at seeded points;
 //                              the harness checks the protocol's outcome and the vendor's
 //                              checker judges every snapshot.
-//
-// A ProtocolProvider entry point (the vendor's own provider under the harness's requestor)
-// does not exist yet.
+//   run_provider_harness()     a ProtocolProvider (HarnessProvider) driven by the harness's
+//                              requestor through snapshot sets, with I/O errors under it and
+//                              its calls pushed past their deadlines; the harness checks the
+//                              protocol's outcome and that every snapshot it reports reads
+//                              back as the origin was when the set was taken.
 //
 // Determinism. A run is a function of its options: the same seed, the same options and a
 // vendor's code that draws only from the Random it is handed (and keeps no state between
@@ -45,8 +47,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "freezeframe/clock.h"
+#include "freezeframe/protocol_provider.h"
 #include "freezeframe/random.h"
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/status.h"
@@ -241,6 +245,81 @@ struct WriterHarnessOptions {
 // cause the harness injected (an I/O error, a deadline), left no snapshot and no held I/O,
 // and every writer it froze was thawed or aborted and works again.
 Result<HarnessReport> run_writer_harness(const WriterHarnessOptions& options);
+
+// ----- provider harness
+
+// One volume the vendor's provider serves: its name in snapshot sets, the origin it takes
+// snapshots of, and a volume of its own for whatever it stores (a diff area), both simulated
+// disks with a volatile write cache and injected I/O errors.
+struct HarnessProviderVolume {
+  std::string name{};
+  Volume* origin = nullptr;
+  Volume* storage = nullptr;
+};
+
+// The vendor's provider as the harness needs it: the protocol side, and the volume each
+// origin's writes go through (a provider that preserves data before it is overwritten must
+// see the writes).
+class HarnessProvider {
+ public:
+  virtual ~HarnessProvider() = default;
+  // Serves every volume it was made for, under its name.
+  virtual ProtocolProvider& protocol() = 0;
+  // The live volume of volume `index` (0-based), of the origin's size and sector size. The
+  // harness writes, discards, flushes and reads through it, and holds it during commits.
+  virtual Volume& live(std::size_t index) = 0;
+};
+
+// Makes the provider over `volumes`, which live until the provider is destroyed. `reopen`
+// false: once, at the start, over empty volumes (format them). `reopen` true: after an I/O
+// error was injected beneath the previous provider, which the harness has destroyed: open
+// what it stored, as a restarted service does (no power loss; the volumes' caches are kept).
+using HarnessProviderFactory = std::function<Result<std::unique_ptr<HarnessProvider>>(
+    const std::vector<HarnessProviderVolume>& volumes, bool reopen)>;
+
+struct ProviderHarnessOptions {
+  std::uint64_t seed = 0;
+  // Driver steps; 1 to kHarnessStepsMax.
+  std::uint64_t steps = 300;
+  // Volumes ("vol0", "vol1", ...); every set takes all of them. 1 to 8.
+  std::size_t volumes = 2;
+  // As ApplicationHarnessOptions.
+  std::uint64_t volume_bytes = std::uint64_t{256} * 1024;
+  std::uint32_t sector_bytes = 512;
+  // Size of each storage volume; 0: 16 MiB plus 8 times volume_bytes.
+  std::uint64_t storage_bytes = 0;
+  // Snapshot sets kept (the oldest is deleted to make room); 1 to 16.
+  std::uint32_t sets_kept = 4;
+  // Per step, the probability of a snapshot set instead of a write, discard or read, in
+  // (0, 1].
+  double set_probability = 0.1;
+  // Per set, the probability that one provider call (begin-prepare to post-commit) takes
+  // one and a half times its deadline (the commit window for commit, event_duration_max
+  // for the others), in [0, 1].
+  double overrun_probability = 0.2;
+  // Probability that a write, discard or flush of an origin or storage volume fails with
+  // kIoError. In [0, 0.5]. After any step or set in which one was injected, the provider is
+  // reopened (HarnessProviderFactory).
+  double fault_probability = 0.002;
+  Nanoseconds commit_window_max = std::chrono::seconds(10);
+  Nanoseconds event_duration_max = std::chrono::seconds(180);
+  std::string replay_command{kHarnessReplayDefault};
+  HarnessProviderFactory make_provider{};
+};
+
+// The world: per volume, an origin and a storage SimVolume over memory (write cache, 100 us
+// per request, I/O errors); the vendor's provider over them; a HoldableVolume over each live
+// volume; a Coordinator on a SimClock and a DeterministicExecutor drawn from the seed, with no
+// writers. A model of each live volume follows every write and discard; after a reopen it
+// takes what the live volume reads (an unflushed or failed write may be lost then). Checks:
+// a read of a live volume matches the model; a completed set has one snapshot per volume in
+// the provider's query(), each reading back exactly as the model was when the set was taken,
+// then, after every later set and after every reopen; a failed set had an injected cause,
+// left no held volume and no snapshot of the set that its failure does not name (a provider
+// that cannot remove one must say so; the harness deletes it after the reopen). Sets are
+// taken in a persistent context (kNasRollback), so they stay until the harness deletes them
+// through the provider. No power loss.
+Result<HarnessReport> run_provider_harness(const ProviderHarnessOptions& options);
 
 inline constexpr std::uint64_t kHarnessStepsMax = 10'000'000;
 
