@@ -108,6 +108,7 @@ struct HarnessFinding {
 
 struct HarnessReport {
   std::uint64_t seed = 0;
+  // The provider the run used (provider harness: the kind the vendor's provider reports).
   ProviderKind kind = ProviderKind::kCopyOnWrite;
   HarnessCounts counts{};
   std::optional<HarnessFinding> finding{};
