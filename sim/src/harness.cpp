@@ -6,7 +6,6 @@
 
 #include <utility>
 
-#include "freezeframe/assert.h"
 #include "freezeframe/sim/fault_volume.h"
 #include "freezeframe/sim/request_filter.h"
 #include "freezeframe/sim/sim_clock.h"
@@ -317,7 +316,10 @@ void ApplicationRun::start_application(const std::string& when) {
   disable_faults();
   points_->arm(Point::kNone, 0);
   application_ = options_.make_application();
-  FF_ASSERT_MSG(application_ != nullptr, "make_application returned null");
+  if (application_ == nullptr) {
+    fail("start " + when, "make_application returned null");
+    return;
+  }
   if (Status status = application_->recover(*points_); !status.ok()) {
     fail("recover " + when, status.to_string());
     return;
@@ -368,7 +370,10 @@ void ApplicationRun::take_snapshot() {
     return;
   }
   auto fresh = options_.make_application();
-  FF_ASSERT_MSG(fresh != nullptr, "make_application returned null");
+  if (fresh == nullptr) {
+    fail("start for snapshot", "make_application returned null");
+    return;
+  }
   const std::string which = "snapshot " + std::to_string(kept.number);
   if (Status status = fresh->recover(**copy); !status.ok()) {
     fail("recover " + which, status.to_string());

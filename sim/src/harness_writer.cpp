@@ -3,7 +3,6 @@
 #include <array>
 #include <utility>
 
-#include "freezeframe/assert.h"
 #include "freezeframe/coordinator.h"
 #include "freezeframe/executor.h"
 #include "freezeframe/holdable_volume.h"

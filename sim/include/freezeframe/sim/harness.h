@@ -148,7 +148,7 @@ class HarnessApplication {
   virtual Status check(Volume& volume) = 0;
 };
 
-// Makes a new instance (one process start). Must not return null.
+// Makes a new instance (one process start). A null instance is a finding.
 using HarnessApplicationFactory = std::function<std::unique_ptr<HarnessApplication>()>;
 
 struct ApplicationHarnessOptions {
