@@ -407,9 +407,16 @@ void WriterRun::snapshot_set() {
     volume.proxy->plan(std::nullopt, Nanoseconds(0));
   const bool overrun = steps_random_.chance(options_.overrun_probability);
   const bool slow = !overrun && steps_random_.chance(options_.slow_probability);
+  // An overrun of an event whose deadline bounds the set (not post-snapshot, which runs once
+  // the snapshots exist) must fail it.
+  std::optional<std::string> must_fail;
   if (overrun || slow) {
-    WriterProxy& proxy = *volumes_[steps_random_.uniform(volumes_.size())].proxy;
+    const std::size_t index = steps_random_.uniform(volumes_.size());
+    WriterProxy& proxy = *volumes_[index].proxy;
     const WriterEvent event = kStretchedEvents[steps_random_.uniform(kStretchedEvents.size())];
+    if (overrun && event != WriterEvent::kPostSnapshot)
+      must_fail = "writer " + std::to_string(index) + "'s " +
+                  std::string(writer_event_name(event)) + " took one and a half times its deadline";
     const bool windowed = event == WriterEvent::kFreeze || event == WriterEvent::kThaw;
     const Nanoseconds deadline = windowed ? proxy.freeze_timeout() : options_.event_duration_max;
     proxy.plan(event, overrun ? deadline + deadline / 2 : deadline / 4);
@@ -424,6 +431,10 @@ void WriterRun::snapshot_set() {
   counts_.faults_injected += injected_now;
   if (findings_.failed())
     return;
+  if (status.ok() && must_fail.has_value()) {
+    fail("deadline", *must_fail + ", yet the set completed");
+    return;
+  }
   if (status.ok()) {
     check_completed_set(*session);
     if (Status complete = session->backup_complete(); !complete.ok() && !findings_.failed())

@@ -242,9 +242,10 @@ struct WriterHarnessOptions {
 // SnapshotProvider over SimVolumes over memory; a BlockSnapshotAdapter serving every volume;
 // a Coordinator on a SimClock and a DeterministicExecutor whose order is drawn from the
 // seed. After each set the harness checks: a completed set had every writer frozen when the
-// provider committed, and each writer's checker accepts its snapshot; a failed set had a
-// cause the harness injected (an I/O error, a deadline), left no snapshot and no held I/O,
-// and every writer it froze was thawed or aborted and works again.
+// provider committed, no prepare-snapshot, freeze or thaw past its deadline, and each
+// writer's checker accepts its snapshot; a failed set had a cause the harness injected (an
+// I/O error, a deadline), left no snapshot and no held I/O, and every writer it froze was
+// thawed or aborted and works again.
 Result<HarnessReport> run_writer_harness(const WriterHarnessOptions& options);
 
 // ----- provider harness
