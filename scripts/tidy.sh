@@ -19,7 +19,7 @@ cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFREEZEFRAME
 if [[ $scope == sources ]]; then
   files="$root/(engine|platform|backup|sim|cli)/.*\.cpp$"
 else
-  files="$root/(engine|platform|backup|sim|cli|bench|tests)/.*\.cpp$"
+  files="$root/(engine|platform|backup|sim|cli|bench|tests|examples)/.*\.cpp$"
 fi
 # GCC-only warning flags in the compile commands are unknown to clang: tell it to ignore them.
 run-clang-tidy -p "$build_dir" -j "${FREEZEFRAME_JOBS:-2}" -quiet \
