@@ -102,6 +102,8 @@ std::vector<CommandSpec> other_commands();
 std::vector<CommandSpec> check_commands();
 // backup, backup list, restore, verify, prune (commands_backup.cpp).
 std::vector<CommandSpec> backup_commands();
+// sim (commands_sim.cpp).
+std::vector<CommandSpec> sim_commands();
 // vssadmin VERB NOUN /Switch=value...
 CommandSpec vssadmin_command();
 

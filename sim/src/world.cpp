@@ -138,7 +138,8 @@ WorldReport World::run() {
         ok = volume_step(random_.uniform(volumes_.size()));
         break;
       case WorldStep::kSnapshotSet:
-        ok = snapshot_set();
+        ok =
+            options_.snapshot_sets ? snapshot_set() : volume_step(random_.uniform(volumes_.size()));
         break;
       case WorldStep::kCrashAll:
         ok = crash_all();
@@ -439,7 +440,7 @@ bool World::prune() {
 bool World::found(std::string operation, std::string detail) {
   if (!finding_) {
     finding_ = WorldFinding{.seed = options_.seed,
-                            .steps = options_.steps,
+                            .arguments = world_arguments(options_),
                             .step = step_,
                             .operation = std::move(operation),
                             .detail = std::move(detail)};
@@ -457,12 +458,11 @@ bool World::volume_diverged(std::size_t index) {
   const auto& divergence = volumes_[index]->divergence();
   if (!divergence)
     return found(volume_name(index), "step failed without a divergence");
-  Divergence copy = *divergence;
-  copy.seed = options_.seed;
-  std::string detail = copy.to_string();
-  const std::string prefix = "model check diverged: ";
-  if (detail.starts_with(prefix))
-    detail.erase(0, prefix.size());
+  std::string detail = divergence->subject;
+  if (divergence->length > 0)
+    detail += " at offset " + std::to_string(divergence->offset) + " (extent of " +
+              std::to_string(divergence->length) + " bytes)";
+  detail += ": expected " + divergence->expected + ", actual " + divergence->actual;
   return found(volume_name(index) + ": " + divergence->operation, detail);
 }
 
@@ -492,15 +492,30 @@ WorldCounts& WorldCounts::operator+=(const WorldCounts& other) {
 std::string WorldCounts::to_string() const {
   return "seeds " + std::to_string(seeds) + ", steps " + std::to_string(steps) + ", crashes " +
          std::to_string(crashes) + ", faults " + std::to_string(faults) + ", checks " +
-         std::to_string(checks) + ", snapshot sets " + std::to_string(snapshot_sets) + " (" +
-         std::to_string(snapshot_sets_failed) + " failed), backups " + std::to_string(backups) +
-         " (" + std::to_string(incremental_backups) + " incremental), restores " +
-         std::to_string(restores) + ", prunes " + std::to_string(prunes) +
+         std::to_string(checks) + ", snapshot sets " + std::to_string(snapshot_sets) +
+         ", failed sets " + std::to_string(snapshot_sets_failed) + ", backups " +
+         std::to_string(backups) + ", incremental backups " + std::to_string(incremental_backups) +
+         ", restores " + std::to_string(restores) + ", prunes " + std::to_string(prunes) +
          ", change-tracking resets " + std::to_string(change_resets);
 }
 
+std::string world_arguments(const WorldOptions& options) {
+  const WorldOptions defaults;
+  std::string text =
+      "--seed " + std::to_string(options.seed) + " --steps " + std::to_string(options.steps);
+  if (options.volumes != defaults.volumes)
+    text += " --volumes " + std::to_string(options.volumes);
+  if (options.volume_bytes != defaults.volume_bytes)
+    text += " --volume-kib " + std::to_string(options.volume_bytes >> 10);
+  if (options.scratch_dir.empty())
+    text += " --no-backups";
+  if (!options.snapshot_sets)
+    text += " --no-sets";
+  return text;
+}
+
 std::string WorldFinding::replay_command() const {
-  return "freezeframe sim --seed " + std::to_string(seed) + " --steps " + std::to_string(steps);
+  return "freezeframe sim " + arguments;
 }
 
 std::string WorldFinding::to_string() const {

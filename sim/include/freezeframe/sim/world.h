@@ -55,7 +55,13 @@ struct WorldOptions {
   // The world's repository is created in a fresh directory under this one and removed at
   // the end. Empty: no backup, restore or prune steps.
   std::filesystem::path scratch_dir{};
+  // false: snapshot-set steps run a volume step instead (to shrink a failing run).
+  bool snapshot_sets = true;
 };
+
+// The options of `freezeframe sim` that replay a run with `options` (--seed, --steps and
+// whatever differs from the defaults), without the program name.
+std::string world_arguments(const WorldOptions& options);
 
 struct WorldCounts {
   std::uint64_t seeds = 0;
@@ -77,14 +83,16 @@ struct WorldCounts {
   std::uint64_t change_resets = 0;
 
   WorldCounts& operator+=(const WorldCounts& other);
-  // "seeds 1, steps 400, crashes 31, faults 4, checks 170, ..." on one line.
+  // "seeds 1, steps 400, crashes 31, faults 4, checks 170, ..." on one line: each count
+  // as "<name> <number>", comma-separated.
   std::string to_string() const;
 };
 
 // The first invariant that did not hold.
 struct WorldFinding {
   std::uint64_t seed = 0;
-  std::uint64_t steps = 0;  // the run's step count (for the replay command)
+  // world_arguments() of the run.
+  std::string arguments{};
   // The step (0-based) that found it; == steps for the checks after the last step.
   std::uint64_t step = 0;
   // "volume 1 (RoW): write", "snapshot-set", "backup", ...
@@ -92,7 +100,7 @@ struct WorldFinding {
   // What failed, with the expected and the actual value.
   std::string detail{};
 
-  // "freezeframe sim --seed N --steps K".
+  // "freezeframe sim " + arguments.
   std::string replay_command() const;
   std::string to_string() const;
 };

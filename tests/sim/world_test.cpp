@@ -1,0 +1,106 @@
+// The simulator's world (sim/world.h): a run is a function of its options, its checks are
+// general enough to catch each planted defect within the CI seed budget while the same seeds
+// pass without it, and bad options are refused.
+#include "freezeframe/sim/world.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "freezeframe/plant.h"
+#include "seed.h"
+#include "temp_path.h"
+
+namespace freezeframe {
+namespace {
+
+// Seeds tried per planted defect before giving up: the CI budget is 200 seeds.
+constexpr std::uint64_t kPlantSeedsMax = 200;
+
+sim::WorldOptions world_options(std::uint64_t seed, const std::filesystem::path& scratch) {
+  return {.seed = seed, .steps = 300, .scratch_dir = scratch};
+}
+
+TEST(World, SameSeedGivesTheSameCountsAndADifferentSeedDifferentOnes) {
+  testing::TempPath scratch("world");
+  std::filesystem::create_directories(scratch.path());
+  auto first = sim::run_world(world_options(11, scratch.path()));
+  auto second = sim::run_world(world_options(11, scratch.path()));
+  auto other = sim::run_world(world_options(12, scratch.path()));
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  ASSERT_TRUE(second.ok() && other.ok());
+  ASSERT_TRUE(first->ok()) << first->finding->to_string();
+  EXPECT_EQ(first->counts.to_string(), second->counts.to_string());
+  EXPECT_NE(first->counts.to_string(), other->counts.to_string());
+  EXPECT_EQ(first->counts.steps, 300u);
+  EXPECT_GT(first->counts.crashes, 0u);
+  EXPECT_GT(first->counts.snapshot_sets, 0u);
+  EXPECT_GT(first->counts.backups, 0u);
+  EXPECT_GT(first->counts.restores, 0u);
+  // The repository lives in the scratch directory only while the run does.
+  EXPECT_TRUE(std::filesystem::is_empty(scratch.path()));
+}
+
+TEST(World, OptionsOutOfRangeAreRefused) {
+  for (sim::WorldOptions options : {sim::WorldOptions{.steps = 0}, sim::WorldOptions{.volumes = 5},
+                                    sim::WorldOptions{.volume_bytes = 4096},
+                                    sim::WorldOptions{.volume_bytes = (256 << 10) + 512}}) {
+    auto report = sim::run_world(options);
+    ASSERT_FALSE(report.ok()) << sim::world_arguments(options);
+    EXPECT_EQ(report.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(report.status().message().find("sim:"), std::string::npos);
+  }
+}
+
+TEST(World, FindingCarriesTheCommandThatReplaysIt) {
+  sim::WorldOptions options{.seed = 5, .steps = 77, .volumes = 3};
+  EXPECT_EQ(sim::world_arguments(options), "--seed 5 --steps 77 --volumes 3 --no-backups");
+  sim::WorldFinding finding{.seed = 5, .arguments = sim::world_arguments(options)};
+  EXPECT_EQ(finding.replay_command(),
+            "freezeframe sim --seed 5 --steps 77 --volumes 3 --no-backups");
+}
+
+class WorldPlantTest : public ::testing::TestWithParam<Plant> {};
+
+// The world's checks are the general invariants; none looks for a particular defect.
+TEST_P(WorldPlantTest, PlantedDefectIsCaughtWithinTheSeedBudgetAndTheSameSeedsPassWithout) {
+  if (!plants_compiled())
+    GTEST_SKIP() << "this build has no planted defects (configure with -DFREEZEFRAME_PLANTS=ON)";
+  testing::TempPath scratch("world");
+  std::filesystem::create_directories(scratch.path());
+  const std::uint64_t first = testing::test_seed(1);
+  std::uint64_t caught_at = 0;
+  {
+    ScopedPlants planted(PlantSet().add(GetParam()));
+    ASSERT_TRUE(planted.status().ok()) << planted.status().to_string();
+    for (std::uint64_t seed = first; seed < first + kPlantSeedsMax && caught_at == 0; ++seed) {
+      auto report = sim::run_world(world_options(seed, scratch.path()));
+      ASSERT_TRUE(report.ok()) << report.status().to_string();
+      if (!report->ok()) {
+        caught_at = seed;
+        std::printf("%s caught: %s\n", std::string(plant_name(GetParam())).c_str(),
+                    report->finding->to_string().c_str());
+      }
+    }
+  }
+  ASSERT_NE(caught_at, 0u) << plant_name(GetParam()) << " not caught in seeds " << first << " to "
+                           << first + kPlantSeedsMax - 1;
+  for (std::uint64_t seed = first; seed <= caught_at; ++seed) {
+    auto report = sim::run_world(world_options(seed, scratch.path()));
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_TRUE(report->ok()) << "without the plant: " << report->finding->to_string();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Plants, WorldPlantTest,
+                         ::testing::Values(Plant::kCowEarlyOverwrite, Plant::kRowMapBeforeData,
+                                           Plant::kJournalSkipLast, Plant::kProtocolSkipThaw),
+                         [](const ::testing::TestParamInfo<Plant>& param) {
+                           std::string name(plant_name(param.param));
+                           for (char& c : name)
+                             c = c == '-' ? '_' : c;
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace freezeframe
