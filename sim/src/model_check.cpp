@@ -36,8 +36,9 @@ Status ModelChecker::build() {
     weight_total += weight;
   if (weight_total == 0)
     return Status(ErrorCode::kInvalidArgument, "model check: every operation weight is 0");
-  if (o.mix[Operation::kCrash] > 0 && !o.crash)
-    return Status(ErrorCode::kInvalidArgument, "model check: crash steps need crash mode");
+  if ((o.mix[Operation::kCrash] > 0 || o.mix[Operation::kIoFault] > 0) && !o.crash)
+    return Status(ErrorCode::kInvalidArgument,
+                  "model check: crash and io-fault steps need crash mode");
   if (o.sector_bytes < SectorModel::kSectorBytes || o.sector_bytes % SectorModel::kSectorBytes)
     return Status(
         ErrorCode::kInvalidArgument,
@@ -80,6 +81,7 @@ Status ModelChecker::build() {
   provider_options.snapshots_max = o.snapshots_max;
   provider_options.random = &uuids_;
   provider_options.compress = o.compress;
+  provider_options.on_event = [this](const ProviderEvent& event) { record_event(event); };
   auto created = SnapshotProvider::create(o.kind, *origin_, *diff_, provider_options);
   if (!created.ok())
     return created.status();
@@ -87,7 +89,42 @@ Status ModelChecker::build() {
   return Status();
 }
 
+ProviderOpenOptions ModelChecker::open_options() {
+  ProviderOpenOptions options;
+  options.random = &uuids_;
+  options.on_event = [this](const ProviderEvent& event) { record_event(event); };
+  return options;
+}
+
+void ModelChecker::record_event(const ProviderEvent& event) {
+  std::lock_guard lock(events_mutex_);
+  events_.push_back(event);
+}
+
+// The overflow policy deletes snapshots to make room (a full diff volume under an io-fault
+// step): visible in the API as an event, which the model follows.
+void ModelChecker::apply_events() {
+  std::vector<ProviderEvent> events;
+  {
+    std::lock_guard lock(events_mutex_);
+    events.swap(events_);
+  }
+  for (const ProviderEvent& event : events) {
+    if (event.kind != ProviderEventKind::kSnapshotDeletedForSpace)
+      continue;
+    const auto& snapshots = model_.snapshots();
+    for (std::size_t i = 0; i < snapshots.size(); ++i) {
+      if (snapshots[i].id == event.snapshot_id) {
+        model_.snapshot_deleted(i);
+        ++counts_.snapshots_deleted_for_space;
+        break;
+      }
+    }
+  }
+}
+
 bool ModelChecker::step() {
+  apply_events();
   const Operation operation = draw();
   operation_ = model_operation_name(operation);
   if (!run_operation(operation))
@@ -139,6 +176,7 @@ bool ModelChecker::available(Operation operation) const {
 }
 
 bool ModelChecker::run_operation(Operation operation) {
+  apply_events();
   switch (operation) {
     case Operation::kWrite:
       return write();
@@ -169,6 +207,8 @@ bool ModelChecker::run_operation(Operation operation) {
       return integrity();
     case Operation::kChangedExtents:
       return changed_extents();
+    case Operation::kIoFault:
+      return io_fault();
   }
   return check_all();
 }
@@ -283,7 +323,7 @@ bool ModelChecker::reopen() {
     return false;
   model_.flushed();
   provider_.reset();
-  auto reopened = SnapshotProvider::open(*origin_, *diff_, {.random = &uuids_});
+  auto reopened = SnapshotProvider::open(*origin_, *diff_, open_options());
   if (!expect_ok(reopened.status(), "open status"))
     return false;
   provider_ = std::move(reopened).value();
@@ -297,7 +337,7 @@ bool ModelChecker::crash() {
   provider_.reset();
   origin_sim_->crash();
   diff_sim_->crash();
-  auto reopened = SnapshotProvider::open(*origin_, *diff_, {.random = &uuids_});
+  auto reopened = SnapshotProvider::open(*origin_, *diff_, open_options());
   if (!expect_ok(reopened.status(), "open status after the crash"))
     return false;
   provider_ = std::move(reopened).value();
@@ -370,7 +410,47 @@ bool ModelChecker::changed_extents() {
   return true;
 }
 
+bool ModelChecker::io_fault() {
+  ++counts_.by_operation[Operation::kIoFault];
+  const bool on_diff = random_.chance(0.5);
+  SimVolume& target = on_diff ? *diff_sim_ : *origin_sim_;
+  FaultRule rule;
+  rule.trigger = FaultRule::Trigger::kNth;
+  rule.n = random_.uniform_range(1, 6);
+  rule.failures_max = 1;
+  rule.code = random_.chance(0.3) ? ErrorCode::kNoSpace : ErrorCode::kIoError;
+  const FaultId fault = target.add_fault(rule);
+  const bool flush_only = random_.chance(0.25);
+  Status status;
+  if (flush_only) {
+    status = provider_->flush();
+    if (status.ok())
+      model_.flushed();
+  } else {
+    auto [offset, length] = random_range(3ull * options_.chunk_bytes);
+    Bytes data(length);
+    fill_mixed(random_, data);
+    model_.begin_write(offset, data);
+    status = provider_->write(offset, data);
+    if (status.ok())
+      model_.complete_write(offset, data);
+  }
+  target.remove_fault(fault);
+  if (status.ok())
+    return true;
+  // A failure must say so with an error code of its own, not pass for another condition.
+  if (status.code() != ErrorCode::kIoError && status.code() != ErrorCode::kNoSpace &&
+      status.code() != ErrorCode::kBadState)
+    return diverged(std::string(flush_only ? "flush" : "write") + " status under an injected " +
+                        (rule.code == ErrorCode::kNoSpace ? "no-space" : "I/O") + " error on the " +
+                        (on_diff ? "diff" : "origin") + " volume",
+                    0, 0, "io-error, no-space or bad-state", status.to_string());
+  ++counts_.io_faults_failed;
+  return crash();
+}
+
 bool ModelChecker::check_all() {
+  apply_events();
   ++counts_.by_operation[Operation::kCheckAll];
   Bytes got(model_.size_bytes());
   if (!expect_ok(provider_->read(0, got), "live read status"))
@@ -409,6 +489,7 @@ bool ModelChecker::final_checks() {
 }
 
 bool ModelChecker::check_catalog() {
+  apply_events();
   const auto listed = provider_->snapshots();
   const auto& expected = model_.snapshots();
   if (listed.size() != expected.size())
@@ -487,9 +568,9 @@ std::string Divergence::to_string() const {
 
 std::string_view model_operation_name(ModelOperation operation) noexcept {
   static constexpr std::array<std::string_view, kModelOperationCount> kNames = {
-      "write",           "discard",   "read",        "read",           "create-snapshot",
-      "delete-snapshot", "revert",    "consolidate", "flush",          "reopen",
-      "crash",           "check-all", "integrity",   "changed-extents"};
+      "write",     "discard",         "read",    "read",   "create-snapshot", "delete-snapshot",
+      "revert",    "consolidate",     "flush",   "reopen", "crash",           "check-all",
+      "integrity", "changed-extents", "io-fault"};
   return kNames[static_cast<std::size_t>(operation)];
 }
 

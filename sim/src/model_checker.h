@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -83,6 +84,10 @@ class ModelChecker {
   bool check_all();
   bool integrity();
   bool changed_extents();
+  bool io_fault();
+  ProviderOpenOptions open_options();
+  void record_event(const ProviderEvent& event);
+  void apply_events();
 
   Operation draw();
   std::pair<std::uint64_t, std::uint64_t> random_range(std::uint64_t max_bytes);
@@ -111,6 +116,9 @@ class ModelChecker {
   std::string operation_{};
   ModelCheckCounts counts_{};
   std::optional<Divergence> divergence_{};
+  // Events the provider reported and the model has not followed yet.
+  std::mutex events_mutex_;
+  std::vector<ProviderEvent> events_;
 };
 
 }  // namespace freezeframe::sim::detail

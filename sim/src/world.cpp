@@ -105,6 +105,7 @@ Status World::build() {
     volume.snapshot_attributes = kWorldSnapshotAttributes;
     volume.crash = true;
     volume.mix = ModelCheckMix::with_crashes();
+    volume.mix[ModelOperation::kIoFault] = 3;
     auto checker = std::make_unique<ModelChecker>(volume);
     FF_TRY(checker->build().with_context("sim: " + volume_name(volumes_.size())));
     volumes_.push_back(std::move(checker));
@@ -178,6 +179,7 @@ void World::count_volume(const ModelCheckCounts& before, const ModelCheckCounts&
     return after.by_operation[operation] - before.by_operation[operation];
   };
   counts_.crashes += delta(ModelOperation::kCrash);
+  counts_.faults += delta(ModelOperation::kIoFault);
   counts_.checks += delta(ModelOperation::kReadLive) + delta(ModelOperation::kReadSnapshot) +
                     delta(ModelOperation::kCheckAll) + delta(ModelOperation::kIntegrity) +
                     delta(ModelOperation::kChangedExtents);

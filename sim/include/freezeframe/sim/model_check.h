@@ -71,11 +71,16 @@ enum class ModelOperation : std::uint8_t {
   // Change tracking: since a snapshot's change id, every chunk where the live volume differs
   // from the snapshot must be listed (or the id is no longer kept: a reset, counted).
   kChangedExtents,
+  // Crash mode: an I/O error or a full file system (kNoSpace) under the provider, on the
+  // origin or the diff volume, at one of the next few requests of a write or a flush. The
+  // operation may fail but never serve damage: when it fails, the power is cut (the provider
+  // may have stopped itself) and everything is checked as after a crash.
+  kIoFault,
 };
-inline constexpr std::size_t kModelOperationCount = 14;
+inline constexpr std::size_t kModelOperationCount = 15;
 // As Divergence::operation names it: "write", "discard", "read" (both reads),
 // "create-snapshot", "delete-snapshot", "revert", "consolidate", "flush", "reopen", "crash",
-// "check-all", "integrity", "changed-extents".
+// "check-all", "integrity", "changed-extents", "io-fault".
 std::string_view model_operation_name(ModelOperation operation) noexcept;
 
 // One value for each operation.
@@ -95,7 +100,7 @@ struct PerModelOperation {
 // needs ModelCheckOptions::crash.
 struct ModelCheckMix : PerModelOperation<std::uint32_t> {
   // The default mix: no crashes.
-  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3, 2, 3}} {}
+  ModelCheckMix() : PerModelOperation{{40, 5, 10, 10, 8, 6, 3, 4, 7, 4, 0, 3, 2, 3, 0}} {}
 
   // The default mix with part of the flush and reopen weight given to crashes.
   static ModelCheckMix with_crashes() {
@@ -152,6 +157,11 @@ struct ModelCheckCounts {
   std::uint64_t snapshots_refused = 0;
   // Changed-extents steps whose snapshot's change id was no longer kept (a reset).
   std::uint64_t change_resets = 0;
+  // Io-fault steps whose fault fired and failed the operation (each followed by a crash).
+  std::uint64_t io_faults_failed = 0;
+  // Snapshots the overflow policy deleted to make room (a full diff volume), as its events
+  // reported; the model drops them.
+  std::uint64_t snapshots_deleted_for_space = 0;
 };
 
 // The first place where provider and model disagree.

@@ -9,7 +9,8 @@
 // loses an arbitrary subset of the unflushed sectors, tearing writes at sector granularity)
 // with its own ReferenceModel, driven by the model check's operations (model_check.h:
 // writes, discards, reads, snapshots, deletes, reverts, consolidation, flushes, reopens,
-// crashes, integrity checks, change tracking). On top, world steps:
+// crashes, I/O errors and full file systems under the provider, integrity checks, change
+// tracking). On top, world steps:
 //
 //   snapshot-set  the requestor takes a snapshot set of every volume through a Coordinator
 //                 (SimClock, DeterministicExecutor), with a ScriptedWriter whose events may
@@ -68,7 +69,8 @@ struct WorldCounts {
   std::uint64_t steps = 0;
   // Crash-and-reopen points: each volume that lost power and was reopened and checked.
   std::uint64_t crashes = 0;
-  // Faults injected into snapshot sets: writer failures and deadline overruns.
+  // Faults injected: I/O errors and full file systems under a provider (io-fault steps),
+  // writer failures and deadline overruns in snapshot sets.
   std::uint64_t faults = 0;
   // Invariant checks run (each comparison with a model, catalog, writer-state and restore
   // check counts one).
