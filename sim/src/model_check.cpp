@@ -170,6 +170,9 @@ bool ModelChecker::available(Operation operation) const {
     case Operation::kRevert:
     case Operation::kChangedExtents:
       return !model_.snapshots().empty();
+    case Operation::kIoFault:
+      // Last in the order: a step that falls through reaches it only when it is in the mix.
+      return options_.crash && options_.mix[Operation::kIoFault] > 0;
     default:
       return true;
   }

@@ -63,6 +63,9 @@ class ModelChecker {
 
   SnapshotProvider& provider() { return *provider_; }
   const ReferenceModel& model() const { return model_; }
+  // For a caller that drives the provider itself (the simulator's concurrent steps) and
+  // keeps the model in step.
+  ReferenceModel& mutable_model() { return model_; }
   const ModelCheckOptions& options() const { return options_; }
   const ModelCheckCounts& counts() const { return counts_; }
   const std::optional<Divergence>& divergence() const { return divergence_; }

@@ -78,6 +78,11 @@ void ReferenceModel::snapshot_created(const Uuid& id) {
   snapshots_.push_back({id, live()});
 }
 
+void ReferenceModel::snapshot_created(const Uuid& id, std::vector<std::byte> image) {
+  FF_ASSERT(image.size() == size_bytes());
+  snapshots_.push_back({id, std::move(image)});
+}
+
 void ReferenceModel::snapshot_deleted(std::size_t index) {
   FF_ASSERT(index < snapshots_.size());
   snapshots_.erase(snapshots_.begin() + static_cast<std::ptrdiff_t>(index));

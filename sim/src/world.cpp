@@ -15,6 +15,9 @@
 #include "freezeframe/protocol_provider.h"
 #include "freezeframe/random.h"
 #include "freezeframe/repository.h"
+#include "freezeframe/sim/scheduler.h"
+#include "freezeframe/sim/scheduling_executor.h"
+#include "freezeframe/sim/scheduling_volume.h"
 #include "freezeframe/sim/scripted_writer.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/uuid.h"
@@ -34,8 +37,18 @@ constexpr std::uint32_t kWorldSnapshotAttributes = kAttrPersistent | kAttrNoAuto
 constexpr std::uint64_t kBackupsKept = 2;
 
 // World steps, drawn by weight against the volume steps.
-enum class WorldStep : std::uint8_t { kVolume, kSnapshotSet, kCrashAll, kBackup, kPrune };
-constexpr std::uint32_t kWeights[] = {85, 5, 3, 5, 2};
+enum class WorldStep : std::uint8_t {
+  kVolume,
+  kSnapshotSet,
+  kCrashAll,
+  kBackup,
+  kPrune,
+  kConcurrent
+};
+constexpr std::uint32_t kWeights[] = {82, 4, 3, 5, 2, 4};
+// A concurrent step: writer tasks and their writes each.
+constexpr std::uint64_t kConcurrentWriters = 2;
+constexpr std::uint64_t kConcurrentWritesMax = 8;
 
 // A backup the world made, and the bytes it must restore to.
 struct WorldBackup {
@@ -59,6 +72,10 @@ class World {
   bool crash_all();
   bool backup();
   bool prune();
+  bool concurrent();
+  // As a rotating backup does: most of the time, a volume at its snapshot limit loses its
+  // oldest snapshot before a set (the rest of the time the set fails at the limit).
+  bool make_room(const std::string& operation);
   bool restore_and_compare(const WorldBackup& backup);
   // A finding: records the first one and returns false.
   bool found(std::string operation, std::string detail);
@@ -75,6 +92,8 @@ class World {
   std::filesystem::path repository_dir_;
   std::vector<WorldBackup> backups_;
   std::uint64_t step_ = 0;
+  // Folds the trace hash of every concurrent step's schedule.
+  std::uint64_t trace_hash_ = 0;
   WorldCounts counts_{};
   std::optional<WorldFinding> finding_{};
 };
@@ -151,6 +170,9 @@ WorldReport World::run() {
       case WorldStep::kPrune:
         ok = repository_dir_.empty() ? volume_step(random_.uniform(volumes_.size())) : prune();
         break;
+      case WorldStep::kConcurrent:
+        ok = options_.snapshot_sets ? concurrent() : volume_step(random_.uniform(volumes_.size()));
+        break;
     }
     if (!ok)
       break;
@@ -171,7 +193,7 @@ WorldReport World::run() {
     std::error_code ignored;
     std::filesystem::remove_all(repository_dir_, ignored);
   }
-  return WorldReport{counts_, finding_};
+  return WorldReport{counts_, finding_, trace_hash_};
 }
 
 void World::count_volume(const ModelCheckCounts& before, const ModelCheckCounts& after) {
@@ -208,9 +230,25 @@ bool World::crash_all() {
   return true;
 }
 
+bool World::make_room(const std::string& operation) {
+  for (std::size_t i = 0; i < volumes_.size(); ++i) {
+    ModelChecker& volume = *volumes_[i];
+    const auto& snapshots = volume.model().snapshots();
+    if (snapshots.size() < volume.options().snapshots_max || random_.chance(0.2))
+      continue;
+    if (!expect_ok(volume.provider().delete_snapshot(snapshots.front().id), operation,
+                   volume_name(i) + " delete the oldest snapshot"))
+      return false;
+    volume.mutable_model().snapshot_deleted(0);
+  }
+  return true;
+}
+
 bool World::snapshot_set() {
   ++counts_.snapshot_sets;
   const std::string operation = "snapshot-set";
+  if (!make_room(operation))
+    return false;
   auto cow = BlockSnapshotAdapter::create("sim-cow", ProviderKind::kCopyOnWrite);
   auto row = BlockSnapshotAdapter::create("sim-row", ProviderKind::kRedirectOnWrite);
   std::vector<std::unique_ptr<HoldableVolume>> holdables;
@@ -316,6 +354,176 @@ bool World::snapshot_set() {
     ++counts_.checks;
     volumes_[i]->set_position(
         step_, "snapshot-set (fault '" + fault_name + "', " + (made ? "made" : "failed") + ")");
+    if (!volumes_[i]->check_catalog())
+      return volume_diverged(i);
+  }
+  return true;
+}
+
+// Writer tasks write to random volumes while a requestor task takes a snapshot set of every
+// volume, interleaved by a Scheduler seeded from the world: each write and each protocol call
+// is one scheduled step, writes wait while their volume is held for the commit, and the model
+// follows each write as it completes. The set must show one instant of every volume at once:
+// one state, among those the writes passed through, that every snapshot of the set matches.
+bool World::concurrent() {
+  const std::string operation = "concurrent";
+  ++counts_.interleavings;
+  if (!make_room(operation))
+    return false;
+  Random local = random_.fork("concurrent-" + std::to_string(step_));
+  auto made_scheduler = Scheduler::create(
+      {.seed = local.next_u64(), .idle = [this] { return clock_.advance_to_next_timer(); }});
+  if (!expect_ok(made_scheduler.status(), operation, "scheduler"))
+    return false;
+  Scheduler& scheduler = *made_scheduler.value();
+
+  auto cow = BlockSnapshotAdapter::create("sim-cow", ProviderKind::kCopyOnWrite);
+  auto row = BlockSnapshotAdapter::create("sim-row", ProviderKind::kRedirectOnWrite);
+  std::vector<std::unique_ptr<HoldableVolume>> holdables;
+  std::vector<std::unique_ptr<SchedulingVolume>> live;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < volumes_.size(); ++i) {
+    names.push_back("volume-" + std::to_string(i));
+    SnapshotProvider& provider = volumes_[i]->provider();
+    auto& adapter = provider.kind() == ProviderKind::kCopyOnWrite ? cow : row;
+    if (!expect_ok(adapter->add_volume(provider, names.back()), operation, "add volume"))
+      return false;
+    holdables.push_back(std::make_unique<HoldableVolume>(provider, names.back()));
+    HoldableVolume* holdable = holdables.back().get();
+    auto scheduled = SchedulingVolume::create(*holdable, scheduler,
+                                              {.ready = [holdable] { return !holdable->held(); }});
+    if (!expect_ok(scheduled.status(), operation, "scheduling volume"))
+      return false;
+    live.push_back(std::move(scheduled).value());
+  }
+
+  // Every state the volumes pass through, all volumes at once: the set must match one.
+  std::vector<std::vector<Bytes>> states;
+  auto record_state = [&] {
+    std::vector<Bytes> state;
+    for (const auto& volume : volumes_)
+      state.push_back(volume->model().live());
+    states.push_back(std::move(state));
+  };
+  record_state();
+
+  struct PlannedWrite {
+    std::size_t volume = 0;
+    std::uint64_t offset = 0;
+    Bytes data{};
+  };
+  for (std::uint64_t task = 0; task < kConcurrentWriters; ++task) {
+    std::vector<PlannedWrite> plan(local.uniform_range(1, kConcurrentWritesMax));
+    for (PlannedWrite& write : plan) {
+      write.volume = local.uniform(volumes_.size());
+      const std::uint64_t sectors = options_.volume_bytes / 512;
+      const std::uint64_t length = local.uniform_range(1, 24);
+      write.offset = 512 * local.uniform(sectors - length + 1);
+      write.data.resize(512 * length);
+      fill_mixed(local, write.data);
+    }
+    auto spawned = scheduler.spawn(
+        "writer-" + std::to_string(task), [this, plan = std::move(plan), &live, &record_state] {
+          for (const PlannedWrite& write : plan) {
+            ReferenceModel& model = volumes_[write.volume]->mutable_model();
+            model.begin_write(write.offset, write.data);
+            FF_TRY(live[write.volume]->write(write.offset, write.data));
+            model.complete_write(write.offset, write.data);
+            record_state();
+          }
+          return Status();
+        });
+    if (!expect_ok(spawned.status(), operation, "spawn"))
+      return false;
+  }
+
+  ScriptedWriterOptions writer_options;
+  writer_options.metadata =
+      scripted_writer_metadata("sim-writer", ApplicationLevel::kFrontEnd, names);
+  writer_options.clock = &clock_;
+  ScriptedWriter writer(writer_options);
+  Random set_random = local.fork("set");
+  SchedulingExecutor executor(scheduler);
+  CoordinatorOptions coordinator_options;
+  coordinator_options.random = &set_random;
+  coordinator_options.executor = &executor;
+  std::optional<SnapshotSet> set;
+  Status run_status;
+  {
+    Coordinator coordinator(clock_, coordinator_options);
+    const std::string setup = "coordinator set-up";
+    if (!expect_ok(coordinator.register_provider(*cow), operation, setup) ||
+        !expect_ok(coordinator.register_provider(*row), operation, setup) ||
+        !expect_ok(coordinator.register_writer(writer), operation, setup))
+      return false;
+    for (std::size_t i = 0; i < volumes_.size(); ++i) {
+      const Uuid& id =
+          volumes_[i]->provider().kind() == ProviderKind::kCopyOnWrite ? cow->id() : row->id();
+      if (!expect_ok(coordinator.add_volume(*holdables[i]), operation, setup) ||
+          !expect_ok(coordinator.set_default_provider(names[i], id), operation, setup))
+        return false;
+    }
+    auto spawned = scheduler.spawn("requestor", [&]() -> Status {
+      auto session =
+          coordinator.take_snapshot_set(names, {.context = SnapshotContext::kAppRollback});
+      if (session.ok()) {
+        auto taken = session.value()->snapshot_set();
+        FF_TRY(taken.status());
+        set = std::move(taken).value();
+        session.value()->backup_complete().ignore_error();
+      }
+      return Status();
+    });
+    if (!expect_ok(spawned.status(), operation, "spawn"))
+      return false;
+    run_status = scheduler.run();
+  }
+  trace_hash_ = (trace_hash_ ^ scheduler.trace_hash()) * 0x100000001b3ull;
+  counts_.checks += 2 + volumes_.size();
+  if (!run_status.ok())
+    return found(operation,
+                 run_status.to_string() + "\nlast scheduled steps:\n" + scheduler.trace_text());
+  if (writer.frozen())
+    return found(operation, "the writer is still frozen after the set");
+  for (std::size_t i = 0; i < holdables.size(); ++i) {
+    if (holdables[i]->held())
+      return found(operation, names[i] + " is still held after the set");
+  }
+  if (set) {
+    ++counts_.snapshot_sets;
+    // The instant the set shows: the first state every snapshot of it matches.
+    std::vector<Bytes> images;
+    for (std::size_t i = 0; i < volumes_.size(); ++i) {
+      auto volume = volumes_[i]->provider().open_snapshot(set->snapshots.at(i).id);
+      if (!expect_ok(volume.status(), operation, names[i] + " open snapshot"))
+        return false;
+      Bytes image(options_.volume_bytes);
+      if (!expect_ok(volume.value()->read(0, image), operation, names[i] + " read snapshot"))
+        return false;
+      images.push_back(std::move(image));
+    }
+    std::optional<std::size_t> instant;
+    for (std::size_t k = 0; k < states.size() && !instant; ++k) {
+      bool all = true;
+      for (std::size_t i = 0; i < volumes_.size() && all; ++i)
+        all = std::memcmp(states[k][i].data(), images[i].data(), images[i].size()) == 0;
+      if (all)
+        instant = k;
+    }
+    if (!instant)
+      return found(operation, "the snapshot set matches none of the " +
+                                  std::to_string(states.size()) +
+                                  " states the volumes passed through together (not one "
+                                  "instant of every volume)\nlast scheduled steps:\n" +
+                                  scheduler.trace_text());
+    for (std::size_t i = 0; i < volumes_.size(); ++i)
+      volumes_[i]->mutable_model().snapshot_created(set->snapshots[i].id, states[*instant][i]);
+  } else {
+    ++counts_.snapshot_sets;
+    ++counts_.snapshot_sets_failed;
+  }
+  for (std::size_t i = 0; i < volumes_.size(); ++i) {
+    volumes_[i]->set_position(step_, "concurrent");
     if (!volumes_[i]->check_catalog())
       return volume_diverged(i);
   }
@@ -486,6 +694,7 @@ WorldCounts& WorldCounts::operator+=(const WorldCounts& other) {
   backups += other.backups;
   incremental_backups += other.incremental_backups;
   restores += other.restores;
+  interleavings += other.interleavings;
   prunes += other.prunes;
   change_resets += other.change_resets;
   return *this;
@@ -498,7 +707,8 @@ std::string WorldCounts::to_string() const {
          ", failed sets " + std::to_string(snapshot_sets_failed) + ", backups " +
          std::to_string(backups) + ", incremental backups " + std::to_string(incremental_backups) +
          ", restores " + std::to_string(restores) + ", prunes " + std::to_string(prunes) +
-         ", change-tracking resets " + std::to_string(change_resets);
+         ", interleavings " + std::to_string(interleavings) + ", change-tracking resets " +
+         std::to_string(change_resets);
 }
 
 std::string world_arguments(const WorldOptions& options) {

@@ -32,6 +32,10 @@ TEST(World, SameSeedGivesTheSameCountsAndADifferentSeedDifferentOnes) {
   ASSERT_TRUE(first->ok()) << first->finding->to_string();
   EXPECT_EQ(first->counts.to_string(), second->counts.to_string());
   EXPECT_NE(first->counts.to_string(), other->counts.to_string());
+  // The concurrent steps' schedules replay exactly, and another seed interleaves otherwise.
+  EXPECT_GT(first->counts.interleavings, 0u);
+  EXPECT_EQ(first->trace_hash, second->trace_hash);
+  EXPECT_NE(first->trace_hash, other->trace_hash);
   EXPECT_EQ(first->counts.steps, 300u);
   EXPECT_GT(first->counts.crashes, 0u);
   EXPECT_GT(first->counts.snapshot_sets, 0u);

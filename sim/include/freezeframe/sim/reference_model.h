@@ -84,6 +84,9 @@ class ReferenceModel {
   }
   // A snapshot `id` was created: it shows the live volume as it is now.
   void snapshot_created(const Uuid& id);
+  // A snapshot `id` was created at an earlier instant, when the live volume showed `image`
+  // (a snapshot set taken while other tasks wrote). REQUIRES: image.size() == size_bytes().
+  void snapshot_created(const Uuid& id, std::vector<std::byte> image);
   // REQUIRES: index < snapshots().size().
   void snapshot_deleted(std::size_t index);
   // A revert to snapshot `index`, before it is issued and after it returned OK: the live

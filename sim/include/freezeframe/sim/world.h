@@ -20,7 +20,11 @@
 //                 incremental from change tracking when the volume has an earlier backup
 //                 and the tracker still knows its change id, full otherwise; then restores
 //                 it into a fresh volume;
-//   prune         keeps the newest two backups of the repository and restores one of them.
+//   prune         keeps the newest two backups of the repository and restores one of them;
+//   concurrent    writer tasks write to random volumes while a requestor task takes a
+//                 snapshot set, interleaved by a Scheduler seeded from the world (each write
+//                 and each protocol call one step; writes wait while their volume is held);
+//                 the set must match one state the volumes passed through together.
 //
 // Invariants checked (the numbers are DESIGN.md's): after each volume step, the model
 // check's comparison (1-3: snapshots bit-exact, acknowledged writes kept, a crash survivor
@@ -81,6 +85,8 @@ struct WorldCounts {
   std::uint64_t incremental_backups = 0;
   std::uint64_t restores = 0;
   std::uint64_t prunes = 0;
+  // Concurrent steps: writer tasks and a snapshot set interleaved by a seeded Scheduler.
+  std::uint64_t interleavings = 0;
   // Change-tracking answers that were a reset (allowed; counted).
   std::uint64_t change_resets = 0;
 
@@ -110,6 +116,8 @@ struct WorldFinding {
 struct WorldReport {
   WorldCounts counts{};
   std::optional<WorldFinding> finding{};
+  // The schedules of the run's concurrent steps, folded: the same seed gives the same hash.
+  std::uint64_t trace_hash = 0;
 
   bool ok() const noexcept { return !finding.has_value(); }
 };
