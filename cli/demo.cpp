@@ -123,7 +123,8 @@ bool snapshot_demo(ProviderKind kind, std::uint64_t seed, std::ostream& out) {
 // The simulator (sim/world.h) over the demo's seed: everything above, and backups, at once.
 bool simulator_demo(std::uint64_t seed, std::ostream& out) {
   out << "\n4. the simulator: one seeded world of CoW and RoW volumes, snapshot sets with writer\n"
-         "   faults, crashes, I/O errors, backups, restores and prunes, checked after every step:\n";
+         "   faults, crashes, I/O errors, backups, restores and prunes, checked after every "
+         "step:\n";
   sim::WorldOptions options;
   options.seed = seed;
   options.steps = 600;
