@@ -23,6 +23,7 @@
 #include "freezeframe/uuid.h"
 #include "freezeframe/writer.h"
 #include "model_checker.h"
+#include "world_database.h"
 
 namespace freezeframe::sim {
 namespace {
@@ -43,9 +44,12 @@ enum class WorldStep : std::uint8_t {
   kCrashAll,
   kBackup,
   kPrune,
-  kConcurrent
+  kConcurrent,
+  kDatabase
 };
-constexpr std::uint32_t kWeights[] = {82, 4, 3, 5, 2, 4};
+constexpr std::uint32_t kWeights[] = {77, 4, 3, 5, 2, 4, 5};
+// A database step: up to this many of its I/Os.
+constexpr std::uint64_t kDatabaseStepsMax = 40;
 // A concurrent step: writer tasks and their writes each.
 constexpr std::uint64_t kConcurrentWriters = 2;
 constexpr std::uint64_t kConcurrentWritesMax = 8;
@@ -89,6 +93,7 @@ class World {
   Random random_;
   SimClock clock_;
   std::vector<std::unique_ptr<ModelChecker>> volumes_;
+  std::unique_ptr<detail::WorldDatabase> database_;
   std::filesystem::path repository_dir_;
   std::vector<WorldBackup> backups_;
   std::uint64_t step_ = 0;
@@ -129,6 +134,11 @@ Status World::build() {
     FF_TRY(checker->build().with_context("sim: " + volume_name(volumes_.size())));
     volumes_.push_back(std::move(checker));
   }
+  auto database = detail::WorldDatabase::create(
+      derive_seed(o.seed, "database"),
+      (volumes + o.seed) % 2 == 0 ? ProviderKind::kCopyOnWrite : ProviderKind::kRedirectOnWrite);
+  FF_TRY(database.status().with_context("sim: the database"));
+  database_ = std::move(database).value();
   if (!o.scratch_dir.empty()) {
     repository_dir_ = o.scratch_dir / ("sim-repository-" + std::to_string(o.seed) + "-" +
                                        Uuid::generate().to_string().substr(0, 8));
@@ -169,6 +179,10 @@ WorldReport World::run() {
         break;
       case WorldStep::kPrune:
         ok = repository_dir_.empty() ? volume_step(random_.uniform(volumes_.size())) : prune();
+        break;
+      case WorldStep::kDatabase:
+        ok = expect_ok(database_->run(random_.uniform_range(1, kDatabaseStepsMax)), "database",
+                       "transactions");
         break;
       case WorldStep::kConcurrent:
         ok = options_.snapshot_sets ? concurrent() : volume_step(random_.uniform(volumes_.size()));
@@ -227,7 +241,12 @@ bool World::crash_all() {
     if (!ok)
       return volume_diverged(i);
   }
-  return true;
+  ++counts_.crashes;
+  ++counts_.checks;
+  auto database = database_->crash();
+  if (!expect_ok(database.status(), "crash-all", "the database after the power loss"))
+    return false;
+  return database->empty() || found("crash-all", *database);
 }
 
 bool World::make_room(const std::string& operation) {
@@ -261,6 +280,15 @@ bool World::snapshot_set() {
       return false;
     holdables.push_back(std::make_unique<HoldableVolume>(provider, names.back()));
   }
+  // The database's two volumes come last; the database itself is a writer of the set.
+  auto& database_adapter = database_->kind() == ProviderKind::kCopyOnWrite ? cow : row;
+  names.push_back(detail::WorldDatabase::kDataName);
+  names.push_back(detail::WorldDatabase::kLogName);
+  if (!expect_ok(database_adapter->add_volume(database_->data_provider(), names[names.size() - 2]),
+                 operation, "add volume") ||
+      !expect_ok(database_adapter->add_volume(database_->log_provider(), names.back()), operation,
+                 "add volume"))
+    return false;
 
   // The writer's script: most sets succeed; the others meet one fault.
   ScriptedWriterOptions writer_options;

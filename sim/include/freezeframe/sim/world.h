@@ -21,6 +21,9 @@
 //                 and the tracker still knows its change id, full otherwise; then restores
 //                 it into a fresh volume;
 //   prune         keeps the newest two backups of the repository and restores one of them;
+//   database      a transactional database (TransactionalApp, a write-ahead-logging app that
+//                 is also a writer) on two more volumes runs some of its I/Os; every snapshot
+//                 set includes its volumes and the app, and crash-all cuts its power too;
 //   concurrent    writer tasks write to random volumes while a requestor task takes a
 //                 snapshot set, interleaved by a Scheduler seeded from the world (each write
 //                 and each protocol call one step; writes wait while their volume is held);
@@ -31,7 +34,9 @@
 // holds only durable or in-flight data; 5: bounded diff area; 9: integrity; 10: change
 // tracking lists every changed chunk); after each snapshot set, no writer is left frozen, no
 // volume is left held, and every provider lists exactly the snapshots the set made or none
-// (6); after each backup, restore and prune, the restored bytes equal the snapshot's (10, 8).
+// (6), and the database's snapshots check application-consistent; after a power loss the
+// database's volumes are crash-consistent (its log replays); after each backup, restore and
+// prune, the restored bytes equal the snapshot's (10, 8).
 //
 // Determinism: a run is a function of its options. The same seed gives the same steps, the
 // same faults and crash outcomes, the same counts and the same finding.
