@@ -20,7 +20,13 @@ function(freezeframe_target_settings target)
   elseif(MSVC)
     target_compile_options(${target} PRIVATE /W4 /WX)
   endif()
-  if(FREEZEFRAME_SANITIZE)
+  string(TOLOWER "${FREEZEFRAME_SANITIZE}" sanitize)
+  if(sanitize STREQUAL "thread")
+    # ThreadSanitizer (scripts/tsan.sh). Debian's GoogleTest and libstdc++ are not
+    # instrumented; TSan intercepts the pthread calls they make, which is what it needs.
+    target_compile_options(${target} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=thread)
+  elseif(FREEZEFRAME_SANITIZE)
     target_compile_options(${target} PRIVATE
       -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)

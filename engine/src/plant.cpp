@@ -18,6 +18,8 @@ constexpr std::array<PlantInfo, kPlantCount> kPlants = {{
      "journal replay drops the last record of every commit group after the checkpoint"},
     {Plant::kProtocolSkipThaw, "protocol-skip-thaw",
      "a snapshot set failed by a provider is cleaned up without aborting its frozen writers"},
+    {Plant::kRaceUnlockedWrite, "race-unlocked-write",
+     "a live write through a provider runs without the provider's exclusive lock"},
 }};
 
 std::string_view trim(std::string_view text) {

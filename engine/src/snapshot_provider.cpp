@@ -22,6 +22,7 @@
 #include "freezeframe/assert.h"
 #include "metadata_journal.h"
 #include "overflow_guard.h"
+#include "plant_hook.h"
 #include "provider_impl.h"
 #include "provider_state.h"
 #include "row_provider.h"
@@ -630,7 +631,10 @@ Status SnapshotProvider::do_read(std::uint64_t offset, std::span<std::byte> out)
 
 Status SnapshotProvider::do_write(std::uint64_t offset, std::span<const std::byte> data) {
   Impl& s = *impl_;
-  std::unique_lock lock(s.mutex);
+  std::unique_lock lock(s.mutex, std::defer_lock);
+  // PLANTED DEFECT (race-unlocked-write): the write changes the provider's state unlocked.
+  if (!detail::planted(Plant::kRaceUnlockedWrite))
+    lock.lock();
   FF_TRY(s.check_writable());
   return s.path->write(offset, data);
 }

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "freezeframe/plant.h"
 #include "freezeframe/sim/scheduler.h"
 #include "freezeframe/sim/scheduling_volume.h"
 #include "provider_rig.h"
@@ -351,6 +352,10 @@ TEST_P(ProviderConcurrencyThreadsTest, RequestsInsideTheProviderAtOnceKeepSnapsh
   constexpr std::uint64_t kThreadGenerations = 4;
   constexpr int kThreadReads = 4;
   constexpr int kThreadSnapshots = 6;
+  // FREEZEFRAME_PLANT=race-unlocked-write makes the writers race: scripts/tsan.sh runs this test
+  // so once, expecting ThreadSanitizer to report it.
+  const Status plants = plants_from_environment();
+  ASSERT_TRUE(plants.ok()) << plants.to_string();
   std::optional<ConcurrencyWorld> world = make_world(GetParam());
   ASSERT_TRUE(world.has_value());
   SnapshotProvider& provider = *world->rig->provider;

@@ -25,6 +25,10 @@
 //   protocol-skip-thaw   A snapshot set that fails at a provider (a veto, an error, a call
 //                        past its deadline) is cleaned up without aborting the writers, so
 //                        a writer that froze is left frozen.
+//   race-unlocked-write  A live write through a provider runs without the provider's
+//                        exclusive lock, racing other requests and snapshot creation on the
+//                        provider's state: a data race that ThreadSanitizer reports
+//                        (scripts/tsan.sh) and no single-threaded check sees.
 //
 // Thread-safety: every function may be called from any thread. The active set is one
 // process-wide value: global mutable state, which STYLE.md otherwise leaves to SQLite, taken
@@ -49,8 +53,9 @@ enum class Plant : std::uint8_t {
   kRowMapBeforeData,
   kJournalSkipLast,
   kProtocolSkipThaw,
+  kRaceUnlockedWrite,
 };
-inline constexpr std::size_t kPlantCount = 4;
+inline constexpr std::size_t kPlantCount = 5;
 
 // A set of plants, one bit per Plant.
 class PlantSet {
