@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -62,6 +63,18 @@ struct WorldBackup {
   Bytes image{};
 };
 
+// What a snapshot set of the world takes part in: the block adapters serving every volume, the
+// volumes applications write through, and their names, in set order (the model volumes, then
+// the database's data and log).
+struct SetParticipants {
+  std::unique_ptr<BlockSnapshotAdapter> cow{};
+  std::unique_ptr<BlockSnapshotAdapter> row{};
+  std::vector<std::unique_ptr<HoldableVolume>> holdables{};  // the model volumes'
+  std::vector<HoldableVolume*> volumes{};                    // every volume of the set
+  std::vector<Uuid> providers{};                             // each volume's adapter
+  std::vector<std::string> names{};
+};
+
 class World {
  public:
   explicit World(const WorldOptions& options)
@@ -80,6 +93,11 @@ class World {
   // As a rotating backup does: most of the time, a volume at its snapshot limit loses its
   // oldest snapshot before a set (the rest of the time the set fails at the limit).
   bool make_room(const std::string& operation);
+  // The participants of a set of every model volume and, with `database`, the database's.
+  bool set_participants(const std::string& operation, bool database, SetParticipants& out);
+  // Registers `participants` and `writers` with `coordinator`.
+  bool register_participants(const std::string& operation, Coordinator& coordinator,
+                             SetParticipants& participants, std::initializer_list<Writer*> writers);
   bool restore_and_compare(const WorldBackup& backup);
   // A finding: records the first one and returns false.
   bool found(std::string operation, std::string detail);
@@ -263,32 +281,60 @@ bool World::make_room(const std::string& operation) {
   return true;
 }
 
+bool World::set_participants(const std::string& operation, bool database, SetParticipants& out) {
+  out.cow = BlockSnapshotAdapter::create("sim-cow", ProviderKind::kCopyOnWrite);
+  out.row = BlockSnapshotAdapter::create("sim-row", ProviderKind::kRedirectOnWrite);
+  auto add = [&](SnapshotProvider& provider, HoldableVolume& volume, const std::string& name) {
+    auto& adapter = provider.kind() == ProviderKind::kCopyOnWrite ? out.cow : out.row;
+    out.names.push_back(name);
+    out.volumes.push_back(&volume);
+    out.providers.push_back(adapter->id());
+    return expect_ok(adapter->add_volume(provider, name), operation, "add volume " + name);
+  };
+  for (std::size_t i = 0; i < volumes_.size(); ++i) {
+    const std::string name = "volume-" + std::to_string(i);
+    SnapshotProvider& provider = volumes_[i]->provider();
+    out.holdables.push_back(std::make_unique<HoldableVolume>(provider, name));
+    if (!add(provider, *out.holdables.back(), name))
+      return false;
+  }
+  return !database ||
+         (add(database_->data_provider(), database_->data_volume(),
+              detail::WorldDatabase::kDataName) &&
+          add(database_->log_provider(), database_->log_volume(), detail::WorldDatabase::kLogName));
+}
+
+bool World::register_participants(const std::string& operation, Coordinator& coordinator,
+                                  SetParticipants& participants,
+                                  std::initializer_list<Writer*> writers) {
+  const std::string setup = "coordinator set-up";
+  if (!expect_ok(coordinator.register_provider(*participants.cow), operation, setup) ||
+      !expect_ok(coordinator.register_provider(*participants.row), operation, setup))
+    return false;
+  for (Writer* writer : writers) {
+    if (!expect_ok(coordinator.register_writer(*writer), operation, setup))
+      return false;
+  }
+  for (std::size_t i = 0; i < participants.names.size(); ++i) {
+    if (!expect_ok(coordinator.add_volume(*participants.volumes[i]), operation, setup) ||
+        !expect_ok(
+            coordinator.set_default_provider(participants.names[i], participants.providers[i]),
+            operation, setup))
+      return false;
+  }
+  return true;
+}
+
 bool World::snapshot_set() {
   ++counts_.snapshot_sets;
   const std::string operation = "snapshot-set";
   if (!make_room(operation))
     return false;
-  auto cow = BlockSnapshotAdapter::create("sim-cow", ProviderKind::kCopyOnWrite);
-  auto row = BlockSnapshotAdapter::create("sim-row", ProviderKind::kRedirectOnWrite);
-  std::vector<std::unique_ptr<HoldableVolume>> holdables;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < volumes_.size(); ++i) {
-    names.push_back("volume-" + std::to_string(i));
-    SnapshotProvider& provider = volumes_[i]->provider();
-    auto& adapter = provider.kind() == ProviderKind::kCopyOnWrite ? cow : row;
-    if (!expect_ok(adapter->add_volume(provider, names.back()), operation, "add volume"))
-      return false;
-    holdables.push_back(std::make_unique<HoldableVolume>(provider, names.back()));
-  }
   // The database's two volumes come last; the database itself is a writer of the set.
-  auto& database_adapter = database_->kind() == ProviderKind::kCopyOnWrite ? cow : row;
-  names.push_back(detail::WorldDatabase::kDataName);
-  names.push_back(detail::WorldDatabase::kLogName);
-  if (!expect_ok(database_adapter->add_volume(database_->data_provider(), names[names.size() - 2]),
-                 operation, "add volume") ||
-      !expect_ok(database_adapter->add_volume(database_->log_provider(), names.back()), operation,
-                 "add volume"))
+  SetParticipants participants;
+  if (!set_participants(operation, /*database=*/true, participants))
     return false;
+  const std::vector<std::string>& names = participants.names;
 
   // The writer's script: most sets succeed; the others meet one fault.
   ScriptedWriterOptions writer_options;
@@ -333,18 +379,8 @@ bool World::snapshot_set() {
   SnapshotSet set;
   {
     Coordinator coordinator(clock_, coordinator_options);
-    const std::string setup = "coordinator set-up";
-    if (!expect_ok(coordinator.register_provider(*cow), operation, setup) ||
-        !expect_ok(coordinator.register_provider(*row), operation, setup) ||
-        !expect_ok(coordinator.register_writer(writer), operation, setup))
+    if (!register_participants(operation, coordinator, participants, {&writer, &database_->app()}))
       return false;
-    for (std::size_t i = 0; i < volumes_.size(); ++i) {
-      const Uuid& id =
-          volumes_[i]->provider().kind() == ProviderKind::kCopyOnWrite ? cow->id() : row->id();
-      if (!expect_ok(coordinator.add_volume(*holdables[i]), operation, setup) ||
-          !expect_ok(coordinator.set_default_provider(names[i], id), operation, setup))
-        return false;
-    }
     auto session = coordinator.take_snapshot_set(names, {.context = SnapshotContext::kAppRollback});
     if (session.ok()) {
       auto taken = session.value()->snapshot_set();
@@ -364,18 +400,28 @@ bool World::snapshot_set() {
     return found(operation, "fault '" + fault_name +
                                 "': the writer is still frozen after the set " +
                                 (made ? "completed" : "failed"));
-  for (std::size_t i = 0; i < holdables.size(); ++i) {
-    if (holdables[i]->held())
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (participants.volumes[i]->held())
       return found(operation,
                    "fault '" + fault_name + "': " + names[i] + " is still held after the set");
   }
   if (made) {
-    if (set.snapshots.size() != volumes_.size())
+    if (set.snapshots.size() != names.size())
       return found(operation, "the set holds " + std::to_string(set.snapshots.size()) +
-                                  " snapshots for " + std::to_string(volumes_.size()) + " volumes");
+                                  " snapshots for " + std::to_string(names.size()) + " volumes");
     for (std::size_t i = 0; i < volumes_.size(); ++i)
       volumes_[i]->snapshot_taken(set.snapshots[i].id);
+    ++counts_.checks;
+    auto database = database_->check_set(set.snapshots[volumes_.size()].id,
+                                         set.snapshots[volumes_.size() + 1].id);
+    if (!expect_ok(database.status(), operation, "the database's snapshots"))
+      return false;
+    if (!database->empty())
+      return found(operation, *database);
   }
+  ++counts_.checks;
+  if (std::string problem = database_->check_clean(); !problem.empty())
+    return found(operation, "fault '" + fault_name + "': " + problem);
   // Each provider lists exactly what its model holds: the set's snapshots, or (on failure)
   // nothing new; no partial set is left behind.
   for (std::size_t i = 0; i < volumes_.size(); ++i) {
@@ -405,19 +451,12 @@ bool World::concurrent() {
     return false;
   Scheduler& scheduler = *made_scheduler.value();
 
-  auto cow = BlockSnapshotAdapter::create("sim-cow", ProviderKind::kCopyOnWrite);
-  auto row = BlockSnapshotAdapter::create("sim-row", ProviderKind::kRedirectOnWrite);
-  std::vector<std::unique_ptr<HoldableVolume>> holdables;
+  SetParticipants participants;
+  if (!set_participants(operation, /*database=*/false, participants))
+    return false;
+  const std::vector<std::string>& names = participants.names;
   std::vector<std::unique_ptr<SchedulingVolume>> live;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < volumes_.size(); ++i) {
-    names.push_back("volume-" + std::to_string(i));
-    SnapshotProvider& provider = volumes_[i]->provider();
-    auto& adapter = provider.kind() == ProviderKind::kCopyOnWrite ? cow : row;
-    if (!expect_ok(adapter->add_volume(provider, names.back()), operation, "add volume"))
-      return false;
-    holdables.push_back(std::make_unique<HoldableVolume>(provider, names.back()));
-    HoldableVolume* holdable = holdables.back().get();
+  for (HoldableVolume* holdable : participants.volumes) {
     auto scheduled = SchedulingVolume::create(*holdable, scheduler,
                                               {.ready = [holdable] { return !holdable->held(); }});
     if (!expect_ok(scheduled.status(), operation, "scheduling volume"))
@@ -479,18 +518,8 @@ bool World::concurrent() {
   Status run_status;
   {
     Coordinator coordinator(clock_, coordinator_options);
-    const std::string setup = "coordinator set-up";
-    if (!expect_ok(coordinator.register_provider(*cow), operation, setup) ||
-        !expect_ok(coordinator.register_provider(*row), operation, setup) ||
-        !expect_ok(coordinator.register_writer(writer), operation, setup))
+    if (!register_participants(operation, coordinator, participants, {&writer}))
       return false;
-    for (std::size_t i = 0; i < volumes_.size(); ++i) {
-      const Uuid& id =
-          volumes_[i]->provider().kind() == ProviderKind::kCopyOnWrite ? cow->id() : row->id();
-      if (!expect_ok(coordinator.add_volume(*holdables[i]), operation, setup) ||
-          !expect_ok(coordinator.set_default_provider(names[i], id), operation, setup))
-        return false;
-    }
     auto spawned = scheduler.spawn("requestor", [&]() -> Status {
       auto session =
           coordinator.take_snapshot_set(names, {.context = SnapshotContext::kAppRollback});
@@ -513,8 +542,8 @@ bool World::concurrent() {
                  run_status.to_string() + "\nlast scheduled steps:\n" + scheduler.trace_text());
   if (writer.frozen())
     return found(operation, "the writer is still frozen after the set");
-  for (std::size_t i = 0; i < holdables.size(); ++i) {
-    if (holdables[i]->held())
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (participants.volumes[i]->held())
       return found(operation, names[i] + " is still held after the set");
   }
   if (set) {
