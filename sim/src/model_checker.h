@@ -58,6 +58,9 @@ class ModelChecker {
   bool diverged(std::string subject, std::uint64_t offset, std::uint64_t length,
                 std::string expected, std::string actual);
   bool available(Operation operation) const;
+  // Makes the model follow what the provider's events reported since the last call
+  // (snapshots the overflow policy deleted for space). Every step does it first.
+  void apply_events();
   // Adds a snapshot taken of the live volume by other means (a snapshot set).
   void snapshot_taken(const Uuid& id) { model_.snapshot_created(id); }
 
@@ -90,7 +93,6 @@ class ModelChecker {
   bool io_fault();
   ProviderOpenOptions open_options();
   void record_event(const ProviderEvent& event);
-  void apply_events();
 
   Operation draw();
   std::pair<std::uint64_t, std::uint64_t> random_range(std::uint64_t max_bytes);

@@ -180,6 +180,9 @@ WorldReport World::run() {
       ++drawn;
     }
     const auto step = static_cast<WorldStep>(drawn);
+    // World steps read the models' snapshots: first follow what the providers reported.
+    for (const auto& volume : volumes_)
+      volume->apply_events();
     bool ok = true;
     switch (step) {
       case WorldStep::kVolume:
