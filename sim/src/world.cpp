@@ -128,7 +128,7 @@ Status World::build() {
   if (volumes > kVolumesMax)
     return invalid_argument("sim: " + std::to_string(volumes) + " volumes; at most " +
                             std::to_string(kVolumesMax));
-  if (o.volume_bytes < 16 * kChunkBytes || o.volume_bytes % kChunkBytes != 0)
+  if (o.volume_bytes < std::uint64_t{16} * kChunkBytes || o.volume_bytes % kChunkBytes != 0)
     return invalid_argument("sim: volume size " + std::to_string(o.volume_bytes) +
                             " is not a multiple of 4 KiB of at least 64 KiB");
   if (o.steps == 0)
