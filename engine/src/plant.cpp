@@ -18,6 +18,8 @@ constexpr std::array<PlantInfo, kPlantCount> kPlants = {{
      "journal replay drops the last record of every commit group after the checkpoint"},
     {Plant::kProtocolSkipThaw, "protocol-skip-thaw",
      "a snapshot set failed by a provider is cleaned up without aborting its frozen writers"},
+    {Plant::kParserSkipBound, "parser-skip-bound",
+     "the journal record decoder reads a record's body without checking it fits the payload"},
 }};
 
 std::string_view trim(std::string_view text) {

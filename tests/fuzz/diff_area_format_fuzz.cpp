@@ -6,10 +6,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <span>
 #include <vector>
 
 #include "diff_area_format.h"
+#include "freezeframe/plant.h"
 #include "fuzz_support.h"
 
 namespace ff = freezeframe;
@@ -36,9 +39,9 @@ std::vector<std::byte> sample_payload() {
   format::Record create{.type = format::RecordType::kSnapshotCreate, .tag = 1};
   create.created_ns = 1'000'000;
   format::append_record(create, payload);
-  format::append_record({.type = format::RecordType::kMapAdd, .tag = 1, .chunk = 3, .slot = 0,
-                         .stored_bytes = 4096},
-                        payload);
+  format::append_record(
+      {.type = format::RecordType::kMapAdd, .tag = 1, .chunk = 3, .slot = 0, .stored_bytes = 4096},
+      payload);
   format::append_record({.type = format::RecordType::kState, .next_tag = 2}, payload);
   format::append_record({.type = format::RecordType::kCbtMark, .chunk = 5, .chunk_count = 2},
                         payload);
@@ -48,6 +51,17 @@ std::vector<std::byte> sample_payload() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // FREEZEFRAME_PLANT (plant.h) switches a planted defect on, e.g. parser-skip-bound, which
+  // this target must find (scripts/fuzz.sh --ci checks that it does).
+  static const bool plants_set = [] {
+    const ff::Status status = ff::plants_from_environment();
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s\n", status.to_string().c_str());
+      std::abort();
+    }
+    return true;
+  }();
+  (void)plants_set;
   ff::fuzz::Reader in(data, size);
   const std::uint8_t decoder = in.byte() % kDecoders;
   const std::span<const std::byte> bytes = in.rest();
@@ -93,7 +107,9 @@ std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
   const std::vector<std::byte> payload = sample_payload();
   out.push_back(tagged(kRecords, payload));
 
-  format::LogBlockHeader header{.sequence = 7, .group_first_sequence = 7, .group_block_count = 1,
+  format::LogBlockHeader header{.sequence = 7,
+                                .group_first_sequence = 7,
+                                .group_block_count = 1,
                                 .payload_bytes = static_cast<std::uint32_t>(payload.size())};
   std::array<std::byte, format::kLogBlockBytes> log{};
   format::encode_log_block(header, payload, log);

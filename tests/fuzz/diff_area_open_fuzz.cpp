@@ -71,10 +71,12 @@ Image build_image(ff::ProviderKind kind) {
   ff::sim::SimClock clock;
   ff::Random random(16);
   {
-    auto provider = must(ff::SnapshotProvider::create(
-        kind, *origin, *diff,
-        {.chunk_bytes = kChunkBytes, .limit = ff::DiffAreaLimit::unbounded(), .snapshots_max = 8,
-         .clock = &clock, .random = &random}));
+    auto provider = must(ff::SnapshotProvider::create(kind, *origin, *diff,
+                                                      {.chunk_bytes = kChunkBytes,
+                                                       .limit = ff::DiffAreaLimit::unbounded(),
+                                                       .snapshots_max = 8,
+                                                       .clock = &clock,
+                                                       .random = &random}));
     std::vector<std::byte> block(kChunkBytes);
     for (int round = 0; round < 4; ++round) {
       for (std::size_t i = 0; i < block.size(); ++i)
@@ -109,7 +111,8 @@ void read_through(ff::Volume& volume) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ff::fuzz::Reader in(data, size);
   const std::uint8_t mode = in.byte();
-  const ff::ProviderKind kind = (mode & 1) != 0 ? ff::ProviderKind::kRedirectOnWrite : ff::ProviderKind::kCopyOnWrite;
+  const ff::ProviderKind kind =
+      (mode & 1) != 0 ? ff::ProviderKind::kRedirectOnWrite : ff::ProviderKind::kCopyOnWrite;
   const Image& built = image(kind);
   std::vector<std::byte> diff_bytes = built.diff;
   while (in.remaining() >= 4) {

@@ -52,8 +52,8 @@ class Reader {
   std::size_t remaining() const { return size_ - at_; }
   // Everything not consumed yet.
   std::span<const std::byte> rest() {
-    auto out = std::span<const std::byte>(reinterpret_cast<const std::byte*>(data_) + at_,
-                                          size_ - at_);
+    auto out =
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(data_) + at_, size_ - at_);
     at_ = size_;
     return out;
   }

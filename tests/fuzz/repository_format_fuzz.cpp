@@ -113,7 +113,8 @@ std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
   out.push_back(tagged(kFrame, frame));
   const std::vector<bd::PackEntry> entries = {
       {hash_of(1), {.frame_offset = 16, .frame_length = 64, .offset_in_frame = 0, .length = 4096}},
-      {hash_of(2), {.frame_offset = 16, .frame_length = 64, .offset_in_frame = 4096, .length = 4096}}};
+      {hash_of(2),
+       {.frame_offset = 16, .frame_length = 64, .offset_in_frame = 4096, .length = 4096}}};
   const std::vector<std::byte> trailer = bd::encode_pack_trailer(entries);
   const auto pack_bytes = static_cast<std::uint32_t>(16 + 64 + trailer.size());
   out.push_back(tagged(kPackTrailer, trailer, pack_bytes));
@@ -138,7 +139,7 @@ std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
   manifest.parent = hash_of(7);
   out.push_back(tagged(kManifest, bd::encode_manifest(manifest)));
   out.push_back(tagged(kSetRecord, bd::encode_set_record({.set_id = ff::Uuid::from_name("set"),
-                                                         .time_ns = 1'700'000'000'000'000'000,
-                                                         .manifests = {hash_of(3), hash_of(4)}})));
+                                                          .time_ns = 1'700'000'000'000'000'000,
+                                                          .manifests = {hash_of(3), hash_of(4)}})));
   return out;
 }

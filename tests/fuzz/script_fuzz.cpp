@@ -73,8 +73,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
   std::vector<Input> out;
-  auto script = [&](const std::string& text) { out.push_back(bytes_of(std::string(1, '\0') + text)); };
-  auto vssadmin = [&](const std::string& text) { out.push_back(bytes_of(std::string(1, '\1') + text)); };
+  auto script = [&](const std::string& text) {
+    out.push_back(bytes_of(std::string(1, '\0') + text));
+  };
+  auto vssadmin = [&](const std::string& text) {
+    out.push_back(bytes_of(std::string(1, '\1') + text));
+  };
   script(
       "# back up the data volume\n"
       "set context persistent\n"
@@ -86,7 +90,8 @@ std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
       "expose %DataShadow% \"C:\\mnt\\data shadow\"\n"
       "end backup\n");
   script("list shadows all\ndelete shadows set %SET%\nreset\nexec \"run me.cmd\"\nexit\n");
-  script("set metadata meta.json\nlist writers detailed\nwriter verify mail\nrevert %VSS_SHADOW_1%\n");
+  script(
+      "set metadata meta.json\nlist writers detailed\nwriter verify mail\nrevert %VSS_SHADOW_1%\n");
   script("add shadowstorage /for=data /on=data /maxsize=10%\nunexpose X:\nshow set\n");
   vssadmin("list shadows /for=data");
   vssadmin("create shadow /for=data /autoretry=2");

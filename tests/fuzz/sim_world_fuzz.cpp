@@ -54,8 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto report = ff::sim::run_world(options);
   if (!report.ok()) {
     std::fprintf(stderr, "world did not run: %s\nfreezeframe sim %s\n",
-                 report.status().to_string().c_str(),
-                 ff::sim::world_arguments(options).c_str());
+                 report.status().to_string().c_str(), ff::sim::world_arguments(options).c_str());
     __builtin_trap();
   }
   if (report->finding) {

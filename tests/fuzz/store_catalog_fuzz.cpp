@@ -16,10 +16,10 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 #include <system_error>
-#include <random>
 #include <vector>
 
 #include "fuzz_support.h"
@@ -33,9 +33,9 @@ namespace {
 
 fs::path scratch_dir(const char* what) {
   const char* base = std::getenv("FREEZEFRAME_TEST_TMPDIR");
-  fs::path dir = (base != nullptr ? fs::path(base) : fs::temp_directory_path()) /
-                 ("freezeframe-fuzz-" + std::string(what) + "-" +
-                  std::to_string(std::random_device()()));
+  fs::path dir =
+      (base != nullptr ? fs::path(base) : fs::temp_directory_path()) /
+      ("freezeframe-fuzz-" + std::string(what) + "-" + std::to_string(std::random_device()()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -25,6 +25,10 @@
 //   protocol-skip-thaw   A snapshot set that fails at a provider (a veto, an error, a call
 //                        past its deadline) is cleaned up without aborting the writers, so
 //                        a writer that froze is left frozen.
+//   parser-skip-bound    The journal record decoder skips its check that a record's body
+//                        fits in the payload, so a truncated record is read past the end of
+//                        its buffer (caught by the diff_area_format fuzz target under
+//                        AddressSanitizer; docs/testing.md, "Fuzzing").
 //
 // Thread-safety: every function may be called from any thread. The active set is one
 // process-wide value: global mutable state, which STYLE.md otherwise leaves to SQLite, taken
@@ -49,8 +53,9 @@ enum class Plant : std::uint8_t {
   kRowMapBeforeData,
   kJournalSkipLast,
   kProtocolSkipThaw,
+  kParserSkipBound,
 };
-inline constexpr std::size_t kPlantCount = 4;
+inline constexpr std::size_t kPlantCount = 5;
 
 // A set of plants, one bit per Plant.
 class PlantSet {
