@@ -31,6 +31,10 @@ function(freezeframe_target_settings target)
       -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
   endif()
+  if(FREEZEFRAME_FUZZ)
+    # Coverage instrumentation for libFuzzer; each fuzz executable links the fuzzer itself.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
+  endif()
 endfunction()
 
 # A library target `freezeframe_<name>` with alias `freezeframe::<name>`, exported as

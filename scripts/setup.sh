@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy python3 python3-matplotlib qemu-utils strace ccache
   libcli11-dev
+  # clang with libFuzzer and the sanitizer runtimes: the sanitizer and fuzzing build.
+  clang libclang-rt-dev
 )
 
 missing=()

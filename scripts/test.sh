@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite under CTest.
 #   scripts/test.sh              normal build in build-test/
-#   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+#   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (clang,
+#                                shared with the fuzzers of scripts/fuzz.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="$root/build-test"
@@ -9,6 +10,12 @@ args=(-DFREEZEFRAME_BUILD_TESTS=ON)
 if [[ "${1:-}" == "--sanitize" ]]; then
   build_dir="$root/build-asan"
   args+=(-DFREEZEFRAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+  # One clang build serves this run and the fuzzers (scripts/fuzz.sh, docs/testing.md).
+  args+=(-DFREEZEFRAME_FUZZ=ON)
+  export CXX=clang++
+  if [[ -f "$build_dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build_dir/CMakeCache.txt"; then
+    rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
+  fi
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi

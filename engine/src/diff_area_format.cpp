@@ -44,6 +44,7 @@
 
 #include "freezeframe/assert.h"
 #include "freezeframe/diff_area_settings.h"
+#include "plant_hook.h"
 
 namespace freezeframe::format {
 namespace {
@@ -612,7 +613,10 @@ Result<std::vector<Record>> decode_records(std::span<const std::byte> payload) {
       return corrupt(where + "body length " + std::to_string(length) + " does not match the " +
                      std::to_string(expected) + " bytes of type " + std::to_string(type));
     }
-    if (payload.size() - offset - kRecordHeaderBytes < expected) {
+    // PLANTED DEFECT (parser-skip-bound): the bound below is skipped, so a record cut short by
+    // the end of the payload is read past it.
+    if (!detail::planted(Plant::kParserSkipBound) &&
+        payload.size() - offset - kRecordHeaderBytes < expected) {
       return corrupt(where + "body of " + std::to_string(expected) + " bytes runs past the " +
                      std::to_string(payload.size()) + "-byte payload");
     }

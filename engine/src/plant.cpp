@@ -20,6 +20,8 @@ constexpr std::array<PlantInfo, kPlantCount> kPlants = {{
      "a snapshot set failed by a provider is cleaned up without aborting its frozen writers"},
     {Plant::kRaceUnlockedWrite, "race-unlocked-write",
      "a live write through a provider runs without the provider's exclusive lock"},
+    {Plant::kParserSkipBound, "parser-skip-bound",
+     "the journal record decoder reads a record's body without checking it fits the payload"},
 }};
 
 std::string_view trim(std::string_view text) {

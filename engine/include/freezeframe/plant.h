@@ -29,6 +29,10 @@
 //                        exclusive lock, racing other requests and snapshot creation on the
 //                        provider's state: a data race that ThreadSanitizer reports
 //                        (scripts/tsan.sh) and no single-threaded check sees.
+//   parser-skip-bound    The journal record decoder skips its check that a record's body
+//                        fits in the payload, so a truncated record is read past the end of
+//                        its buffer (caught by the diff_area_format fuzz target under
+//                        AddressSanitizer; docs/testing.md, "Fuzzing").
 //
 // Thread-safety: every function may be called from any thread. The active set is one
 // process-wide value: global mutable state, which STYLE.md otherwise leaves to SQLite, taken
@@ -54,8 +58,9 @@ enum class Plant : std::uint8_t {
   kJournalSkipLast,
   kProtocolSkipThaw,
   kRaceUnlockedWrite,
+  kParserSkipBound,
 };
-inline constexpr std::size_t kPlantCount = 5;
+inline constexpr std::size_t kPlantCount = 6;
 
 // A set of plants, one bit per Plant.
 class PlantSet {
