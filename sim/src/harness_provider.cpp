@@ -335,12 +335,13 @@ void ProviderRun::io_step() {
   counts_.faults_injected += injected_now;
   if (status.ok() && injected_now == 0)
     return;
-  if (status.ok())
-    reopen();  // the provider absorbed an error beneath it; it may have stopped since
-  else if (injected_now == 0)
+  if (!status.ok() && injected_now == 0) {
     fail("live I/O", volume.name + ": " + status.to_string());
-  else
-    reopen();
+    return;
+  }
+  // An error beneath the provider, which failed the request or was absorbed: the provider
+  // may have stopped since.
+  reopen();
 }
 
 // Every kept snapshot must still read as the origin did when its set was taken.

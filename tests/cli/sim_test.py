@@ -47,8 +47,8 @@ class SimTest(unittest.TestCase):
         self.assertGreater(counts["checks"], 0)
 
     def test_a_planted_defect_is_found_and_its_replay_reproduces_it(self):
-        if not plants_compiled():
-            self.skipTest("this build has no planted defects (FREEZEFRAME_PLANTS=OFF)")
+        # Test builds compile the planted defects (CMakeLists.txt refuses them otherwise).
+        self.assertTrue(plants_compiled(), "configure with -DFREEZEFRAME_PLANTS=ON")
         found = self.sim("--seeds", "1-5", "--jobs", "2", "--plant", "cow-early-overwrite")
         self.assertEqual(found.returncode, 6, found.stdout + found.stderr)
         replays = [line[len("replay: "):] for line in found.stdout.splitlines()
@@ -72,8 +72,8 @@ class SimTest(unittest.TestCase):
         self.assertIn("every invariant held", clean.stdout)
 
     def test_shrink_gives_a_shorter_run_that_still_fails(self):
-        if not plants_compiled():
-            self.skipTest("this build has no planted defects (FREEZEFRAME_PLANTS=OFF)")
+        # Test builds compile the planted defects (CMakeLists.txt refuses them otherwise).
+        self.assertTrue(plants_compiled(), "configure with -DFREEZEFRAME_PLANTS=ON")
         result = self.sim("--seed", "3", "--steps", "600", "--shrink", "--json",
                           env={"FREEZEFRAME_PLANT": "journal-skip-last"})
         self.assertEqual(result.returncode, 6, result.stdout + result.stderr)

@@ -86,7 +86,7 @@ TEST(Plants, ScopedPlantsRestoresThePreviousSet) {
     ScopedPlants refused(PlantSet().add(Plant::kJournalSkipLast));
     EXPECT_EQ(refused.status().code(), ErrorCode::kUnsupported);
     EXPECT_TRUE(active_plants().empty());
-    GTEST_SKIP() << "this build has no planted bugs (configure with -DFREEZEFRAME_PLANTS=ON)";
+    return;  // nothing to nest in a build without plants
   }
   ScopedPlants outer(PlantSet().add(Plant::kCowEarlyOverwrite));
   ASSERT_TRUE(outer.status().ok());

@@ -85,8 +85,9 @@ std::optional<Caught> first_divergence(ProviderKind kind, std::uint64_t first) {
 // `plant` is caught by the crash model check of `kind` within the budget, and the seeds up to
 // the catching one pass without it.
 void expect_caught_by_model_check(Plant plant, ProviderKind kind) {
-  if (!plants_compiled())
-    GTEST_SKIP() << "this build has no planted bugs (configure with -DFREEZEFRAME_PLANTS=ON)";
+  // The test build compiles the planted defects (FREEZEFRAME_PLANTS follows
+  // FREEZEFRAME_BUILD_TESTS; CMakeLists.txt refuses tests without them).
+  ASSERT_TRUE(plants_compiled()) << "configure the tests with -DFREEZEFRAME_PLANTS=ON";
   const std::uint64_t first = testing::test_seed(1);
   std::optional<Caught> caught;
   {
@@ -137,8 +138,9 @@ sim::ProtocolCheckOptions protocol_options(ProviderKind kind, std::uint64_t seed
 }
 
 void expect_caught_by_protocol_check(ProviderKind kind) {
-  if (!plants_compiled())
-    GTEST_SKIP() << "this build has no planted bugs (configure with -DFREEZEFRAME_PLANTS=ON)";
+  // The test build compiles the planted defects (FREEZEFRAME_PLANTS follows
+  // FREEZEFRAME_BUILD_TESTS; CMakeLists.txt refuses tests without them).
+  ASSERT_TRUE(plants_compiled()) << "configure the tests with -DFREEZEFRAME_PLANTS=ON";
   const Plant plant = Plant::kProtocolSkipThaw;
   const std::uint64_t first = testing::test_seed(1);
   std::optional<sim::ProtocolViolation> caught;
