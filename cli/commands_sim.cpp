@@ -21,6 +21,8 @@ namespace {
 constexpr unsigned kJobsMax = 64;
 constexpr std::uint64_t kStepsMax = 1'000'000;
 constexpr std::uint64_t kSeedsMax = 100'000'000;
+// Bytes of a --choices tape.
+constexpr std::size_t kChoicesMax = 1 << 16;
 // Exit code of a run in which some seed broke an invariant (docs/cli.md).
 constexpr int kExitFinding = 6;
 
@@ -38,6 +40,33 @@ Result<std::uint64_t> number_option(const Context& ctx, const std::string& name,
                                                    std::to_string(min) + " to " +
                                                    std::to_string(max) + ", got '" + *text + "'");
   return value;
+}
+
+// --choices HEX: the world's choice tape (sim/world.h, WorldOptions::choices).
+Result<std::vector<std::uint8_t>> choices_option(const std::string& text) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<std::uint8_t> out;
+  bool ok = text.size() % 2 == 0 && text.size() / 2 <= kChoicesMax;
+  for (std::size_t i = 0; ok && i < text.size(); i += 2) {
+    const int high = digit(text[i]);
+    const int low = digit(text[i + 1]);
+    ok = high >= 0 && low >= 0;
+    out.push_back(static_cast<std::uint8_t>(high * 16 + low));
+  }
+  if (!ok)
+    return Status(ErrorCode::kInvalidArgument,
+                  "--choices takes bytes in hex (an even number of digits 0-9, a-f; at most " +
+                      std::to_string(kChoicesMax) + " bytes), got '" + text.substr(0, 80) +
+                      (text.size() > 80 ? "...'" : "'"));
+  return out;
 }
 
 // "A-B" or "A" (inclusive).
@@ -188,6 +217,11 @@ Status sim_command(Context& ctx) {
     return usage_error(ctx, "--long draws its own seeds; it takes no --seed or --seeds");
   if (ctx.options.has("shrink") && (long_run || ctx.options.has("seeds")))
     return usage_error(ctx, "--shrink takes one --seed");
+  if (auto choices = ctx.options.get("choices")) {
+    if (long_run || ctx.options.has("seeds"))
+      return usage_error(ctx, "--choices replays one world; it takes one --seed");
+    FF_ASSIGN_OR_RETURN(options.choices, choices_option(*choices));
+  }
 
   std::uint64_t first = 0;
   std::uint64_t last = 0;
@@ -316,6 +350,9 @@ std::vector<CommandSpec> sim_commands() {
         {"volume-kib", "KIB", "size of each volume (default 256)"},
         {"no-backups", "", "no backup, restore or prune steps"},
         {"no-sets", "", "no snapshot sets through the protocol"},
+        {"choices", "HEX",
+         "a choice tape: these bytes decide the world's choices before the seed does (as the "
+         "sim_world fuzz target's findings print them)"},
         {"scratch", "DIR", "where the worlds keep their backup repositories (default: /tmp)"},
         {"plant", "NAME[,NAME...]",
          "switch planted defects on (a test build only; also FREEZEFRAME_PLANT)"}},

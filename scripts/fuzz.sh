@@ -6,7 +6,11 @@
 #   scripts/fuzz.sh --list             the targets
 #   scripts/fuzz.sh --ci [SECONDS]     CI: every target for 15 s, two at a time, then the
 #                                      planted defect parser-skip-bound, which the
-#                                      diff_area_format target must find within 15 s
+#                                      diff_area_format target must find within 15 s, and
+#                                      the vendor example's buggy log (KV_LOG_BUGGY=1),
+#                                      which the vendor_harness target must find
+# The targets are tests/fuzz/*_fuzz.cpp and vendor_harness, the vendor harness example as a
+# fuzz target (examples/vendor_harness/fuzz.cpp).
 # Each run starts from the committed corpus and dictionary and writes what it finds to
 # build-asan/fuzz/TARGET/ (new corpus entries in corpus/, crashes in artifacts/), never into
 # the repository. Exits non-zero on any crash, leak, sanitizer report or timeout.
@@ -21,6 +25,16 @@ targets() {
   for source in "$fuzz_src"/*_fuzz.cpp; do
     basename "$source" _fuzz.cpp
   done
+  echo vendor_harness
+}
+
+# executable TARGET: the libFuzzer executable's path.
+executable() {
+  if [[ $1 == vendor_harness ]]; then
+    echo "$build_dir/examples/vendor_harness/vendor_harness_fuzz"
+  else
+    echo "$build_dir/tests/fuzz/$1_fuzz"
+  fi
 }
 
 # build TARGET...: configures build-asan/ as scripts/test.sh --sanitize does and builds the
@@ -41,9 +55,10 @@ build() {
   cmake --build "$build_dir" -j "${FREEZEFRAME_JOBS:-2}" --target "${@/%/_fuzz}" >/dev/null
 }
 
-# run TARGET SECONDS LOG [PLANT]: one libFuzzer run; its exit status.
+# run TARGET SECONDS LOG [PLANT]: one libFuzzer run; its exit status. PLANT is a planted
+# defect (plant.h), or kv-log-buggy for the vendor example's buggy log.
 run() {
-  local target=$1 seconds=$2 log=$3 plant=${4:-}
+  local target=$1 seconds=$2 log=$3 plant=${4:-} buggy=${KV_LOG_BUGGY:-0}
   local work="$build_dir/fuzz/$target"
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
   [[ -f "$fuzz_src/$target.dict" ]] && args+=(-dict="$fuzz_src/$target.dict")
@@ -52,10 +67,14 @@ run() {
     work="$build_dir/fuzz/plant-$plant"
     rm -rf "$work"
   fi
+  if [[ $plant == kv-log-buggy ]]; then
+    buggy=1
+    plant=
+  fi
   mkdir -p "$work/corpus" "$work/artifacts"
   args+=(-artifact_prefix="$work/artifacts/")
-  (cd "$work" && FREEZEFRAME_PLANT="$plant" FREEZEFRAME_TEST_TMPDIR="$work" \
-    "$build_dir/tests/fuzz/${target}_fuzz" "${args[@]}" "$work/corpus" \
+  (cd "$work" && FREEZEFRAME_PLANT="$plant" KV_LOG_BUGGY="$buggy" FREEZEFRAME_TEST_TMPDIR="$work" \
+    "$(executable "$target")" "${args[@]}" "$work/corpus" \
     "$fuzz_src/corpus/$target") >"$log" 2>&1
 }
 
@@ -78,7 +97,7 @@ case "${1:-}" in
     build "${all[@]}"
     logs="$build_dir/fuzz/logs"
     mkdir -p "$logs"
-    export -f run
+    export -f run executable
     export build_dir fuzz_src
     start=$SECONDS
     # Two at a time: CI's machine has two cores.
@@ -107,6 +126,19 @@ case "${1:-}" in
       failed=1
       echo "fuzz plant parser-skip-bound: the run failed without a sanitizer report (log: $logs/plant.log)"
     fi
+    # The vendor example's buggy log (kv_log.h) must be found through the harness's choice
+    # tape: proof that the harness's fuzzing reaches a vendor's code.
+    vendor_start=$SECONDS
+    if run vendor_harness "$seconds" "$logs/vendor.log" kv-log-buggy; then
+      failed=1
+      echo "fuzz vendor_harness with KV_LOG_BUGGY=1: NOT FOUND in ${seconds} s (log: $logs/vendor.log)"
+    elif grep -q 'FAILED' "$logs/vendor.log"; then
+      echo "fuzz vendor_harness with KV_LOG_BUGGY=1: found in $((SECONDS - vendor_start)) s:" \
+        "$(grep -m1 -A2 'FAILED' "$logs/vendor.log" | tail -1 | sed 's/^ *//')"
+    else
+      failed=1
+      echo "fuzz vendor_harness with KV_LOG_BUGGY=1: the run failed without a harness finding (log: $logs/vendor.log)"
+    fi
     echo "fuzz: ${#all[@]} targets in $((SECONDS - start)) s"
     exit "$failed"
     ;;
@@ -117,7 +149,7 @@ case "${1:-}" in
   *)
     target=${1%_fuzz}
     seconds=${2:-300}
-    if [[ ! -f "$fuzz_src/${target}_fuzz.cpp" ]]; then
+    if ! targets | grep -x "$target" >/dev/null; then
       echo "fuzz: no target '$target'; targets: $(targets | tr '\n' ' ')" >&2
       exit 2
     fi

@@ -655,6 +655,20 @@ void encode_log_block_v1(const LogBlockHeader& header, std::span<const std::byte
   put_u64(out, lb::kChecksum, log_block_checksum(out.first(lb::kChecksum), payload));
 }
 
+void reseal_superblock(std::span<std::byte, kSuperblockBytes> block) noexcept {
+  const std::span<std::byte> out(block);
+  put_u64(out, kSuperblockChecksumOffset, checksum(out.first(kSuperblockChecksumOffset)));
+}
+
+void reseal_log_block_v1(std::span<std::byte, kLogBlockBytes> block) noexcept {
+  const std::span<std::byte> out(block);
+  const std::size_t payload_bytes =
+      std::min<std::size_t>(get_u32(out, lb::kPayloadBytes), kLogBlockPayloadBytesMaxV1);
+  put_u64(out, lb::kChecksum,
+          log_block_checksum(out.first(lb::kChecksum),
+                             out.subspan(kLogBlockHeaderBytesV1, payload_bytes)));
+}
+
 Result<DecodedLogBlockV1> decode_log_block_v1(std::span<const std::byte> block) {
   const std::string name(kLogBlockName);
   if (block.size() < kLogBlockBytes) {

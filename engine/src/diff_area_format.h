@@ -235,4 +235,18 @@ struct DecodedLogBlockV1 {
 // As decode_log_block() for the version 1 layout; a version 2 block is kCorrupt here.
 Result<DecodedLogBlockV1> decode_log_block_v1(std::span<const std::byte> block);
 
+// ----- resealing (tests and fuzz targets only)
+//
+// Recompute the checksums of bytes changed on purpose, so that the checks behind the checksum
+// see the change: a field damaged with a valid checksum (a bug in a writer, or a forged image)
+// must still be refused by the decoder's own validation. The fuzz targets reseal some inputs
+// (tests/fuzz/diff_area_format_fuzz.cpp), as dbsqlfuzz and the qcow2 image fuzzer do.
+// The superblock's checksum over [0, kSuperblockChecksumOffset).
+void reseal_superblock(std::span<std::byte, kSuperblockBytes> block) noexcept;
+// Every sector's trailer of a version 2 block: the header's sequence, then the checksum.
+void reseal_log_block(std::span<std::byte, kLogBlockBytes> block) noexcept;
+// The version 1 block's checksum, over the payload_bytes its header states (at most
+// kLogBlockPayloadBytesMaxV1).
+void reseal_log_block_v1(std::span<std::byte, kLogBlockBytes> block) noexcept;
+
 }  // namespace freezeframe::format

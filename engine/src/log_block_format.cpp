@@ -76,6 +76,15 @@ void encode_log_block(const LogBlockHeader& header, std::span<const std::byte> p
   }
 }
 
+void reseal_log_block(std::span<std::byte, kLogBlockBytes> block) noexcept {
+  const std::uint64_t sequence = endian::load_little_u64(u8p(block.data() + kSequence));
+  for (std::size_t i = 0; i < kLogSectorsPerBlock; ++i) {
+    std::byte* sector = block.data() + i * kLogSectorBytes;
+    endian::store_little_u64(u8p(sector + kTrailerSequence), sequence);
+    endian::store_little_u64(u8p(sector + kTrailerChecksum), sector_checksum(sector, i));
+  }
+}
+
 std::array<LogSectorState, kLogSectorsPerBlock> inspect_log_sectors(
     std::span<const std::byte> block) {
   FF_ASSERT(block.size() >= kLogBlockBytes);

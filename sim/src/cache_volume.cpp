@@ -41,7 +41,7 @@ CacheVolume::CacheVolume(Volume& base, const CacheVolumeOptions& options)
     : VolumeWrapper(base),
       unit_bytes_(options.atomic_write_bytes == 0 ? 512 : options.atomic_write_bytes),
       options_(options),
-      random_(Random(options.seed).fork("sim-volume/crash")) {}
+      random_(Random(options.seed, options.choices).fork("sim-volume/crash")) {}
 
 CacheVolume::~CacheVolume() = default;
 

@@ -19,7 +19,7 @@ FaultVolume::FaultVolume(Volume& base, const FaultVolumeOptions& options)
     : RequestFilter(base),
       identity_{options.name.empty() ? base.name() : options.name,
                 options.uuid.is_nil() ? base.uuid() : options.uuid},
-      random_(Random(options.seed).fork("sim-volume/faults")) {}
+      random_(Random(options.seed, options.choices).fork("sim-volume/faults")) {}
 
 FaultVolume::~FaultVolume() = default;
 

@@ -190,8 +190,9 @@ class ApplicationRun {
       : options_(options),
         kind_(kind),
         findings_(options.seed, options.replay_command),
-        points_random_(Random(options.seed).fork("harness/points")),
-        app_random_(Random(options.seed).fork("harness/app")),
+        tape_(options.choices),
+        points_random_(Random(options.seed, &tape_).fork("harness/points")),
+        app_random_(Random(options.seed, &tape_).fork("harness/app")),
         uuids_(Random(options.seed).fork("harness/uuids")) {}
 
   Status build();
@@ -224,6 +225,7 @@ class ApplicationRun {
   HarnessCounts counts_{};
   std::uint64_t step_ = 0;
   SimClock clock_;
+  ChoiceTape tape_;
   Random points_random_;
   Random app_random_;
   Random uuids_;
@@ -252,6 +254,7 @@ Status ApplicationRun::build() {
           "app-diff", harness_detail::diff_bytes_for(options_.volume_bytes, options_.snapshots_max),
           options_.sector_bytes));
   const SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/origin"),
+                             .choices = &tape_,
                              .crash_survival_probability = options_.crash_survival_probability,
                              .clock = &clock_,
                              .latency_per_operation = kRequestLatency,
@@ -280,8 +283,9 @@ Status ApplicationRun::open_stack() {
   FF_ASSIGN_OR_RETURN(
       faults_,
       FaultVolume::create(
-          *provider_, {.seed = derive_seed(
-                           options_.seed, "harness/faults/" + std::to_string(stack_generation_))}));
+          *provider_, {.seed = derive_seed(options_.seed,
+                                           "harness/faults/" + std::to_string(stack_generation_)),
+                       .choices = &tape_}));
   fault_rule_.reset();
   points_ = std::make_unique<PointVolume>(*faults_, [this] { take_snapshot(); });
   return Status();

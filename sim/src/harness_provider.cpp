@@ -117,9 +117,10 @@ class ProviderRun {
   ProviderRun(const ProviderHarnessOptions& options)
       : options_(options),
         findings_(options.seed, options.replay_command),
-        steps_random_(Random(options.seed).fork("harness/steps")),
-        data_random_(Random(options.seed).fork("harness/data")),
-        order_random_(Random(options.seed).fork("harness/order")),
+        tape_(options.choices),
+        steps_random_(Random(options.seed, &tape_).fork("harness/steps")),
+        data_random_(Random(options.seed, &tape_).fork("harness/data")),
+        order_random_(Random(options.seed, &tape_).fork("harness/order")),
         uuids_(Random(options.seed).fork("harness/uuids")),
         executor_(&order_random_) {}
   ~ProviderRun() { close_provider(); }
@@ -155,6 +156,7 @@ class ProviderRun {
   std::uint64_t step_ = 0;
   std::uint64_t set_number_ = 0;
   SimClock clock_;
+  ChoiceTape tape_;
   Random steps_random_;
   Random data_random_;
   Random order_random_;
@@ -183,6 +185,7 @@ Status ProviderRun::build() {
                         harness_detail::memory_volume(volume.name + "-storage", storage_bytes,
                                                       options_.sector_bytes));
     SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/" + volume.name),
+                         .choices = &tape_,
                          .clock = &clock_,
                          .latency_per_operation = harness_detail::kRequestLatency,
                          .name = volume.name};

@@ -160,9 +160,10 @@ class WriterRun {
       : options_(options),
         kind_(kind),
         findings_(options.seed, options.replay_command),
-        steps_random_(Random(options.seed).fork("harness/steps")),
-        writer_random_(Random(options.seed).fork("harness/writers")),
-        order_random_(Random(options.seed).fork("harness/order")),
+        tape_(options.choices),
+        steps_random_(Random(options.seed, &tape_).fork("harness/steps")),
+        writer_random_(Random(options.seed, &tape_).fork("harness/writers")),
+        order_random_(Random(options.seed, &tape_).fork("harness/order")),
         uuids_(Random(options.seed).fork("harness/uuids")),
         executor_(&order_random_) {}
   ~WriterRun() {
@@ -201,6 +202,7 @@ class WriterRun {
   HarnessCounts counts_{};
   std::uint64_t step_ = 0;
   SimClock clock_;
+  ChoiceTape tape_;
   Random steps_random_;
   Random writer_random_;
   Random order_random_;
@@ -230,6 +232,7 @@ Status WriterRun::build() {
                                       harness_detail::diff_bytes_for(options_.volume_bytes, 1),
                                       options_.sector_bytes));
     SimVolumeOptions sim{.seed = derive_seed(options_.seed, "harness/" + name),
+                         .choices = &tape_,
                          .clock = &clock_,
                          .latency_per_operation = harness_detail::kRequestLatency,
                          .name = name};
@@ -246,8 +249,9 @@ Status WriterRun::build() {
                                                                   *volume.diff, provider_options));
     FF_ASSIGN_OR_RETURN(
         volume.faults,
-        FaultVolume::create(*volume.provider,
-                            {.seed = derive_seed(options_.seed, "harness/faults/" + name)}));
+        FaultVolume::create(
+            *volume.provider,
+            {.seed = derive_seed(options_.seed, "harness/faults/" + name), .choices = &tape_}));
     volume.holdable = std::make_unique<HoldableVolume>(*volume.faults, name);
     FF_TRY(adapter_->add_volume(*volume.provider, name));
     FF_ASSIGN_OR_RETURN(volume.writer, options_.make_writer(i, *volume.holdable));

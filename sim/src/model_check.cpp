@@ -63,10 +63,12 @@ Status ModelChecker::build() {
   origin_ = origin_base_.get();
   diff_ = diff_base_.get();
   if (o.crash) {
-    auto origin_sim = SimVolume::create(*origin_base_, {.seed = derive_seed(o.seed, "origin")});
+    auto origin_sim = SimVolume::create(
+        *origin_base_, {.seed = derive_seed(o.seed, "origin"), .choices = o.choices});
     if (!origin_sim.ok())
       return origin_sim.status();
-    auto diff_sim = SimVolume::create(*diff_base_, {.seed = derive_seed(o.seed, "diff")});
+    auto diff_sim =
+        SimVolume::create(*diff_base_, {.seed = derive_seed(o.seed, "diff"), .choices = o.choices});
     if (!diff_sim.ok())
       return diff_sim.status();
     origin_sim_ = std::move(origin_sim).value();

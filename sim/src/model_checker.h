@@ -34,8 +34,8 @@ class ModelChecker {
  public:
   explicit ModelChecker(const ModelCheckOptions& options)
       : options_(options),
-        random_(options.seed),
-        uuids_(random_.fork("uuids")),
+        random_(options.seed, options.choices),
+        uuids_(Random(options.seed).fork("uuids")),
         model_(options.origin_bytes) {}
 
   Status build();

@@ -61,7 +61,7 @@ struct Scheduler::State {
   };
 
   explicit State(const SchedulerOptions& options_in)
-      : options(options_in), random(options_in.seed) {}
+      : options(options_in), random(options_in.seed, options_in.choices) {}
 
   Status task_main(Task& task);
   void pick_and_resume(std::unique_lock<std::mutex>& lock);

@@ -12,12 +12,14 @@ Result<std::unique_ptr<SimVolume>> SimVolume::create(Volume& base,
   FF_ASSIGN_OR_RETURN(
       stack.cache, CacheVolume::create(
                        base, {.seed = options.seed,
+                              .choices = options.choices,
                               .atomic_write_bytes = options.atomic_write_bytes,
                               .cache_bytes_max = options.cache_bytes_max,
                               .crash_survival_probability = options.crash_survival_probability}));
   // The fault filter presents the SimVolume's identity, so injected errors name the volume
   // the caller used.
   FF_ASSIGN_OR_RETURN(stack.faults, FaultVolume::create(*stack.cache, {.seed = options.seed,
+                                                                       .choices = options.choices,
                                                                        .name = identity.name,
                                                                        .uuid = identity.uuid}));
   stack.top = stack.faults.get();

@@ -78,7 +78,9 @@ struct SetParticipants {
 class World {
  public:
   explicit World(const WorldOptions& options)
-      : options_(options), random_(derive_seed(options.seed, "world")) {}
+      : options_(options),
+        tape_(options.choices),
+        random_(derive_seed(options.seed, "world"), &tape_) {}
 
   Status build();
   WorldReport run();
@@ -108,6 +110,8 @@ class World {
   void count_volume(const ModelCheckCounts& before, const ModelCheckCounts& after);
 
   WorldOptions options_;
+  // Empty unless the options carry choices; an empty tape leaves the seed in charge.
+  ChoiceTape tape_;
   Random random_;
   SimClock clock_;
   std::vector<std::unique_ptr<ModelChecker>> volumes_;
@@ -138,6 +142,7 @@ Status World::build() {
     volume.kind =
         (i + o.seed) % 2 == 0 ? ProviderKind::kCopyOnWrite : ProviderKind::kRedirectOnWrite;
     volume.seed = derive_seed(o.seed, "volume-" + std::to_string(i));
+    volume.choices = &tape_;
     volume.steps = o.steps;
     volume.chunk_bytes = kChunkBytes;
     volume.origin_bytes = o.volume_bytes;
@@ -228,7 +233,7 @@ WorldReport World::run() {
     std::error_code ignored;
     std::filesystem::remove_all(repository_dir_, ignored);
   }
-  return WorldReport{counts_, finding_, trace_hash_};
+  return WorldReport{counts_, finding_, trace_hash_, tape_.consumed()};
 }
 
 void World::count_volume(const ModelCheckCounts& before, const ModelCheckCounts& after) {
@@ -448,8 +453,10 @@ bool World::concurrent() {
   if (!make_room(operation))
     return false;
   Random local = random_.fork("concurrent-" + std::to_string(step_));
-  auto made_scheduler = Scheduler::create(
-      {.seed = local.next_u64(), .idle = [this] { return clock_.advance_to_next_timer(); }});
+  auto made_scheduler =
+      Scheduler::create({.seed = local.next_u64(), .choices = &tape_, .idle = [this] {
+                           return clock_.advance_to_next_timer();
+                         }});
   if (!expect_ok(made_scheduler.status(), operation, "scheduler"))
     return false;
   Scheduler& scheduler = *made_scheduler.value();

@@ -45,6 +45,14 @@ std::string world_arguments(const WorldOptions& options) {
     text += " --no-backups";
   if (!options.snapshot_sets)
     text += " --no-sets";
+  if (!options.choices.empty()) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    text += " --choices ";
+    for (std::uint8_t byte : options.choices) {
+      text += kHex[byte >> 4];
+      text += kHex[byte & 15];
+    }
+  }
   return text;
 }
 

@@ -91,6 +91,22 @@ class SimTest(unittest.TestCase):
         self.assertEqual(again.returncode, 6, again.stdout + again.stderr)
         self.assertEqual(json.loads(again.stdout)["findings"][0]["detail"], shrunk["detail"])
 
+    def test_a_choice_tape_replays_and_changes_the_run(self):
+        tape = "".join("%02x" % ((i * 37 + 11) % 256) for i in range(600))
+        first = self.sim("--seed", "4", "--steps", "120", "--json", "--choices", tape)
+        again = self.sim("--seed", "4", "--steps", "120", "--json", "--choices", tape)
+        plain = self.sim("--seed", "4", "--steps", "120", "--json")
+        self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+        self.assertEqual(first.stdout, again.stdout)
+        self.assertNotEqual(json.loads(first.stdout)["counts"], json.loads(plain.stdout)["counts"])
+        for bad in ("abc", "zz", "0x12"):
+            result = self.sim("--seed", "4", "--choices", bad)
+            self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+            self.assertIn("--choices takes bytes in hex", result.stderr)
+        ranged = self.sim("--seeds", "1-3", "--choices", "00")
+        self.assertNotIn(ranged.returncode, (0, 6), ranged.stdout + ranged.stderr)
+        self.assertIn("--choices replays one world", ranged.stderr)
+
     def test_bad_options_are_refused(self):
         for args in (["--steps", "0"], ["--seeds", "5-2"], ["--volumes", "9"],
                      ["--long", "--seed", "3"], ["--plant", "no-such-plant"]):

@@ -331,6 +331,56 @@ TEST(Random, ForkDependsOnSeedAndLabelNotPosition) {
   EXPECT_NE(parent.fork("faults").next_u64(), Random(1000).next_u64());
 }
 
+TEST(ChoiceTape, DecidesEachChoiceWithTheFewestBytesThenTheSeedTakesOver) {
+  // uniform(6): 1 byte; uniform(1000): 2 bytes; uniform_real: 2 bytes; next_u64: 8 bytes.
+  ChoiceTape tape({9, 0x34, 0x12, 0x00, 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 0xff});
+  Random random(42, &tape);
+  EXPECT_EQ(random.uniform(6), 9u % 6);
+  EXPECT_EQ(random.uniform(1000), 0x1234u % 1000);
+  EXPECT_DOUBLE_EQ(random.uniform_real(), 0.5);
+  EXPECT_EQ(random.next_u64(), 0x0807060504030201ull);
+  EXPECT_EQ(tape.consumed(), 13u);
+  // One byte left: a 2-byte choice takes it zero-padded; then the tape is used up and the
+  // seed's generator answers, exactly as a Random without a tape would from the start.
+  EXPECT_EQ(random.uniform(1000), 0xffu);
+  EXPECT_EQ(tape.consumed(), tape.size());
+  Random seeded(42);
+  EXPECT_EQ(random.next_u64(), seeded.next_u64());
+  EXPECT_EQ(random.uniform(1000), seeded.uniform(1000));
+}
+
+TEST(ChoiceTape, ForksShareItAndFillNeverReadsIt) {
+  ChoiceTape tape({3, 4, 5});
+  Random parent(7, &tape);
+  Random child = parent.fork("faults");
+  EXPECT_EQ(child.tape(), &tape);
+  EXPECT_EQ(child.seed(), derive_seed(7, "faults"));
+  std::vector<std::byte> payload(64);
+  child.fill(payload);
+  EXPECT_EQ(tape.consumed(), 0u);
+  EXPECT_EQ(parent.uniform(10), 3u);
+  EXPECT_EQ(child.uniform(10), 4u);
+  EXPECT_EQ(parent.uniform(10), 5u);
+  // A bound of 1 has one answer and reads nothing.
+  ChoiceTape one({200});
+  Random single(1, &one);
+  EXPECT_EQ(single.uniform(1), 0u);
+  EXPECT_EQ(one.consumed(), 0u);
+  EXPECT_EQ(single.uniform_range(10, 12), 10u + 200u % 3);
+}
+
+TEST(ChoiceTape, ChanceFollowsTheTapeAndAnEmptyTapeIsTheSeed) {
+  ChoiceTape tape({0x00, 0x00, 0xff, 0xff});
+  Random random(3, &tape);
+  EXPECT_TRUE(random.chance(0.01));   // 0 / 65536
+  EXPECT_FALSE(random.chance(0.99));  // 65535 / 65536
+  ChoiceTape empty({});
+  Random a(3, &empty);
+  Random b(3);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(a.uniform(97), b.uniform(97));
+}
+
 TEST(MemoryVolume, AllocatesPagesOnlyWhereWritten) {
   auto created = MemoryVolume::create({.name = "sparse", .size_bytes = 1ull << 30});
   ASSERT_TRUE(created.ok()) << created.status().to_string();

@@ -23,8 +23,7 @@ TEST(Plants, EveryPlantHasADistinctNameThatParsesBackAndADescription) {
   EXPECT_EQ(names.size(), kPlantCount);
   EXPECT_EQ(names, (std::set<std::string_view>{"cow-early-overwrite", "row-map-before-data",
                                                "journal-skip-last", "protocol-skip-thaw",
-                                               "race-unlocked-write",
-                                               "parser-skip-bound"}));
+                                               "race-unlocked-write", "parser-skip-bound"}));
   EXPECT_FALSE(plant_from_name("cow").has_value());
 }
 

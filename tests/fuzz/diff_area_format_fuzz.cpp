@@ -1,8 +1,14 @@
 // Fuzz target: the diff-area format's decoders (engine/src/diff_area_format.h), fed the bytes
 // directly so that AddressSanitizer sees the exact end of each buffer. The first input byte
-// picks the decoder: 0 the superblock, 1 a journal payload's records, 2 a log block, 3 a
-// version-1 log block, 4 a log block's per-sector inspection; the rest is what it decodes.
+// picks the decoder, its low 7 bits modulo 5: 0 the superblock, 1 a journal payload's
+// records, 2 a log block, 3 a version-1 log block, 4 a log block's per-sector inspection; the
+// rest is what it decodes. Bit 7 reseals: the superblock's or the block's checksums are
+// recomputed over the input before it is decoded (diff_area_format.h, "resealing"), so that
+// mutations reach the validation behind the checksums instead of stopping at them. A
+// resealed superblock or block that decodes must hold what its bytes say (re-encoding it
+// gives the same bytes), else the target traps.
 // The whole-image path through open() is diff_area_open_fuzz.cpp.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +32,7 @@ constexpr std::uint8_t kLogBlock = 2;
 constexpr std::uint8_t kLogBlockV1 = 3;
 constexpr std::uint8_t kLogSectors = 4;
 constexpr std::uint8_t kDecoders = 5;
+constexpr std::uint8_t kReseal = 0x80;
 
 ff::fuzz::Input tagged(std::uint8_t decoder, std::span<const std::byte> bytes) {
   ff::fuzz::Input out{decoder};
@@ -48,6 +55,14 @@ std::vector<std::byte> sample_payload() {
   return payload;
 }
 
+// A decoded record must be what its bytes say: encoding it again gives the same bytes.
+void must_match(const char* what, std::span<const std::byte> in, std::span<const std::byte> again) {
+  if (std::equal(in.begin(), in.end(), again.begin(), again.end()))
+    return;
+  std::fprintf(stderr, "a resealed %s decoded but does not encode back to its bytes\n", what);
+  __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -63,18 +78,47 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }();
   (void)plants_set;
   ff::fuzz::Reader in(data, size);
-  const std::uint8_t decoder = in.byte() % kDecoders;
-  const std::span<const std::byte> bytes = in.rest();
+  const std::uint8_t first = in.byte();
+  const std::uint8_t decoder = (first & 0x7f) % kDecoders;
+  std::span<const std::byte> bytes = in.rest();
+  std::vector<std::byte> resealed;
+  if ((first & kReseal) != 0 && decoder != kRecords) {
+    const std::size_t need =
+        decoder == kSuperblock ? format::kSuperblockBytes : format::kLogBlockBytes;
+    if (bytes.size() < need)
+      return 0;
+    resealed.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(need));
+    if (decoder == kSuperblock)
+      format::reseal_superblock(std::span<std::byte, format::kSuperblockBytes>(resealed));
+    else if (decoder == kLogBlockV1)
+      format::reseal_log_block_v1(std::span<std::byte, format::kLogBlockBytes>(resealed));
+    else
+      format::reseal_log_block(std::span<std::byte, format::kLogBlockBytes>(resealed));
+    bytes = resealed;
+  }
   switch (decoder) {
-    case kSuperblock:
-      (void)format::decode_superblock(bytes, std::uint64_t{1} << 30);
+    case kSuperblock: {
+      auto superblock = format::decode_superblock(bytes, std::uint64_t{1} << 30);
+      if (superblock.ok() && !resealed.empty() &&
+          superblock->format_version == format::kFormatVersion) {
+        std::array<std::byte, format::kSuperblockBytes> again{};
+        format::encode_superblock(*superblock, again);
+        must_match("superblock", bytes.first(format::kSuperblockBytes), again);
+      }
       break;
+    }
     case kRecords:
       (void)format::decode_records(bytes);
       break;
-    case kLogBlock:
-      (void)format::decode_log_block(bytes);
+    case kLogBlock: {
+      auto block = format::decode_log_block(bytes);
+      if (block.ok() && !resealed.empty()) {
+        std::array<std::byte, format::kLogBlockBytes> again{};
+        format::encode_log_block(block->header, block->payload, again);
+        must_match("log block", bytes.first(format::kLogBlockBytes), again);
+      }
       break;
+    }
     case kLogBlockV1:
       (void)format::decode_log_block_v1(bytes);
       break;
@@ -115,7 +159,10 @@ std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
   format::encode_log_block(header, payload, log);
   out.push_back(tagged(kLogBlock, log));
   out.push_back(tagged(kLogSectors, log));
+  out.push_back(tagged(kLogBlock | kReseal, log));
   format::encode_log_block_v1(header, payload, log);
   out.push_back(tagged(kLogBlockV1, log));
+  out.push_back(tagged(kLogBlockV1 | kReseal, log));
+  out.push_back(tagged(kSuperblock | kReseal, block));
   return out;
 }

@@ -5,17 +5,28 @@
 // from a fixed seed, and the input says which one and what to overwrite.
 //
 // Input: byte 0 bit 0 picks the kind (CoW, RoW), bit 1 asks for a write and a new snapshot
-// after the open; then patches of 4 bytes each: a 24-bit little-endian offset into the diff
-// volume (modulo its size) and the byte to store there. Any error from open() or a read is
-// fine; a crash, a leak, a sanitizer report or a broken engine assertion is not.
+// after the open, bit 2 reseals; then patches of 4 bytes each: a 24-bit little-endian offset
+// into the diff volume (modulo its size) and the byte to store there. Resealing recomputes the
+// checksums of the superblock and of every journal block that is not blank after the patches
+// (diff_area_format.h, "resealing"), so that damage reaches the validation behind them.
+//
+// Any error from open() or a read is fine; a crash, a leak, a sanitizer report or a broken
+// engine assertion is not. Without resealing, damage is what a disk does, and the standing
+// rule holds: a read that succeeds returns the undamaged image's bytes (the live volume's, or
+// the snapshot's with that id), never other bytes; the target traps otherwise. (A resealed
+// image is a forged one, and may legitimately describe other contents.)
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
+#include "diff_area_format.h"
 #include "freezeframe/memory_volume.h"
 #include "freezeframe/random.h"
 #include "freezeframe/sim/sim_clock.h"
@@ -61,6 +72,10 @@ std::vector<std::byte> read_all(ff::Volume& volume) {
 struct Image {
   std::vector<std::byte> origin;
   std::vector<std::byte> diff;
+  // What the undamaged image reads: the live volume, and each snapshot by id.
+  std::vector<std::byte> live;
+  std::vector<std::pair<ff::Uuid, std::vector<std::byte>>> snapshots;
+  ff::format::Superblock superblock;
 };
 
 // A diff area with two snapshots, preserved or redirected chunks under both, one deleted
@@ -91,7 +106,49 @@ Image build_image(ff::ProviderKind kind) {
     must(provider->write(5 * kChunkBytes, block));
     must(provider->flush());
   }
-  return {read_all(*origin), read_all(*diff)};
+  Image out{read_all(*origin), read_all(*diff), {}, {}, {}};
+  ff::sim::SimClock reopen_clock;
+  ff::Random reopen_random(16);
+  auto reopened = must(ff::SnapshotProvider::open(
+      *origin, *diff, {.clock = &reopen_clock, .random = &reopen_random}));
+  out.live = read_all(*reopened);
+  for (const ff::SnapshotInfo& info : reopened->snapshots())
+    out.snapshots.emplace_back(info.id, read_all(*must(reopened->open_snapshot(info.id))));
+  out.superblock = must(ff::format::decode_superblock(
+      std::span<const std::byte>(out.diff).first(ff::format::kSuperblockBytes), kDiffBytes));
+  return out;
+}
+
+// Recomputes the checksums of the superblock and of every journal block not left blank.
+void reseal(const ff::format::Superblock& superblock, std::vector<std::byte>& diff) {
+  namespace format = ff::format;
+  format::reseal_superblock(
+      std::span<std::byte, format::kSuperblockBytes>(diff.data(), format::kSuperblockBytes));
+  for (std::uint64_t area : superblock.log_offset) {
+    for (std::uint64_t at = area; at + format::kLogBlockBytes <= area + superblock.log_area_bytes &&
+                                  at + format::kLogBlockBytes <= diff.size();
+         at += format::kLogBlockBytes) {
+      const std::span<std::byte, format::kLogBlockBytes> block(diff.data() + at,
+                                                               format::kLogBlockBytes);
+      if (std::all_of(block.begin(), block.end(), [](std::byte b) { return b == std::byte{0}; }))
+        continue;
+      if (block[4] == std::byte{format::kLogBlockVersionV1} && block[5] == std::byte{0})
+        format::reseal_log_block_v1(block);
+      else
+        format::reseal_log_block(block);
+    }
+  }
+}
+
+// A successful read of damaged (not resealed) bytes must return the undamaged bytes.
+void must_be_right(const char* what, const std::vector<std::byte>& read,
+                   const std::vector<std::byte>* expected) {
+  if (expected != nullptr && read == *expected)
+    return;
+  std::fprintf(
+      stderr, "%s: a read of a damaged diff area succeeded with %s bytes\n", what,
+      expected == nullptr ? "a snapshot the undamaged image does not have, and its" : "wrong");
+  __builtin_trap();
 }
 
 const Image& image(ff::ProviderKind kind) {
@@ -100,10 +157,13 @@ const Image& image(ff::ProviderKind kind) {
   return kind == ff::ProviderKind::kCopyOnWrite ? cow : row;
 }
 
-void read_through(ff::Volume& volume) {
+// The volume's bytes, or nothing when the read fails.
+std::optional<std::vector<std::byte>> read_through(ff::Volume& volume) {
   std::vector<std::byte> bytes(volume.size_bytes() < kOriginBytes ? volume.size_bytes()
                                                                   : kOriginBytes);
-  (void)volume.read(0, bytes);
+  if (!volume.read(0, bytes).ok())
+    return std::nullopt;
+  return bytes;
 }
 
 }  // namespace
@@ -121,6 +181,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     offset |= std::uint32_t{in.byte()} << 16;
     diff_bytes[offset % diff_bytes.size()] = static_cast<std::byte>(in.byte());
   }
+  const bool resealed = (mode & 4) != 0;
+  if (resealed)
+    reseal(built.superblock, diff_bytes);
   auto origin = memory_volume("origin", kOriginBytes, "fuzz origin");
   auto diff = memory_volume("diff", kDiffBytes, "fuzz diff");
   must(origin->write(0, built.origin));
@@ -132,11 +195,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!opened.ok())
     return 0;
   ff::SnapshotProvider& provider = **opened;
-  read_through(provider);
+  auto live = read_through(provider);
+  if (live && !resealed)
+    must_be_right("the live volume", *live, &built.live);
   for (const ff::SnapshotInfo& info : provider.snapshots()) {
     auto snapshot = provider.open_snapshot(info.id);
-    if (snapshot.ok())
-      read_through(**snapshot);
+    if (!snapshot.ok())
+      continue;
+    auto bytes = read_through(**snapshot);
+    if (!bytes || resealed)
+      continue;
+    const std::vector<std::byte>* expected = nullptr;
+    for (const auto& [id, content] : built.snapshots) {
+      if (id == info.id)
+        expected = &content;
+    }
+    must_be_right("a snapshot", *bytes, expected);
   }
   if ((mode & 2) != 0) {
     std::vector<std::byte> block(kChunkBytes, std::byte{0x5a});
@@ -151,11 +225,13 @@ std::vector<ff::fuzz::Input> ff::fuzz::seeds() {
   // The undamaged images, each kind with and without the write, and a few single-byte
   // patches in the superblock and the first log blocks.
   std::vector<Input> out;
-  for (std::uint8_t mode = 0; mode < 4; ++mode)
+  for (std::uint8_t mode = 0; mode < 8; ++mode)
     out.push_back({mode});
   for (std::uint32_t offset : {8u, 64u, 4096u + 40u, 8192u + 100u}) {
-    out.push_back({0, static_cast<std::uint8_t>(offset), static_cast<std::uint8_t>(offset >> 8),
-                   static_cast<std::uint8_t>(offset >> 16), 0xff});
+    for (std::uint8_t mode : {0, 4})
+      out.push_back({mode, static_cast<std::uint8_t>(offset),
+                     static_cast<std::uint8_t>(offset >> 8),
+                     static_cast<std::uint8_t>(offset >> 16), 0xff});
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "freezeframe/plant.h"
+#include "freezeframe/random.h"
 #include "seed.h"
 #include "temp_path.h"
 
@@ -45,6 +46,42 @@ TEST(World, SameSeedGivesTheSameCountsAndADifferentSeedDifferentOnes) {
   EXPECT_TRUE(std::filesystem::is_empty(scratch.path()));
 }
 
+TEST(World, AChoiceTapeDecidesTheRunReplaysExactlyAndAnEmptyOneIsTheSeed) {
+  testing::TempPath scratch("world-tape");
+  std::filesystem::create_directories(scratch.path());
+  auto with_tape = [&](std::uint64_t tape_seed, std::size_t bytes) {
+    sim::WorldOptions options = world_options(11, scratch.path());
+    options.steps = 150;
+    std::vector<std::byte> tape(bytes);
+    Random(tape_seed).fill(tape);
+    for (std::byte byte : tape)
+      options.choices.push_back(static_cast<std::uint8_t>(byte));
+    auto report = sim::run_world(options);
+    EXPECT_TRUE(report.ok()) << report.status().to_string();
+    if (report.ok() && !report->ok())
+      ADD_FAILURE() << report->finding->to_string();
+    return report.ok() ? *report : sim::WorldReport{};
+  };
+  const sim::WorldReport first = with_tape(1, 2000);
+  const sim::WorldReport again = with_tape(1, 2000);
+  const sim::WorldReport other = with_tape(2, 2000);
+  const sim::WorldReport none = with_tape(1, 0);
+  auto seeded = sim::run_world({.seed = 11, .steps = 150, .scratch_dir = scratch.path()});
+  ASSERT_TRUE(seeded.ok());
+  // The tape was read, and the same seed and tape replay the same run.
+  EXPECT_GT(first.choices_read, 0u);
+  EXPECT_LE(first.choices_read, 2000u);
+  EXPECT_EQ(first.counts.to_string(), again.counts.to_string());
+  EXPECT_EQ(first.trace_hash, again.trace_hash);
+  // Another tape, same seed: another run.
+  EXPECT_NE(first.counts.to_string(), other.counts.to_string());
+  EXPECT_NE(first.counts.to_string(), seeded->counts.to_string());
+  // An empty tape leaves the seed in charge.
+  EXPECT_EQ(none.choices_read, 0u);
+  EXPECT_EQ(none.counts.to_string(), seeded->counts.to_string());
+  EXPECT_EQ(none.trace_hash, seeded->trace_hash);
+}
+
 TEST(World, OptionsOutOfRangeAreRefused) {
   for (sim::WorldOptions options : {sim::WorldOptions{.steps = 0}, sim::WorldOptions{.volumes = 5},
                                     sim::WorldOptions{.volume_bytes = 4096},
@@ -62,6 +99,9 @@ TEST(World, FindingCarriesTheCommandThatReplaysIt) {
   sim::WorldFinding finding{.seed = 5, .arguments = sim::world_arguments(options)};
   EXPECT_EQ(finding.replay_command(),
             "freezeframe sim --seed 5 --steps 77 --volumes 3 --no-backups");
+  options.choices = {0x0a, 0xff, 0x00};
+  EXPECT_EQ(sim::world_arguments(options),
+            "--seed 5 --steps 77 --volumes 3 --no-backups --choices 0aff00");
 }
 
 class WorldPlantTest : public ::testing::TestWithParam<Plant> {};

@@ -57,6 +57,8 @@ namespace freezeframe::sim {
 struct CacheVolumeOptions {
   // Seeds crash outcomes.
   std::uint64_t seed = 0;
+  // Non-null: crash outcomes are drawn from this tape first (random.h, ChoiceTape).
+  ChoiceTape* choices = nullptr;
   // Tearing granularity. REQUIRES: a power of two from 512 to the base's logical sector size.
   // 0 means 512.
   std::uint32_t atomic_write_bytes = 0;

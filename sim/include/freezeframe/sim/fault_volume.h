@@ -67,6 +67,8 @@ using FaultId = std::uint64_t;
 struct FaultVolumeOptions {
   // Seeds probabilistic rules.
   std::uint64_t seed = 0;
+  // Non-null: probabilistic rules draw from this tape first (random.h, ChoiceTape).
+  ChoiceTape* choices = nullptr;
   // Identity to present; empty / nil: the base's name / UUID.
   std::string name{};
   Uuid uuid{};

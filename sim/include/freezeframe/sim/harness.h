@@ -26,6 +26,15 @@
 // runs) give the same steps, the same faults, the same crash outcomes and the same report.
 // Nothing reads the wall clock; the simulated clock moves only through the harness.
 //
+// Fuzzing. Each entry point's options take a choice tape (`choices`, random.h ChoiceTape):
+// while it lasts, its bytes decide what the seed would (the steps and where snapshots,
+// power losses, kills and I/O errors land, which unflushed sectors survive, the executor's
+// order, the vendor's own draws from the Random it is handed), and the seed decides the
+// rest. A vendor's libFuzzer target passes its input as the tape and traps on a finding, so
+// coverage guidance steers the faults and the schedule into the vendor's code
+// (examples/vendor_harness/fuzz.cpp; docs/testing.md, "The vendor harness"). The finding's
+// replay is then that input, run again through the same target.
+//
 // Findings. The harness never asserts on the vendor's code: the first failure (a checker
 // that refuses an image, a recovery that fails, a step that fails with no fault injected, a
 // protocol outcome the protocol forbids) ends the run and is returned in the report, with the
@@ -153,6 +162,8 @@ using HarnessApplicationFactory = std::function<std::unique_ptr<HarnessApplicati
 
 struct ApplicationHarnessOptions {
   std::uint64_t seed = 0;
+  // A choice tape (see "Fuzzing" above); empty: the seed decides everything.
+  std::vector<std::uint8_t> choices{};
   // Driver steps; 1 to kHarnessStepsMax.
   std::uint64_t steps = 400;
   // The provider the application writes through; unset: CoW or RoW, drawn from the seed.
@@ -210,6 +221,8 @@ using HarnessWriterFactory =
 
 struct WriterHarnessOptions {
   std::uint64_t seed = 0;
+  // A choice tape (see "Fuzzing" above); empty: the seed decides everything.
+  std::vector<std::uint8_t> choices{};
   // Driver steps; 1 to kHarnessStepsMax.
   std::uint64_t steps = 200;
   // Writers, each with its own volume ("data0", "data1", ...); every set takes all volumes.
@@ -281,6 +294,8 @@ using HarnessProviderFactory = std::function<Result<std::unique_ptr<HarnessProvi
 
 struct ProviderHarnessOptions {
   std::uint64_t seed = 0;
+  // A choice tape (see "Fuzzing" above); empty: the seed decides everything.
+  std::vector<std::uint8_t> choices{};
   // Driver steps; 1 to kHarnessStepsMax.
   std::uint64_t steps = 300;
   // Volumes ("vol0", "vol1", ...); every set takes all of them. 1 to 8.

@@ -128,6 +128,9 @@ struct ModelCheckWorld {
 struct ModelCheckOptions {
   ProviderKind kind = ProviderKind::kCopyOnWrite;
   std::uint64_t seed = 0;
+  // Non-null: the operations, their extents and the crash outcomes are drawn from this tape
+  // first (random.h, ChoiceTape); snapshot UUIDs and payload bytes still follow the seed.
+  ChoiceTape* choices = nullptr;
   std::uint64_t steps = 600;
   std::uint32_t chunk_bytes = 4096;
   // REQUIRES: a multiple of sector_bytes, at least 3 * chunk_bytes.

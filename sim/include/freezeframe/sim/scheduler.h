@@ -71,6 +71,7 @@
 #include <string>
 #include <vector>
 
+#include "freezeframe/random.h"
 #include "freezeframe/status.h"
 
 namespace freezeframe::sim {
@@ -105,6 +106,9 @@ struct TraceStep {
 struct SchedulerOptions {
   // Drives every pick.
   std::uint64_t seed = 0;
+  // Non-null: the picks are drawn from this tape first (random.h, ChoiceTape), so a
+  // structured fuzzer chooses the interleaving.
+  ChoiceTape* choices = nullptr;
   // At most Scheduler::kTasksMax.
   std::size_t tasks_max = 64;
   // Steps (picks) before the run is aborted with kLimitExceeded; at least 1.

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "freezeframe/clock.h"
+#include "freezeframe/random.h"
 #include "freezeframe/sim/cache_volume.h"
 #include "freezeframe/sim/fault_volume.h"
 #include "freezeframe/sim/latency_volume.h"
@@ -46,6 +47,9 @@ class SimClock;
 struct SimVolumeOptions {
   // Seeds crash outcomes and probabilistic faults.
   std::uint64_t seed = 0;
+  // Non-null: crash outcomes are drawn from this tape first (random.h, ChoiceTape), so a
+  // structured fuzzer chooses which unflushed units survive.
+  ChoiceTape* choices = nullptr;
   // Tearing granularity. REQUIRES: 512 <= atomic_write_bytes <= base sector size, power of 2.
   // 0 means 512.
   std::uint32_t atomic_write_bytes = 0;

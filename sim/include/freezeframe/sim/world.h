@@ -38,8 +38,9 @@
 // database's volumes are crash-consistent (its log replays); after each backup, restore and
 // prune, the restored bytes equal the snapshot's (10, 8).
 //
-// Determinism: a run is a function of its options. The same seed gives the same steps, the
-// same faults and crash outcomes, the same counts and the same finding.
+// Determinism: a run is a function of its options. The same seed (and the same choice tape,
+// WorldOptions::choices) gives the same steps, the same faults and crash outcomes, the same
+// counts and the same finding.
 //
 // Thread-safety: run_world() may run concurrently with itself when each run has its own
 // scratch directory.
@@ -49,6 +50,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "freezeframe/status.h"
 
@@ -67,10 +69,18 @@ struct WorldOptions {
   std::filesystem::path scratch_dir{};
   // false: snapshot-set steps run a volume step instead (to shrink a failing run).
   bool snapshot_sets = true;
+  // A choice tape (random.h, ChoiceTape): while it lasts, the world's choices come from
+  // these bytes instead of the seed: the steps, the volumes they act on, each volume's
+  // operations and extents, crash outcomes, faults, the writer's faults in snapshot sets,
+  // the executor's order and the concurrent steps' interleavings. Snapshot UUIDs, payload
+  // bytes and the database's transactions still follow the seed. Empty: the seed decides
+  // everything. The structured fuzzer (tests/fuzz/sim_world_fuzz.cpp) passes its input here.
+  std::vector<std::uint8_t> choices{};
 };
 
 // The options of `freezeframe sim` that replay a run with `options` (--seed, --steps and
-// whatever differs from the defaults), without the program name.
+// whatever differs from the defaults, the choice tape as --choices HEX), without the
+// program name.
 std::string world_arguments(const WorldOptions& options);
 
 struct WorldCounts {
@@ -123,6 +133,8 @@ struct WorldReport {
   std::optional<WorldFinding> finding{};
   // The schedules of the run's concurrent steps, folded: the same seed gives the same hash.
   std::uint64_t trace_hash = 0;
+  // Bytes of WorldOptions::choices the run read (the rest did not change it).
+  std::uint64_t choices_read = 0;
 
   bool ok() const noexcept { return !finding.has_value(); }
 };
