@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "command_context.h"
+#include "freezeframe/hex.h"
 #include "freezeframe/plant.h"
 #include "freezeframe/sim/world.h"
 #include "parse.h"
@@ -44,29 +45,13 @@ Result<std::uint64_t> number_option(const Context& ctx, const std::string& name,
 
 // --choices HEX: the world's choice tape (sim/world.h, WorldOptions::choices).
 Result<std::vector<std::uint8_t>> choices_option(const std::string& text) {
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
-  std::vector<std::uint8_t> out;
-  bool ok = text.size() % 2 == 0 && text.size() / 2 <= kChoicesMax;
-  for (std::size_t i = 0; ok && i < text.size(); i += 2) {
-    const int high = digit(text[i]);
-    const int low = digit(text[i + 1]);
-    ok = high >= 0 && low >= 0;
-    out.push_back(static_cast<std::uint8_t>(high * 16 + low));
-  }
-  if (!ok)
+  auto bytes = parse_hex(text);
+  if (!bytes || bytes->size() > kChoicesMax)
     return Status(ErrorCode::kInvalidArgument,
                   "--choices takes bytes in hex (an even number of digits 0-9, a-f; at most " +
                       std::to_string(kChoicesMax) + " bytes), got '" + text.substr(0, 80) +
                       (text.size() > 80 ? "...'" : "'"));
-  return out;
+  return std::move(*bytes);
 }
 
 // "A-B" or "A" (inclusive).

@@ -37,6 +37,28 @@ function(freezeframe_target_settings target)
   endif()
 endfunction()
 
+# A C program of the C API's tests and examples: C11 without extensions, -Wall -Wextra -Werror
+# -pedantic, and the build's sanitizers (as freezeframe_target_settings gives C++ targets).
+function(freezeframe_c_program target)
+  set_target_properties(${target} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -pedantic)
+  string(TOLOWER "${FREEZEFRAME_SANITIZE}" sanitize)
+  if(sanitize STREQUAL "thread")
+    set(flags -fsanitize=thread)
+  elseif(FREEZEFRAME_SANITIZE)
+    set(flags -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  endif()
+  target_compile_options(${target} PRIVATE ${flags})
+  if(flags AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+    # libfreezeframe.so is C++ instrumented with the C++ parts of the sanitizers (UBSan's
+    # vptr checks), whose runtime clang links into the executable: link it as C++ (the code
+    # stays C11).
+    set_target_properties(${target} PROPERTIES LINKER_LANGUAGE CXX)
+  endif()
+  target_link_options(${target} PRIVATE ${flags})
+  target_link_libraries(${target} PRIVATE freezeframe::c)
+endfunction()
+
 # A library target `freezeframe_<name>` with alias `freezeframe::<name>`, exported as
 # `freezeframe::<name>`.
 function(freezeframe_add_library name)

@@ -41,7 +41,8 @@ executable() {
 # targets' libFuzzer executables only.
 build() {
   bash "$root/scripts/setup.sh"
-  if [[ -f "$build_dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build_dir/CMakeCache.txt"; then
+  if [[ -f "$build_dir/CMakeCache.txt" ]] && { ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build_dir/CMakeCache.txt" ||
+    ! grep -q '^CMAKE_C_COMPILER:.*clang' "$build_dir/CMakeCache.txt"; }; then
     rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
   fi
   local launcher=()
@@ -49,7 +50,7 @@ build() {
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
   fi
-  CXX=clang++ cmake -S "$root" -B "$build_dir" -G Ninja "${launcher[@]}" \
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -G Ninja "${launcher[@]}" \
     -DFREEZEFRAME_BUILD_TESTS=ON -DFREEZEFRAME_SANITIZE=ON -DFREEZEFRAME_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
   cmake --build "$build_dir" -j "${FREEZEFRAME_JOBS:-2}" --target "${@/%/_fuzz}" >/dev/null
@@ -60,7 +61,11 @@ build() {
 run() {
   local target=$1 seconds=$2 log=$3 plant=${4:-} buggy=${KV_LOG_BUGGY:-0}
   local work="$build_dir/fuzz/$target"
-  local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+  # One input of a whole-world target runs seconds under the sanitizers (more on a loaded
+  # machine); a parser's runs milliseconds, so 10 s there is a hang worth reporting.
+  local timeout=10
+  [[ $target == sim_world || $target == vendor_harness || $target == diff_area_open ]] && timeout=60
+  local args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1)
   [[ -f "$fuzz_src/$target.dict" ]] && args+=(-dict="$fuzz_src/$target.dict")
   if [[ -n "$plant" ]]; then
     # From the committed corpus only: what a previous run found must not help.

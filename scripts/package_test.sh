@@ -15,6 +15,7 @@ echo "package: find_package(freezeframe)"
 cmake -S "$root/tests/package" -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer"
+"$work/consumer/c_consumer"
 
 echo "package: pkg-config freezeframe"
 pc_dir=$(dirname "$(find "$prefix" -name freezeframe.pc -print -quit)")
@@ -38,4 +39,22 @@ c++ -std=c++20 -Wall -Wextra -Werror -o "$work/readme_example" "$example" \
 # shellcheck disable=SC2046
 c++ -std=c++20 -Wall -Wextra -Werror -o "$work/consumer-strict" \
   "$root/tests/package/consumer.cpp" $(pkg-config --cflags --libs freezeframe)
+
+# The C API from C through pkg-config, strict C11; and the first program of docs/bindings.md
+# as a reader would copy it.
+echo "package: pkg-config freezeframe-c"
+pkg-config --exists --print-errors freezeframe-c
+libdir=$(pkg-config --variable=libdir freezeframe-c)
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -pedantic -o "$work/c-consumer-pc" \
+  "$root/tests/package/c_consumer.c" $(pkg-config --cflags --libs freezeframe-c) -Wl,-rpath,"$libdir"
+"$work/c-consumer-pc"
+c_example="$work/bindings_example.c"
+awk '/^### A first program/ {found = 1} found && /^```c$/ {inside = 1; next}
+     inside && /^```$/ {exit} inside {print}' "$root/docs/bindings.md" >"$c_example"
+[[ -s "$c_example" ]] || { echo "package: no C example found in docs/bindings.md" >&2; exit 1; }
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -pedantic -o "$work/bindings_example" "$c_example" \
+  $(pkg-config --cflags --libs freezeframe-c) -Wl,-rpath,"$libdir"
+"$work/bindings_example"
 echo "package: ok ($(pkg-config --modversion freezeframe))"

@@ -11,6 +11,8 @@ packages=(
   libcli11-dev
   # clang with libFuzzer and the sanitizer runtimes: the sanitizer and fuzzing build.
   clang libclang-rt-dev
+  # The C API's ABI check (abidw, abidiff) and the Python module (pybind11, pytest).
+  abigail-tools pybind11-dev python3-dev python3-pytest
 )
 
 missing=()

@@ -12,8 +12,9 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   args+=(-DFREEZEFRAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
   # One clang build serves this run and the fuzzers (scripts/fuzz.sh, docs/testing.md).
   args+=(-DFREEZEFRAME_FUZZ=ON)
-  export CXX=clang++
-  if [[ -f "$build_dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build_dir/CMakeCache.txt"; then
+  export CC=clang CXX=clang++
+  if [[ -f "$build_dir/CMakeCache.txt" ]] && { ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build_dir/CMakeCache.txt" ||
+    ! grep -q '^CMAKE_C_COMPILER:.*clang' "$build_dir/CMakeCache.txt"; }; then
     rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
   fi
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -7,6 +7,7 @@
 
 #include "byte_codec.h"
 #include "freezeframe/assert.h"
+#include "freezeframe/hex.h"
 
 namespace freezeframe::backup_detail {
 
@@ -17,19 +18,10 @@ std::string ChunkHash::hex() const {
 std::optional<ChunkHash> ChunkHash::parse(std::string_view text) {
   if (text.size() != 32)
     return std::nullopt;
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
   ChunkHash hash;
   for (std::size_t i = 0; i < 16; ++i) {
-    int high = digit(text[2 * i]);
-    int low = digit(text[2 * i + 1]);
+    int high = hex_digit_value(text[2 * i]);
+    int low = hex_digit_value(text[2 * i + 1]);
     if (high < 0 || low < 0)
       return std::nullopt;
     hash.bytes[i] = static_cast<std::uint8_t>(high * 16 + low);

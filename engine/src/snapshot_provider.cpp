@@ -602,6 +602,7 @@ DiffAreaUsage SnapshotProvider::usage() const {
   usage.limit = s.diff_area.limit();
   usage.metadata_bytes = s.diff_area.geometry().data_offset;
   usage.chunk_bytes = s.diff_area.geometry().chunk_bytes;
+  usage.overflow_policy = s.state.policy();
   return usage;
 }
 

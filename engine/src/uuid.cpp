@@ -6,6 +6,7 @@
 #include <boost/uuid/uuid.hpp>
 #include <cctype>
 
+#include "freezeframe/hex.h"
 #include "freezeframe/random.h"
 
 namespace freezeframe {
@@ -21,16 +22,6 @@ Uuid from_boost(const boost::uuids::uuid& u) {
 // URL namespace, fixed here so it never changes).
 constexpr boost::uuids::uuid kNamespace = {{0x3f, 0x0c, 0x6e, 0x5e, 0x8a, 0x41, 0x5b, 0x2d, 0x9c,
                                             0x17, 0x4e, 0x63, 0xd1, 0x0a, 0x72, 0xb5}};
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -81,8 +72,8 @@ Result<Uuid> Uuid::parse(std::string_view text) {
       ++i;
       continue;
     }
-    int high = hex_value(body[i]);
-    int low = i + 1 < body.size() ? hex_value(body[i + 1]) : -1;
+    int high = hex_digit_value(body[i]);
+    int low = i + 1 < body.size() ? hex_digit_value(body[i + 1]) : -1;
     if (high < 0 || low < 0) {
       return not_a_uuid("bad hex digit near " + std::to_string(i));
     }

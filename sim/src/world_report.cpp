@@ -1,6 +1,7 @@
 // The simulator's report: its counts, findings and replay arguments (world.h).
 #include <string>
 
+#include "freezeframe/hex.h"
 #include "freezeframe/sim/world.h"
 
 namespace freezeframe::sim {
@@ -45,14 +46,8 @@ std::string world_arguments(const WorldOptions& options) {
     text += " --no-backups";
   if (!options.snapshot_sets)
     text += " --no-sets";
-  if (!options.choices.empty()) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    text += " --choices ";
-    for (std::uint8_t byte : options.choices) {
-      text += kHex[byte >> 4];
-      text += kHex[byte & 15];
-    }
-  }
+  if (!options.choices.empty())
+    text += " --choices " + to_hex(options.choices);
   return text;
 }
 

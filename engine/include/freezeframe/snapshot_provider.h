@@ -173,6 +173,8 @@ struct DiffAreaUsage {
   // Bytes of the diff volume reserved for superblock and metadata journal.
   std::uint64_t metadata_bytes = 0;
   std::uint32_t chunk_bytes = 0;
+  // What a write does when the chunk it must keep does not fit.
+  OverflowPolicy overflow_policy = OverflowPolicy::kDeleteOldest;
 };
 
 struct ProviderStats {

@@ -1,0 +1,90 @@
+/* What the C API's C tests share: the CHECK macros, test patterns, and helpers that make
+ * volumes and provider options. Each test program includes it once. */
+#ifndef FF_C_TEST_H
+#define FF_C_TEST_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "freezeframe.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(condition)                                                                   \
+  do {                                                                                     \
+    ++checks;                                                                              \
+    if (!(condition)) {                                                                    \
+      ++failures;                                                                          \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed (last error %s: %s)\n", __FILE__, __LINE__, \
+              #condition, ff_error_name(ff_error_last()), ff_error_message());             \
+    }                                                                                      \
+  } while (0)
+
+#define CHECK_OK(call) CHECK((call) == FF_OK)
+
+/* The call fails with `code` and leaves a message naming what went wrong. */
+#define CHECK_FAILS(call, code)           \
+  do {                                    \
+    int rc_ = (call);                     \
+    CHECK(rc_ == (code));                 \
+    CHECK(ff_error_last() == (code));     \
+    CHECK(ff_error_message()[0] != '\0'); \
+  } while (0)
+
+enum { kKiB = 1024, kMiB = 1024 * 1024, kChunk = 16 * 1024 };
+
+static unsigned char pattern_a[kChunk];
+static unsigned char pattern_b[kChunk];
+static unsigned char buffer[kChunk];
+static char scratch_dir[512];
+
+static inline void fill_patterns(void) {
+  size_t i;
+  for (i = 0; i < kChunk; ++i) {
+    pattern_a[i] = (unsigned char)(i * 7 + 1);
+    pattern_b[i] = (unsigned char)(i * 13 + 5);
+  }
+}
+
+static inline int is_zero(const unsigned char* bytes, size_t length) {
+  size_t i;
+  for (i = 0; i < length; ++i) {
+    if (bytes[i] != 0)
+      return 0;
+  }
+  return 1;
+}
+
+static inline ff_volume* memory_volume(const char* name, uint64_t size) {
+  ff_volume* volume = NULL;
+  CHECK_OK(ff_memory_volume_create(name, size, 512, &volume));
+  return volume;
+}
+
+static inline ff_provider_options unbounded_options(void) {
+  ff_provider_options options;
+  ff_provider_options_init(&options);
+  options.chunk_bytes = kChunk;
+  options.limit.kind = FF_LIMIT_UNBOUNDED;
+  options.write_back_bytes = 0;
+  return options;
+}
+
+/* Runs the tests of one program in a scratch directory; returns main's exit status. */
+static inline int run_tests(const char* name, void (*tests)(void)) {
+  const char* base = getenv("FREEZEFRAME_TEST_TMPDIR");
+  snprintf(scratch_dir, sizeof scratch_dir, "%s/ff-c-test-XXXXXX", base != NULL ? base : "/tmp");
+  if (mkdtemp(scratch_dir) == NULL) {
+    fprintf(stderr, "cannot make a scratch directory under %s\n", base != NULL ? base : "/tmp");
+    return 1;
+  }
+  fill_patterns();
+  tests();
+  rmdir(scratch_dir);
+  printf("%s: %d checks, %d failed\n", name, checks, failures);
+  return failures == 0 ? 0 : 1;
+}
+
+#endif /* FF_C_TEST_H */
