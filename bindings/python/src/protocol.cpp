@@ -97,12 +97,22 @@ py::dict event_dict(const ProtocolEvent& event) {
 // Everything a Coordinator borrows, and the coordinator itself, destroyed first.
 class CoordinatorCore {
  public:
+  // One adapter per provider kind serves every volume of that kind.
+  struct ServingAdapter {
+    std::unique_ptr<BlockSnapshotAdapter> adapter{};
+    bool registered = false;
+  };
+
+  // Declared in the order they may be destroyed in reverse: the coordinator first, then the
+  // writers and adapters it calls, then the providers and volumes they borrow.
   std::shared_ptr<Clock> clock;
   std::unique_ptr<Random> random;
   EventList events;
-  std::map<ProviderKind, std::unique_ptr<BlockSnapshotAdapter>> adapters;
   std::vector<std::shared_ptr<Volume>> volumes;  // holdable volumes, and the providers
-  std::vector<py::object> writers;               // registered Python objects
+  std::map<ProviderKind, ServingAdapter> adapters;
+  // Every writer ever registered, kept for the coordinator's life: a session that identified
+  // a writer may still call it (backup_shutdown) after it was unregistered.
+  std::vector<py::object> writers;
   std::unique_ptr<Coordinator> coordinator;
 
   ~CoordinatorCore() {
@@ -185,7 +195,7 @@ Uuid provider_id_for(CoordinatorCore& core, const py::object& provider) {
     throw StatusError(Status(ErrorCode::kNotFound, "no volume of the coordinator is served by a " +
                                                        std::string(provider_kind_name(kind)) +
                                                        " provider"));
-  return found->second->id();
+  return found->second.adapter->id();
 }
 
 void bind_session(py::module_& m) {
@@ -383,18 +393,23 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
             std::shared_ptr<CoordinatorCore> core = h.core();
             std::shared_ptr<SnapshotProvider> provider = provider_handle.provider();
             ProviderKind kind = provider->kind();
-            auto& adapter = core->adapters[kind];
-            bool fresh = adapter == nullptr;
-            if (fresh)
-              adapter = BlockSnapshotAdapter::create(
+            CoordinatorCore::ServingAdapter& serving = core->adapters[kind];
+            if (serving.adapter == nullptr)
+              serving.adapter = BlockSnapshotAdapter::create(
                   "freezeframe-" + std::string(provider_kind_name(kind)), kind);
-            check(adapter->add_volume(*provider, name));
-            if (fresh)
-              check(without_gil([&] { return core->coordinator->register_provider(*adapter); }));
-            auto holdable = owned_with(std::make_unique<HoldableVolume>(*provider, name), provider);
-            check(without_gil([&] { return core->coordinator->add_volume(*holdable); }));
+            check(serving.adapter->add_volume(*provider, name));
+            // The adapter borrows the provider from now on, whatever fails below.
             core->volumes.push_back(provider);
+            if (!serving.registered) {
+              // Registration auto-releases what a dead process left (coordinator.h), so it
+              // comes once the adapter serves the volume.
+              check(without_gil(
+                  [&] { return core->coordinator->register_provider(*serving.adapter); }));
+              serving.registered = true;
+            }
+            auto holdable = owned_with(std::make_unique<HoldableVolume>(*provider, name), provider);
             core->volumes.push_back(holdable);
+            check(without_gil([&] { return core->coordinator->add_volume(*holdable); }));
             return std::make_shared<VolumeHandle>(holdable, "volume");
           },
           py::arg("name"), py::arg("provider"),

@@ -271,3 +271,17 @@ def test_dropping_the_coordinator_while_a_session_volume_lives():
     del coordinator, session, provider, data
     gc.collect()
     assert snap.read(0, 512) == bytes(512)
+
+
+def test_a_volume_name_taken_twice_raises_already_exists():
+    clock, provider, coordinator, data = make_world()
+    other = ff.create_cow(ff.MemoryVolume(2 * MIB), ff.MemoryVolume(2 * MIB))
+    with pytest.raises(ff.AlreadyExists):
+        coordinator.add_volume("data", other)
+    del other
+    gc.collect()
+    session = coordinator.take_snapshot_set(["data"], provider=ff.ProviderKind.COPY_ON_WRITE)
+    assert len(provider.snapshots()) == 1
+    with pytest.raises(ff.NotFound):
+        coordinator.take_snapshot_set(["data"], provider=ff.ProviderKind.REDIRECT_ON_WRITE)
+    session.backup_complete()
