@@ -82,7 +82,8 @@ def test_backup_session_with_a_python_writer(create):
         assert writer.events == ["prepare_backup", "prepare_snapshot", "freeze", "thaw",
                                  "post_snapshot"]
         assert writer.set_id == set_id == session.snapshot_set_id
-        # The writer ran on the coordinator's threads, not this one.
+        # The writer ran on the coordinator's threads, not this one, while this thread was
+        # inside do_snapshot_set: it could take the GIL only because that call released it.
         assert threading.get_ident() not in writer.threads
         snapshot_set = session.snapshot_set()
         assert snapshot_set["id"] == set_id
