@@ -286,3 +286,32 @@ def test_a_volume_name_taken_twice_raises_already_exists():
     with pytest.raises(ff.NotFound):
         coordinator.take_snapshot_set(["data"], provider=ff.ProviderKind.REDIRECT_ON_WRITE)
     session.backup_complete()
+
+
+EXIT_WITH_LIVE_OBJECTS = '''
+import freezeframe as ff
+
+class Writer(ff.Writer):
+    def __init__(self):
+        super().__init__("w", volumes=["data"])
+
+    def freeze(self, session):
+        print("freeze", flush=True)
+
+coordinator = ff.Coordinator(clock=ff.SimClock())
+provider = ff.create_row(ff.MemoryVolume(4 << 20), ff.MemoryVolume(4 << 20))
+data = coordinator.add_volume("data", provider)
+coordinator.register_writer(Writer())
+session = coordinator.take_snapshot_set(["data"])
+snapshot = session.open_snapshot("data")
+print("exiting", flush=True)
+'''
+
+
+def test_interpreter_exit_with_a_session_and_its_snapshot_open():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", EXIT_WITH_LIVE_OBJECTS],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["freeze", "exiting"]
