@@ -93,7 +93,7 @@ class VolumeHandle {
   // The volume; kBadState (freezeframe.BadState) once closed. Call with the GIL held.
   std::shared_ptr<Volume> volume() const {
     if (!volume_)
-      throw StatusError(Status(ErrorCode::kBadState, kind_ + " '" + name_ + "' is closed"));
+      raise_closed();
     return volume_;
   }
   virtual void close() { volume_.reset(); }

@@ -320,15 +320,7 @@ the GIL released; writers are called on the coordinator's threads.)")
           [](const SessionHandle& h, const std::string& volume, const std::string& since) {
             auto changed = value_or_raise(
                 on_session(h, [&](BackupSession& s) { return s.changed_extents(volume, since); }));
-            py::list extents;
-            for (const Extent& extent : changed.extents)
-              extents.append(py::make_tuple(extent.offset, extent.length));
-            py::dict out;
-            out["reset"] = changed.reset;
-            out["reset_reason"] = changed.reset_reason;
-            out["extents"] = extents;
-            out["chunk_bytes"] = changed.chunk_bytes;
-            return out;
+            return changed_extents_dict(changed);
           },
           py::arg("volume"), py::arg("since_change_id"))
       .def("close", &SessionHandle::close,

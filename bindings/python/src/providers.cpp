@@ -94,18 +94,6 @@ std::shared_ptr<ProviderHandle> open_provider(std::optional<ProviderKind> expect
               std::move(extras));
 }
 
-py::dict extents_dict(const ChangedExtents& changed) {
-  py::list extents;
-  for (const Extent& extent : changed.extents)
-    extents.append(py::make_tuple(extent.offset, extent.length));
-  py::dict out;
-  out["reset"] = changed.reset;
-  out["reset_reason"] = changed.reset_reason;
-  out["extents"] = extents;
-  out["chunk_bytes"] = changed.chunk_bytes;
-  return out;
-}
-
 void bind_values(py::module_& m) {
   py::enum_<ProviderKind>(m, "ProviderKind")
       .value("COPY_ON_WRITE", ProviderKind::kCopyOnWrite)
@@ -320,7 +308,7 @@ snapshots. It keeps its origin and diff volumes alive; snapshot volumes keep it 
           "changed_extents",
           [=](const ProviderHandle& h, const std::string& since, const std::string& until) {
             auto provider = provider_of(h);
-            return extents_dict(value_or_raise(
+            return changed_extents_dict(value_or_raise(
                 without_gil([&] { return provider->changed_extents(since, until); })));
           },
           py::arg("since"), py::arg("until") = "",
@@ -332,7 +320,7 @@ snapshots. It keeps its origin and diff volumes alive; snapshot volumes keep it 
             auto provider = provider_of(h);
             Uuid first = to_uuid(a, "snapshot id");
             Uuid second = to_uuid(b, "snapshot id");
-            return extents_dict(value_or_raise(
+            return changed_extents_dict(value_or_raise(
                 without_gil([&] { return provider->changed_extents(first, second); })));
           },
           py::arg("snapshot_a"), py::arg("snapshot_b"),
@@ -363,6 +351,18 @@ snapshots. It keeps its origin and diff volumes alive; snapshot volumes keep it 
 }
 
 }  // namespace
+
+py::dict changed_extents_dict(const ChangedExtents& changed) {
+  py::list extents;
+  for (const Extent& extent : changed.extents)
+    extents.append(py::make_tuple(extent.offset, extent.length));
+  py::dict out;
+  out["reset"] = changed.reset;
+  out["reset_reason"] = changed.reset_reason;
+  out["extents"] = extents;
+  out["chunk_bytes"] = changed.chunk_bytes;
+  return out;
+}
 
 void bind_providers(py::module_& m) {
   bind_values(m);

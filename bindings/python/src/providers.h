@@ -32,6 +32,9 @@ class ProviderHandle final : public VolumeHandle {
   std::shared_ptr<SnapshotProvider> provider_;
 };
 
+// ChangedExtents as a dict: reset, reset_reason, extents [(offset, length)], chunk_bytes.
+py::dict changed_extents_dict(const ChangedExtents& changed);
+
 // A snapshot opened read-only (freezeframe.SnapshotVolume); `owner` is what it must not
 // outlive (a provider or a backup session), kept alive by the volume's deleter.
 template <typename Owner>
