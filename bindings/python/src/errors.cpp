@@ -117,6 +117,8 @@ void bind_errors(py::module_& m) {
     state.by_code[static_cast<std::size_t>(entry.code)] = subclass;
   }
 
+  // By value: pybind11's translator signature.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
   py::register_exception_translator([](std::exception_ptr thrown) {
     try {
       if (thrown)

@@ -45,7 +45,7 @@ class WriterError(Exception):
 
 WriterResult failure_from(py::error_already_set& error) {
   if (writer_error_class != nullptr && error.matches(writer_error_class)) {
-    py::object value = error.value();
+    const py::object& value = error.value();
     try {
       return WriterResult::fail(value.attr("failure").cast<WriterFailure>(),
                                 py::str(value.attr("message")).cast<std::string>());
@@ -94,6 +94,20 @@ py::dict event_dict(const ProtocolEvent& event) {
   return out;
 }
 
+// Destroys `object` with the GIL released when this thread holds it: destroying a coordinator or
+// a session may wait for writer events, which take the GIL on other threads. (The C API, not
+// pybind11's guard, so that no exception can leave a destructor.)
+template <typename T>
+void release_without_gil(std::unique_ptr<T>& object) noexcept {
+  if (PyGILState_Check() != 0) {
+    PyThreadState* state = PyEval_SaveThread();
+    object.reset();
+    PyEval_RestoreThread(state);
+  } else {
+    object.reset();
+  }
+}
+
 // Everything a Coordinator borrows, and the coordinator itself, destroyed first.
 class CoordinatorCore {
  public:
@@ -117,12 +131,7 @@ class CoordinatorCore {
 
   ~CoordinatorCore() {
     // The destructor waits for stalled calls, which may be Python writers waiting for the GIL.
-    if (PyGILState_Check() != 0) {
-      py::gil_scoped_release release;
-      coordinator.reset();
-    } else {
-      coordinator.reset();
-    }
+    release_without_gil(coordinator);
   }
 };
 
@@ -133,12 +142,7 @@ class SessionCore {
 
   ~SessionCore() {
     // Ending a session sends writers backup_shutdown (and abort): they need the GIL.
-    if (PyGILState_Check() != 0) {
-      py::gil_scoped_release release;
-      session.reset();
-    } else {
-      session.reset();
-    }
+    release_without_gil(session);
   }
 };
 
