@@ -315,3 +315,19 @@ def test_interpreter_exit_with_a_session_and_its_snapshot_open():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["freeze", "exiting"]
+
+
+def test_session_context_manager_ends_the_session():
+    clock, provider, coordinator, data = make_world()
+    writer = RecordingWriter("py-app", data)
+    coordinator.register_writer(writer)
+    with coordinator.take_snapshot_set(["data"]) as session:
+        assert len(provider.snapshots()) == 1
+    assert session.closed
+    with pytest.raises(ff.BadState):
+        session.snapshot_set()
+    gc.collect()
+    # Ended without backup_complete: the auto-release context's snapshot is deleted and the
+    # writers were told the session is over.
+    assert provider.snapshots() == []
+    assert writer.events[-1] == "backup_shutdown"

@@ -224,3 +224,30 @@ def test_snapshot_times_come_from_a_sim_clock():
     second = p.create_snapshot()
     assert second.created_ns - first.created_ns == 90 * 10**9
     assert first.created == datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def test_context_managers_close_the_provider_and_its_snapshot_volume():
+    origin = ff.MemoryVolume(4 * MIB)
+    with ff.create_cow(origin, ff.MemoryVolume(4 * MIB)) as p:
+        info = p.create_snapshot()
+        with p.open_snapshot(info) as snap:
+            assert snap.read(0, 512) == bytes(512)
+        assert snap.closed
+        with pytest.raises(ff.BadState):
+            snap.read(0, 512)
+        p.write(0, b"\x01" * 4096)
+    assert p.closed
+    with pytest.raises(ff.BadState):
+        p.snapshots()
+    # Closing the provider wrote its held writes back to the origin.
+    assert origin.read(0, 4096) == b"\x01" * 4096
+
+
+def test_readinto_a_snapshot_volume():
+    p = make(ff.create_row)
+    p.write(0, b"\x03" * CHUNK)
+    snap = p.open_snapshot(p.create_snapshot())
+    p.write(0, b"\x04" * CHUNK)
+    target = bytearray(CHUNK)
+    assert snap.readinto(0, memoryview(target)) == CHUNK
+    assert target == b"\x03" * CHUNK
