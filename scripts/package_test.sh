@@ -38,4 +38,19 @@ c++ -std=c++20 -Wall -Wextra -Werror -o "$work/readme_example" "$example" \
 # shellcheck disable=SC2046
 c++ -std=c++20 -Wall -Wextra -Werror -o "$work/consumer-strict" \
   "$root/tests/package/consumer.cpp" $(pkg-config --cflags --libs freezeframe)
+# The Python module (FREEZEFRAME_BUILD_PYTHON, on by default) imports from the prefix and works
+# there, under the interpreter it was built for.
+module=$(find "$prefix" -name 'freezeframe*.so' -print -quit)
+if [[ -n "$module" ]]; then
+  echo "package: Python module from the prefix"
+  python=$(sed -n 's/^Python3_EXECUTABLE:FILEPATH=//p' "$work/build/CMakeCache.txt")
+  (cd "$work" && PYTHONPATH=$(dirname "$module") "$python" -c '
+import freezeframe as ff
+p = ff.create_cow(ff.MemoryVolume(64 << 20), ff.MemoryVolume(64 << 20))
+s = p.create_snapshot()
+p.write(0, b"x" * 4096)
+assert p.read(0, 512)[:1] == b"x" and p.open_snapshot(s).read(0, 512)[:1] == b"\0"
+assert ff.__file__.startswith("'"$prefix"'"), ff.__file__
+')
+fi
 echo "package: ok ($(pkg-config --modversion freezeframe))"
