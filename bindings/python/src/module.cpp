@@ -11,6 +11,7 @@ Volumes (MemoryVolume, FileVolume, SimVolume), copy-on-write and redirect-on-wri
 providers (create_cow, create_row, open_provider), the snapshot protocol (Coordinator,
 BackupSession, Writer) and the simulator (SimClock, Workload, TransactionalApp,
 ConsistencyChecker). Every engine error raises a freezeframe.Error subclass.)";
+  m.attr("__version__") = FREEZEFRAME_VERSION;
   python::bind_errors(m);
   python::bind_volumes(m);
   // The simulator first: providers and coordinators take its SimClock.

@@ -1,12 +1,17 @@
 """Volumes from Python: the read/write API, buffers without copies, errors, closing."""
 import array
 import gc
+import re
 
 import pytest
 
 import freezeframe as ff
 
 MIB = 1 << 20
+
+
+def test_module_version():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", ff.__version__)
 
 
 def test_memory_volume_properties():
