@@ -57,4 +57,21 @@ awk '/^### A first program/ {found = 1} found && /^```c$/ {inside = 1; next}
 cc -std=c11 -Wall -Wextra -Werror -pedantic -o "$work/bindings_example" "$c_example" \
   $(pkg-config --cflags --libs freezeframe-c) -Wl,-rpath,"$libdir"
 "$work/bindings_example"
+
+# The Python module (FREEZEFRAME_BUILD_PYTHON, on by default) imports from the prefix and works
+# there, under the interpreter it was built for.
+module=$(find "$prefix" -name 'freezeframe.cpython-*.so' -print -quit)
+[[ -n "$module" ]] || { echo "package: the Python module was not installed" >&2; exit 1; }
+if [[ -n "$module" ]]; then
+  echo "package: Python module from the prefix"
+  python=$(sed -n 's/^Python3_EXECUTABLE:FILEPATH=//p' "$work/build/CMakeCache.txt")
+  (cd "$work" && PYTHONPATH=$(dirname "$module") "$python" -c '
+import freezeframe as ff
+p = ff.create_cow(ff.MemoryVolume(64 << 20), ff.MemoryVolume(64 << 20))
+s = p.create_snapshot()
+p.write(0, b"x" * 4096)
+assert p.read(0, 512)[:1] == b"x" and p.open_snapshot(s).read(0, 512)[:1] == b"\0"
+assert ff.__file__.startswith("'"$prefix"'"), ff.__file__
+')
+fi
 echo "package: ok ($(pkg-config --modversion freezeframe))"

@@ -1,0 +1,612 @@
+// The snapshot protocol from Python: writers as Python classes, the Coordinator and its
+// backup sessions.
+#include "protocol.h"
+
+#include <pybind11/chrono.h>
+#include <pybind11/eval.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bindings.h"
+#include "freezeframe/backup_session.h"
+#include "freezeframe/coordinator.h"
+#include "freezeframe/holdable_volume.h"
+#include "freezeframe/protocol_provider.h"
+#include "freezeframe/random.h"
+#include "freezeframe/sim/sim_clock.h"
+#include "providers.h"
+
+namespace freezeframe::python {
+
+namespace {
+
+// freezeframe.WriterError: what a Python writer raises to fail an event with a kind.
+PyObject* writer_error_class = nullptr;  // kept for the life of the process
+
+constexpr const char* kWriterErrorSource = R"(
+class WriterError(Exception):
+    """Raised by a Writer's event to fail it: `failure` is a WriterFailure (RETRYABLE,
+    NON_RETRYABLE, TIMEOUT, ...), `message` says why."""
+
+    def __init__(self, failure, message=""):
+        super().__init__(failure, message)
+        self.failure = failure
+        self.message = message
+
+    def __str__(self):
+        return f"{self.failure.name.lower()}: {self.message}"
+)";
+
+WriterResult failure_from(py::error_already_set& error) {
+  if (writer_error_class != nullptr && error.matches(writer_error_class)) {
+    const py::object& value = error.value();
+    try {
+      return WriterResult::fail(value.attr("failure").cast<WriterFailure>(),
+                                py::str(value.attr("message")).cast<std::string>());
+    } catch (const py::error_already_set&) {
+      return WriterResult::fail(
+          WriterFailure::kNonRetryable,
+          "WriterError without a WriterFailure: " + std::string(error.what()));
+    } catch (const py::cast_error&) {
+      return WriterResult::fail(
+          WriterFailure::kNonRetryable,
+          "WriterError without a WriterFailure: " + std::string(error.what()));
+    }
+  }
+  return WriterResult::fail(WriterFailure::kNonRetryable, error.what());
+}
+
+// Collects the coordinator's protocol events for Coordinator.events().
+class EventList final : public EventSink {
+ public:
+  void record(const ProtocolEvent& event) override {
+    std::lock_guard lock(mutex_);
+    if (events_.size() < kEventsMax)
+      events_.push_back(event);
+  }
+  std::vector<ProtocolEvent> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  static constexpr std::size_t kEventsMax = 1 << 16;
+  mutable std::mutex mutex_;
+  std::vector<ProtocolEvent> events_;
+};
+
+py::dict event_dict(const ProtocolEvent& event) {
+  py::dict out;
+  out["set_id"] = event.set_id.to_string();
+  out["phase"] = std::string(protocol_phase_name(event.phase));
+  out["participant"] = std::string(participant_name(event.participant));
+  out["name"] = event.name;
+  out["start_ns"] = event.start.count();
+  out["duration_ns"] = event.duration.count();
+  out["outcome"] = std::string(event_outcome_name(event.outcome));
+  out["message"] = event.message;
+  return out;
+}
+
+// Destroys `object` with the GIL released when this thread holds it: destroying a coordinator or
+// a session may wait for writer events, which take the GIL on other threads. (The C API, not
+// pybind11's guard, so that no exception can leave a destructor.)
+template <typename T>
+void release_without_gil(std::unique_ptr<T>& object) noexcept {
+  if (PyGILState_Check() != 0) {
+    PyThreadState* state = PyEval_SaveThread();
+    object.reset();
+    PyEval_RestoreThread(state);
+  } else {
+    object.reset();
+  }
+}
+
+// Everything a Coordinator borrows, and the coordinator itself, destroyed first.
+class CoordinatorCore {
+ public:
+  // One adapter per provider kind serves every volume of that kind.
+  struct ServingAdapter {
+    std::unique_ptr<BlockSnapshotAdapter> adapter{};
+    bool registered = false;
+  };
+
+  // Declared in the order they may be destroyed in reverse: the coordinator first, then the
+  // writers and adapters it calls, then the providers and volumes they borrow.
+  std::shared_ptr<Clock> clock;
+  std::unique_ptr<Random> random;
+  EventList events;
+  std::vector<std::shared_ptr<Volume>> volumes;  // holdable volumes, and the providers
+  std::map<ProviderKind, ServingAdapter> adapters;
+  // Every writer ever registered, kept for the coordinator's life: a session that identified
+  // a writer may still call it (backup_shutdown) after it was unregistered.
+  std::vector<py::object> writers;
+  std::unique_ptr<Coordinator> coordinator;
+
+  ~CoordinatorCore() {
+    // The destructor waits for stalled calls, which may be Python writers waiting for the GIL.
+    release_without_gil(coordinator);
+  }
+};
+
+class SessionCore {
+ public:
+  std::shared_ptr<CoordinatorCore> coordinator;
+  std::unique_ptr<BackupSession> session;
+
+  ~SessionCore() {
+    // Ending a session sends writers backup_shutdown (and abort): they need the GIL.
+    release_without_gil(session);
+  }
+};
+
+class SessionHandle {
+ public:
+  explicit SessionHandle(std::shared_ptr<SessionCore> core) : core_(std::move(core)) {}
+  std::shared_ptr<SessionCore> core() const {
+    if (!core_)
+      throw StatusError(Status(ErrorCode::kBadState, "backup session is closed"));
+    return core_;
+  }
+  void close() { core_.reset(); }
+  bool closed() const noexcept { return core_ == nullptr; }
+
+ private:
+  std::shared_ptr<SessionCore> core_;
+};
+
+class CoordinatorHandle {
+ public:
+  explicit CoordinatorHandle(std::shared_ptr<CoordinatorCore> core) : core_(std::move(core)) {}
+  std::shared_ptr<CoordinatorCore> core() const {
+    if (!core_)
+      throw StatusError(Status(ErrorCode::kBadState, "coordinator is closed"));
+    return core_;
+  }
+  void close() { core_.reset(); }
+
+ private:
+  std::shared_ptr<CoordinatorCore> core_;
+};
+
+// Runs `call` on the session with the GIL released; raises on error.
+template <typename Call>
+auto on_session(const SessionHandle& handle, Call&& call) {
+  std::shared_ptr<SessionCore> core = handle.core();
+  return without_gil([&] { return call(*core->session); });
+}
+
+py::object snapshot_set_object(const SnapshotSet& set) {
+  py::dict out;
+  out["id"] = set.id.to_string();
+  out["context"] = std::string(snapshot_context_name(set.context));
+  out["snapshots"] = py::cast(set.snapshots);
+  return out;
+}
+
+Uuid provider_id_for(CoordinatorCore& core, const py::object& provider) {
+  if (provider.is_none())
+    return Uuid();
+  auto kind = provider.cast<ProviderKind>();
+  auto found = core.adapters.find(kind);
+  if (found == core.adapters.end())
+    throw StatusError(Status(ErrorCode::kNotFound, "no volume of the coordinator is served by a " +
+                                                       std::string(provider_kind_name(kind)) +
+                                                       " provider"));
+  return found->second.adapter->id();
+}
+
+void bind_session(py::module_& m) {
+  py::class_<SessionHandle, std::shared_ptr<SessionHandle>>(
+      m, "BackupSession",
+      R"(The requestor's side of one snapshot set, in the VSS call order. Every call runs with
+the GIL released; writers are called on the coordinator's threads.)")
+      .def(
+          "set_context",
+          [](const SessionHandle& h, const std::string& context) {
+            SnapshotContext parsed = value_or_raise(parse_snapshot_context(context));
+            check(on_session(h, [&](BackupSession& s) { return s.set_context(parsed); }));
+          },
+          py::arg("context"), "\"backup\", \"filesharebackup\", \"approllback\", ...")
+      .def(
+          "set_backup_type",
+          [](const SessionHandle& h, BackupType type) {
+            check(on_session(h, [&](BackupSession& s) { return s.set_backup_type(type); }));
+          },
+          py::arg("backup_type"))
+      .def(
+          "gather_writer_metadata",
+          [](const SessionHandle& h) {
+            auto metadata = value_or_raise(
+                on_session(h, [](BackupSession& s) { return s.gather_writer_metadata(); }));
+            py::object loads = py::module_::import("json").attr("loads");
+            py::list out;
+            for (const WriterMetadata& writer : metadata)
+              out.append(loads(writer_metadata_to_json(writer)));
+            return out;
+          },
+          "Identify on every writer; their metadata as dicts (the JSON schema of "
+          "docs/protocol.md).")
+      .def("start_snapshot_set",
+           [](const SessionHandle& h) {
+             return value_or_raise(
+                        on_session(h, [](BackupSession& s) { return s.start_snapshot_set(); }))
+                 .to_string();
+           })
+      .def(
+          "add_to_snapshot_set",
+          [](const SessionHandle& h, const std::string& volume, const py::object& provider) {
+            Uuid id = provider_id_for(*h.core()->coordinator, provider);
+            check(
+                on_session(h, [&](BackupSession& s) { return s.add_to_snapshot_set(volume, id); }));
+          },
+          py::arg("volume"), py::arg("provider") = py::none(),
+          "Adds a volume by name; `provider` (a ProviderKind) picks the provider, None the "
+          "volume's default.")
+      .def("prepare_for_backup",
+           [](const SessionHandle& h) {
+             check(on_session(h, [](BackupSession& s) { return s.prepare_for_backup(); }));
+           })
+      .def(
+          "do_snapshot_set",
+          [](const SessionHandle& h) {
+            check(on_session(h, [](BackupSession& s) { return s.do_snapshot_set(); }));
+          },
+          "Prepare, freeze, hold I/O, commit, release, thaw. A failure raises (Timeout for a "
+          "deadline) and leaves no snapshot of the set.")
+      .def("gather_writer_status",
+           [](const SessionHandle& h) {
+             py::list out;
+             for (const WriterStatus& status :
+                  on_session(h, [](BackupSession& s) { return s.gather_writer_status(); })) {
+               py::dict entry;
+               entry["name"] = status.name;
+               entry["state"] = std::string(writer_state_name(status.state));
+               entry["failure"] = status.failure;
+               entry["message"] = status.message;
+               out.append(entry);
+             }
+             return out;
+           })
+      .def(
+          "backup_complete",
+          [](const SessionHandle& h, bool succeeded) {
+            check(on_session(h, [&](BackupSession& s) { return s.backup_complete(succeeded); }));
+          },
+          py::arg("succeeded") = true)
+      .def("abort",
+           [](const SessionHandle& h) {
+             check(on_session(h, [](BackupSession& s) { return s.abort(); }));
+           })
+      .def("snapshot_set",
+           [](const SessionHandle& h) {
+             return snapshot_set_object(
+                 value_or_raise(on_session(h, [](BackupSession& s) { return s.snapshot_set(); })));
+           })
+      .def_property_readonly(
+          "snapshot_set_id",
+          [](const SessionHandle& h) {
+            return on_session(h, [](BackupSession& s) { return s.snapshot_set_id(); }).to_string();
+          })
+      .def(
+          "failure",
+          [](const SessionHandle& h) -> py::object {
+            auto failure = on_session(h, [](BackupSession& s) { return s.failure(); });
+            if (!failure.has_value())
+              return py::none();
+            py::dict out;
+            out["participant"] = std::string(participant_name(failure->participant));
+            out["name"] = failure->name;
+            out["phase"] = std::string(protocol_phase_name(failure->phase));
+            out["writer_failure"] = failure->writer_failure;
+            out["code"] = error_code_object(failure->status.code());
+            out["message"] = failure->status.message();
+            return out;
+          },
+          "Who ended the set, where and why (a dict), or None.")
+      .def(
+          "open_snapshot",
+          [](const SessionHandle& h, const std::string& volume) {
+            std::shared_ptr<SessionCore> core = h.core();
+            auto opened =
+                value_or_raise(without_gil([&] { return core->session->open_snapshot(volume); }));
+            return snapshot_volume(std::move(opened), core);
+          },
+          py::arg("volume"), "The set's snapshot of `volume`, read-only.")
+      .def(
+          "changed_extents",
+          [](const SessionHandle& h, const std::string& volume, const std::string& since) {
+            auto changed = value_or_raise(
+                on_session(h, [&](BackupSession& s) { return s.changed_extents(volume, since); }));
+            return changed_extents_dict(changed);
+          },
+          py::arg("volume"), py::arg("since_change_id"))
+      .def("close", &SessionHandle::close,
+           "Ends the session (aborting a set in creation, auto-releasing its snapshots) once no "
+           "snapshot volume opened from it remains.")
+      .def_property_readonly("closed", &SessionHandle::closed)
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](SessionHandle& h, const py::args&) { h.close(); });
+}
+
+void bind_coordinator(py::module_& m) {
+  py::class_<CoordinatorHandle, std::shared_ptr<CoordinatorHandle>>(
+      m, "Coordinator",
+      R"(Runs the snapshot protocol between requestors, writers and providers, with deadlines
+measured on its clock (a SimClock for simulated time; None: real time).)")
+      .def(
+          py::init([](const py::object& clock, Nanoseconds commit_window,
+                      Nanoseconds event_duration_max, std::size_t threads, std::size_t threads_max,
+                      const py::object& seed) {
+            if (threads < 1 || threads > threads_max)
+              check(
+                  Status(ErrorCode::kInvalidArgument, "threads must be between 1 and threads_max"));
+            auto core = std::make_shared<CoordinatorCore>();
+            if (clock.is_none())
+              core->clock = std::make_shared<SystemClock>();
+            else
+              core->clock = clock.cast<std::shared_ptr<sim::SimClock>>();
+            if (!seed.is_none())
+              core->random = std::make_unique<Random>(seed.cast<std::uint64_t>());
+            CoordinatorOptions options{.events = &core->events,
+                                       .commit_window_max = commit_window,
+                                       .event_duration_max = event_duration_max,
+                                       .random = core->random.get(),
+                                       .threads = {.threads = threads, .threads_max = threads_max}};
+            core->coordinator = std::make_unique<Coordinator>(*core->clock, options);
+            return std::make_shared<CoordinatorHandle>(std::move(core));
+          }),
+          py::arg("clock") = py::none(), py::arg("commit_window") = std::chrono::seconds(10),
+          py::arg("event_duration_max") = std::chrono::seconds(180), py::arg("threads") = 2,
+          py::arg("threads_max") = 32, py::arg("seed") = py::none())
+      .def(
+          "register_writer",
+          [](const CoordinatorHandle& h, const py::object& writer) {
+            std::shared_ptr<CoordinatorCore> core = h.core();
+            Writer& engine_writer = writer_of(writer);
+            check(without_gil([&] { return core->coordinator->register_writer(engine_writer); }));
+            core->writers.push_back(writer);
+          },
+          py::arg("writer"), "A freezeframe.Writer subclass or a TransactionalApp.")
+      .def(
+          "unregister_writer",
+          [](const CoordinatorHandle& h, const py::object& writer) {
+            std::shared_ptr<CoordinatorCore> core = h.core();
+            Writer& engine_writer = writer_of(writer);
+            check(without_gil([&] { return core->coordinator->unregister_writer(engine_writer); }));
+          },
+          py::arg("writer"))
+      .def(
+          "add_volume",
+          [](const CoordinatorHandle& h, const std::string& name,
+             const ProviderHandle& provider_handle) {
+            std::shared_ptr<CoordinatorCore> core = h.core();
+            std::shared_ptr<SnapshotProvider> provider = provider_handle.provider();
+            ProviderKind kind = provider->kind();
+            CoordinatorCore::ServingAdapter& serving = core->adapters[kind];
+            if (serving.adapter == nullptr)
+              serving.adapter = BlockSnapshotAdapter::create(
+                  "freezeframe-" + std::string(provider_kind_name(kind)), kind);
+            check(serving.adapter->add_volume(*provider, name));
+            // The adapter borrows the provider from now on, whatever fails below.
+            core->volumes.push_back(provider);
+            if (!serving.registered) {
+              // Registration auto-releases what a dead process left (coordinator.h), so it
+              // comes once the adapter serves the volume.
+              check(without_gil(
+                  [&] { return core->coordinator->register_provider(*serving.adapter); }));
+              serving.registered = true;
+            }
+            auto holdable = owned_with(std::make_unique<HoldableVolume>(*provider, name), provider);
+            core->volumes.push_back(holdable);
+            check(without_gil([&] { return core->coordinator->add_volume(*holdable); }));
+            return std::make_shared<VolumeHandle>(holdable, "volume");
+          },
+          py::arg("name"), py::arg("provider"),
+          "Serves `provider` as the protocol volume `name`; returns the Volume applications "
+          "write through (its writes wait while the commit window holds I/O).")
+      .def("create_session",
+           [](const CoordinatorHandle& h) {
+             auto core = std::make_shared<SessionCore>();
+             core->coordinator = h.core();
+             core->session = core->coordinator->coordinator->create_session();
+             return std::make_shared<SessionHandle>(std::move(core));
+           })
+      .def(
+          "take_snapshot_set",
+          [](const CoordinatorHandle& h, const std::vector<std::string>& volumes,
+             const std::string& context, BackupType backup_type, const py::object& provider) {
+            std::shared_ptr<CoordinatorCore> coordinator = h.core();
+            SnapshotSetOptions options{.context = value_or_raise(parse_snapshot_context(context)),
+                                       .backup_type = backup_type,
+                                       .provider_id = provider_id_for(*coordinator, provider)};
+            auto session = value_or_raise(without_gil(
+                [&] { return coordinator->coordinator->take_snapshot_set(volumes, options); }));
+            auto core = std::make_shared<SessionCore>();
+            core->coordinator = coordinator;
+            core->session = std::move(session);
+            return std::make_shared<SessionHandle>(std::move(core));
+          },
+          py::arg("volumes"), py::arg("context") = "backup",
+          py::arg("backup_type") = BackupType::kFull, py::arg("provider") = py::none(),
+          "Gathers metadata, starts a set of `volumes`, prepares and creates it; returns the "
+          "session holding the snapshots (call backup_complete()).")
+      .def_property_readonly(
+          "set_in_creation",
+          [](const CoordinatorHandle& h) { return h.core()->coordinator->set_in_creation(); })
+      .def("stalled_calls",
+           [](const CoordinatorHandle& h) {
+             py::list out;
+             for (const StalledCall& call : h.core()->coordinator->stalled_calls()) {
+               py::dict entry;
+               entry["participant"] = std::string(participant_name(call.participant));
+               entry["name"] = call.name;
+               entry["phase"] = std::string(protocol_phase_name(call.phase));
+               entry["set_id"] = call.set_id.to_string();
+               out.append(entry);
+             }
+             return out;
+           })
+      .def(
+          "events",
+          [](const CoordinatorHandle& h) {
+            py::list out;
+            for (const ProtocolEvent& event : h.core()->events.events())
+              out.append(event_dict(event));
+            return out;
+          },
+          "The protocol's event log as dicts (phase, participant, name, outcome, message, ...).")
+      .def("close", &CoordinatorHandle::close,
+           "Releases the coordinator once no session or snapshot volume of it remains.")
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](CoordinatorHandle& h, const py::args&) { h.close(); });
+}
+
+}  // namespace
+
+PythonWriter::PythonWriter(std::string name, std::vector<std::string> volumes,
+                           ApplicationLevel level, Nanoseconds freeze_timeout)
+    : freeze_timeout_(freeze_timeout) {
+  metadata_.name = std::move(name);
+  metadata_.class_id = Uuid::from_name("python-writer/class/" + metadata_.name);
+  metadata_.instance_id = Uuid::from_name("python-writer/instance/" + metadata_.name);
+  metadata_.level = level;
+  WriterComponent component;
+  component.name = metadata_.name + "-data";
+  component.volumes = std::move(volumes);
+  metadata_.components.push_back(std::move(component));
+}
+
+Result<WriterMetadata> PythonWriter::identify() {
+  return metadata_;
+}
+
+WriterResult PythonWriter::call(const char* event, const py::object& argument) {
+  py::gil_scoped_acquire gil;
+  try {
+    py::function override = py::get_override(static_cast<const PythonWriter*>(this), event);
+    if (!override)
+      return {};
+    override(argument);
+    return {};
+  } catch (py::error_already_set& error) {
+    return failure_from(error);
+  } catch (const std::exception& error) {
+    return WriterResult::fail(WriterFailure::kNonRetryable, error.what());
+  }
+}
+
+WriterResult PythonWriter::call(const char* event, const WriterSessionInfo& session) {
+  py::gil_scoped_acquire gil;
+  return call(event, py::cast(session));
+}
+
+WriterResult PythonWriter::prepare_backup(const WriterSessionInfo& session) {
+  return call("prepare_backup", session);
+}
+WriterResult PythonWriter::prepare_snapshot(const WriterSessionInfo& session) {
+  return call("prepare_snapshot", session);
+}
+WriterResult PythonWriter::freeze(const WriterSessionInfo& session) {
+  return call("freeze", session);
+}
+WriterResult PythonWriter::thaw(const WriterSessionInfo& session) {
+  return call("thaw", session);
+}
+WriterResult PythonWriter::post_snapshot(const WriterSessionInfo& session) {
+  return call("post_snapshot", session);
+}
+void PythonWriter::abort(const WriterSessionInfo& session) {
+  // Abort cannot fail: an exception the Python method raises is dropped.
+  static_cast<void>(call("abort", session));
+}
+WriterResult PythonWriter::backup_complete(const WriterSessionInfo& session) {
+  return call("backup_complete", session);
+}
+void PythonWriter::backup_shutdown(const Uuid& snapshot_set_id) {
+  py::gil_scoped_acquire gil;
+  // Cannot fail either.
+  static_cast<void>(call("backup_shutdown", py::str(snapshot_set_id.to_string())));
+}
+WriterResult PythonWriter::pre_restore(const WriterSessionInfo& session) {
+  return call("pre_restore", session);
+}
+WriterResult PythonWriter::post_restore(const WriterSessionInfo& session) {
+  return call("post_restore", session);
+}
+
+void bind_protocol(py::module_& m) {
+  py::enum_<WriterFailure>(m, "WriterFailure")
+      .value("NONE", WriterFailure::kNone)
+      .value("RETRYABLE", WriterFailure::kRetryable)
+      .value("NON_RETRYABLE", WriterFailure::kNonRetryable)
+      .value("TIMEOUT", WriterFailure::kTimeout)
+      .value("INCONSISTENT_SNAPSHOT", WriterFailure::kInconsistentSnapshot)
+      .value("OUT_OF_RESOURCES", WriterFailure::kOutOfResources)
+      .value("RECOVERY_FAILED", WriterFailure::kRecoveryFailed)
+      .value("NOT_RESPONDING", WriterFailure::kNotResponding);
+  py::enum_<ApplicationLevel>(m, "ApplicationLevel")
+      .value("SYSTEM", ApplicationLevel::kSystem)
+      .value("BACK_END", ApplicationLevel::kBackEnd)
+      .value("FRONT_END", ApplicationLevel::kFrontEnd);
+  py::enum_<BackupType>(m, "BackupType")
+      .value("FULL", BackupType::kFull)
+      .value("INCREMENTAL", BackupType::kIncremental)
+      .value("DIFFERENTIAL", BackupType::kDifferential)
+      .value("LOG", BackupType::kLog)
+      .value("COPY", BackupType::kCopy)
+      .value("OTHER", BackupType::kOther);
+
+  py::dict scope;
+  scope["__name__"] = "freezeframe";
+  scope["__builtins__"] = py::module_::import("builtins");
+  py::exec(kWriterErrorSource, scope);
+  m.attr("WriterError") = scope["WriterError"];
+  writer_error_class = scope["WriterError"].cast<py::object>().release().ptr();
+
+  py::class_<WriterSessionInfo>(m, "WriterSessionInfo", "What a writer learns during an event.")
+      .def_property_readonly(
+          "snapshot_set_id",
+          [](const WriterSessionInfo& s) { return s.snapshot_set_id.to_string(); })
+      .def_property_readonly(
+          "context",
+          [](const WriterSessionInfo& s) { return std::string(snapshot_context_name(s.context)); })
+      .def_readonly("backup_type", &WriterSessionInfo::backup_type)
+      .def_readonly("volumes", &WriterSessionInfo::volumes)
+      .def_readonly("backup_succeeded", &WriterSessionInfo::backup_succeeded);
+
+  auto no_op = [](const PythonWriter&, const py::object&) {};
+  py::class_<PythonWriter, std::shared_ptr<PythonWriter>>(m, "Writer", R"(Base of writers
+written in Python. Override the events you need (prepare_backup, prepare_snapshot, freeze,
+thaw, post_snapshot, abort, backup_complete, backup_shutdown, pre_restore, post_restore); each
+receives a WriterSessionInfo (backup_shutdown: the set id). They run on the coordinator's
+threads with the GIL held. Raise WriterError(WriterFailure.X, "why") to fail an event; any
+other exception fails it as NON_RETRYABLE. Call super().__init__(name, ...) first.)")
+      .def(py::init<std::string, std::vector<std::string>, ApplicationLevel, Nanoseconds>(),
+           py::arg("name"), py::arg("volumes") = std::vector<std::string>{},
+           py::arg("level") = ApplicationLevel::kFrontEnd,
+           py::arg("freeze_timeout") = std::chrono::seconds(60))
+      .def_property_readonly("name", &PythonWriter::name)
+      .def_property_readonly("freeze_timeout", &PythonWriter::freeze_timeout)
+      .def("prepare_backup", no_op, py::arg("session"))
+      .def("prepare_snapshot", no_op, py::arg("session"))
+      .def("freeze", no_op, py::arg("session"))
+      .def("thaw", no_op, py::arg("session"))
+      .def("post_snapshot", no_op, py::arg("session"))
+      .def("abort", no_op, py::arg("session"))
+      .def("backup_complete", no_op, py::arg("session"))
+      .def("backup_shutdown", no_op, py::arg("snapshot_set_id"))
+      .def("pre_restore", no_op, py::arg("session"))
+      .def("post_restore", no_op, py::arg("session"));
+
+  bind_session(m);
+  bind_coordinator(m);
+}
+
+}  // namespace freezeframe::python
