@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs clang-tidy (checks in the root .clang-tidy) and fails on any finding.
 #   scripts/tidy.sh            the whole tree: library, command, benchmarks and tests
-#   scripts/tidy.sh --sources  the non-test sources only (engine/, platform/, backup/, sim/, cli/), as CI
+#   scripts/tidy.sh --sources  the non-test sources only (engine/, platform/, backup/, sim/, cli/, bindings/), as CI
 # Needs no build: it configures build-tidy/ for its compile_commands.json.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,9 +17,9 @@ bash "$root/scripts/setup.sh"
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFREEZEFRAME_BUILD_TESTS=ON \
   -DFREEZEFRAME_BUILD_BENCH=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 if [[ $scope == sources ]]; then
-  files="$root/(engine|platform|backup|sim|cli)/.*\.cpp$"
+  files="$root/(engine|platform|backup|sim|cli|bindings)/.*\.cpp$"
 else
-  files="$root/(engine|platform|backup|sim|cli|bench|tests|examples)/.*\.cpp$"
+  files="$root/(engine|platform|backup|sim|cli|bindings|bench|tests|examples)/.*\.cpp$"
 fi
 # GCC-only warning flags in the compile commands are unknown to clang: tell it to ignore them.
 run-clang-tidy -p "$build_dir" -j "${FREEZEFRAME_JOBS:-2}" -quiet \

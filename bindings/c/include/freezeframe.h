@@ -54,6 +54,9 @@
 extern "C" {
 #endif
 
+/* A C header: typedef, not C++'s `using` (the C++ linter's modernize checks do not apply). */
+/* NOLINTBEGIN(modernize-use-using) */
+
 /* FF_BUILDING_LIBRARY is defined only while libfreezeframe itself is compiled. */
 #if defined(_WIN32) && defined(FF_BUILDING_LIBRARY)
 #define FF_API __declspec(dllexport)
@@ -565,6 +568,8 @@ FF_API int ff_session_backup_complete(ff_backup_session* session, int succeeded)
 /* Ends the session and releases the handle (NULL is accepted): the writers receive backup
  * shutdown, and the snapshots of a set whose backup never completed are released. */
 FF_API void ff_backup_session_destroy(ff_backup_session* session);
+
+/* NOLINTEND(modernize-use-using) */
 
 #ifdef __cplusplus
 }
