@@ -35,8 +35,6 @@ namespace freezeframe::c_api {
 struct ProviderHolder {
   std::shared_ptr<Volume> origin;
   std::shared_ptr<Volume> diff;
-  ff_event_callback on_event = nullptr;
-  void* event_user_data = nullptr;
   std::unique_ptr<SnapshotProvider> provider;
 };
 

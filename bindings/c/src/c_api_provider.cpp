@@ -118,6 +118,14 @@ std::function<void(const ff::ProviderEvent&)> event_sink(ff_event_callback callb
   };
 }
 
+// A holder sharing the volumes of `origin` and `diff`, before its provider exists.
+std::shared_ptr<ProviderHolder> holder_for(const ff_volume& origin, const ff_volume& diff) {
+  auto holder = std::make_shared<ProviderHolder>();
+  holder->origin = origin.volume;
+  holder->diff = diff.volume;
+  return holder;
+}
+
 ff_provider* new_provider_handle(std::shared_ptr<ProviderHolder> holder) {
   auto* handle = new ff_provider;
   handle->holder = std::move(holder);
@@ -192,9 +200,7 @@ int ff_provider_create(int kind, ff_volume* origin, ff_volume* diff,
     engine.change_ids_max = o.change_ids_max;
     engine.usage_warning_fraction = o.usage_warning_fraction;
     engine.on_event = event_sink(o.on_event, o.event_user_data);
-    auto holder = std::make_shared<ProviderHolder>();
-    holder->origin = origin->volume;
-    holder->diff = diff->volume;
+    auto holder = holder_for(*origin, *diff);
     FF_ASSIGN_OR_RETURN(holder->provider,
                         ff::SnapshotProvider::create(static_cast<ff::ProviderKind>(kind),
                                                      *holder->origin, *holder->diff, engine));
@@ -220,9 +226,7 @@ int ff_provider_open(ff_volume* origin, ff_volume* diff, const ff_provider_open_
     engine.write_back_bytes = o.write_back_bytes;
     engine.usage_warning_fraction = o.usage_warning_fraction;
     engine.on_event = event_sink(o.on_event, o.event_user_data);
-    auto holder = std::make_shared<ProviderHolder>();
-    holder->origin = origin->volume;
-    holder->diff = diff->volume;
+    auto holder = holder_for(*origin, *diff);
     FF_ASSIGN_OR_RETURN(holder->provider,
                         ff::SnapshotProvider::open(*holder->origin, *holder->diff, engine));
     *out = new_provider_handle(std::move(holder));
