@@ -569,6 +569,78 @@ FF_API int ff_session_backup_complete(ff_backup_session* session, int succeeded)
  * shutdown, and the snapshots of a set whose backup never completed are released. */
 FF_API void ff_backup_session_destroy(ff_backup_session* session);
 
+/* ----- backups (docs/formats/repository.md)
+ *
+ * A repository in a directory holds volume backups as deduplicated, compressed chunks.
+ * A backup reads a volume (typically a snapshot), whole or only the extents that changed since
+ * a parent backup, and commits it atomically; restore writes it back; verify reads every
+ * chunk and checks its hash. */
+
+typedef struct ff_repository ff_repository;
+
+/* A backup's id: 32 hex digits and the NUL. */
+#define FF_BACKUP_ID_BYTES 33
+#define FF_VOLUME_NAME_BYTES 256
+
+typedef struct ff_backup_info {
+  char id[FF_BACKUP_ID_BYTES];
+  /* The parent of an incremental backup; "" for a full one. */
+  char parent_id[FF_BACKUP_ID_BYTES];
+  char volume_name[FF_VOLUME_NAME_BYTES];
+  char snapshot_id[FF_UUID_STRING_BYTES];
+  /* The change id given at backup; "" when none. */
+  char change_id[FF_CHANGE_ID_BYTES];
+  int64_t time_ns;
+  uint64_t volume_bytes;
+  uint32_t chunk_bytes;
+  /* Chunks holding data, and chunks that are all zero. */
+  uint64_t data_chunks;
+  uint64_t zero_chunks;
+} ff_backup_info;
+
+/* Creates a repository in `dir` (which must not exist, or be empty) with chunks of
+ * `chunk_bytes` (a power of two from 4 KiB to 4 MiB; 0: 16 KiB), and opens it exclusively.
+ * FF_ALREADY_EXISTS when `dir` holds anything. */
+FF_API int ff_repository_init(const char* dir, uint32_t chunk_bytes, ff_repository** out);
+/* Opens the repository in `dir`: shared (backup, restore, verify, list) unless `exclusive`
+ * is non-zero. FF_NOT_FOUND when there is none, FF_BUSY when another process holds a
+ * conflicting lock, FF_CORRUPT for a damaged configuration. */
+FF_API int ff_repository_open(const char* dir, int exclusive, ff_repository** out);
+/* Releases the repository and its lock (NULL is accepted). */
+FF_API void ff_repository_destroy(ff_repository* repository);
+
+/* Backs `source` up as `volume_name`. With `parent_id` (a backup of a volume of the same size)
+ * and `changed` (from ff_provider_changed_extents, not a reset), only the changed extents are
+ * read and the rest is taken from the parent; with `parent_id` alone everything is read and
+ * deduplicated against it; both NULL: a full backup. `snapshot_id` and `change_id` may be
+ * NULL; they are recorded for the caller. `out` (may be NULL) receives the new backup. On
+ * error nothing is committed. */
+FF_API int ff_backup_volume(ff_repository* repository, ff_volume* source, const char* volume_name,
+                            const char* snapshot_id, const char* change_id, const char* parent_id,
+                            const ff_changed_extents* changed, ff_backup_info* out);
+/* Lists the volume backups, oldest first, as ff_provider_snapshots lists snapshots. */
+FF_API int ff_repository_backups(ff_repository* repository, ff_backup_info* out, size_t capacity,
+                                 size_t* count);
+/* Writes backup `backup_id` (or a unique prefix of at least 4 digits) to `target`, which must
+ * be at least as large, and flushes it. Every chunk is verified before it is written;
+ * FF_CORRUPT at the first damaged one (the target is then partly restored). */
+FF_API int ff_restore(ff_repository* repository, const char* backup_id, ff_volume* target);
+
+typedef struct ff_verify_report {
+  /* Non-zero when every chunk and pack read back intact. */
+  int ok;
+  uint64_t chunks_checked;
+  uint64_t bytes_checked;
+  uint64_t bad_chunks;
+  uint64_t bad_packs;
+  /* The first problem found; "" when ok. */
+  char first_problem[512];
+} ff_verify_report;
+
+/* Reads back every chunk of backup `backup_id` and checks it. Damage is a report (FF_OK with
+ * `ok` 0), not an error; an error means the check could not run (no such backup). */
+FF_API int ff_verify(ff_repository* repository, const char* backup_id, ff_verify_report* out);
+
 /* NOLINTEND(modernize-use-using) */
 
 #ifdef __cplusplus
