@@ -122,11 +122,16 @@ std::uint64_t peak_resident_bytes() {
 #endif
 #endif
 
-TEST(BackupMemory, SixteenGibibyteSparseVolumeBacksUpInBoundedMemory) {
+// Under AddressSanitizer the backup and the byte-exact restore are checked as everywhere, but
+// not the resident bound: ASan's quarantine holds freed memory, so resident size says nothing
+// about the backup's own use there.
 #if defined(BACKUP_MEMORY_TEST_ASAN)
-  GTEST_SKIP() << "AddressSanitizer's quarantine holds freed memory: resident size means "
-                  "nothing here";
+constexpr bool kResidentBoundMeaningful = false;
+#else
+constexpr bool kResidentBoundMeaningful = true;
 #endif
+
+TEST(BackupMemory, SixteenGibibyteSparseVolumeBacksUpInBoundedMemory) {
   ScratchDir dir;
   RepoRig rig(dir.repo(), {.chunk_bytes = 64 * 1024});
   GeneratedVolume volume;
@@ -135,7 +140,8 @@ TEST(BackupMemory, SixteenGibibyteSparseVolumeBacksUpInBoundedMemory) {
   EXPECT_EQ(rig.last_result().new_chunks, (std::uint64_t{1} << 30) / (std::uint64_t{64} << 10));
   EXPECT_EQ(rig.last_result().bytes_read, kVolumeBytes);
   std::uint64_t peak = peak_resident_bytes();
-  EXPECT_LT(peak, std::uint64_t{128} << 20) << "peak resident " << (peak >> 20) << " MiB";
+  if (kResidentBoundMeaningful)
+    EXPECT_LT(peak, std::uint64_t{128} << 20) << "peak resident " << (peak >> 20) << " MiB";
 
   CheckingTarget target;
   Status restored = restore(rig.repo(), id, target);
