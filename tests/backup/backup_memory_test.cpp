@@ -140,8 +140,9 @@ TEST(BackupMemory, SixteenGibibyteSparseVolumeBacksUpInBoundedMemory) {
   EXPECT_EQ(rig.last_result().new_chunks, (std::uint64_t{1} << 30) / (std::uint64_t{64} << 10));
   EXPECT_EQ(rig.last_result().bytes_read, kVolumeBytes);
   std::uint64_t peak = peak_resident_bytes();
-  if (kResidentBoundMeaningful)
+  if (kResidentBoundMeaningful) {
     EXPECT_LT(peak, std::uint64_t{128} << 20) << "peak resident " << (peak >> 20) << " MiB";
+  }
 
   CheckingTarget target;
   Status restored = restore(rig.repo(), id, target);
