@@ -9,7 +9,7 @@
 
 struct writer_state {
   int prepares, freezes, thaws, post_snapshots, completes, aborts;
-  int fail_freeze;   /* non-zero: freeze fails with FF_WRITER_RETRYABLE */
+  int fail_freeze;   /* 1: freeze fails with FF_WRITER_RETRYABLE; 2: it returns 42 */
   int64_t freeze_ns; /* simulated time a freeze takes */
   ff_clock* clock;
 };
@@ -29,6 +29,8 @@ static int on_freeze(void* user, const char* set_id, char* message, size_t bytes
   ++w->freezes;
   if (w->freeze_ns > 0)
     CHECK_OK(ff_sim_clock_advance(w->clock, w->freeze_ns));
+  if (w->fail_freeze == 2)
+    return 42; /* not an ff_writer_failure */
   if (w->fail_freeze) {
     snprintf(message, bytes, "disk busy");
     return FF_WRITER_RETRYABLE;
@@ -196,6 +198,13 @@ static void test_protocol_writer_fails(void) {
   CHECK(snapshot_count(w.providers[0]) == 0 && snapshot_count(w.providers[1]) == 0);
   /* The volumes are not left held: a write goes through. */
   CHECK_OK(ff_volume_write(w.volumes[0], 0, pattern_b, kChunk));
+
+  /* A value that is no ff_writer_failure fails the set too, and the message says so. */
+  w.writer.fail_freeze = 2;
+  CHECK(ff_coordinator_take_snapshot_set(w.coordinator, kSetVolumes, 2, &session) != FF_OK);
+  CHECK(session == NULL);
+  CHECK(strstr(ff_error_message(), "returned 42, which is not an ff_writer_failure") != NULL);
+  CHECK(snapshot_count(w.providers[0]) == 0);
 
   w.writer.fail_freeze = 0;
   CHECK_OK(ff_coordinator_take_snapshot_set(w.coordinator, kSetVolumes, 2, &session));
