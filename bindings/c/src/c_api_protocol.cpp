@@ -13,6 +13,7 @@
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/protocol_log.h"
 #include "freezeframe/protocol_provider.h"
+#include "freezeframe/sim/scripted_writer.h"
 #include "freezeframe/sim/sim_clock.h"
 
 namespace ff = freezeframe;
@@ -46,16 +47,7 @@ class TableWriter final : public ff::Writer {
   const std::string& name() const { return name_; }
 
   ff::Result<ff::WriterMetadata> identify() override {
-    ff::WriterMetadata metadata;
-    metadata.name = name_;
-    metadata.class_id = ff::Uuid::from_name("c-writer:" + name_);
-    metadata.instance_id = ff::Uuid::from_name("c-writer-instance:" + name_);
-    metadata.instance_name = name_;
-    ff::WriterComponent component;
-    component.name = name_;
-    component.volumes = volumes_;
-    metadata.components.push_back(std::move(component));
-    return metadata;
+    return ff::sim::scripted_writer_metadata(name_, ff::ApplicationLevel::kFrontEnd, volumes_);
   }
   ff::WriterResult prepare_snapshot(const ff::WriterSessionInfo& session) override {
     return call(ops_.prepare_snapshot, session);
