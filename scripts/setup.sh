@@ -15,6 +15,22 @@ packages=(
   abigail-tools pybind11-dev python3-dev python3-pytest
 )
 
+# --windows: the mingw-w64 cross toolchain (GCC's posix-threads variant, the Windows headers
+# with VSS's, libvssapi.a), GoogleTest's source to build for the target, and Wine to run the
+# result (scripts/windows.sh, docs/windows.md).
+for arg in "$@"; do
+  case "$arg" in
+    --windows)
+      packages+=(g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix mingw-w64-x86-64-dev
+                 googletest wine64)
+      ;;
+    *)
+      echo "setup.sh: unknown option '$arg' (known: --windows)" >&2
+      exit 2
+      ;;
+  esac
+done
+
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

@@ -57,7 +57,9 @@ bool is_all_zero(std::span<const std::byte> data) {
 
 }  // namespace freezeframe::backup_detail
 
+#if FREEZEFRAME_WITH_ZSTD
 #include <zstd.h>
+#endif
 
 namespace freezeframe::backup_detail {
 
@@ -84,6 +86,12 @@ ChunkHash StreamHash::digest() const {
   return hash;
 }
 
+std::string no_zstd_message() {
+  return "backup repositories store zstd-compressed packs, and this build of freezeframe has no "
+         "zstd (built with FREEZEFRAME_WITH_ZSTD=OFF): use a build with zstd";
+}
+
+#if FREEZEFRAME_WITH_ZSTD
 struct Compressor::State {
   ZSTD_CCtx* context = ZSTD_createCCtx();
   ~State() { ZSTD_freeCCtx(context); }
@@ -120,5 +128,22 @@ bool Decompressor::decompress(std::span<const std::byte> payload, std::span<std:
       ZSTD_decompressDCtx(state_->context, out.data(), out.size(), payload.data(), payload.size());
   return ZSTD_isError(size) == 0 && size == out.size();
 }
+
+#else
+
+// A build without zstd (FREEZEFRAME_WITH_ZSTD=OFF): Repository::init() and open() refuse
+// first, so these are reached only by a caller that skipped them.
+struct Compressor::State {};
+Compressor::Compressor() : state_(std::make_unique<State>()) {}
+Compressor::~Compressor() = default;
+Status Compressor::compress(std::span<const std::byte>, int, std::vector<std::byte>&) {
+  return Status(ErrorCode::kUnsupported, no_zstd_message());
+}
+struct Decompressor::State {};
+Decompressor::Decompressor() : state_(std::make_unique<State>()) {}
+Decompressor::~Decompressor() = default;
+bool Decompressor::decompress(std::span<const std::byte>, std::span<std::byte>) { return false; }
+
+#endif
 
 }  // namespace freezeframe::backup_detail

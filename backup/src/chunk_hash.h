@@ -72,6 +72,10 @@ class StreamHash {
   std::unique_ptr<State> state_;
 };
 
+// What a build without zstd (FREEZEFRAME_WITH_ZSTD=OFF) says when a repository, whose packs
+// are zstd frames, is created or opened: kUnsupported with this message.
+std::string no_zstd_message();
+
 // zstd compression with a context kept for reuse; one object per thread.
 class Compressor {
  public:

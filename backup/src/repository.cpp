@@ -26,6 +26,10 @@ Repository::~Repository() = default;
 
 Result<std::unique_ptr<Repository>> Repository::init(const std::filesystem::path& dir,
                                                      const RepositoryOptions& options) {
+#if !FREEZEFRAME_WITH_ZSTD
+  return Status(ErrorCode::kUnsupported,
+                "repository '" + dir.string() + "': " + backup_detail::no_zstd_message());
+#endif
   backup_detail::RepositoryConfig config;
   config.chunk_bytes = options.chunk_bytes;
   config.compression_level = options.compression_level;
@@ -55,6 +59,10 @@ Result<std::unique_ptr<Repository>> Repository::init(const std::filesystem::path
 
 Result<std::unique_ptr<Repository>> Repository::open(const std::filesystem::path& dir,
                                                      const RepositoryOpenOptions& options) {
+#if !FREEZEFRAME_WITH_ZSTD
+  return Status(ErrorCode::kUnsupported,
+                "repository '" + dir.string() + "': " + backup_detail::no_zstd_message());
+#endif
   auto bytes = backup_detail::read_whole_file(dir / "config");
   if (!bytes.ok() && bytes.status().code() == ErrorCode::kNotFound)
     return not_found("'" + dir.string() + "' is not a repository (no config file)");

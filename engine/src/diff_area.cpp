@@ -1,6 +1,8 @@
 #include "diff_area.h"
 
+#if FREEZEFRAME_WITH_ZSTD
 #include <zstd.h>
+#endif
 
 #include <algorithm>
 #include <bit>
@@ -42,14 +44,32 @@ DiffAreaGeometry::Piece DiffAreaGeometry::piece_at(std::uint64_t at,
 }
 
 void DiffArea::CompressorDeleter::operator()(ZSTD_CCtx_s* context) const noexcept {
+#if FREEZEFRAME_WITH_ZSTD
   ZSTD_freeCCtx(context);
+#else
+  FF_ASSERT(context == nullptr);
+#endif
 }
+
+namespace {
+#if !FREEZEFRAME_WITH_ZSTD
+Status no_zstd(const std::string& name) {
+  return Status(ErrorCode::kUnsupported,
+                name + ": compressed diff areas need zstd, which this build of freezeframe does "
+                       "not have (built with FREEZEFRAME_WITH_ZSTD=OFF); use a build with zstd "
+                       "or a diff area without compression");
+}
+#endif
+}  // namespace
 
 DiffArea::DiffArea(Volume& diff, const DiffAreaGeometry& geometry, const DiffAreaLimit& limit,
                    std::string name)
     : diff_(diff), geometry_(geometry), limit_(limit), name_(std::move(name)) {}
 
 Status DiffArea::enable_compression() {
+#if !FREEZEFRAME_WITH_ZSTD
+  return no_zstd(name_);
+#else
   cctx_.reset(ZSTD_createCCtx());
   if (cctx_ == nullptr ||
       ZSTD_isError(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, 1)) ||
@@ -58,6 +78,7 @@ Status DiffArea::enable_compression() {
   }
   compress_ = true;
   return Status();
+#endif
 }
 
 // ----- limit and space
@@ -220,6 +241,9 @@ Status DiffArea::read_slot(std::uint64_t chunk, std::uint32_t slot,
     FF_TRY(read_sums(slot, 1, sums));
     FF_TRY(check_sum(chunk, slot, std::span<const std::byte>(frame).first(length), sums[0]));
   }
+#if !FREEZEFRAME_WITH_ZSTD
+  return no_zstd(name_);
+#else
   const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), length);
   if (ZSTD_isError(n) || n != out.size()) {
     return corrupt(name_ + ": compressed chunk " + std::to_string(chunk) + " in data slot " +
@@ -227,6 +251,7 @@ Status DiffArea::read_slot(std::uint64_t chunk, std::uint32_t slot,
                    " bytes" + (ZSTD_isError(n) ? std::string(": ") + ZSTD_getErrorName(n) : ""));
   }
   return Status();
+#endif
 }
 
 Status DiffArea::read_raw_run(std::uint64_t chunk, std::uint32_t slot, std::uint64_t count,
@@ -358,6 +383,10 @@ Status DiffArea::write_chunk(std::uint32_t slot, std::uint64_t chunk,
 
 std::uint32_t DiffArea::pack(std::span<const std::byte> chunk, std::vector<std::byte>& frame) {
   FF_ASSERT(compress_);
+#if !FREEZEFRAME_WITH_ZSTD
+  frame.assign(chunk.begin(), chunk.end());
+  return static_cast<std::uint32_t>(chunk.size());
+#else
   const std::uint64_t sector = sector_bytes();
   const std::size_t bound = ZSTD_compressBound(chunk.size());
   frame.resize(align_up(bound, sector));
@@ -372,6 +401,7 @@ std::uint32_t DiffArea::pack(std::span<const std::byte> chunk, std::vector<std::
             frame.begin() + static_cast<std::ptrdiff_t>(padded), std::byte{0});
   frame.resize(padded);
   return static_cast<std::uint32_t>(n);
+#endif
 }
 
 Status DiffArea::write_packed(std::uint32_t slot, std::uint64_t chunk,

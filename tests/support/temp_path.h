@@ -1,23 +1,26 @@
 // Scratch file paths for tests that touch the file system. Files live in the directory named
-// by FREEZEFRAME_TEST_TMPDIR (CTest sets it to a directory in the build tree), or /tmp. Each
+// by FREEZEFRAME_TEST_TMPDIR (CTest sets it to a directory in the build tree), or the system's temporary directory. Each
 // path is unique to the test, the process and the call, so tests may run in parallel; the
 // file is removed when the TempPath goes out of scope.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "freezeframe/process.h"
+
 namespace freezeframe::testing {
 
 inline std::filesystem::path temp_directory() {
   const char* dir = std::getenv("FREEZEFRAME_TEST_TMPDIR");
-  std::filesystem::path path = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
   std::error_code ignored;
+  std::filesystem::path path = (dir != nullptr && *dir != '\0')
+                                   ? std::filesystem::path(dir)
+                                   : std::filesystem::temp_directory_path(ignored);
   std::filesystem::create_directories(path, ignored);
   return path;
 }
@@ -32,7 +35,7 @@ class TempPath {
       if (c == '/' || c == ' ')
         c = '_';
     }
-    path_ = temp_directory() / (test + "." + std::to_string(::getpid()) + "." +
+    path_ = temp_directory() / (test + "." + std::to_string(current_process_id()) + "." +
                                 std::to_string(counter.fetch_add(1)) + "." + label + ".img");
     std::error_code ignored;
     std::filesystem::remove(path_, ignored);

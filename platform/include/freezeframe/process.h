@@ -51,6 +51,9 @@ Result<std::filesystem::path> find_program(std::string_view program);
 // number when a signal ended it (as shells report it).
 Result<int> run_program(const ProgramLaunch& launch);
 
+// This process's id (getpid on POSIX, GetCurrentProcessId on Windows).
+long current_process_id();
+
 // The value of this process's environment variable `name`, if it is set.
 std::optional<std::string> environment_variable(const std::string& name);
 
