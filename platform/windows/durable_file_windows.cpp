@@ -93,7 +93,7 @@ Status sync_directory(const std::filesystem::path& given) {
   if (!handle.valid()) {
     const DWORD error = GetLastError();
     if (error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND)
-      return error_status(error, "cannot open directory " + quoted(dir));
+      return io_error("cannot open directory " + quoted(dir) + ": " + windows::error_reason(error));
     // Opening a directory for writing needs rights some directories withhold; the entries were
     // written through (MOVEFILE_WRITE_THROUGH) already.
     return Status();
@@ -182,8 +182,13 @@ Status replace_file(const std::filesystem::path& path, std::string_view content)
   {
     UniqueHandle file = windows::open_file(wide_temp, GENERIC_WRITE, CREATE_ALWAYS,
                                            FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT);
-    if (!file.valid())
-      return error_status(GetLastError(), "cannot create " + quoted(temp));
+    if (!file.valid()) {
+      // As on POSIX: a full disk, or an I/O error (a missing directory among them).
+      const DWORD error = GetLastError();
+      return Status(windows::error_code(error) == ErrorCode::kNoSpace ? ErrorCode::kNoSpace
+                                                                      : ErrorCode::kIoError,
+                    "cannot create " + quoted(temp) + ": " + windows::error_reason(error));
+    }
     status = write_all(file.get(), 0, content, temp);
     if (status.ok() && !FlushFileBuffers(file.get()))
       status = error_status(GetLastError(), "cannot flush " + quoted(temp));

@@ -8,6 +8,9 @@
 // FILE_FLAG_NO_BUFFERING; flush() is FlushFileBuffers. The identity of an image file is kept
 // in its alternate data stream `freezeframe.uuid` where the file system has streams (NTFS),
 // else it comes from the caller or the path, as file_volume.h says.
+// windows.h (through windows_io.h) first: winioctl.h uses its types.
+#include "windows_io.h"
+
 #include <winioctl.h>
 
 #include <algorithm>
@@ -16,9 +19,9 @@
 #include <filesystem>
 #include <new>
 #include <optional>
+#include <vector>
 
 #include "freezeframe/file_volume.h"
-#include "windows_io.h"
 
 namespace freezeframe {
 

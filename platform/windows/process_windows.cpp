@@ -43,11 +43,15 @@ std::vector<std::wstring> executable_extensions() {
   return out;
 }
 
-// `candidate` itself if it names a file with an extension, else candidate + each extension.
+// `candidate` itself if it names a file with an executable extension (one of PATHEXT's),
+// else candidate + the first extension that names a file.
 std::optional<std::filesystem::path> resolve(const std::filesystem::path& candidate) {
-  if (candidate.has_extension() && is_file(candidate))
+  const std::vector<std::wstring> extensions = executable_extensions();
+  const std::wstring own = lower(candidate.extension().wstring());
+  if (!own.empty() && std::find(extensions.begin(), extensions.end(), own) != extensions.end() &&
+      is_file(candidate))
     return candidate;
-  for (const std::wstring& ext : executable_extensions()) {
+  for (const std::wstring& ext : extensions) {
     std::filesystem::path with = candidate;
     with += ext;
     if (is_file(with))

@@ -104,7 +104,7 @@ Result<bool> same_object(HANDLE held, const std::filesystem::path& path) {
 }
 
 void write_pid(HANDLE file) {
-  const std::string text = std::to_string(GetCurrentProcessId()) + "\r\n";
+  const std::string text = std::to_string(GetCurrentProcessId()) + "\n";
   FILE_END_OF_FILE_INFO end{};
   SetFileInformationByHandle(file, FileEndOfFileInfo, &end, sizeof(end));
   windows::write_exactly(file, 0, text.data(), text.size());  // best effort, as on POSIX

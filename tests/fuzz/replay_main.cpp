@@ -24,7 +24,7 @@ int write_corpus(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);
   if (error) {
-    std::fprintf(stderr, "cannot create %s: %s\n", dir.c_str(), error.message().c_str());
+    std::fprintf(stderr, "cannot create %s: %s\n", dir.string().c_str(), error.message().c_str());
     return 1;
   }
   const std::vector<freezeframe::fuzz::Input> inputs = freezeframe::fuzz::seeds();
@@ -35,11 +35,11 @@ int write_corpus(const fs::path& dir) {
     out.write(reinterpret_cast<const char*>(inputs[i].data()),
               static_cast<std::streamsize>(inputs[i].size()));
     if (!out) {
-      std::fprintf(stderr, "cannot write %s\n", (dir / name).c_str());
+      std::fprintf(stderr, "cannot write %s\n", (dir / name).string().c_str());
       return 1;
     }
   }
-  std::printf("wrote %zu seed inputs to %s\n", inputs.size(), dir.c_str());
+  std::printf("wrote %zu seed inputs to %s\n", inputs.size(), dir.string().c_str());
   return 0;
 }
 
@@ -70,10 +70,10 @@ int main(int argc, char** argv) {
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
     if (!in.eof() && !in) {
-      std::fprintf(stderr, "cannot read %s\n", file.c_str());
+      std::fprintf(stderr, "cannot read %s\n", file.string().c_str());
       return 1;
     }
-    std::fprintf(stderr, "replay %s (%zu bytes)\n", file.c_str(), bytes.size());
+    std::fprintf(stderr, "replay %s (%zu bytes)\n", file.string().c_str(), bytes.size());
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   }
   std::printf("replayed %zu inputs\n", files.size());

@@ -4,7 +4,6 @@
 #include "freezeframe/repository_files.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "freezeframe/process.h"
 #include "temp_path.h"
 
 namespace freezeframe {
@@ -25,7 +25,7 @@ class ScratchDir {
     static std::atomic<unsigned> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = testing::temp_directory() /
-            ("repository_files." + std::string(info->name()) + "." + std::to_string(::getpid()) +
+            ("repository_files." + std::string(info->name()) + "." + std::to_string(current_process_id()) +
              "." + std::to_string(counter.fetch_add(1)));
     std::error_code ignored;
     fs::remove_all(path_, ignored);
