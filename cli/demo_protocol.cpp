@@ -22,6 +22,7 @@
 #include "freezeframe/protocol_log.h"
 #include "freezeframe/protocol_provider.h"
 #include "freezeframe/random.h"
+#include "freezeframe/repository_files.h"
 #include "freezeframe/sim/transactional_app.h"
 #include "freezeframe/snapshot_provider.h"
 
@@ -296,12 +297,12 @@ bool protocol_demo(std::uint64_t seed, std::ostream& out) {
   fs::path base = fs::temp_directory_path(error);
   if (error)
     base = ".";
-  std::string pattern = (base / "freezeframe-demo.XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) {
-    out << "error: cannot create a scratch directory under " << base << "\n";
+  auto made = make_unique_directory(base, "freezeframe-demo.");
+  if (!made.ok()) {
+    out << "error: cannot create a scratch directory: " << made.status().message() << "\n";
     return false;
   }
-  fs::path dir(pattern);
+  const fs::path dir = *made;
   out << "1. a transactional database (data + log volume, image files in " << dir.string()
       << ")\n   runs under load; one snapshot set through the protocol with each provider:\n";
   bool ok = snapshot_set_demo(ProviderKind::kCopyOnWrite, seed, dir, out);

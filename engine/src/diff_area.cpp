@@ -51,6 +51,14 @@ void DiffArea::CompressorDeleter::operator()(ZSTD_CCtx_s* context) const noexcep
 #endif
 }
 
+bool compression_available() noexcept {
+#if FREEZEFRAME_WITH_ZSTD
+  return true;
+#else
+  return false;
+#endif
+}
+
 namespace {
 #if !FREEZEFRAME_WITH_ZSTD
 Status no_zstd(const std::string& name) {

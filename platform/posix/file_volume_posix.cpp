@@ -443,6 +443,14 @@ Result<FileId> FileVolume::file_id(const std::string& path) {
   return FileId{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
 }
 
+bool FileVolume::discard_releases_space() const noexcept {
+#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
+  return !block_device_ && !handle_->punch_hole_unsupported.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
 Result<std::uint64_t> FileVolume::allocated_bytes() const {
   if (block_device_)
     return size_bytes_;

@@ -120,6 +120,14 @@ Status make_directory(const std::filesystem::path& dir) {
   return sync_directory(dir.parent_path());
 }
 
+Result<std::filesystem::path> make_unique_directory(const std::filesystem::path& parent,
+                                                    const std::string& prefix) {
+  std::string pattern = (parent / (prefix + "XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    return failure(errno, "cannot create a directory in", parent);
+  return std::filesystem::path(pattern);
+}
+
 Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
     int error = errno;

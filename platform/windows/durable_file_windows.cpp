@@ -3,6 +3,7 @@
 // flushed with FlushFileBuffers on a handle opened with backup semantics where the file system
 // allows it (NTFS does); where it refuses, MOVEFILE_WRITE_THROUGH has made the rename durable
 // already and there is nothing more to do (docs/windows.md).
+#include <algorithm>
 #include <utility>
 
 #include "freezeframe/durable_file.h"
@@ -69,12 +70,23 @@ Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes) {
     // end of file over it.
     FILE_ALLOCATION_INFO allocation{};
     allocation.AllocationSize.QuadPart = static_cast<LONGLONG>(bytes);
-    if (!SetFileInformationByHandle(file.get(), FileAllocationInfo, &allocation,
-                                    sizeof(allocation))) {
-      return error_status(GetLastError(), "cannot reserve " + std::to_string(bytes) +
-                                              " bytes in " + quoted(path));
+    if (SetFileInformationByHandle(file.get(), FileAllocationInfo, &allocation,
+                                   sizeof(allocation))) {
+      FF_TRY(set_end(file.get(), bytes, path));
+    } else {
+      const DWORD error = GetLastError();
+      if (windows::error_code(error) == ErrorCode::kNoSpace)
+        return error_status(error, "cannot reserve " + std::to_string(bytes) + " bytes in " +
+                                       quoted(path));
+      // Where the file system cannot preallocate (Wine), writing the zeros allocates them.
+      FF_TRY(set_end(file.get(), 0, path));
+      const std::string zeros(std::size_t{1} << 20, '\0');
+      for (std::uint64_t done = 0; done < bytes;) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes - done, zeros.size()));
+        FF_TRY(write_all(file.get(), done, std::string_view(zeros.data(), n), path));
+        done += n;
+      }
     }
-    FF_TRY(set_end(file.get(), bytes, path));
   }
   if (!FlushFileBuffers(file.get()))
     return error_status(GetLastError(), "cannot flush " + quoted(path));

@@ -413,6 +413,10 @@ Result<FileId> FileVolume::file_id(const std::string& path) {
   return FileId{index.volume, index.index};
 }
 
+bool FileVolume::discard_releases_space() const noexcept {
+  return !block_device_ && !handle_->zero_data_unsupported.load(std::memory_order_relaxed);
+}
+
 Result<std::uint64_t> FileVolume::allocated_bytes() const {
   if (block_device_)
     return size_bytes_;
@@ -427,9 +431,13 @@ Status FileVolume::read_at(std::uint64_t offset, std::byte* data, std::size_t le
     return Status();
   const DWORD error = GetLastError();
   if (error == ERROR_HANDLE_EOF) {
+    LARGE_INTEGER size{};
+    const std::string end =
+        GetFileSizeEx(handle_->handle, &size) ? std::to_string(size.QuadPart) : "an unknown byte";
     return io_error(describe("read", offset, length,
-                             "'" + path_ + "': it ends before the volume's end at " +
-                                 std::to_string(size_bytes_) + " (was the file truncated?)"));
+                             "'" + path_ + "': it ends at byte " + end +
+                                 ", before the volume's end at " + std::to_string(size_bytes_) +
+                                 " (was the file truncated?)"));
   }
   return error_status(error, describe("read", offset, length, "ReadFile of '" + path_ + "'"));
 }

@@ -6,6 +6,7 @@
 
 #include "freezeframe/durable_file.h"
 #include "freezeframe/repository_files.h"
+#include "freezeframe/uuid.h"
 #include "windows_io.h"
 
 namespace freezeframe {
@@ -118,6 +119,28 @@ Status make_directory(const std::filesystem::path& dir) {
     return failure(GetLastError(), "cannot create directory", dir);
   FF_TRY(sync_directory(dir));
   return sync_directory(dir.parent_path());
+}
+
+Result<std::filesystem::path> make_unique_directory(const std::filesystem::path& parent,
+                                                    const std::string& prefix) {
+  // Random names until one is free (CreateDirectoryW is the atomic test), a bounded number of
+  // times.
+  constexpr int kAttemptsMax = 100;
+  constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (int attempt = 0; attempt < kAttemptsMax; ++attempt) {
+    std::string name = prefix;
+    Uuid random = Uuid::generate();
+    for (std::size_t i = 0; i < 6; ++i)
+      name += kAlphabet[static_cast<unsigned>(random.bytes()[i]) % (sizeof(kAlphabet) - 1)];
+    const std::filesystem::path dir = parent / windows::widen(name);
+    if (CreateDirectoryW(dir.wstring().c_str(), nullptr))
+      return dir;
+    const DWORD error = GetLastError();
+    if (error != ERROR_ALREADY_EXISTS)
+      return failure(error, "cannot create a directory in", parent);
+  }
+  return io_error("cannot create a directory in '" + utf8_path(parent) + "': " +
+                  std::to_string(kAttemptsMax) + " random names were all taken");
 }
 
 Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {

@@ -49,6 +49,11 @@ std::string error_reason(DWORD error) {
   return reason + " (Windows error " + std::to_string(error) + ")";
 }
 
+namespace {
+// ERROR_DISK_QUOTA_EXCEEDED, which mingw-w64's headers lack.
+constexpr DWORD kDiskQuotaExceeded = 1295;
+}  // namespace
+
 ErrorCode error_code(DWORD error) {
   switch (error) {
     case ERROR_FILE_NOT_FOUND:
@@ -61,7 +66,7 @@ ErrorCode error_code(DWORD error) {
       return ErrorCode::kAlreadyExists;
     case ERROR_DISK_FULL:
     case ERROR_HANDLE_DISK_FULL:
-    case ERROR_DISK_QUOTA_EXCEEDED:
+    case kDiskQuotaExceeded:
       return ErrorCode::kNoSpace;
     case ERROR_NOT_SUPPORTED:
     case ERROR_INVALID_FUNCTION:

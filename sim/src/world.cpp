@@ -20,6 +20,7 @@
 #include "freezeframe/sim/scheduling_executor.h"
 #include "freezeframe/sim/scheduling_volume.h"
 #include "freezeframe/sim/scripted_writer.h"
+#include "freezeframe/snapshot_provider.h"
 #include "freezeframe/sim/sim_clock.h"
 #include "freezeframe/uuid.h"
 #include "freezeframe/writer.h"
@@ -147,7 +148,10 @@ Status World::build() {
     volume.chunk_bytes = kChunkBytes;
     volume.origin_bytes = o.volume_bytes;
     volume.diff_bytes = o.diff_bytes;
-    volume.compress = random_.chance(0.5);
+    // The draw is made either way, so a seed replays the same world in a build without zstd,
+    // less the compression.
+    const bool compress = random_.chance(0.5);
+    volume.compress = compress && compression_available();
     volume.snapshots_max = 8;
     volume.snapshot_attributes = kWorldSnapshotAttributes;
     volume.crash = true;
@@ -162,7 +166,8 @@ Status World::build() {
       (volumes + o.seed) % 2 == 0 ? ProviderKind::kCopyOnWrite : ProviderKind::kRedirectOnWrite);
   FF_TRY(database.status().with_context("sim: the database"));
   database_ = std::move(database).value();
-  if (!o.scratch_dir.empty()) {
+  // Backups need the repository's zstd: none in a build without it.
+  if (!o.scratch_dir.empty() && compression_available()) {
     repository_dir_ = o.scratch_dir / ("sim-repository-" + std::to_string(o.seed) + "-" +
                                        Uuid::generate().to_string().substr(0, 8));
     auto created = Repository::init(repository_dir_, {.chunk_bytes = 16 * 1024});

@@ -13,6 +13,7 @@
 #include "chunk_index.h"
 #include "freezeframe/random.h"
 #include "layer_rig.h"
+#include "zstd_skip.h"
 
 namespace freezeframe::testing {
 namespace {
@@ -200,6 +201,7 @@ TEST_F(DiffAreaTest, TheMaximumIsCappedByTheDataAreaAndCanBeAskedForAnotherLimit
 }
 
 TEST_F(DiffAreaTest, CompressedFramesRoundTripAndAccountForWholeSectors) {
+  FF_SKIP_WITHOUT_ZSTD(true);
   ASSERT_TRUE(area.enable_compression().ok());
   ASSERT_TRUE(area.compressed());
   std::vector<std::byte> chunk(kChunk);
@@ -232,6 +234,7 @@ TEST_F(DiffAreaTest, CompressedFramesRoundTripAndAccountForWholeSectors) {
 }
 
 TEST_F(DiffAreaTest, AChunkThatDoesNotCompressIsStoredWhole) {
+  FF_SKIP_WITHOUT_ZSTD(true);
   ASSERT_TRUE(area.enable_compression().ok());
   std::vector<std::byte> chunk(kChunk);
   Random random(20240601);
@@ -247,6 +250,7 @@ TEST_F(DiffAreaTest, AChunkThatDoesNotCompressIsStoredWhole) {
 }
 
 TEST_F(DiffAreaTest, WritingAFrameDiscardsTheRestOfTheSlot) {
+  FF_SKIP_WITHOUT_ZSTD(true);
   LoggingVolume logged(*volume);
   DiffArea over_log(logged, geometry(), DiffAreaLimit::unbounded(), "diff area of 'data'");
   ASSERT_TRUE(over_log.enable_compression().ok());
@@ -281,6 +285,7 @@ TEST_F(DiffAreaTest, WritingAFrameDiscardsTheRestOfTheSlot) {
 }
 
 TEST_F(DiffAreaTest, ADamagedFrameIsCorruptNotWrongBytes) {
+  FF_SKIP_WITHOUT_ZSTD(true);
   ASSERT_TRUE(area.enable_compression().ok());
   std::vector<std::byte> chunk(kChunk, std::byte{0x42});
   std::vector<std::byte> frame;

@@ -73,11 +73,12 @@ TEST(DurableFile, ExclusiveCreateNeverWritesOverAFileOrALink) {
   EXPECT_EQ(refused.status().code(), ErrorCode::kAlreadyExists);
   EXPECT_NE(refused.status().message().find(file.str()), std::string::npos);
   testing::TempPath link("link");
-  fs::create_symlink(file.path(), link.path());
-  auto through_link = OutputFile::create(link.path(), /*exclusive=*/true);
-  ASSERT_FALSE(through_link.ok());
-  EXPECT_EQ(through_link.status().code(), ErrorCode::kAlreadyExists);
-  EXPECT_EQ(contents(file.path()), "keep me");
+  if (testing::make_symlink(file.path(), link.path())) {
+    auto through_link = OutputFile::create(link.path(), /*exclusive=*/true);
+    ASSERT_FALSE(through_link.ok());
+    EXPECT_EQ(through_link.status().code(), ErrorCode::kAlreadyExists);
+    EXPECT_EQ(contents(file.path()), "keep me");
+  }
   // Not exclusive: the file is truncated and rewritten.
   auto replaced = OutputFile::create(file.path(), /*exclusive=*/false);
   ASSERT_TRUE(replaced.ok());
@@ -115,9 +116,9 @@ TEST(DurableFile, ReserveRefusesLinksSoNothingElseIsTruncated) {
     std::ofstream out(victim.path());
     out << "not the store's";
   }
-  std::filesystem::create_symlink(victim.path(), symlink.path());
+  if (testing::make_symlink(victim.path(), symlink.path()))
+    EXPECT_EQ(release_reserved_space(symlink.path()).code(), ErrorCode::kInvalidArgument);
   std::filesystem::create_hard_link(victim.path(), hardlink.path());
-  EXPECT_EQ(release_reserved_space(symlink.path()).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(release_reserved_space(hardlink.path()).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(reserve_space(hardlink.path(), 4096).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(std::filesystem::file_size(victim.path()), 15u);

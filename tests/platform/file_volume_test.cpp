@@ -3,10 +3,14 @@
 #include "freezeframe/file_volume.h"
 
 #include <gtest/gtest.h>
+
+#if !defined(_WIN32)
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#endif
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -232,8 +236,15 @@ TEST(FileVolume, MalformedStoredUuidIsCorrupt) {
   TempPath path;
   write_raw_file(path, 4096);
   const char junk[] = "not-a-uuid";
+#if defined(_WIN32)
+  // The image's alternate data stream, where Windows keeps what POSIX keeps in an attribute.
+  std::ofstream(path.str() + ":freezeframe.uuid", std::ios::binary) << junk;
+  ASSERT_TRUE(std::ifstream(path.str() + ":freezeframe.uuid").good())
+      << "the test directory's file system must keep alternate data streams";
+#else
   ASSERT_EQ(::setxattr(path.str().c_str(), "user.freezeframe.uuid", junk, sizeof(junk) - 1, 0), 0)
       << "the test directory's file system must keep extended attributes";
+#endif
   auto volume = FileVolume::open(path.str(), {});
   ASSERT_FALSE(volume.ok());
   EXPECT_EQ(volume.status().code(), ErrorCode::kCorrupt);
@@ -311,6 +322,10 @@ TEST(FileVolume, ReportsTheFileSystemBlockOrTheGivenDeviceProperties) {
   EXPECT_TRUE(validate_device_properties(found).ok());
   EXPECT_EQ(found.logical_sector_bytes, 512u);
   EXPECT_EQ(found.atomic_write_bytes, 512u);
+#if defined(_WIN32)
+  // The file system's cluster, where it is a valid physical sector (validated above).
+  EXPECT_GE(found.physical_sector_bytes, 512u);
+#else
   // The file system's block, where it is a valid physical sector.
   struct stat info {};
   ASSERT_EQ(::stat(path.str().c_str(), &info), 0);
@@ -318,6 +333,7 @@ TEST(FileVolume, ReportsTheFileSystemBlockOrTheGivenDeviceProperties) {
   const bool usable =
       block >= 512 && block <= kPhysicalSectorBytesMax && (block & (block - 1)) == 0;
   EXPECT_EQ(found.physical_sector_bytes, usable ? block : 512u);
+#endif
   EXPECT_EQ(found.optimal_io_bytes,
             std::max<std::uint32_t>(64 * 1024, found.physical_sector_bytes));
   volume.reset();
@@ -449,7 +465,16 @@ TEST(FileVolume, DiscardReadsBackZerosAndReleasesBlocks) {
   EXPECT_TRUE(std::all_of(back.begin() + kMiB, back.begin() + 3 * kMiB,
                           [](std::byte b) { return b == std::byte{0}; }));
   EXPECT_TRUE(std::equal(back.begin() + 3 * kMiB, back.end(), data.begin() + 3 * kMiB));
-  EXPECT_LE(allocated(*volume), before - 2 * kMiB);
+  if (volume->discard_releases_space()) {
+    EXPECT_LE(allocated(*volume), before - 2 * kMiB);
+  } else {
+#if defined(_WIN32)
+    std::printf("the file system does not punch holes (FSCTL_SET_ZERO_DATA): zeros were "
+                "written, the blocks stay allocated\n");
+#else
+    ADD_FAILURE() << "the build tree's file system must punch holes";
+#endif
+  }
 
   // A discard of never-written space is fine and reads zeros.
   ASSERT_TRUE(volume->discard(0, kMiB).ok());

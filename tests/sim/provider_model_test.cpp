@@ -27,6 +27,7 @@
 
 #include "freezeframe/sim/model_check.h"
 #include "seed.h"
+#include "zstd_skip.h"
 
 namespace freezeframe {
 namespace {
@@ -111,6 +112,7 @@ void expect_live_differs_at_final_check(const sim::Divergence& divergence, std::
 class ProviderModelTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelTest, RandomOperationsMatchTheReferenceModel) {
+  FF_SKIP_WITHOUT_ZSTD(GetParam().compress);
   const testing::TracedSeed seed(20261127 + GetParam().chunk_bytes);
   auto report = sim::run_model_check(options_for(GetParam(), seed.value()));
   ASSERT_TRUE(report.ok()) << report.status().to_string();
@@ -226,6 +228,7 @@ std::vector<ModelParam> crash_params() {
 class ProviderModelCrashTest : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(ProviderModelCrashTest, RandomOperationsAndCrashesMatchTheReferenceModel) {
+  FF_SKIP_WITHOUT_ZSTD(GetParam().compress);
   const testing::TracedSeed seed(20261211 + GetParam().chunk_bytes);
   auto report = sim::run_model_check(crash_options_for(GetParam(), seed.value()));
   ASSERT_TRUE(report.ok()) << report.status().to_string();

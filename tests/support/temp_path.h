@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -23,6 +24,23 @@ inline std::filesystem::path temp_directory() {
                                    : std::filesystem::temp_directory_path(ignored);
   std::filesystem::create_directories(path, ignored);
   return path;
+}
+
+// Makes `link` a symbolic link to `target`. Where the system will not (Windows without the
+// privilege to, and Wine), it prints why and returns false, and the caller leaves out only the
+// case that needs the link; on POSIX that is a test failure.
+inline bool make_symlink(const std::filesystem::path& target, const std::filesystem::path& link) {
+  std::error_code error;
+  std::filesystem::create_symlink(target, link, error);
+  if (!error)
+    return true;
+#if defined(_WIN32)
+  std::printf("symbolic links are unavailable here (%s): the case with a link is not run\n",
+              error.message().c_str());
+#else
+  ADD_FAILURE() << "cannot make a symbolic link " << link << ": " << error.message();
+#endif
+  return false;
 }
 
 class TempPath {

@@ -199,6 +199,11 @@ struct ProviderStats {
   std::uint64_t write_backs = 0;
 };
 
+// Whether this build compresses (zstd): false in a build with FREEZEFRAME_WITH_ZSTD=OFF (the
+// mingw-w64 Windows build), where a compressed diff area cannot be created or opened
+// (kUnsupported) and backup repositories, whose packs are zstd frames, are unavailable too.
+bool compression_available() noexcept;
+
 class SnapshotProvider : public Volume {
  public:
   static constexpr std::size_t kEventsMax = 256;

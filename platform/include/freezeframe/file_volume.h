@@ -136,6 +136,10 @@ class FileVolume final : public Volume {
   // Bytes of storage the file occupies on its file system (less than size_bytes() while it is
   // sparse). For a block device, its size.
   Result<std::uint64_t> allocated_bytes() const;
+  // Whether discard() gives the space back (punches holes): false for a block device, and once
+  // the file system has refused, after which discards write zeros (docs/windows.md: Wine, and
+  // Windows file systems without FSCTL_SET_ZERO_DATA).
+  bool discard_releases_space() const noexcept;
 
  protected:
   Status do_read(std::uint64_t offset, std::span<std::byte> out) override;

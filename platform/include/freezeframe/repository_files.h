@@ -61,6 +61,11 @@ Result<std::vector<std::string>> list_directory(const std::filesystem::path& dir
 // Creates directory `dir` (its parent must exist) and flushes it and its parent.
 Status make_directory(const std::filesystem::path& dir);
 
+// Creates a new directory with a unique name, `prefix` followed by random characters, inside
+// `parent` (which must exist), readable only by its owner where the system has such modes
+// (mkdtemp on POSIX), and returns its path. The caller removes it.
+Result<std::filesystem::path> make_unique_directory(const std::filesystem::path& parent,
+                                                    const std::string& prefix);
 // Renames `from` to `to`, replacing `to` atomically if it exists.
 Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
