@@ -4,11 +4,9 @@
  * backups forgotten and pruned while the kept ones still restore and verify; and the error
  * paths (shared repository, unknown backup, bad requests and options). Exits 0 when every
  * check passed, 1 otherwise, naming each failed check. */
-#define _POSIX_C_SOURCE 200809L
-
 #include "c_test.h"
 
-enum { kVolume = 2 * kMiB };
+#define kVolume (2 * kMiB)
 
 static unsigned char expected[2][kVolume];
 static unsigned char restored[kVolume];

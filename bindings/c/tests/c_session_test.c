@@ -7,8 +7,6 @@
  * writers that auto-releases, a version-1 writer table, and every call out of order or with
  * a NULL or bad argument. Exits 0 when every check passed, 1 otherwise, naming each failed
  * check. */
-#define _POSIX_C_SOURCE 200809L
-
 #include "c_test.h"
 
 struct writer_state {

@@ -3,11 +3,9 @@
  * probabilistic failures (the same seed fails the same requests), removing a rule, the
  * counters, latency charged to a simulated clock, version-1 options, and every bad rule and
  * handle. Exits 0 when every check passed, 1 otherwise, naming each failed check. */
-#define _POSIX_C_SOURCE 200809L
-
 #include "c_test.h"
 
-enum { kBlock = 4 * kKiB };
+#define kBlock (4 * kKiB)
 
 /* A simulated disk over a fresh 1 MiB memory volume, seeded with `seed`. */
 static ff_volume* sim_disk(uint64_t seed, ff_volume** base) {
