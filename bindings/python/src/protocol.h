@@ -16,10 +16,11 @@ namespace freezeframe::python {
 // post_snapshot, abort, backup_complete, backup_shutdown, pre_restore, post_restore) with the
 // GIL taken, on the coordinator's thread. Returning succeeds; raising freezeframe.WriterError
 // fails the event with its kind; any other exception fails it as non-retryable. No exception
-// reaches the engine. identify() describes one component on the writer's volumes.
+// reaches the engine. identify() describes one component on the writer's volumes, as
+// sim::scripted_writer_metadata() does. Defined in writer.cpp.
 class PythonWriter : public Writer {
  public:
-  PythonWriter(std::string name, std::vector<std::string> volumes, ApplicationLevel level,
+  PythonWriter(const std::string& name, std::vector<std::string> volumes, ApplicationLevel level,
                Nanoseconds freeze_timeout);
 
   Result<WriterMetadata> identify() override;
@@ -44,6 +45,10 @@ class PythonWriter : public Writer {
   WriterMetadata metadata_;
   Nanoseconds freeze_timeout_;
 };
+
+// Binds WriterFailure, ApplicationLevel, BackupType, WriterError, WriterSessionInfo and
+// Writer (writer.cpp).
+void bind_writers(py::module_& m);
 
 // The engine Writer behind a Python writer object (freezeframe.Writer or
 // freezeframe.TransactionalApp); a TypeError otherwise. Defined in sim.cpp, which knows both.

@@ -331,3 +331,14 @@ def test_session_context_manager_ends_the_session():
     # writers were told the session is over.
     assert provider.snapshots() == []
     assert writer.events[-1] == "backup_shutdown"
+
+
+def test_a_python_writers_default_metadata_is_one_component_on_its_volumes():
+    clock, provider, coordinator, data = make_world()
+    coordinator.register_writer(RecordingWriter("py-app", data))
+    with coordinator.create_session() as session:
+        [metadata] = session.gather_writer_metadata()
+    assert metadata["name"] == "py-app"
+    assert metadata["level"] == "front-end"
+    assert [(c["name"], c["volumes"]) for c in metadata["components"]] == [
+        ("py-app-data", ["data"])]
