@@ -5,9 +5,12 @@
 #include <pybind11/chrono.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "bindings.h"
 #include "freezeframe/backup_session.h"
 #include "freezeframe/coordinator.h"
+#include "freezeframe/executor.h"
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/protocol_provider.h"
 #include "freezeframe/random.h"
@@ -71,6 +75,36 @@ void release_without_gil(std::unique_ptr<T>& object) noexcept {
   }
 }
 
+// freezeframe.DeterministicExecutor: the engine's DeterministicExecutor (no thread: a session
+// runs its writer events and provider calls on the thread that drives it, in submission order
+// or in an order a seed draws), behind a lock. The engine's executor serves one thread at a
+// time; from Python, sessions driven on two threads take turns at the lock instead of racing.
+class LockedDeterministicExecutor final : public Executor {
+ public:
+  explicit LockedDeterministicExecutor(const std::optional<std::uint64_t>& seed)
+      : random_(seed.has_value() ? std::make_unique<Random>(*seed) : nullptr),
+        executor_(random_.get()) {}
+
+  [[nodiscard]] Result<std::uint64_t> submit(std::function<void()> task) override {
+    std::lock_guard lock(mutex_);
+    return executor_.submit(std::move(task));
+  }
+  // A task may submit and run further tasks (recursively, on this thread).
+  void run_queued() override {
+    std::lock_guard lock(mutex_);
+    executor_.run_queued();
+  }
+  std::size_t tasks_run() const {
+    std::lock_guard lock(mutex_);
+    return executor_.tasks_run();
+  }
+
+ private:
+  mutable std::recursive_mutex mutex_;
+  std::unique_ptr<Random> random_;  // before executor_, which borrows it
+  DeterministicExecutor executor_;
+};
+
 // Everything a Coordinator borrows, and the coordinator itself, destroyed first.
 class CoordinatorCore {
  public:
@@ -84,6 +118,7 @@ class CoordinatorCore {
   // writers and adapters it calls, then the providers and volumes they borrow.
   std::shared_ptr<Clock> clock;
   std::unique_ptr<Random> random;
+  std::shared_ptr<LockedDeterministicExecutor> executor;  // null: the coordinator's own pool
   EventList events;
   std::vector<std::shared_ptr<Volume>> volumes;  // holdable volumes, and the providers
   std::map<ProviderKind, ServingAdapter> adapters;
@@ -302,11 +337,13 @@ void bind_coordinator(py::module_& m) {
   py::class_<CoordinatorHandle, std::shared_ptr<CoordinatorHandle>>(
       m, "Coordinator",
       R"(Runs the snapshot protocol between requestors, writers and providers, with deadlines
-measured on its clock (a SimClock for simulated time; None: real time).)")
+measured on its clock (a SimClock for simulated time; None: real time). Writer events and
+provider calls run on `executor` (a DeterministicExecutor) or, if None, on a pool of `threads`
+to `threads_max` threads of the coordinator's own.)")
       .def(
           py::init([](const py::object& clock, Nanoseconds commit_window,
                       Nanoseconds event_duration_max, std::size_t threads, std::size_t threads_max,
-                      const py::object& seed) {
+                      const py::object& seed, const py::object& executor_object) {
             if (threads < 1 || threads > threads_max)
               check(
                   Status(ErrorCode::kInvalidArgument, "threads must be between 1 and threads_max"));
@@ -317,17 +354,27 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
               core->clock = clock.cast<std::shared_ptr<sim::SimClock>>();
             if (!seed.is_none())
               core->random = std::make_unique<Random>(seed.cast<std::uint64_t>());
+            if (!executor_object.is_none()) {
+              if (!py::isinstance<LockedDeterministicExecutor>(executor_object))
+                throw py::type_error(
+                    "executor must be a freezeframe.DeterministicExecutor or "
+                    "None, not " +
+                    std::string(py::str(py::type::of(executor_object))));
+              core->executor = executor_object.cast<std::shared_ptr<LockedDeterministicExecutor>>();
+            }
             CoordinatorOptions options{.events = &core->events,
                                        .commit_window_max = commit_window,
                                        .event_duration_max = event_duration_max,
                                        .random = core->random.get(),
+                                       .executor = core->executor.get(),
                                        .threads = {.threads = threads, .threads_max = threads_max}};
             core->coordinator = std::make_unique<Coordinator>(*core->clock, options);
             return std::make_shared<CoordinatorHandle>(std::move(core));
           }),
           py::arg("clock") = py::none(), py::arg("commit_window") = std::chrono::seconds(10),
           py::arg("event_duration_max") = std::chrono::seconds(180), py::arg("threads") = 2,
-          py::arg("threads_max") = 32, py::arg("seed") = py::none())
+          py::arg("threads_max") = 32, py::arg("seed") = py::none(),
+          py::arg("executor") = py::none())
       .def(
           "register_writer",
           [](const CoordinatorHandle& h, const py::object& writer) {
@@ -431,10 +478,26 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
       .def("__exit__", [](CoordinatorHandle& h, const py::args&) { h.close(); });
 }
 
+void bind_executor(py::module_& m) {
+  py::class_<LockedDeterministicExecutor, std::shared_ptr<LockedDeterministicExecutor>>(
+      m, "DeterministicExecutor",
+      R"(Runs a coordinator's writer events and provider calls on the thread that drives the
+session, with no thread of its own: in submission order, or with `seed` in an order the seed
+draws among calls queued together (a coordinator waits for each call before the next, so its
+sessions keep the protocol's order either way). With a SimClock, a session replays the same events at the same simulated times on
+every run, and a writer that overruns a deadline (by advancing the clock) fails the set the
+same way each time. A writer that blocks (instead of advancing the clock) blocks the session.
+Sessions on several threads sharing one executor take turns.)")
+      .def(py::init<std::optional<std::uint64_t>>(), py::arg("seed") = py::none())
+      .def_property_readonly("tasks_run", &LockedDeterministicExecutor::tasks_run,
+                             "Writer events and provider calls run so far.");
+}
+
 }  // namespace
 
 void bind_protocol(py::module_& m) {
   bind_writers(m);
+  bind_executor(m);
   bind_session(m);
   bind_coordinator(m);
 }
