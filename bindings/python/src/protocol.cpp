@@ -5,12 +5,14 @@
 #include <pybind11/chrono.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,7 +125,8 @@ class CoordinatorCore {
   std::vector<std::shared_ptr<Volume>> volumes;  // holdable volumes, and the providers
   std::map<ProviderKind, ServingAdapter> adapters;
   // Every writer ever registered, kept for the coordinator's life: a session that identified
-  // a writer may still call it (backup_shutdown) after it was unregistered.
+  // a writer may still call it (backup_shutdown) after it was unregistered. Touched with the
+  // GIL held.
   std::vector<py::object> writers;
   std::unique_ptr<Coordinator> coordinator;
 
@@ -136,7 +139,14 @@ class CoordinatorCore {
 class SessionCore {
  public:
   std::shared_ptr<CoordinatorCore> coordinator;
+  // Null once ended at interpreter exit (end_sessions_at_exit).
   std::unique_ptr<BackupSession> session;
+  // Held shared by every call on the session, exclusively while it is ended at exit.
+  std::shared_mutex calls;
+  // The snapshot volumes opened from the session, and their handles: the session may end
+  // early (at exit) only once every such volume is gone. Touched with the GIL held.
+  std::vector<std::weak_ptr<VolumeHandle>> snapshot_handles;
+  std::vector<std::weak_ptr<Volume>> snapshot_volumes;
 
   ~SessionCore() {
     // Ending a session sends writers backup_shutdown (and abort): they need the GIL.
@@ -144,16 +154,84 @@ class SessionCore {
   }
 };
 
+// Every session core created, for end_sessions_at_exit; touched with the GIL held. Never
+// destroyed: sessions may end up to the interpreter's last moments.
+std::vector<std::weak_ptr<SessionCore>>& live_sessions() {
+  static auto* sessions = new std::vector<std::weak_ptr<SessionCore>>();
+  return *sessions;
+}
+
+std::shared_ptr<SessionCore> new_session_core(std::shared_ptr<CoordinatorCore> coordinator,
+                                              std::unique_ptr<BackupSession> session) {
+  auto core = std::make_shared<SessionCore>();
+  core->coordinator = std::move(coordinator);
+  core->session = std::move(session);
+  std::vector<std::weak_ptr<SessionCore>>& sessions = live_sessions();
+  std::erase_if(sessions, [](const std::weak_ptr<SessionCore>& s) { return s.expired(); });
+  sessions.push_back(core);
+  return core;
+}
+
+// Registered with Python's atexit: a session still open when the interpreter exits is ended
+// while Python still runs, so its writers get backup_shutdown (and an auto-release context's
+// snapshots are deleted), as if it had been closed. Its snapshot volumes are closed first; a
+// session whose snapshot volume something else still holds (a volume built over it), or that
+// another thread is calling, is left to the interpreter's teardown.
+void end_sessions_at_exit() {
+  std::vector<std::shared_ptr<SessionCore>> open;
+  for (const std::weak_ptr<SessionCore>& weak : live_sessions()) {
+    if (std::shared_ptr<SessionCore> core = weak.lock())
+      open.push_back(std::move(core));
+  }
+  for (const std::shared_ptr<SessionCore>& core : open) {
+    for (const std::weak_ptr<VolumeHandle>& weak : core->snapshot_handles) {
+      if (std::shared_ptr<VolumeHandle> handle = weak.lock())
+        handle->close();
+    }
+    const bool volumes_gone = std::ranges::all_of(
+        core->snapshot_volumes, [](const std::weak_ptr<Volume>& v) { return v.expired(); });
+    std::unique_ptr<BackupSession> ended;
+    {
+      std::unique_lock lock(core->calls, std::try_to_lock);
+      if (volumes_gone && lock.owns_lock())
+        ended = std::move(core->session);
+    }
+    // Outside the lock: a writer's backup_shutdown may call the session (and gets BadState).
+    release_without_gil(ended);
+  }
+}
+
+// Python's cycle collector sees through a coordinator or session handle to the writers the
+// coordinator keeps, so that a writer holding its coordinator (or session) is freed with it.
+// Only the handle that alone owns the coordinator's core reports them: the core is C++, and a
+// reference the collector cannot see (another handle, a snapshot volume, a call in flight)
+// must keep the writers reachable.
+int visit_writers(const CoordinatorCore& core, visitproc visit, void* arg) {
+  for (const py::object& writer : core.writers)
+    Py_VISIT(writer.ptr());
+  return 0;
+}
+
 class SessionHandle {
  public:
   explicit SessionHandle(std::shared_ptr<SessionCore> core) : core_(std::move(core)) {}
+  ~SessionHandle() { close(); }
+  SessionHandle(const SessionHandle&) = delete;
+  SessionHandle& operator=(const SessionHandle&) = delete;
   std::shared_ptr<SessionCore> core() const {
     if (!core_)
       throw StatusError(Status(ErrorCode::kBadState, "backup session is closed"));
     return core_;
   }
+  // reset() empties core_ before the core is destroyed, so a collection that runs meanwhile
+  // (writers' Python code in backup_shutdown) sees a closed handle.
   void close() { core_.reset(); }
   bool closed() const noexcept { return core_ == nullptr; }
+  int traverse(visitproc visit, void* arg) const {
+    if (core_ != nullptr && core_.use_count() == 1 && core_->coordinator.use_count() == 1)
+      return visit_writers(*core_->coordinator, visit, arg);
+    return 0;
+  }
 
  private:
   std::shared_ptr<SessionCore> core_;
@@ -162,22 +240,66 @@ class SessionHandle {
 class CoordinatorHandle {
  public:
   explicit CoordinatorHandle(std::shared_ptr<CoordinatorCore> core) : core_(std::move(core)) {}
+  ~CoordinatorHandle() { close(); }
+  CoordinatorHandle(const CoordinatorHandle&) = delete;
+  CoordinatorHandle& operator=(const CoordinatorHandle&) = delete;
   std::shared_ptr<CoordinatorCore> core() const {
     if (!core_)
       throw StatusError(Status(ErrorCode::kBadState, "coordinator is closed"));
     return core_;
   }
-  void close() { core_.reset(); }
+  void close() { core_.reset(); }  // as SessionHandle::close()
+  int traverse(visitproc visit, void* arg) const {
+    if (core_ != nullptr && core_.use_count() == 1)
+      return visit_writers(*core_, visit, arg);
+    return 0;
+  }
 
  private:
   std::shared_ptr<CoordinatorCore> core_;
 };
 
+// The C++ handle of a handle type's instance; null for an instance being built or torn down
+// (no Python error may come out of a traversal).
+template <typename Handle>
+Handle* handle_of(PyObject* self) {
+  auto* instance = reinterpret_cast<py::detail::instance*>(self);
+  py::detail::value_and_holder slot = instance->get_value_and_holder();
+  if (!slot.holder_constructed())
+    return nullptr;
+  return static_cast<Handle*>(slot.value_ptr());
+}
+
+// tp_traverse and tp_clear for a handle type, which becomes a GC type (pybind11's
+// custom_type_setup).
+template <typename Handle>
+py::custom_type_setup collectable() {
+  return py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+    PyTypeObject* type = &heap_type->ht_type;
+    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+    type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) -> int {
+      Py_VISIT(Py_TYPE(self));
+      Handle* handle = handle_of<Handle>(self);
+      return handle != nullptr ? handle->traverse(visit, arg) : 0;
+    };
+    type->tp_clear = [](PyObject* self) -> int {
+      if (Handle* handle = handle_of<Handle>(self))
+        handle->close();
+      return 0;
+    };
+  });
+}
+
 // Runs `call` on the session with the GIL released; raises on error.
 template <typename Call>
 auto on_session(const SessionHandle& handle, Call&& call) {
   std::shared_ptr<SessionCore> core = handle.core();
-  return without_gil([&] { return call(*core->session); });
+  return without_gil([&] {
+    std::shared_lock lock(core->calls);
+    if (core->session == nullptr)
+      throw StatusError(Status(ErrorCode::kBadState, "backup session ended at interpreter exit"));
+    return call(*core->session);
+  });
 }
 
 py::object snapshot_set_object(const SnapshotSet& set) {
@@ -202,7 +324,7 @@ Uuid provider_id_for(CoordinatorCore& core, const py::object& provider) {
 
 void bind_session(py::module_& m) {
   py::class_<SessionHandle, std::shared_ptr<SessionHandle>>(
-      m, "BackupSession",
+      m, "BackupSession", collectable<SessionHandle>(),
       R"(The requestor's side of one snapshot set, in the VSS call order. Every call runs with
 the GIL released; writers are called on the coordinator's threads.)")
       .def(
@@ -311,10 +433,17 @@ the GIL released; writers are called on the coordinator's threads.)")
       .def(
           "open_snapshot",
           [](const SessionHandle& h, const std::string& volume) {
+            auto opened = value_or_raise(
+                on_session(h, [&](BackupSession& s) { return s.open_snapshot(volume); }));
             std::shared_ptr<SessionCore> core = h.core();
-            auto opened =
-                value_or_raise(without_gil([&] { return core->session->open_snapshot(volume); }));
-            return snapshot_volume(std::move(opened), core);
+            std::shared_ptr<VolumeHandle> handle = snapshot_volume(std::move(opened), core);
+            std::erase_if(core->snapshot_handles,
+                          [](const auto& entry) { return entry.expired(); });
+            std::erase_if(core->snapshot_volumes,
+                          [](const auto& entry) { return entry.expired(); });
+            core->snapshot_handles.push_back(handle);
+            core->snapshot_volumes.push_back(handle->volume());
+            return handle;
           },
           py::arg("volume"), "The set's snapshot of `volume`, read-only.")
       .def(
@@ -335,11 +464,12 @@ the GIL released; writers are called on the coordinator's threads.)")
 
 void bind_coordinator(py::module_& m) {
   py::class_<CoordinatorHandle, std::shared_ptr<CoordinatorHandle>>(
-      m, "Coordinator",
+      m, "Coordinator", collectable<CoordinatorHandle>(),
       R"(Runs the snapshot protocol between requestors, writers and providers, with deadlines
 measured on its clock (a SimClock for simulated time; None: real time). Writer events and
 provider calls run on `executor` (a DeterministicExecutor) or, if None, on a pool of `threads`
-to `threads_max` threads of the coordinator's own.)")
+to `threads_max` threads of the coordinator's own. A writer that holds the coordinator (or a
+session) is freed with it once neither is referenced any more.)")
       .def(
           py::init([](const py::object& clock, Nanoseconds commit_window,
                       Nanoseconds event_duration_max, std::size_t threads, std::size_t threads_max,
@@ -423,10 +553,10 @@ to `threads_max` threads of the coordinator's own.)")
           "write through (its writes wait while the commit window holds I/O).")
       .def("create_session",
            [](const CoordinatorHandle& h) {
-             auto core = std::make_shared<SessionCore>();
-             core->coordinator = h.core();
-             core->session = core->coordinator->coordinator->create_session();
-             return std::make_shared<SessionHandle>(std::move(core));
+             std::shared_ptr<CoordinatorCore> coordinator = h.core();
+             std::unique_ptr<BackupSession> session = coordinator->coordinator->create_session();
+             return std::make_shared<SessionHandle>(
+                 new_session_core(std::move(coordinator), std::move(session)));
            })
       .def(
           "take_snapshot_set",
@@ -438,10 +568,8 @@ to `threads_max` threads of the coordinator's own.)")
                                        .provider_id = provider_id_for(*coordinator, provider)};
             auto session = value_or_raise(without_gil(
                 [&] { return coordinator->coordinator->take_snapshot_set(volumes, options); }));
-            auto core = std::make_shared<SessionCore>();
-            core->coordinator = coordinator;
-            core->session = std::move(session);
-            return std::make_shared<SessionHandle>(std::move(core));
+            return std::make_shared<SessionHandle>(
+                new_session_core(std::move(coordinator), std::move(session)));
           },
           py::arg("volumes"), py::arg("context") = "backup",
           py::arg("backup_type") = BackupType::kFull, py::arg("provider") = py::none(),
@@ -500,6 +628,7 @@ void bind_protocol(py::module_& m) {
   bind_executor(m);
   bind_session(m);
   bind_coordinator(m);
+  py::module_::import("atexit").attr("register")(py::cpp_function(&end_sessions_at_exit));
 }
 
 }  // namespace freezeframe::python
