@@ -88,7 +88,7 @@ case "$mode" in
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     mkdir -p "$work/abi" "$work/include"
-    cp "$dir/include/freezeframe.h" "$work/include/"
+    cp "$dir"/include/*.h "$work/include/"
     python3 - "$dir/abi/libfreezeframe.abi" "$work/abi/libfreezeframe.abi" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()

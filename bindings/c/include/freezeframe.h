@@ -1,8 +1,10 @@
 /* freezeframe's C API: a stable C interface to the snapshot engine, in libfreezeframe.so.
  *
- * Self-contained: this header includes only <stddef.h> and <stdint.h>, and compiles as C
- * (C99 or later) and as C++. docs/bindings.md walks through it; examples/c_snapshot.c is a
- * complete program.
+ * Self-contained: this header includes only <stddef.h>, <stdint.h> and its own two parts,
+ * freezeframe_protocol.h (clocks, the snapshot-set protocol, backup sessions) and
+ * freezeframe_backup.h (backup repositories), which it includes at its end; include this one.
+ * It compiles as C (C99 or later) and as C++. docs/bindings.md walks through it;
+ * examples/c_snapshot.c is a complete program.
  *
  * Conventions (the same for every function):
  *
@@ -174,7 +176,12 @@ FF_API const char* ff_volume_name(ff_volume* volume);
 /* ----- simulated volumes (deterministic, for tests)
  *
  * A simulated disk over a base volume: a volatile write cache that a crash tears (a
- * seeded choice of unflushed sectors survives), and fault rules that fail requests. */
+ * seeded choice of unflushed sectors survives), fault rules that fail requests, and
+ * latency measured on a simulated clock. Torn writes are the crash's: a write not yet
+ * flushed survives a crash in whole atomic_write_bytes units or not at all. */
+
+/* A clock (freezeframe_protocol.h: ff_system_clock_create, ff_sim_clock_create). */
+typedef struct ff_clock ff_clock;
 
 typedef struct ff_sim_options {
   uint32_t version;
@@ -185,10 +192,19 @@ typedef struct ff_sim_options {
   double crash_survival_probability;
   /* Tearing granularity: a power of two from 512 to the base's sector size; 0 means 512. */
   uint32_t atomic_write_bytes;
+  /* Version 2. Simulated latency: each request first advances `clock` (a simulated clock,
+   * ff_sim_clock_create, kept alive by the volume) by latency_per_operation_ns plus
+   * latency_per_mib_ns for each MiB it reads or writes, a request that then fails included.
+   * NULL: no latency (the latencies must then be 0). Both latencies >= 0. */
+  ff_clock* clock;
+  int64_t latency_per_operation_ns;
+  int64_t latency_per_mib_ns;
 } ff_sim_options;
 
-#define FF_SIM_OPTIONS_VERSION 1
-/* Sets the version and the defaults: seed 0, survival 0.5, atomic writes 512 bytes. */
+/* Version 1 ended at atomic_write_bytes; the library still reads it. */
+#define FF_SIM_OPTIONS_VERSION 2
+/* Sets the version and the defaults: seed 0, survival 0.5, atomic writes 512 bytes, no
+ * clock, no latency. */
 FF_API void ff_sim_options_init(ff_sim_options* options);
 
 /* A simulated volume over `base` (kept alive by the new handle). `options` may be NULL for
@@ -214,6 +230,65 @@ FF_API int ff_sim_volume_clear_faults(ff_volume* volume);
 FF_API int ff_sim_volume_crash(ff_volume* volume, uint64_t* dropped);
 /* Bytes written or discarded since the last completed flush (what a crash may lose). */
 FF_API int ff_sim_volume_unflushed_bytes(ff_volume* volume, uint64_t* out);
+
+/* Which requests a fault rule fails. */
+typedef enum ff_sim_fault_trigger {
+  FF_FAULT_NTH = 0,        /* the n-th matching request counted from now (1-based) */
+  FF_FAULT_FROM_NTH = 1,   /* every matching request from the n-th on */
+  FF_FAULT_RANGE = 2,      /* matching requests that overlap [offset, offset + length); not
+                              flushes */
+  FF_FAULT_PROBABILITY = 3 /* each matching request with `probability`, drawn from the seed */
+} ff_sim_fault_trigger;
+
+typedef struct ff_sim_fault_rule {
+  uint32_t version;
+  int trigger;         /* ff_sim_fault_trigger */
+  uint32_t operations; /* FF_IO_* bits, not 0 */
+  uint64_t n;          /* FF_FAULT_NTH, FF_FAULT_FROM_NTH: from 1 */
+  uint64_t offset;     /* FF_FAULT_RANGE: bytes; length > 0 */
+  uint64_t length;
+  double probability; /* FF_FAULT_PROBABILITY: in [0, 1] */
+  /* The rule stops firing after this many failures; 0: never stops. */
+  uint64_t failures_max;
+  int error_code; /* what a fired rule fails the request with: FF_IO_ERROR or FF_NO_SPACE */
+} ff_sim_fault_rule;
+
+#define FF_SIM_FAULT_RULE_VERSION 1
+/* Sets the version and the defaults: FF_FAULT_NTH with n 1, every operation, no range,
+ * probability 0, no failure limit, FF_IO_ERROR. */
+FF_API void ff_sim_fault_rule_init(ff_sim_fault_rule* rule);
+
+/* Adds a fault rule (copied). Rules are checked in the order they were added; the first that
+ * fires fails the request, which then never reaches the disk (a failed write changes
+ * nothing, a failed flush makes nothing more durable). Returns the rule's id through
+ * `rule_id` (may be NULL). FF_INVALID_ARGUMENT for a rule out of range, or on a volume that
+ * is not simulated. */
+FF_API int ff_sim_volume_add_fault(ff_volume* volume, const ff_sim_fault_rule* rule,
+                                   uint64_t* rule_id);
+/* Removes one rule. FF_NOT_FOUND when the volume has no rule with that id. */
+FF_API int ff_sim_volume_remove_fault(ff_volume* volume, uint64_t rule_id);
+
+typedef struct ff_sim_stats {
+  /* Requests that reached the simulated disk and succeeded, and their bytes. */
+  uint64_t reads;
+  uint64_t writes;
+  uint64_t flushes;
+  uint64_t discards;
+  uint64_t bytes_read;
+  uint64_t bytes_written;
+  uint64_t bytes_discarded;
+  /* Requests failed by a fault rule. */
+  uint64_t injected_failures;
+  uint64_t crashes;
+  /* Units (atomic_write_bytes) dropped and kept by the last crash. */
+  uint64_t last_crash_units_dropped;
+  uint64_t last_crash_units_kept;
+  /* Simulated time charged by latency, ns. */
+  int64_t latency_charged_ns;
+} ff_sim_stats;
+
+/* The simulated volume's counters since it was created. */
+FF_API int ff_sim_volume_stats(ff_volume* volume, ff_sim_stats* out);
 
 /* ----- snapshot providers
  *
@@ -437,214 +512,14 @@ FF_API int ff_provider_changed_extents(ff_provider* provider, const char* since,
 /* Releases a list (NULL is accepted). */
 FF_API void ff_changed_extents_free(ff_changed_extents* extents);
 
-/* ----- clocks
- *
- * The protocol's deadlines are measured on a clock: the system's, or a simulated one that
- * moves only when told (ff_sim_clock_advance), for deterministic tests of deadlines. */
-
-typedef struct ff_clock ff_clock;
-
-FF_API int ff_system_clock_create(ff_clock** out);
-/* A simulated clock reading 0 ns (monotonic) and `wall_epoch_ns` (wall time). */
-FF_API int ff_sim_clock_create(int64_t wall_epoch_ns, ff_clock** out);
-/* Moves a simulated clock forward by `ns` (>= 0), firing the timers it passes.
- * FF_INVALID_ARGUMENT on the system clock. Safe to call from a writer's callback. */
-FF_API int ff_sim_clock_advance(ff_clock* clock, int64_t ns);
-/* The clock's monotonic reading in ns (since an arbitrary origin); 0 for NULL. */
-FF_API int64_t ff_clock_now_ns(ff_clock* clock);
-/* Releases the handle (NULL is accepted); a coordinator keeps its clock alive. */
-FF_API void ff_clock_destroy(ff_clock* clock);
-
-/* ----- the snapshot-set protocol (docs/protocol.md)
- *
- * A coordinator (the model of the VSS service) knows the writers (applications that flush
- * and hold their writes while a set is taken), the volumes and their providers. A snapshot
- * set takes a snapshot of several volumes at one instant: writers prepare and freeze, the
- * volumes' I/O is held, every provider commits, then everything is released and thawed. A
- * writer that fails or overruns its deadline fails the set cleanly: every writer is
- * aborted (thawed) and no snapshot is left behind. */
-
-typedef struct ff_coordinator ff_coordinator;
-typedef struct ff_backup_session ff_backup_session;
-
-/* Why a writer failed an event (VSS_E_WRITERERROR_*); FF_WRITER_OK is success. */
-typedef enum ff_writer_failure {
-  FF_WRITER_OK = 0,
-  FF_WRITER_RETRYABLE = 1,
-  FF_WRITER_NON_RETRYABLE = 2,
-  FF_WRITER_TIMEOUT = 3,
-  FF_WRITER_INCONSISTENT_SNAPSHOT = 4,
-  FF_WRITER_OUT_OF_RESOURCES = 5,
-  FF_WRITER_RECOVERY_FAILED = 6,
-  FF_WRITER_NOT_RESPONDING = 7
-} ff_writer_failure;
-
-/* A writer event: returns FF_WRITER_OK, or an ff_writer_failure and may write why into
- * `message` (`message_bytes` bytes, NUL-terminated; it starts empty). `set_id` is the
- * snapshot set's id. Called on the coordinator's thread; with a simulated clock, on the
- * thread that takes the set. */
-typedef int (*ff_writer_event)(void* user_data, const char* set_id, char* message,
-                               size_t message_bytes);
-
-/* A writer given as a table of functions. Any event may be NULL (it then succeeds). */
-typedef struct ff_writer_ops {
-  uint32_t version;
-  /* The writer's name (copied). */
-  const char* name;
-  /* The volumes the writer's data lives on (copied); a set that includes any of them
-   * includes the writer. */
-  const char* const* volumes;
-  size_t volume_count;
-  /* The freeze-to-thaw window; 0: 60 s. */
-  int64_t freeze_timeout_ns;
-  ff_writer_event prepare_snapshot;
-  ff_writer_event freeze;
-  ff_writer_event thaw;
-  ff_writer_event post_snapshot;
-  ff_writer_event backup_complete;
-  /* Undo prepare or freeze: resume normal work. May be called more than once. */
-  void (*abort)(void* user_data, const char* set_id);
-  void* user_data;
-} ff_writer_ops;
-
-#define FF_WRITER_OPS_VERSION 1
-/* Sets the version and clears every other field. */
-FF_API void ff_writer_ops_init(ff_writer_ops* ops);
-
-/* The protocol's event log: each event as one JSON line (docs/protocol.md, "Event log"),
- * without the newline, valid during the call. */
-typedef void (*ff_protocol_log_callback)(const char* json_line, void* user_data);
-
-typedef struct ff_coordinator_options {
-  uint32_t version;
-  /* I/O hold to release (VSS: 10 s). */
-  int64_t commit_window_max_ns;
-  /* Any writer event but freeze and thaw, and any provider call outside the commit window. */
-  int64_t event_duration_max_ns;
-  /* May be NULL. */
-  ff_protocol_log_callback on_log;
-  void* log_user_data;
-} ff_coordinator_options;
-
-#define FF_COORDINATOR_OPTIONS_VERSION 1
-/* Sets the version and the defaults: 10 s commit window, 180 s per event, no log. */
-FF_API void ff_coordinator_options_init(ff_coordinator_options* options);
-
-/* A coordinator measuring deadlines on `clock` (kept alive). With a simulated clock, writer
- * events and provider calls run on the calling thread, in order, so a run is deterministic;
- * with the system clock they run on a thread pool. `options` may be NULL. */
-FF_API int ff_coordinator_create(ff_clock* clock, const ff_coordinator_options* options,
-                                 ff_coordinator** out);
-/* Releases the handle (NULL is accepted). The coordinator goes when no session of it
- * remains. */
-FF_API void ff_coordinator_destroy(ff_coordinator* coordinator);
-/* Makes the provider's live volume a volume of snapshot sets under `name`, and returns the
- * handle applications write through: its writes wait while a set holds the volume's I/O.
- * FF_ALREADY_EXISTS for a name in use. */
-FF_API int ff_coordinator_add_volume(ff_coordinator* coordinator, ff_provider* provider,
-                                     const char* name, ff_volume** out);
-/* Registers a writer (the table is copied; user_data must stay valid until the coordinator
- * goes). FF_ALREADY_EXISTS for a name in use. */
-FF_API int ff_coordinator_register_writer(ff_coordinator* coordinator, const ff_writer_ops* ops);
-
-/* Takes a snapshot set of `volumes` (names given to ff_coordinator_add_volume): gathers the
- * writers, prepares, freezes, holds I/O, commits, releases and thaws. On success *out is a
- * session holding the snapshots; finish it with ff_session_backup_complete() and destroy it.
- * On failure nothing is left behind and the message says which participant failed, where
- * and why: FF_ABORTED when a writer failed an event, FF_TIMEOUT when one overran its
- * deadline. */
-FF_API int ff_coordinator_take_snapshot_set(ff_coordinator* coordinator, const char* const* volumes,
-                                            size_t volume_count, ff_backup_session** out);
-/* The set's id (FF_UUID_STRING_BYTES bytes). */
-FF_API int ff_session_set_id(ff_backup_session* session, char* out, size_t out_bytes);
-/* The snapshot the set took of `volume`. */
-FF_API int ff_session_snapshot_info(ff_backup_session* session, const char* volume,
-                                    ff_snapshot_info* out);
-/* Opens the set's snapshot of `volume` as a read-only volume. */
-FF_API int ff_session_open_snapshot(ff_backup_session* session, const char* volume,
-                                    ff_volume** out);
-/* Tells the writers the backup ended (`succeeded` non-zero: it did). */
-FF_API int ff_session_backup_complete(ff_backup_session* session, int succeeded);
-/* Ends the session and releases the handle (NULL is accepted): the writers receive backup
- * shutdown, and the snapshots of a set whose backup never completed are released. */
-FF_API void ff_backup_session_destroy(ff_backup_session* session);
-
-/* ----- backups (docs/formats/repository.md)
- *
- * A repository in a directory holds volume backups as deduplicated, compressed chunks.
- * A backup reads a volume (typically a snapshot), whole or only the extents that changed since
- * a parent backup, and commits it atomically; restore writes it back; verify reads every
- * chunk and checks its hash. */
-
-typedef struct ff_repository ff_repository;
-
-/* A backup's id: 32 hex digits and the NUL. */
-#define FF_BACKUP_ID_BYTES 33
-#define FF_VOLUME_NAME_BYTES 256
-
-typedef struct ff_backup_info {
-  char id[FF_BACKUP_ID_BYTES];
-  /* The parent of an incremental backup; "" for a full one. */
-  char parent_id[FF_BACKUP_ID_BYTES];
-  char volume_name[FF_VOLUME_NAME_BYTES];
-  char snapshot_id[FF_UUID_STRING_BYTES];
-  /* The change id given at backup; "" when none. */
-  char change_id[FF_CHANGE_ID_BYTES];
-  int64_t time_ns;
-  uint64_t volume_bytes;
-  uint32_t chunk_bytes;
-  /* Chunks holding data, and chunks that are all zero. */
-  uint64_t data_chunks;
-  uint64_t zero_chunks;
-} ff_backup_info;
-
-/* Creates a repository in `dir` (which must not exist, or be empty) with chunks of
- * `chunk_bytes` (a power of two from 4 KiB to 4 MiB; 0: 16 KiB), and opens it exclusively.
- * FF_ALREADY_EXISTS when `dir` holds anything. */
-FF_API int ff_repository_init(const char* dir, uint32_t chunk_bytes, ff_repository** out);
-/* Opens the repository in `dir`: shared (backup, restore, verify, list) unless `exclusive`
- * is non-zero. FF_NOT_FOUND when there is none, FF_BUSY when another process holds a
- * conflicting lock, FF_CORRUPT for a damaged configuration. */
-FF_API int ff_repository_open(const char* dir, int exclusive, ff_repository** out);
-/* Releases the repository and its lock (NULL is accepted). */
-FF_API void ff_repository_destroy(ff_repository* repository);
-
-/* Backs `source` up as `volume_name`. With `parent_id` (a backup of a volume of the same size)
- * and `changed` (from ff_provider_changed_extents, not a reset), only the changed extents are
- * read and the rest is taken from the parent; with `parent_id` alone everything is read and
- * deduplicated against it; both NULL: a full backup. `snapshot_id` and `change_id` may be
- * NULL; they are recorded for the caller. `out` (may be NULL) receives the new backup. On
- * error nothing is committed. */
-FF_API int ff_backup_volume(ff_repository* repository, ff_volume* source, const char* volume_name,
-                            const char* snapshot_id, const char* change_id, const char* parent_id,
-                            const ff_changed_extents* changed, ff_backup_info* out);
-/* Lists the volume backups, oldest first, as ff_provider_snapshots lists snapshots. */
-FF_API int ff_repository_backups(ff_repository* repository, ff_backup_info* out, size_t capacity,
-                                 size_t* count);
-/* Writes backup `backup_id` (or a unique prefix of at least 4 digits) to `target`, which must
- * be at least as large, and flushes it. Every chunk is verified before it is written;
- * FF_CORRUPT at the first damaged one (the target is then partly restored). */
-FF_API int ff_restore(ff_repository* repository, const char* backup_id, ff_volume* target);
-
-typedef struct ff_verify_report {
-  /* Non-zero when every chunk and pack read back intact. */
-  int ok;
-  uint64_t chunks_checked;
-  uint64_t bytes_checked;
-  uint64_t bad_chunks;
-  uint64_t bad_packs;
-  /* The first problem found; "" when ok. */
-  char first_problem[512];
-} ff_verify_report;
-
-/* Reads back every chunk of backup `backup_id` and checks it. Damage is a report (FF_OK with
- * `ok` 0), not an error; an error means the check could not run (no such backup). */
-FF_API int ff_verify(ff_repository* repository, const char* backup_id, ff_verify_report* out);
-
 /* NOLINTEND(modernize-use-using) */
 
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of the API, in two parts. */
+#include "freezeframe_backup.h"   /* IWYU pragma: export */
+#include "freezeframe_protocol.h" /* IWYU pragma: export */
 
 #endif /* FREEZEFRAME_H */

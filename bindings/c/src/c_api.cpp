@@ -1,5 +1,8 @@
 // The C API (bindings/c/include/freezeframe.h): version, errors, volumes and simulated
 // volumes. Providers and snapshots are in c_api_provider.cpp.
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -100,6 +103,37 @@ Status copy_text(const std::string& text, char* out, std::size_t out_bytes, cons
                             " bytes, the buffer has " + std::to_string(out_bytes));
   std::memcpy(out, text.c_str(), text.size() + 1);
   return Status();
+}
+
+void copy_text_cut(const std::string& text, char* out, std::size_t out_bytes) noexcept {
+  if (out == nullptr || out_bytes == 0)
+    return;
+  const std::size_t length = std::min(text.size(), out_bytes - 1);
+  std::memcpy(out, text.data(), length);
+  out[length] = '\0';
+}
+
+ff_changed_extents* new_changed_extents(const ChangedExtents& changed) {
+  // One block the caller frees with ff_changed_extents_free(): the header, the extents, then
+  // the reason's text.
+  const std::size_t header = sizeof(ff_changed_extents);
+  const std::size_t extents = changed.extents.size() * sizeof(ff_extent);
+  const std::size_t reason = changed.reset_reason.size() + 1;
+  auto* block = static_cast<unsigned char*>(std::malloc(header + extents + reason));
+  if (block == nullptr)
+    return nullptr;
+  auto* list = reinterpret_cast<ff_changed_extents*>(block);
+  auto* array = reinterpret_cast<ff_extent*>(block + header);
+  char* text = reinterpret_cast<char*>(block + header + extents);
+  for (std::size_t i = 0; i < changed.extents.size(); ++i)
+    array[i] = ff_extent{changed.extents[i].offset, changed.extents[i].length};
+  std::memcpy(text, changed.reset_reason.c_str(), reason);
+  list->reset = changed.reset ? 1 : 0;
+  list->reset_reason = text;
+  list->count = changed.extents.size();
+  list->extents = array;
+  list->chunk_bytes = changed.chunk_bytes;
+  return list;
 }
 
 ff_volume* new_volume_handle(std::shared_ptr<Volume> volume) {
@@ -275,23 +309,45 @@ int ff_sim_volume_create(ff_volume* base, const ff_sim_options* options, ff_volu
     FF_TRY(require(out != nullptr, "ff_sim_volume_create: out is NULL"));
     *out = nullptr;
     FF_TRY(open_volume(base, "ff_sim_volume_create: the base volume").status());
-    ff_sim_options defaults;
-    ff_sim_options_init(&defaults);
-    const ff_sim_options& o = options != nullptr ? *options : defaults;
-    FF_TRY(require(o.version == FF_SIM_OPTIONS_VERSION,
-                   "ff_sim_volume_create: options version " + std::to_string(o.version) +
-                       " is not one this library knows (" + std::to_string(FF_SIM_OPTIONS_VERSION) +
-                       "); use ff_sim_options_init"));
+    // A version-1 struct ends at atomic_write_bytes: read only that much of it.
+    FF_TRY(require(
+        options == nullptr || options->version == 1 || options->version == FF_SIM_OPTIONS_VERSION,
+        "ff_sim_volume_create: options version " +
+            std::to_string(options != nullptr ? options->version : 0) +
+            " is not one this library knows (1 to " + std::to_string(FF_SIM_OPTIONS_VERSION) +
+            "); use ff_sim_options_init"));
+    ff_sim_options o;
+    ff_sim_options_init(&o);
+    if (options != nullptr) {
+      std::memcpy(&o, options, options->version == 1 ? offsetof(ff_sim_options, clock) : sizeof o);
+      o.version = FF_SIM_OPTIONS_VERSION;
+    }
+    FF_TRY(require(o.latency_per_operation_ns >= 0 && o.latency_per_mib_ns >= 0,
+                   "ff_sim_volume_create: a latency is negative"));
+    FF_TRY(require(
+        o.clock != nullptr || (o.latency_per_operation_ns == 0 && o.latency_per_mib_ns == 0),
+        "ff_sim_volume_create: a latency needs a simulated clock (options.clock)"));
+    FF_TRY(require(o.clock == nullptr || o.clock->sim != nullptr,
+                   "ff_sim_volume_create: latency is measured on a simulated clock "
+                   "(ff_sim_clock_create), not the system clock"));
     ff::sim::SimVolumeOptions sim_options;
     sim_options.seed = o.seed;
     sim_options.crash_survival_probability = o.crash_survival_probability;
     sim_options.atomic_write_bytes = o.atomic_write_bytes;
-    // The simulated volume keeps its base alive: both live in one block.
+    if (o.clock != nullptr) {
+      sim_options.clock = o.clock->sim;
+      sim_options.latency_per_operation = ff::Nanoseconds(o.latency_per_operation_ns);
+      sim_options.latency_per_mib = ff::Nanoseconds(o.latency_per_mib_ns);
+    }
+    // The simulated volume keeps its base and its clock alive: all live in one block.
     struct Holder {
+      std::shared_ptr<ff::Clock> clock;
       std::shared_ptr<ff::Volume> base;
       std::unique_ptr<ff::sim::SimVolume> sim;
     };
     auto holder = std::make_shared<Holder>();
+    if (o.clock != nullptr)
+      holder->clock = o.clock->clock;
     holder->base = base->volume;
     FF_ASSIGN_OR_RETURN(holder->sim, ff::sim::SimVolume::create(*holder->base, sim_options));
     ff::sim::SimVolume* sim = holder->sim.get();
@@ -365,6 +421,104 @@ int ff_sim_volume_unflushed_bytes(ff_volume* volume, uint64_t* out) {
                         open_sim(volume, "ff_sim_volume_unflushed_bytes"));
     FF_TRY(require(out != nullptr, "ff_sim_volume_unflushed_bytes: out is NULL"));
     *out = sim->unflushed_bytes();
+    return ff::Status();
+  });
+}
+
+void ff_sim_fault_rule_init(ff_sim_fault_rule* rule) {
+  if (rule == nullptr)
+    return;
+  *rule = ff_sim_fault_rule{};
+  rule->version = FF_SIM_FAULT_RULE_VERSION;
+  rule->trigger = FF_FAULT_NTH;
+  rule->operations = FF_IO_READ | FF_IO_WRITE | FF_IO_FLUSH | FF_IO_DISCARD;
+  rule->n = 1;
+  rule->error_code = FF_IO_ERROR;
+}
+
+int ff_sim_volume_add_fault(ff_volume* volume, const ff_sim_fault_rule* rule, uint64_t* rule_id) {
+  return guarded([&]() -> ff::Status {
+    FF_ASSIGN_OR_RETURN(ff::sim::SimVolume * sim, open_sim(volume, "ff_sim_volume_add_fault"));
+    FF_TRY(require(rule != nullptr, "ff_sim_volume_add_fault: the rule is NULL"));
+    FF_TRY(require(rule->version == FF_SIM_FAULT_RULE_VERSION,
+                   "ff_sim_volume_add_fault: rule version " + std::to_string(rule->version) +
+                       " is not one this library knows; use ff_sim_fault_rule_init"));
+    FF_TRY(require(rule->operations != 0 && (rule->operations & ~0x0fu) == 0,
+                   "ff_sim_volume_add_fault: operations must be FF_IO_* bits, not " +
+                       std::to_string(rule->operations)));
+    FF_TRY(require(rule->error_code == FF_IO_ERROR || rule->error_code == FF_NO_SPACE,
+                   "ff_sim_volume_add_fault: the error must be FF_IO_ERROR or FF_NO_SPACE, not " +
+                       std::to_string(rule->error_code)));
+    ff::sim::FaultRule engine;
+    switch (rule->trigger) {
+      case FF_FAULT_NTH:
+      case FF_FAULT_FROM_NTH:
+        FF_TRY(require(rule->n >= 1, "ff_sim_volume_add_fault: n counts from 1"));
+        engine.trigger = rule->trigger == FF_FAULT_NTH ? ff::sim::FaultRule::Trigger::kNth
+                                                       : ff::sim::FaultRule::Trigger::kFromNth;
+        break;
+      case FF_FAULT_RANGE:
+        FF_TRY(require(rule->length > 0 && rule->offset + rule->length > rule->offset,
+                       "ff_sim_volume_add_fault: the range at offset " +
+                           std::to_string(rule->offset) + " length " +
+                           std::to_string(rule->length) + " is empty or wraps"));
+        engine.trigger = ff::sim::FaultRule::Trigger::kRange;
+        break;
+      case FF_FAULT_PROBABILITY:
+        FF_TRY(require(rule->probability >= 0.0 && rule->probability <= 1.0,
+                       "ff_sim_volume_add_fault: the probability " +
+                           std::to_string(rule->probability) + " is not in [0, 1]"));
+        engine.trigger = ff::sim::FaultRule::Trigger::kProbability;
+        break;
+      default:
+        return ff::invalid_argument("ff_sim_volume_add_fault: trigger " +
+                                    std::to_string(rule->trigger) +
+                                    " is not an ff_sim_fault_trigger");
+    }
+    engine.operations = static_cast<ff::sim::IoOperationMask>(rule->operations);
+    engine.n = rule->n;
+    engine.offset = rule->offset;
+    engine.length = rule->length;
+    engine.probability = rule->probability;
+    engine.failures_max = rule->failures_max;
+    engine.code = static_cast<ff::ErrorCode>(rule->error_code);
+    const ff::sim::FaultId id = sim->add_fault(engine);
+    if (rule_id != nullptr)
+      *rule_id = id;
+    return ff::Status();
+  });
+}
+
+int ff_sim_volume_remove_fault(ff_volume* volume, uint64_t rule_id) {
+  return guarded([&]() -> ff::Status {
+    FF_ASSIGN_OR_RETURN(ff::sim::SimVolume * sim, open_sim(volume, "ff_sim_volume_remove_fault"));
+    if (!sim->remove_fault(rule_id))
+      return ff::Status(ff::ErrorCode::kNotFound, "ff_sim_volume_remove_fault: volume '" +
+                                                      volume->name + "' has no fault rule " +
+                                                      std::to_string(rule_id));
+    return ff::Status();
+  });
+}
+
+int ff_sim_volume_stats(ff_volume* volume, ff_sim_stats* out) {
+  return guarded([&]() -> ff::Status {
+    FF_ASSIGN_OR_RETURN(ff::sim::SimVolume * sim, open_sim(volume, "ff_sim_volume_stats"));
+    FF_TRY(require(out != nullptr, "ff_sim_volume_stats: out is NULL"));
+    const ff::sim::SimVolumeStats stats = sim->stats();
+    ff_sim_stats result{};
+    result.reads = stats.reads;
+    result.writes = stats.writes;
+    result.flushes = stats.flushes;
+    result.discards = stats.discards;
+    result.bytes_read = stats.bytes_read;
+    result.bytes_written = stats.bytes_written;
+    result.bytes_discarded = stats.bytes_discarded;
+    result.injected_failures = stats.injected_failures;
+    result.crashes = stats.crashes;
+    result.last_crash_units_dropped = stats.last_crash_units_dropped;
+    result.last_crash_units_kept = stats.last_crash_units_kept;
+    result.latency_charged_ns = sim->latency() != nullptr ? sim->latency()->charged().count() : 0;
+    *out = result;
     return ff::Status();
   });
 }

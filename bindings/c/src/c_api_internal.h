@@ -10,13 +10,16 @@
 #include <utility>
 
 #include "freezeframe.h"
+#include "freezeframe/clock.h"
 #include "freezeframe/snapshot_provider.h"
 #include "freezeframe/status.h"
+#include "freezeframe/uuid.h"
 #include "freezeframe/volume.h"
 
 namespace freezeframe::sim {
+class SimClock;
 class SimVolume;
-}
+}  // namespace freezeframe::sim
 
 // A volume handle: shares ownership of the volume and of whatever the volume needs (its base,
 // its provider), through `volume`'s control block. Null after ff_volume_close().
@@ -26,6 +29,9 @@ struct ff_volume {
   freezeframe::sim::SimVolume* sim = nullptr;
   // The name as ff_volume_name() returns it.
   std::string name;
+  // For a snapshot: the volume it shows, which a backup records as its volume (so that
+  // prune's keep-last counts the backups of one volume, not one per snapshot). Nil otherwise.
+  freezeframe::Uuid origin_id{};
 };
 
 namespace freezeframe::c_api {
@@ -42,6 +48,12 @@ struct ProviderHolder {
 
 struct ff_provider {
   std::shared_ptr<freezeframe::c_api::ProviderHolder> holder;
+};
+
+struct ff_clock {
+  std::shared_ptr<freezeframe::Clock> clock;
+  // Set for a simulated clock.
+  freezeframe::sim::SimClock* sim = nullptr;
 };
 
 namespace freezeframe::c_api {
@@ -80,5 +92,10 @@ Status copy_text(const std::string& text, char* out, std::size_t out_bytes, cons
 Status fill_snapshot_info(const SnapshotInfo& info, ff_snapshot_info& out);
 // A new handle owning `volume`.
 ff_volume* new_volume_handle(std::shared_ptr<Volume> volume);
+// A list in one malloc'ed block that ff_changed_extents_free() releases; nullptr when out of
+// memory.
+ff_changed_extents* new_changed_extents(const ChangedExtents& changed);
+// Copies `text` into `out` of `out_bytes`, cut to fit, always NUL-terminated.
+void copy_text_cut(const std::string& text, char* out, std::size_t out_bytes) noexcept;
 
 }  // namespace freezeframe::c_api

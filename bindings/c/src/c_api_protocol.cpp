@@ -1,18 +1,14 @@
 // The C API (bindings/c/include/freezeframe.h): clocks, the coordinator, writers given as
 // function tables, and backup sessions.
+#include "c_api_protocol.h"
+
 #include <array>
 #include <chrono>
-#include <map>
-#include <mutex>
+#include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
-#include "c_api_internal.h"
-#include "freezeframe/coordinator.h"
-#include "freezeframe/executor.h"
-#include "freezeframe/holdable_volume.h"
-#include "freezeframe/protocol_log.h"
-#include "freezeframe/protocol_provider.h"
 #include "freezeframe/sim/scripted_writer.h"
 #include "freezeframe/sim/sim_clock.h"
 
@@ -30,134 +26,98 @@ static_assert(FF_WRITER_OUT_OF_RESOURCES == static_cast<int>(ff::WriterFailure::
 static_assert(FF_WRITER_RECOVERY_FAILED == static_cast<int>(ff::WriterFailure::kRecoveryFailed));
 static_assert(FF_WRITER_NOT_RESPONDING == static_cast<int>(ff::WriterFailure::kNotResponding));
 
-struct ff_clock {
-  std::shared_ptr<ff::Clock> clock;
-  // Set for a simulated clock.
-  ff::sim::SimClock* sim = nullptr;
-};
+namespace freezeframe::c_api {
 
-namespace {
+TableWriter::TableWriter(const ff_writer_ops& ops, std::vector<std::string> volumes)
+    : name_(ops.name), volumes_(std::move(volumes)) {
+  std::memcpy(&ops_, &ops,
+              ops.version == 1 ? offsetof(ff_writer_ops, prepare_backup) : sizeof ops_);
+}
 
-// A writer whose events are the C table's functions.
-class TableWriter final : public ff::Writer {
- public:
-  TableWriter(const ff_writer_ops& ops, std::vector<std::string> volumes)
-      : ops_(ops), name_(ops.name), volumes_(std::move(volumes)) {}
+Result<WriterMetadata> TableWriter::identify() {
+  return sim::scripted_writer_metadata(name_, ApplicationLevel::kFrontEnd, volumes_);
+}
 
-  const std::string& name() const { return name_; }
+WriterResult TableWriter::prepare_backup(const WriterSessionInfo& session) {
+  if (ops_.prepare_backup == nullptr)
+    return WriterResult::success();
+  const std::string set_id = session.snapshot_set_id.to_string();
+  std::vector<const char*> volumes;
+  volumes.reserve(session.volumes.size());
+  for (const std::string& volume : session.volumes)
+    volumes.push_back(volume.c_str());
+  ff_writer_session_info info{};
+  info.set_id = set_id.c_str();
+  info.context = static_cast<int>(session.context);
+  info.backup_type = static_cast<int>(session.backup_type);
+  info.volumes = volumes.data();
+  info.volume_count = volumes.size();
+  std::array<char, FF_MESSAGE_BYTES> message{};
+  const int failure = ops_.prepare_backup(ops_.user_data, &info, message.data(), message.size());
+  message.back() = '\0';
+  return result(failure, message.data());
+}
 
-  ff::Result<ff::WriterMetadata> identify() override {
-    return ff::sim::scripted_writer_metadata(name_, ff::ApplicationLevel::kFrontEnd, volumes_);
-  }
-  ff::WriterResult prepare_snapshot(const ff::WriterSessionInfo& session) override {
-    return call(ops_.prepare_snapshot, session);
-  }
-  ff::WriterResult freeze(const ff::WriterSessionInfo& session) override {
-    return call(ops_.freeze, session);
-  }
-  ff::WriterResult thaw(const ff::WriterSessionInfo& session) override {
-    return call(ops_.thaw, session);
-  }
-  ff::WriterResult post_snapshot(const ff::WriterSessionInfo& session) override {
-    return call(ops_.post_snapshot, session);
-  }
-  ff::WriterResult backup_complete(const ff::WriterSessionInfo& session) override {
-    return call(ops_.backup_complete, session);
-  }
-  void abort(const ff::WriterSessionInfo& session) override {
-    if (ops_.abort != nullptr)
-      ops_.abort(ops_.user_data, session.snapshot_set_id.to_string().c_str());
-  }
-  ff::Nanoseconds freeze_timeout() const override {
-    return ops_.freeze_timeout_ns > 0 ? ff::Nanoseconds(ops_.freeze_timeout_ns)
-                                      : ff::Writer::freeze_timeout();
-  }
+void TableWriter::abort(const WriterSessionInfo& session) {
+  if (ops_.abort != nullptr)
+    ops_.abort(ops_.user_data, session.snapshot_set_id.to_string().c_str());
+}
 
- private:
-  ff::WriterResult call(ff_writer_event event, const ff::WriterSessionInfo& session) {
-    if (event == nullptr)
-      return ff::WriterResult::success();
-    std::array<char, 512> message{};
-    const int failure = event(ops_.user_data, session.snapshot_set_id.to_string().c_str(),
-                              message.data(), message.size());
-    message.back() = '\0';
-    if (failure == FF_WRITER_OK)
-      return ff::WriterResult::success();
-    if (failure < FF_WRITER_RETRYABLE || failure > FF_WRITER_NOT_RESPONDING)
-      return ff::WriterResult::fail(
-          ff::WriterFailure::kNonRetryable,
-          "writer '" + name_ + "' returned " + std::to_string(failure) +
-              ", which is not an ff_writer_failure" +
-              (message[0] != '\0' ? std::string(": ") + message.data() : std::string()));
-    return ff::WriterResult::fail(
-        static_cast<ff::WriterFailure>(failure),
-        message[0] != '\0' ? std::string(message.data()) : "writer '" + name_ + "' failed");
-  }
+Nanoseconds TableWriter::freeze_timeout() const {
+  return ops_.freeze_timeout_ns > 0 ? Nanoseconds(ops_.freeze_timeout_ns)
+                                    : Writer::freeze_timeout();
+}
 
-  ff_writer_ops ops_;
-  std::string name_;
-  std::vector<std::string> volumes_;
-};
+WriterResult TableWriter::call(ff_writer_event event, const WriterSessionInfo& session) {
+  if (event == nullptr)
+    return WriterResult::success();
+  std::array<char, FF_MESSAGE_BYTES> message{};
+  const int failure = event(ops_.user_data, session.snapshot_set_id.to_string().c_str(),
+                            message.data(), message.size());
+  message.back() = '\0';
+  return result(failure, message.data());
+}
 
-class CallbackSink final : public ff::EventSink {
- public:
-  CallbackSink(ff_protocol_log_callback callback, void* user_data)
-      : callback_(callback), user_data_(user_data) {}
-  void record(const ff::ProtocolEvent& event) override {
-    const std::string line = ff::protocol_event_to_json(event);
-    std::lock_guard lock(mutex_);
-    callback_(line.c_str(), user_data_);
-  }
+WriterResult TableWriter::result(int failure, const char* message) const {
+  if (failure == FF_WRITER_OK)
+    return WriterResult::success();
+  if (failure < FF_WRITER_RETRYABLE || failure > FF_WRITER_NOT_RESPONDING)
+    return WriterResult::fail(
+        WriterFailure::kNonRetryable,
+        "writer '" + name_ + "' returned " + std::to_string(failure) +
+            ", which is not an ff_writer_failure" +
+            (message[0] != '\0' ? std::string(": ") + message : std::string()));
+  return WriterResult::fail(
+      static_cast<WriterFailure>(failure),
+      message[0] != '\0' ? std::string(message) : "writer '" + name_ + "' failed");
+}
 
- private:
-  ff_protocol_log_callback callback_;
-  void* user_data_;
-  std::mutex mutex_;
-};
+void CallbackSink::record(const ProtocolEvent& event) {
+  const std::string line = protocol_event_to_json(event);
+  std::lock_guard lock(mutex_);
+  callback_(line.c_str(), user_data_);
+}
 
-// Everything a coordinator borrows, declared before it so that it goes first.
-struct CoordinatorHolder {
-  std::shared_ptr<ff::Clock> clock;
-  std::unique_ptr<ff::Executor> executor;
-  std::unique_ptr<CallbackSink> sink;
-  std::vector<std::shared_ptr<ff::c_api::ProviderHolder>> providers;
-  std::map<int, std::unique_ptr<ff::BlockSnapshotAdapter>> adapters;
-  std::vector<std::unique_ptr<ff::HoldableVolume>> volumes;
-  std::vector<std::unique_ptr<TableWriter>> writers;
-  std::mutex mutex;
-  std::unique_ptr<ff::Coordinator> coordinator;
-};
-
-struct SessionHolder {
-  std::shared_ptr<CoordinatorHolder> coordinator;
-  std::unique_ptr<ff::BackupSession> session;
-};
-
-ff::Result<CoordinatorHolder*> open_coordinator(ff_coordinator* handle);
-
-}  // namespace
-
-struct ff_coordinator {
-  std::shared_ptr<CoordinatorHolder> holder;
-};
-
-struct ff_backup_session {
-  std::shared_ptr<SessionHolder> holder;
-};
-
-namespace {
-
-ff::Result<CoordinatorHolder*> open_coordinator(ff_coordinator* handle) {
+Result<CoordinatorHolder*> open_coordinator(ff_coordinator* handle) {
   if (handle == nullptr || handle->holder == nullptr)
-    return ff::invalid_argument("the coordinator is NULL");
+    return invalid_argument("the coordinator is NULL");
   return handle->holder.get();
 }
 
-ff::Result<SessionHolder*> open_session(ff_backup_session* handle) {
+Result<SessionHolder*> open_session(ff_backup_session* handle) {
   if (handle == nullptr || handle->holder == nullptr)
-    return ff::invalid_argument("the backup session is NULL");
+    return invalid_argument("the backup session is NULL");
   return handle->holder.get();
 }
+
+}  // namespace freezeframe::c_api
+
+namespace {
+
+using ff::c_api::CoordinatorHolder;
+using ff::c_api::open_coordinator;
+using ff::c_api::open_session;
+using ff::c_api::SessionHolder;
 
 ff::Result<ff::SnapshotInfo> session_snapshot(SessionHolder& holder, const char* volume,
                                               const char* call) {
@@ -261,7 +221,7 @@ int ff_coordinator_create(ff_clock* clock, const ff_coordinator_options* options
       engine.executor = holder->executor.get();
     }
     if (o.on_log != nullptr) {
-      holder->sink = std::make_unique<CallbackSink>(o.on_log, o.log_user_data);
+      holder->sink = std::make_unique<ff::c_api::CallbackSink>(o.on_log, o.log_user_data);
       engine.events = holder->sink.get();
     }
     holder->coordinator = std::make_unique<ff::Coordinator>(*holder->clock, engine);
@@ -308,7 +268,7 @@ int ff_coordinator_register_writer(ff_coordinator* coordinator, const ff_writer_
   return guarded([&]() -> ff::Status {
     FF_ASSIGN_OR_RETURN(CoordinatorHolder * c, open_coordinator(coordinator));
     FF_TRY(require(ops != nullptr, "ff_coordinator_register_writer: ops is NULL"));
-    FF_TRY(require(ops->version == FF_WRITER_OPS_VERSION,
+    FF_TRY(require(ops->version == 1 || ops->version == FF_WRITER_OPS_VERSION,
                    "ff_coordinator_register_writer: ops version " + std::to_string(ops->version) +
                        " is not one this library knows; use ff_writer_ops_init"));
     FF_TRY(require(ops->name != nullptr && ops->name[0] != '\0',
@@ -330,7 +290,7 @@ int ff_coordinator_register_writer(ff_coordinator* coordinator, const ff_writer_
                           std::string("ff_coordinator_register_writer: a writer named '") +
                               ops->name + "' is registered already");
     }
-    auto writer = std::make_unique<TableWriter>(*ops, std::move(volumes));
+    auto writer = std::make_unique<ff::c_api::TableWriter>(*ops, std::move(volumes));
     FF_TRY(c->coordinator->register_writer(*writer));
     c->writers.push_back(std::move(writer));
     return ff::Status();
@@ -392,8 +352,11 @@ int ff_session_open_snapshot(ff_backup_session* session, const char* volume, ff_
     auto holder = std::make_shared<Holder>();
     holder->session = session->holder;
     FF_ASSIGN_OR_RETURN(holder->snapshot, s->session->open_snapshot(volume));
+    FF_ASSIGN_OR_RETURN(ff::SnapshotInfo info,
+                        session_snapshot(*s, volume, "ff_session_open_snapshot"));
     ff::Volume* snapshot = holder->snapshot.get();
     *out = ff::c_api::new_volume_handle(std::shared_ptr<ff::Volume>(holder, snapshot));
+    (*out)->origin_id = info.origin_id;
     return ff::Status();
   });
 }

@@ -302,9 +302,11 @@ int ff_provider_open_snapshot(ff_provider* provider, const char* snapshot, ff_vo
     };
     auto holder = std::make_shared<Holder>();
     holder->provider = provider->holder;
+    FF_ASSIGN_OR_RETURN(ff::SnapshotInfo info, p->snapshot_info(id));
     FF_ASSIGN_OR_RETURN(holder->snapshot, p->open_snapshot(id));
     ff::Volume* volume = holder->snapshot.get();
     *out = ff::c_api::new_volume_handle(std::shared_ptr<ff::Volume>(holder, volume));
+    (*out)->origin_id = info.origin_id;
     return ff::Status();
   });
 }
@@ -405,26 +407,9 @@ int ff_provider_changed_extents(ff_provider* provider, const char* since, const 
     FF_TRY(require(since != nullptr, "ff_provider_changed_extents: since is NULL"));
     FF_ASSIGN_OR_RETURN(ff::ChangedExtents changed,
                         p->changed_extents(since, until != nullptr ? until : ""));
-    // One block the caller frees with ff_changed_extents_free(): the header, the extents,
-    // then the reason's text.
-    const std::size_t header = sizeof(ff_changed_extents);
-    const std::size_t extents = changed.extents.size() * sizeof(ff_extent);
-    const std::size_t reason = changed.reset_reason.size() + 1;
-    auto* block = static_cast<unsigned char*>(std::malloc(header + extents + reason));
-    if (block == nullptr)
+    *out = ff::c_api::new_changed_extents(changed);
+    if (*out == nullptr)
       return ff::Status(ff::ErrorCode::kNoSpace, "out of memory");
-    auto* list = reinterpret_cast<ff_changed_extents*>(block);
-    auto* array = reinterpret_cast<ff_extent*>(block + header);
-    char* text = reinterpret_cast<char*>(block + header + extents);
-    for (std::size_t i = 0; i < changed.extents.size(); ++i)
-      array[i] = ff_extent{changed.extents[i].offset, changed.extents[i].length};
-    std::memcpy(text, changed.reset_reason.c_str(), reason);
-    list->reset = changed.reset ? 1 : 0;
-    list->reset_reason = text;
-    list->count = changed.extents.size();
-    list->extents = array;
-    list->chunk_bytes = changed.chunk_bytes;
-    *out = list;
     return ff::Status();
   });
 }

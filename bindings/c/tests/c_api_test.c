@@ -2,10 +2,8 @@
  * (NULL and closed handles, bad sizes, misaligned and out-of-range extents, a full diff
  * area, unknown options versions), and the promise that handles may be destroyed in any
  * order. scripts/check_c_api.sh checks that every exported function is called by a C test here
- * or in c_protocol_test.c.
+ * or in another C test of this folder.
  * Exits 0 when every check passed, 1 otherwise, naming each failed check. */
-#define _POSIX_C_SOURCE 200809L
-
 #include "c_test.h"
 
 static void test_version_and_errors(void) {

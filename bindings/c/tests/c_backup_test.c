@@ -3,13 +3,11 @@
  * volumes and verified; a damaged pack found by verify and refused by restore; and the error
  * paths of repositories, backups and restores. Exits 0 when every check passed, 1 otherwise,
  * naming each failed check. */
-#define _POSIX_C_SOURCE 200809L
-
 #include <dirent.h>
 
 #include "c_test.h"
 
-enum { kVolume = 2 * kMiB };
+#define kVolume (2 * kMiB)
 
 static unsigned char whole[kVolume];
 static unsigned char restored[kVolume];

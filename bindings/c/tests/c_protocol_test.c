@@ -3,8 +3,6 @@
  * simulated clock: a set that succeeds, a writer whose freeze fails, a writer whose freeze
  * overruns its window, and the error paths of clocks, coordinators and sessions.
  * Exits 0 when every check passed, 1 otherwise, naming each failed check. */
-#define _POSIX_C_SOURCE 200809L
-
 #include "c_test.h"
 
 struct writer_state {

@@ -33,7 +33,10 @@ static int checks = 0;
     CHECK(ff_error_message()[0] != '\0'); \
   } while (0)
 
-enum { kKiB = 1024, kMiB = 1024 * 1024, kChunk = 16 * 1024 };
+/* Sizes in bytes, as size_t, so that a product of them is computed in 64 bits. */
+#define kKiB ((size_t)1024)
+#define kMiB ((size_t)1024 * 1024)
+#define kChunk ((size_t)16 * 1024)
 
 static unsigned char pattern_a[kChunk];
 static unsigned char pattern_b[kChunk];

@@ -9,7 +9,7 @@ PYBIND11_MODULE(freezeframe, m) {
 
 Volumes (MemoryVolume, FileVolume, SimVolume), copy-on-write and redirect-on-write snapshot
 providers (create_cow, create_row, open_provider), the snapshot protocol (Coordinator,
-BackupSession, Writer) and the simulator (SimClock, Workload, TransactionalApp,
+BackupSession, Writer, WriterMetadata, DeterministicExecutor) and the simulator (SimClock, Workload, TransactionalApp,
 ConsistencyChecker). Every engine error raises a freezeframe.Error subclass.)";
   m.attr("__version__") = FREEZEFRAME_VERSION;
   python::bind_errors(m);

@@ -3,12 +3,16 @@
 #include "protocol.h"
 
 #include <pybind11/chrono.h>
-#include <pybind11/eval.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +20,7 @@
 #include "bindings.h"
 #include "freezeframe/backup_session.h"
 #include "freezeframe/coordinator.h"
+#include "freezeframe/executor.h"
 #include "freezeframe/holdable_volume.h"
 #include "freezeframe/protocol_provider.h"
 #include "freezeframe/random.h"
@@ -25,42 +30,6 @@
 namespace freezeframe::python {
 
 namespace {
-
-// freezeframe.WriterError: what a Python writer raises to fail an event with a kind.
-PyObject* writer_error_class = nullptr;  // kept for the life of the process
-
-constexpr const char* kWriterErrorSource = R"(
-class WriterError(Exception):
-    """Raised by a Writer's event to fail it: `failure` is a WriterFailure (RETRYABLE,
-    NON_RETRYABLE, TIMEOUT, ...), `message` says why."""
-
-    def __init__(self, failure, message=""):
-        super().__init__(failure, message)
-        self.failure = failure
-        self.message = message
-
-    def __str__(self):
-        return f"{self.failure.name.lower()}: {self.message}"
-)";
-
-WriterResult failure_from(py::error_already_set& error) {
-  if (writer_error_class != nullptr && error.matches(writer_error_class)) {
-    const py::object& value = error.value();
-    try {
-      return WriterResult::fail(value.attr("failure").cast<WriterFailure>(),
-                                py::str(value.attr("message")).cast<std::string>());
-    } catch (const py::error_already_set&) {
-      return WriterResult::fail(
-          WriterFailure::kNonRetryable,
-          "WriterError without a WriterFailure: " + std::string(error.what()));
-    } catch (const py::cast_error&) {
-      return WriterResult::fail(
-          WriterFailure::kNonRetryable,
-          "WriterError without a WriterFailure: " + std::string(error.what()));
-    }
-  }
-  return WriterResult::fail(WriterFailure::kNonRetryable, error.what());
-}
 
 // Collects the coordinator's protocol events for Coordinator.events().
 class EventList final : public EventSink {
@@ -108,6 +77,36 @@ void release_without_gil(std::unique_ptr<T>& object) noexcept {
   }
 }
 
+// freezeframe.DeterministicExecutor: the engine's DeterministicExecutor (no thread: a session
+// runs its writer events and provider calls on the thread that drives it, in submission order
+// or in an order a seed draws), behind a lock. The engine's executor serves one thread at a
+// time; from Python, sessions driven on two threads take turns at the lock instead of racing.
+class LockedDeterministicExecutor final : public Executor {
+ public:
+  explicit LockedDeterministicExecutor(const std::optional<std::uint64_t>& seed)
+      : random_(seed.has_value() ? std::make_unique<Random>(*seed) : nullptr),
+        executor_(random_.get()) {}
+
+  [[nodiscard]] Result<std::uint64_t> submit(std::function<void()> task) override {
+    std::lock_guard lock(mutex_);
+    return executor_.submit(std::move(task));
+  }
+  // A task may submit and run further tasks (recursively, on this thread).
+  void run_queued() override {
+    std::lock_guard lock(mutex_);
+    executor_.run_queued();
+  }
+  std::size_t tasks_run() const {
+    std::lock_guard lock(mutex_);
+    return executor_.tasks_run();
+  }
+
+ private:
+  mutable std::recursive_mutex mutex_;
+  std::unique_ptr<Random> random_;  // before executor_, which borrows it
+  DeterministicExecutor executor_;
+};
+
 // Everything a Coordinator borrows, and the coordinator itself, destroyed first.
 class CoordinatorCore {
  public:
@@ -121,11 +120,13 @@ class CoordinatorCore {
   // writers and adapters it calls, then the providers and volumes they borrow.
   std::shared_ptr<Clock> clock;
   std::unique_ptr<Random> random;
+  std::shared_ptr<LockedDeterministicExecutor> executor;  // null: the coordinator's own pool
   EventList events;
   std::vector<std::shared_ptr<Volume>> volumes;  // holdable volumes, and the providers
   std::map<ProviderKind, ServingAdapter> adapters;
   // Every writer ever registered, kept for the coordinator's life: a session that identified
-  // a writer may still call it (backup_shutdown) after it was unregistered.
+  // a writer may still call it (backup_shutdown) after it was unregistered. Touched with the
+  // GIL held.
   std::vector<py::object> writers;
   std::unique_ptr<Coordinator> coordinator;
 
@@ -138,7 +139,14 @@ class CoordinatorCore {
 class SessionCore {
  public:
   std::shared_ptr<CoordinatorCore> coordinator;
+  // Null once ended at interpreter exit (end_sessions_at_exit).
   std::unique_ptr<BackupSession> session;
+  // Held shared by every call on the session, exclusively while it is ended at exit.
+  std::shared_mutex calls;
+  // The snapshot volumes opened from the session, and their handles: the session may end
+  // early (at exit) only once every such volume is gone. Touched with the GIL held.
+  std::vector<std::weak_ptr<VolumeHandle>> snapshot_handles;
+  std::vector<std::weak_ptr<Volume>> snapshot_volumes;
 
   ~SessionCore() {
     // Ending a session sends writers backup_shutdown (and abort): they need the GIL.
@@ -146,16 +154,84 @@ class SessionCore {
   }
 };
 
+// Every session core created, for end_sessions_at_exit; touched with the GIL held. Never
+// destroyed: sessions may end up to the interpreter's last moments.
+std::vector<std::weak_ptr<SessionCore>>& live_sessions() {
+  static auto* sessions = new std::vector<std::weak_ptr<SessionCore>>();
+  return *sessions;
+}
+
+std::shared_ptr<SessionCore> new_session_core(std::shared_ptr<CoordinatorCore> coordinator,
+                                              std::unique_ptr<BackupSession> session) {
+  auto core = std::make_shared<SessionCore>();
+  core->coordinator = std::move(coordinator);
+  core->session = std::move(session);
+  std::vector<std::weak_ptr<SessionCore>>& sessions = live_sessions();
+  std::erase_if(sessions, [](const std::weak_ptr<SessionCore>& s) { return s.expired(); });
+  sessions.push_back(core);
+  return core;
+}
+
+// Registered with Python's atexit: a session still open when the interpreter exits is ended
+// while Python still runs, so its writers get backup_shutdown (and an auto-release context's
+// snapshots are deleted), as if it had been closed. Its snapshot volumes are closed first; a
+// session whose snapshot volume something else still holds (a volume built over it), or that
+// another thread is calling, is left to the interpreter's teardown.
+void end_sessions_at_exit() {
+  std::vector<std::shared_ptr<SessionCore>> open;
+  for (const std::weak_ptr<SessionCore>& weak : live_sessions()) {
+    if (std::shared_ptr<SessionCore> core = weak.lock())
+      open.push_back(std::move(core));
+  }
+  for (const std::shared_ptr<SessionCore>& core : open) {
+    for (const std::weak_ptr<VolumeHandle>& weak : core->snapshot_handles) {
+      if (std::shared_ptr<VolumeHandle> handle = weak.lock())
+        handle->close();
+    }
+    const bool volumes_gone = std::ranges::all_of(
+        core->snapshot_volumes, [](const std::weak_ptr<Volume>& v) { return v.expired(); });
+    std::unique_ptr<BackupSession> ended;
+    {
+      std::unique_lock lock(core->calls, std::try_to_lock);
+      if (volumes_gone && lock.owns_lock())
+        ended = std::move(core->session);
+    }
+    // Outside the lock: a writer's backup_shutdown may call the session (and gets BadState).
+    release_without_gil(ended);
+  }
+}
+
+// Python's cycle collector sees through a coordinator or session handle to the writers the
+// coordinator keeps, so that a writer holding its coordinator (or session) is freed with it.
+// Only the handle that alone owns the coordinator's core reports them: the core is C++, and a
+// reference the collector cannot see (another handle, a snapshot volume, a call in flight)
+// must keep the writers reachable.
+int visit_writers(const CoordinatorCore& core, visitproc visit, void* arg) {
+  for (const py::object& writer : core.writers)
+    Py_VISIT(writer.ptr());
+  return 0;
+}
+
 class SessionHandle {
  public:
   explicit SessionHandle(std::shared_ptr<SessionCore> core) : core_(std::move(core)) {}
+  ~SessionHandle() { close(); }
+  SessionHandle(const SessionHandle&) = delete;
+  SessionHandle& operator=(const SessionHandle&) = delete;
   std::shared_ptr<SessionCore> core() const {
     if (!core_)
       throw StatusError(Status(ErrorCode::kBadState, "backup session is closed"));
     return core_;
   }
+  // reset() empties core_ before the core is destroyed, so a collection that runs meanwhile
+  // (writers' Python code in backup_shutdown) sees a closed handle.
   void close() { core_.reset(); }
   bool closed() const noexcept { return core_ == nullptr; }
+  int traverse(visitproc visit, void* arg) const {
+    if (core_ != nullptr && core_.use_count() == 1 && core_->coordinator.use_count() == 1)
+      return visit_writers(*core_->coordinator, visit, arg);
+    return 0;
+  }
 
  private:
   std::shared_ptr<SessionCore> core_;
@@ -164,22 +240,66 @@ class SessionHandle {
 class CoordinatorHandle {
  public:
   explicit CoordinatorHandle(std::shared_ptr<CoordinatorCore> core) : core_(std::move(core)) {}
+  ~CoordinatorHandle() { close(); }
+  CoordinatorHandle(const CoordinatorHandle&) = delete;
+  CoordinatorHandle& operator=(const CoordinatorHandle&) = delete;
   std::shared_ptr<CoordinatorCore> core() const {
     if (!core_)
       throw StatusError(Status(ErrorCode::kBadState, "coordinator is closed"));
     return core_;
   }
-  void close() { core_.reset(); }
+  void close() { core_.reset(); }  // as SessionHandle::close()
+  int traverse(visitproc visit, void* arg) const {
+    if (core_ != nullptr && core_.use_count() == 1)
+      return visit_writers(*core_, visit, arg);
+    return 0;
+  }
 
  private:
   std::shared_ptr<CoordinatorCore> core_;
 };
 
+// The C++ handle of a handle type's instance; null for an instance being built or torn down
+// (no Python error may come out of a traversal).
+template <typename Handle>
+Handle* handle_of(PyObject* self) {
+  auto* instance = reinterpret_cast<py::detail::instance*>(self);
+  py::detail::value_and_holder slot = instance->get_value_and_holder();
+  if (!slot.holder_constructed())
+    return nullptr;
+  return static_cast<Handle*>(slot.value_ptr());
+}
+
+// tp_traverse and tp_clear for a handle type, which becomes a GC type (pybind11's
+// custom_type_setup).
+template <typename Handle>
+py::custom_type_setup collectable() {
+  return py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+    PyTypeObject* type = &heap_type->ht_type;
+    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+    type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) -> int {
+      Py_VISIT(Py_TYPE(self));
+      Handle* handle = handle_of<Handle>(self);
+      return handle != nullptr ? handle->traverse(visit, arg) : 0;
+    };
+    type->tp_clear = [](PyObject* self) -> int {
+      if (Handle* handle = handle_of<Handle>(self))
+        handle->close();
+      return 0;
+    };
+  });
+}
+
 // Runs `call` on the session with the GIL released; raises on error.
 template <typename Call>
 auto on_session(const SessionHandle& handle, Call&& call) {
   std::shared_ptr<SessionCore> core = handle.core();
-  return without_gil([&] { return call(*core->session); });
+  return without_gil([&] {
+    std::shared_lock lock(core->calls);
+    if (core->session == nullptr)
+      throw StatusError(Status(ErrorCode::kBadState, "backup session ended at interpreter exit"));
+    return call(*core->session);
+  });
 }
 
 py::object snapshot_set_object(const SnapshotSet& set) {
@@ -204,7 +324,7 @@ Uuid provider_id_for(CoordinatorCore& core, const py::object& provider) {
 
 void bind_session(py::module_& m) {
   py::class_<SessionHandle, std::shared_ptr<SessionHandle>>(
-      m, "BackupSession",
+      m, "BackupSession", collectable<SessionHandle>(),
       R"(The requestor's side of one snapshot set, in the VSS call order. Every call runs with
 the GIL released; writers are called on the coordinator's threads.)")
       .def(
@@ -313,10 +433,17 @@ the GIL released; writers are called on the coordinator's threads.)")
       .def(
           "open_snapshot",
           [](const SessionHandle& h, const std::string& volume) {
+            auto opened = value_or_raise(
+                on_session(h, [&](BackupSession& s) { return s.open_snapshot(volume); }));
             std::shared_ptr<SessionCore> core = h.core();
-            auto opened =
-                value_or_raise(without_gil([&] { return core->session->open_snapshot(volume); }));
-            return snapshot_volume(std::move(opened), core);
+            std::shared_ptr<VolumeHandle> handle = snapshot_volume(std::move(opened), core);
+            std::erase_if(core->snapshot_handles,
+                          [](const auto& entry) { return entry.expired(); });
+            std::erase_if(core->snapshot_volumes,
+                          [](const auto& entry) { return entry.expired(); });
+            core->snapshot_handles.push_back(handle);
+            core->snapshot_volumes.push_back(handle->volume());
+            return handle;
           },
           py::arg("volume"), "The set's snapshot of `volume`, read-only.")
       .def(
@@ -337,13 +464,16 @@ the GIL released; writers are called on the coordinator's threads.)")
 
 void bind_coordinator(py::module_& m) {
   py::class_<CoordinatorHandle, std::shared_ptr<CoordinatorHandle>>(
-      m, "Coordinator",
+      m, "Coordinator", collectable<CoordinatorHandle>(),
       R"(Runs the snapshot protocol between requestors, writers and providers, with deadlines
-measured on its clock (a SimClock for simulated time; None: real time).)")
+measured on its clock (a SimClock for simulated time; None: real time). Writer events and
+provider calls run on `executor` (a DeterministicExecutor) or, if None, on a pool of `threads`
+to `threads_max` threads of the coordinator's own. A writer that holds the coordinator (or a
+session) is freed with it once neither is referenced any more.)")
       .def(
           py::init([](const py::object& clock, Nanoseconds commit_window,
                       Nanoseconds event_duration_max, std::size_t threads, std::size_t threads_max,
-                      const py::object& seed) {
+                      const py::object& seed, const py::object& executor_object) {
             if (threads < 1 || threads > threads_max)
               check(
                   Status(ErrorCode::kInvalidArgument, "threads must be between 1 and threads_max"));
@@ -354,17 +484,27 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
               core->clock = clock.cast<std::shared_ptr<sim::SimClock>>();
             if (!seed.is_none())
               core->random = std::make_unique<Random>(seed.cast<std::uint64_t>());
+            if (!executor_object.is_none()) {
+              if (!py::isinstance<LockedDeterministicExecutor>(executor_object))
+                throw py::type_error(
+                    "executor must be a freezeframe.DeterministicExecutor or "
+                    "None, not " +
+                    std::string(py::str(py::type::of(executor_object))));
+              core->executor = executor_object.cast<std::shared_ptr<LockedDeterministicExecutor>>();
+            }
             CoordinatorOptions options{.events = &core->events,
                                        .commit_window_max = commit_window,
                                        .event_duration_max = event_duration_max,
                                        .random = core->random.get(),
+                                       .executor = core->executor.get(),
                                        .threads = {.threads = threads, .threads_max = threads_max}};
             core->coordinator = std::make_unique<Coordinator>(*core->clock, options);
             return std::make_shared<CoordinatorHandle>(std::move(core));
           }),
           py::arg("clock") = py::none(), py::arg("commit_window") = std::chrono::seconds(10),
           py::arg("event_duration_max") = std::chrono::seconds(180), py::arg("threads") = 2,
-          py::arg("threads_max") = 32, py::arg("seed") = py::none())
+          py::arg("threads_max") = 32, py::arg("seed") = py::none(),
+          py::arg("executor") = py::none())
       .def(
           "register_writer",
           [](const CoordinatorHandle& h, const py::object& writer) {
@@ -413,10 +553,10 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
           "write through (its writes wait while the commit window holds I/O).")
       .def("create_session",
            [](const CoordinatorHandle& h) {
-             auto core = std::make_shared<SessionCore>();
-             core->coordinator = h.core();
-             core->session = core->coordinator->coordinator->create_session();
-             return std::make_shared<SessionHandle>(std::move(core));
+             std::shared_ptr<CoordinatorCore> coordinator = h.core();
+             std::unique_ptr<BackupSession> session = coordinator->coordinator->create_session();
+             return std::make_shared<SessionHandle>(
+                 new_session_core(std::move(coordinator), std::move(session)));
            })
       .def(
           "take_snapshot_set",
@@ -428,10 +568,8 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
                                        .provider_id = provider_id_for(*coordinator, provider)};
             auto session = value_or_raise(without_gil(
                 [&] { return coordinator->coordinator->take_snapshot_set(volumes, options); }));
-            auto core = std::make_shared<SessionCore>();
-            core->coordinator = coordinator;
-            core->session = std::move(session);
-            return std::make_shared<SessionHandle>(std::move(core));
+            return std::make_shared<SessionHandle>(
+                new_session_core(std::move(coordinator), std::move(session)));
           },
           py::arg("volumes"), py::arg("context") = "backup",
           py::arg("backup_type") = BackupType::kFull, py::arg("provider") = py::none(),
@@ -468,145 +606,29 @@ measured on its clock (a SimClock for simulated time; None: real time).)")
       .def("__exit__", [](CoordinatorHandle& h, const py::args&) { h.close(); });
 }
 
+void bind_executor(py::module_& m) {
+  py::class_<LockedDeterministicExecutor, std::shared_ptr<LockedDeterministicExecutor>>(
+      m, "DeterministicExecutor",
+      R"(Runs a coordinator's writer events and provider calls on the thread that drives the
+session, with no thread of its own: in submission order, or with `seed` in an order the seed
+draws among calls queued together (a coordinator waits for each call before the next, so its
+sessions keep the protocol's order either way). With a SimClock, a session replays the same events at the same simulated times on
+every run, and a writer that overruns a deadline (by advancing the clock) fails the set the
+same way each time. A writer that blocks (instead of advancing the clock) blocks the session.
+Sessions on several threads sharing one executor take turns.)")
+      .def(py::init<std::optional<std::uint64_t>>(), py::arg("seed") = py::none())
+      .def_property_readonly("tasks_run", &LockedDeterministicExecutor::tasks_run,
+                             "Writer events and provider calls run so far.");
+}
+
 }  // namespace
 
-PythonWriter::PythonWriter(std::string name, std::vector<std::string> volumes,
-                           ApplicationLevel level, Nanoseconds freeze_timeout)
-    : freeze_timeout_(freeze_timeout) {
-  metadata_.name = std::move(name);
-  metadata_.class_id = Uuid::from_name("python-writer/class/" + metadata_.name);
-  metadata_.instance_id = Uuid::from_name("python-writer/instance/" + metadata_.name);
-  metadata_.level = level;
-  WriterComponent component;
-  component.name = metadata_.name + "-data";
-  component.volumes = std::move(volumes);
-  metadata_.components.push_back(std::move(component));
-}
-
-Result<WriterMetadata> PythonWriter::identify() {
-  return metadata_;
-}
-
-WriterResult PythonWriter::call(const char* event, const py::object& argument) {
-  py::gil_scoped_acquire gil;
-  try {
-    py::function override = py::get_override(static_cast<const PythonWriter*>(this), event);
-    if (!override)
-      return {};
-    override(argument);
-    return {};
-  } catch (py::error_already_set& error) {
-    return failure_from(error);
-  } catch (const std::exception& error) {
-    return WriterResult::fail(WriterFailure::kNonRetryable, error.what());
-  }
-}
-
-WriterResult PythonWriter::call(const char* event, const WriterSessionInfo& session) {
-  py::gil_scoped_acquire gil;
-  return call(event, py::cast(session));
-}
-
-WriterResult PythonWriter::prepare_backup(const WriterSessionInfo& session) {
-  return call("prepare_backup", session);
-}
-WriterResult PythonWriter::prepare_snapshot(const WriterSessionInfo& session) {
-  return call("prepare_snapshot", session);
-}
-WriterResult PythonWriter::freeze(const WriterSessionInfo& session) {
-  return call("freeze", session);
-}
-WriterResult PythonWriter::thaw(const WriterSessionInfo& session) {
-  return call("thaw", session);
-}
-WriterResult PythonWriter::post_snapshot(const WriterSessionInfo& session) {
-  return call("post_snapshot", session);
-}
-void PythonWriter::abort(const WriterSessionInfo& session) {
-  // Abort cannot fail: an exception the Python method raises is dropped.
-  static_cast<void>(call("abort", session));
-}
-WriterResult PythonWriter::backup_complete(const WriterSessionInfo& session) {
-  return call("backup_complete", session);
-}
-void PythonWriter::backup_shutdown(const Uuid& snapshot_set_id) {
-  py::gil_scoped_acquire gil;
-  // Cannot fail either.
-  static_cast<void>(call("backup_shutdown", py::str(snapshot_set_id.to_string())));
-}
-WriterResult PythonWriter::pre_restore(const WriterSessionInfo& session) {
-  return call("pre_restore", session);
-}
-WriterResult PythonWriter::post_restore(const WriterSessionInfo& session) {
-  return call("post_restore", session);
-}
-
 void bind_protocol(py::module_& m) {
-  py::enum_<WriterFailure>(m, "WriterFailure")
-      .value("NONE", WriterFailure::kNone)
-      .value("RETRYABLE", WriterFailure::kRetryable)
-      .value("NON_RETRYABLE", WriterFailure::kNonRetryable)
-      .value("TIMEOUT", WriterFailure::kTimeout)
-      .value("INCONSISTENT_SNAPSHOT", WriterFailure::kInconsistentSnapshot)
-      .value("OUT_OF_RESOURCES", WriterFailure::kOutOfResources)
-      .value("RECOVERY_FAILED", WriterFailure::kRecoveryFailed)
-      .value("NOT_RESPONDING", WriterFailure::kNotResponding);
-  py::enum_<ApplicationLevel>(m, "ApplicationLevel")
-      .value("SYSTEM", ApplicationLevel::kSystem)
-      .value("BACK_END", ApplicationLevel::kBackEnd)
-      .value("FRONT_END", ApplicationLevel::kFrontEnd);
-  py::enum_<BackupType>(m, "BackupType")
-      .value("FULL", BackupType::kFull)
-      .value("INCREMENTAL", BackupType::kIncremental)
-      .value("DIFFERENTIAL", BackupType::kDifferential)
-      .value("LOG", BackupType::kLog)
-      .value("COPY", BackupType::kCopy)
-      .value("OTHER", BackupType::kOther);
-
-  py::dict scope;
-  scope["__name__"] = "freezeframe";
-  scope["__builtins__"] = py::module_::import("builtins");
-  py::exec(kWriterErrorSource, scope);
-  m.attr("WriterError") = scope["WriterError"];
-  writer_error_class = scope["WriterError"].cast<py::object>().release().ptr();
-
-  py::class_<WriterSessionInfo>(m, "WriterSessionInfo", "What a writer learns during an event.")
-      .def_property_readonly(
-          "snapshot_set_id",
-          [](const WriterSessionInfo& s) { return s.snapshot_set_id.to_string(); })
-      .def_property_readonly(
-          "context",
-          [](const WriterSessionInfo& s) { return std::string(snapshot_context_name(s.context)); })
-      .def_readonly("backup_type", &WriterSessionInfo::backup_type)
-      .def_readonly("volumes", &WriterSessionInfo::volumes)
-      .def_readonly("backup_succeeded", &WriterSessionInfo::backup_succeeded);
-
-  auto no_op = [](const PythonWriter&, const py::object&) {};
-  py::class_<PythonWriter, std::shared_ptr<PythonWriter>>(m, "Writer", R"(Base of writers
-written in Python. Override the events you need (prepare_backup, prepare_snapshot, freeze,
-thaw, post_snapshot, abort, backup_complete, backup_shutdown, pre_restore, post_restore); each
-receives a WriterSessionInfo (backup_shutdown: the set id). They run on the coordinator's
-threads with the GIL held. Raise WriterError(WriterFailure.X, "why") to fail an event; any
-other exception fails it as NON_RETRYABLE. Call super().__init__(name, ...) first.)")
-      .def(py::init<std::string, std::vector<std::string>, ApplicationLevel, Nanoseconds>(),
-           py::arg("name"), py::arg("volumes") = std::vector<std::string>{},
-           py::arg("level") = ApplicationLevel::kFrontEnd,
-           py::arg("freeze_timeout") = std::chrono::seconds(60))
-      .def_property_readonly("name", &PythonWriter::name)
-      .def_property_readonly("freeze_timeout", &PythonWriter::freeze_timeout)
-      .def("prepare_backup", no_op, py::arg("session"))
-      .def("prepare_snapshot", no_op, py::arg("session"))
-      .def("freeze", no_op, py::arg("session"))
-      .def("thaw", no_op, py::arg("session"))
-      .def("post_snapshot", no_op, py::arg("session"))
-      .def("abort", no_op, py::arg("session"))
-      .def("backup_complete", no_op, py::arg("session"))
-      .def("backup_shutdown", no_op, py::arg("snapshot_set_id"))
-      .def("pre_restore", no_op, py::arg("session"))
-      .def("post_restore", no_op, py::arg("session"));
-
+  bind_writers(m);
+  bind_executor(m);
   bind_session(m);
   bind_coordinator(m);
+  py::module_::import("atexit").attr("register")(py::cpp_function(&end_sessions_at_exit));
 }
 
 }  // namespace freezeframe::python

@@ -16,10 +16,13 @@ namespace freezeframe::python {
 // post_snapshot, abort, backup_complete, backup_shutdown, pre_restore, post_restore) with the
 // GIL taken, on the coordinator's thread. Returning succeeds; raising freezeframe.WriterError
 // fails the event with its kind; any other exception fails it as non-retryable. No exception
-// reaches the engine. identify() describes one component on the writer's volumes.
+// reaches the engine. identify() calls a Python override if there is one (returning a
+// WriterMetadata or a dict in the JSON schema of docs/protocol.md); by default the writer has
+// one component on its volumes, as sim::scripted_writer_metadata() describes it. Defined in
+// writer.cpp.
 class PythonWriter : public Writer {
  public:
-  PythonWriter(std::string name, std::vector<std::string> volumes, ApplicationLevel level,
+  PythonWriter(const std::string& name, std::vector<std::string> volumes, ApplicationLevel level,
                Nanoseconds freeze_timeout);
 
   Result<WriterMetadata> identify() override;
@@ -36,6 +39,8 @@ class PythonWriter : public Writer {
   Nanoseconds freeze_timeout() const override { return freeze_timeout_; }
 
   const std::string& name() const noexcept { return metadata_.name; }
+  // What identify() returns unless Python overrides it.
+  const WriterMetadata& default_metadata() const noexcept { return metadata_; }
 
  private:
   WriterResult call(const char* event, const py::object& argument);
@@ -44,6 +49,10 @@ class PythonWriter : public Writer {
   WriterMetadata metadata_;
   Nanoseconds freeze_timeout_;
 };
+
+// Binds WriterFailure, ApplicationLevel, BackupType, WriterError, the metadata classes,
+// WriterSessionInfo and Writer (writer.cpp).
+void bind_writers(py::module_& m);
 
 // The engine Writer behind a Python writer object (freezeframe.Writer or
 // freezeframe.TransactionalApp); a TypeError otherwise. Defined in sim.cpp, which knows both.

@@ -2,6 +2,7 @@
 import datetime
 import gc
 import threading
+import weakref
 
 import pytest
 
@@ -331,3 +332,82 @@ def test_session_context_manager_ends_the_session():
     # writers were told the session is over.
     assert provider.snapshots() == []
     assert writer.events[-1] == "backup_shutdown"
+
+
+def test_a_python_writers_default_metadata_is_one_component_on_its_volumes():
+    clock, provider, coordinator, data = make_world()
+    coordinator.register_writer(RecordingWriter("py-app", data))
+    with coordinator.create_session() as session:
+        [metadata] = session.gather_writer_metadata()
+    assert metadata["name"] == "py-app"
+    assert metadata["level"] == "front-end"
+    assert [(c["name"], c["volumes"]) for c in metadata["components"]] == [
+        ("py-app-data", ["data"])]
+
+
+def test_a_writer_holding_its_coordinator_is_freed_with_it():
+    clock, provider, coordinator, data = make_world()
+    writer = RecordingWriter("py-app", data)
+    writer.coordinator = coordinator  # a cycle: the coordinator keeps its writers
+    coordinator.register_writer(writer)
+    with coordinator.take_snapshot_set(["data"]) as session:
+        session.backup_complete()
+    writer_ref = weakref.ref(writer)
+    coordinator_ref = weakref.ref(coordinator)
+    del writer, coordinator
+    gc.collect()
+    assert writer_ref() is None
+    assert coordinator_ref() is None
+
+
+def test_a_writer_whose_coordinator_an_open_session_holds_lives_until_the_session_ends():
+    clock, provider, coordinator, data = make_world()
+    writer = RecordingWriter("py-app", data)
+    writer.coordinator = coordinator
+    coordinator.register_writer(writer)
+    session = coordinator.take_snapshot_set(["data"])
+    writer_ref = weakref.ref(writer)
+    events = writer.events
+    del writer, coordinator
+    gc.collect()
+    assert writer_ref() is not None  # the session may still call it
+    session.close()
+    assert events[-1] == "backup_shutdown"
+    gc.collect()
+    assert writer_ref() is None
+
+
+EXIT_WITH_OPEN_SESSIONS = '''
+import freezeframe as ff
+
+class Writer(ff.Writer):
+    def __init__(self, name):
+        super().__init__(name, volumes=["data"])
+
+    def backup_shutdown(self, snapshot_set_id):
+        print("backup_shutdown", self.name, flush=True)
+
+coordinator = ff.Coordinator(clock=ff.SimClock())
+provider = ff.create_row(ff.MemoryVolume(4 << 20), ff.MemoryVolume(4 << 20))
+data = coordinator.add_volume("data", provider)
+coordinator.register_writer(Writer("w"))
+first = coordinator.take_snapshot_set(["data"])
+snapshot = first.open_snapshot("data")       # closed at exit, before the session ends
+print("snapshots", len(provider.snapshots()), flush=True)
+'''
+
+
+def test_sessions_open_at_interpreter_exit_end_with_backup_shutdown():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", EXIT_WITH_OPEN_SESSIONS],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["snapshots 1", "backup_shutdown w"]
+    # A snapshot volume that something else holds keeps its session to the interpreter's
+    # teardown (the session must outlive it): no crash either way.
+    held = EXIT_WITH_OPEN_SESSIONS + 'wrapped = ff.SimVolume(snapshot, seed=1)\n'
+    result = subprocess.run([sys.executable, "-c", held],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "snapshots 1"
