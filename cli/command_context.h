@@ -128,4 +128,7 @@ std::string volume_spec(const VolumeEntry& volume);
 // Where a shadow copy can be read: its exposure, else how to export it.
 std::string shadow_copy_volume(Store& store, const SnapshotInfo& info);
 
+// `shadow create --provider vss` (commands_vss.cpp): the set taken by Windows' VSS.
+Status shadow_create_vss(Context& ctx, const std::string& names, SnapshotContext context);
+
 }  // namespace freezeframe::cli::command

@@ -89,19 +89,21 @@ void print_shadow_sets(Store& store, const std::vector<ShadowRef>& shadows, std:
 Status shadow_create(Context& ctx) {
   FF_TRY(no_positionals(ctx));
   FF_ASSIGN_OR_RETURN(std::string names, required(ctx, "for"));
-  std::optional<ProviderKind> kind;
-  if (auto p = ctx.options.get("provider")) {
-    auto parsed = find_provider(*p);
-    if (!parsed.ok())
-      return parsed.status();
-    kind = *parsed;
-  }
   SetRequest request;
   if (auto c = ctx.options.get("context")) {
     auto parsed = parse_context(*c);
     if (!parsed.ok())
       return usage_error(ctx, parsed.status().message());
     request.context = *parsed;
+  }
+  std::optional<ProviderKind> kind;
+  if (auto p = ctx.options.get("provider")) {
+    if (*p == "vss")
+      return shadow_create_vss(ctx, names, request.context);
+    auto parsed = find_provider(*p);
+    if (!parsed.ok())
+      return parsed.status();
+    kind = *parsed;
   }
   FF_ASSIGN_OR_RETURN(TakenSet taken, take_set(ctx, names, kind, std::move(request)));
   const CreatedSet& set = taken.set;
@@ -289,7 +291,8 @@ std::vector<CommandSpec> shadow_commands() {
        "Takes one snapshot set across the volumes, through the protocol with every registered "
        "writer.",
        {{"for", "NAME[,NAME...]", "the volumes of the set", true},
-        {"provider", "cow|row|ID", "the provider, by kind, name or id"},
+        {"provider", "cow|row|vss|ID",
+         "the provider, by kind, name or id; vss: Windows' shadow copies (no store)"},
         {"context", "CONTEXT",
          "clientaccessible (default, as vssadmin), persistent, approllback, nasrollback, "
          "clientaccessiblewriters, backup, filesharebackup (auto-release: deleted when the "

@@ -5,7 +5,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(_WIN32)
+#include <direct.h>
+#include <io.h>
+/* A new directory named by `pattern`, whose last six characters are XXXXXX; NULL if it cannot
+ * be made. */
+static inline char* make_scratch_directory(char* pattern) {
+  if (_mktemp_s(pattern, strlen(pattern) + 1) != 0 || _mkdir(pattern) != 0)
+    return NULL;
+  return pattern;
+}
+#define remove_scratch_directory _rmdir
+#define FF_TEST_TMP_DEFAULT (getenv("TEMP") != NULL ? getenv("TEMP") : ".")
+#else
 #include <unistd.h>
+#define make_scratch_directory mkdtemp
+#define remove_scratch_directory rmdir
+#define FF_TEST_TMP_DEFAULT "/tmp"
+#endif
 
 #include "freezeframe.h"
 
@@ -77,16 +95,17 @@ static inline ff_provider_options unbounded_options(void) {
 
 /* Runs the tests of one program in a scratch directory; returns main's exit status. */
 static inline int run_tests(const char* name, void (*tests)(void)) {
-  const char* base = getenv("FREEZEFRAME_TEST_TMPDIR");
-  snprintf(scratch_dir, sizeof scratch_dir, "%s/ff-c-test-XXXXXX", base != NULL ? base : "/tmp");
-  if (mkdtemp(scratch_dir) == NULL) {
-    fprintf(stderr, "cannot make a scratch directory under %s\n", base != NULL ? base : "/tmp");
+  const char* given = getenv("FREEZEFRAME_TEST_TMPDIR");
+  const char* base = given != NULL ? given : FF_TEST_TMP_DEFAULT;
+  snprintf(scratch_dir, sizeof scratch_dir, "%s/ff-c-test-XXXXXX", base);
+  if (make_scratch_directory(scratch_dir) == NULL) {
+    fprintf(stderr, "cannot make a scratch directory under %s\n", base);
     return 1;
   }
   fill_patterns();
   (void)buffer; /* not every program uses every shared buffer */
   tests();
-  rmdir(scratch_dir);
+  remove_scratch_directory(scratch_dir);
   printf("%s: %d checks, %d failed\n", name, checks, failures);
   return failures == 0 ? 0 : 1;
 }
