@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+#include "freezeframe/vss.h"
+
 namespace freezeframe::vss {
 namespace {
 
@@ -243,6 +245,16 @@ TEST(VssErrors, WriterStatesAndFailuresMapFromVss) {
   EXPECT_EQ(writer_failure_from(hr::kWriterErrorPartialFailure, failed_state),
             WriterFailure::kNonRetryable);
 }
+
+#ifndef _WIN32
+TEST(VssSession, IsUnsupportedOutsideWindows) {
+  auto session = create_vss_session();
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.status().code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(session.status().message().rfind("VSS is not available on this system", 0), 0u);
+  EXPECT_NE(session.status().message().find("only on Windows"), std::string::npos);
+}
+#endif
 
 }  // namespace
 }  // namespace freezeframe::vss
