@@ -388,6 +388,31 @@ TEST_F(VssBackendTest, AbortFromTheRequestorDuringDoSnapshotSetCancelsAndAborts)
   expect_nothing_left();
 }
 
+TEST_F(VssBackendTest, AbortDuringPrepareForBackupCancelsItAndAbortsTheWriters) {
+  std::unique_ptr<BackupSession> session = make_session();
+  ASSERT_NE(session, nullptr);
+  vss.script.never_finish.insert("PrepareForBackup");
+  vss.script.on_poll = [&](const std::string& call) {
+    if (call == "PrepareForBackup") {
+      EXPECT_TRUE(session->abort().ok());  // another thread's, while the step runs
+    }
+  };
+  ASSERT_TRUE(session->gather_writer_metadata().ok());
+  ASSERT_TRUE(session->start_snapshot_set().ok());
+  ASSERT_TRUE(session->add_to_snapshot_set("C:\\").ok());
+  Status prepared = session->prepare_for_backup();
+  EXPECT_EQ(prepared.code(), ErrorCode::kAborted);
+  EXPECT_EQ(prepared.message(), "requestor aborted the snapshot set during PrepareForBackup");
+  EXPECT_EQ(session->failure()->phase, ProtocolPhase::kPrepareForBackup);
+  EXPECT_EQ(session->do_snapshot_set().code(), ErrorCode::kBadState);
+  session.reset();
+  // The writers may have seen PrepareForBackup: they get AbortBackup. No set was created.
+  const Calls tail = {"Cancel(PrepareForBackup)", "AbortBackup", "Release"};
+  EXPECT_TRUE(ends_with(vss.calls, tail)) << ::testing::PrintToString(vss.calls);
+  EXPECT_FALSE(vss.called("DeleteSnapshots(set,force)"));
+  expect_nothing_left();
+}
+
 TEST_F(VssBackendTest, AbortAfterPrepareForBackupCallsAbortBackup) {
   {
     auto session = make_session();
