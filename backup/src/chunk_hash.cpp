@@ -142,7 +142,9 @@ Status Compressor::compress(std::span<const std::byte>, int, std::vector<std::by
 struct Decompressor::State {};
 Decompressor::Decompressor() : state_(std::make_unique<State>()) {}
 Decompressor::~Decompressor() = default;
-bool Decompressor::decompress(std::span<const std::byte>, std::span<std::byte>) { return false; }
+bool Decompressor::decompress(std::span<const std::byte>, std::span<std::byte>) {
+  return false;
+}
 
 #endif
 

@@ -63,9 +63,10 @@ namespace {
 #if !FREEZEFRAME_WITH_ZSTD
 Status no_zstd(const std::string& name) {
   return Status(ErrorCode::kUnsupported,
-                name + ": compressed diff areas need zstd, which this build of freezeframe does "
-                       "not have (built with FREEZEFRAME_WITH_ZSTD=OFF); use a build with zstd "
-                       "or a diff area without compression");
+                name +
+                    ": compressed diff areas need zstd, which this build of freezeframe does "
+                    "not have (built with FREEZEFRAME_WITH_ZSTD=OFF); use a build with zstd "
+                    "or a diff area without compression");
 }
 #endif
 }  // namespace

@@ -117,7 +117,9 @@ Result<int> run_program(const ProgramLaunch& launch) {
                   std::to_string(status) + ")");
 }
 
-long current_process_id() { return static_cast<long>(::getpid()); }
+long current_process_id() {
+  return static_cast<long>(::getpid());
+}
 
 std::optional<std::string> environment_variable(const std::string& name) {
   const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe)

@@ -16,8 +16,8 @@
 #include <thread>
 #include <utility>
 
-#include "freezeframe/store_lock.h"
 #include "../common/lock_waiter.h"
+#include "freezeframe/store_lock.h"
 #include "posix_io.h"
 
 #if defined(__linux__)

@@ -23,7 +23,9 @@ using windows::error_status;
 using windows::UniqueHandle;
 using windows::utf8_path;
 
-std::string quoted(const std::filesystem::path& path) { return "'" + utf8_path(path) + "'"; }
+std::string quoted(const std::filesystem::path& path) {
+  return "'" + utf8_path(path) + "'";
+}
 
 Status write_all(HANDLE file, std::uint64_t offset, std::string_view content,
                  const std::filesystem::path& path) {
@@ -76,13 +78,14 @@ Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes) {
     } else {
       const DWORD error = GetLastError();
       if (windows::error_code(error) == ErrorCode::kNoSpace)
-        return error_status(error, "cannot reserve " + std::to_string(bytes) + " bytes in " +
-                                       quoted(path));
+        return error_status(
+            error, "cannot reserve " + std::to_string(bytes) + " bytes in " + quoted(path));
       // Where the file system cannot preallocate (Wine), writing the zeros allocates them.
       FF_TRY(set_end(file.get(), 0, path));
       const std::string zeros(std::size_t{1} << 20, '\0');
       for (std::uint64_t done = 0; done < bytes;) {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes - done, zeros.size()));
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(bytes - done, zeros.size()));
         FF_TRY(write_all(file.get(), done, std::string_view(zeros.data(), n), path));
         done += n;
       }
@@ -137,16 +140,15 @@ Result<std::string> read_file(const std::filesystem::path& path) {
 }
 
 Result<OutputFile> OutputFile::create(const std::filesystem::path& path, bool exclusive) {
-  UniqueHandle file =
-      windows::open_file(windows::wide_path(path), GENERIC_WRITE,
-                         exclusive ? CREATE_NEW : CREATE_ALWAYS,
-                         FILE_ATTRIBUTE_NORMAL | (exclusive ? FILE_FLAG_OPEN_REPARSE_POINT : 0));
+  UniqueHandle file = windows::open_file(
+      windows::wide_path(path), GENERIC_WRITE, exclusive ? CREATE_NEW : CREATE_ALWAYS,
+      FILE_ATTRIBUTE_NORMAL | (exclusive ? FILE_FLAG_OPEN_REPARSE_POINT : 0));
   if (!file.valid()) {
     const DWORD error = GetLastError();
     if (error == ERROR_FILE_EXISTS || error == ERROR_ALREADY_EXISTS) {
-      return Status(ErrorCode::kAlreadyExists,
-                    quoted(path) +
-                        " already exists; it is left as it is (choose a path where nothing is)");
+      return Status(
+          ErrorCode::kAlreadyExists,
+          quoted(path) + " already exists; it is left as it is (choose a path where nothing is)");
     }
     return error_status(error, "cannot create " + quoted(path));
   }

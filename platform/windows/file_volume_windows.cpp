@@ -9,8 +9,6 @@
 // in its alternate data stream `freezeframe.uuid` where the file system has streams (NTFS),
 // else it comes from the caller or the path, as file_volume.h says.
 // windows.h (through windows_io.h) first: winioctl.h uses its types.
-#include "windows_io.h"
-
 #include <winioctl.h>
 
 #include <algorithm>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "freezeframe/file_volume.h"
+#include "windows_io.h"
 
 namespace freezeframe {
 
@@ -46,7 +45,9 @@ constexpr wchar_t kUuidStream[] = L":freezeframe.uuid";
 constexpr std::size_t kDirectAlignment = 4096;
 constexpr std::size_t kBufferBytesMax = 1 << 20;
 
-std::string prefix(const std::string& path) { return "file volume '" + path + "'"; }
+std::string prefix(const std::string& path) {
+  return "file volume '" + path + "'";
+}
 
 struct AlignedDelete {
   void operator()(std::byte* p) const {
@@ -132,9 +133,10 @@ Result<DeviceProperties> resolve_properties(const std::string& path, std::uint32
           : sector_bytes;
   properties.atomic_write_bytes =
       requested.atomic_write_bytes != 0 ? requested.atomic_write_bytes : sector_bytes;
-  properties.optimal_io_bytes = requested.optimal_io_bytes != 0
-                                    ? requested.optimal_io_bytes
-                                    : std::max(kOptimalIoBytesDefault, properties.physical_sector_bytes);
+  properties.optimal_io_bytes =
+      requested.optimal_io_bytes != 0
+          ? requested.optimal_io_bytes
+          : std::max(kOptimalIoBytesDefault, properties.physical_sector_bytes);
   if (Status valid = validate_device_properties(properties); !valid.ok())
     return invalid_argument(prefix(path) + ": " + valid.message());
   return properties;
@@ -158,8 +160,7 @@ std::uint64_t cluster_bytes(const std::string& path) {
 // The UUID kept in the image's stream; nullopt when it has none or the file system keeps no
 // streams.
 Result<std::optional<Uuid>> stored_uuid(const std::string& path) {
-  UniqueHandle stream =
-      windows::open_file(widen(path) + kUuidStream, GENERIC_READ, OPEN_EXISTING);
+  UniqueHandle stream = windows::open_file(widen(path) + kUuidStream, GENERIC_READ, OPEN_EXISTING);
   if (!stream.valid())
     return std::optional<Uuid>();
   char text[128];
@@ -174,8 +175,7 @@ Result<std::optional<Uuid>> stored_uuid(const std::string& path) {
 }
 
 bool store_uuid(const std::string& path, const Uuid& uuid) {
-  UniqueHandle stream =
-      windows::open_file(widen(path) + kUuidStream, GENERIC_WRITE, CREATE_ALWAYS);
+  UniqueHandle stream = windows::open_file(widen(path) + kUuidStream, GENERIC_WRITE, CREATE_ALWAYS);
   if (!stream.valid())
     return false;
   std::string text = uuid.to_string();
@@ -342,8 +342,10 @@ Result<std::unique_ptr<FileVolume>> FileVolume::open(const std::string& path,
       return not_found(prefix(path) + ": no such file or device");
     if (error == ERROR_ACCESS_DENIED && device) {
       return Status(ErrorCode::kIoError,
-                    prefix(path) + ": opening a volume or disk needs an elevated (administrator) "
-                                   "process: " + error_reason(error));
+                    prefix(path) +
+                        ": opening a volume or disk needs an elevated (administrator) "
+                        "process: " +
+                        error_reason(error));
     }
     return error_status(error, prefix(path) + ": cannot open");
   }
@@ -498,8 +500,8 @@ Status FileVolume::do_discard(std::uint64_t offset, std::uint64_t length) {
     const DWORD error = GetLastError();
     if (error != ERROR_INVALID_FUNCTION && error != ERROR_NOT_SUPPORTED &&
         error != ERROR_INVALID_PARAMETER && error != ERROR_CALL_NOT_IMPLEMENTED) {
-      return error_status(error, describe("discard", offset, length,
-                                          "FSCTL_SET_ZERO_DATA on '" + path_ + "'"));
+      return error_status(
+          error, describe("discard", offset, length, "FSCTL_SET_ZERO_DATA on '" + path_ + "'"));
     }
     // The documented fallback (docs/windows.md): zeros written instead of a hole.
     handle_->zero_data_unsupported.store(true, std::memory_order_relaxed);

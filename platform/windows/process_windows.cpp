@@ -196,7 +196,9 @@ Result<int> run_program(const ProgramLaunch& launch) {
   return static_cast<int>(code);
 }
 
-long current_process_id() { return static_cast<long>(GetCurrentProcessId()); }
+long current_process_id() {
+  return static_cast<long>(GetCurrentProcessId());
+}
 
 std::optional<std::string> environment_variable(const std::string& name) {
   const std::wstring wide = widen(name);

@@ -53,9 +53,8 @@ Result<std::unique_ptr<RandomAccessFile>> RandomAccessFile::open(
   LARGE_INTEGER size{};
   if (!GetFileSizeEx(file.get(), &size))
     return failure(GetLastError(), "cannot examine", path);
-  return std::unique_ptr<RandomAccessFile>(
-      new RandomAccessFile(std::make_unique<Handle>(std::move(file)), path,
-                           static_cast<std::uint64_t>(size.QuadPart)));
+  return std::unique_ptr<RandomAccessFile>(new RandomAccessFile(
+      std::make_unique<Handle>(std::move(file)), path, static_cast<std::uint64_t>(size.QuadPart)));
 }
 
 Result<std::size_t> RandomAccessFile::read_at(std::uint64_t offset,
@@ -139,8 +138,8 @@ Result<std::filesystem::path> make_unique_directory(const std::filesystem::path&
     if (error != ERROR_ALREADY_EXISTS)
       return failure(error, "cannot create a directory in", parent);
   }
-  return io_error("cannot create a directory in '" + utf8_path(parent) + "': " +
-                  std::to_string(kAttemptsMax) + " random names were all taken");
+  return io_error("cannot create a directory in '" + utf8_path(parent) +
+                  "': " + std::to_string(kAttemptsMax) + " random names were all taken");
 }
 
 Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {

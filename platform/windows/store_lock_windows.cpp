@@ -173,6 +173,8 @@ Status StoreLock::verify_directory() const {
 }
 
 // Windows does not say who holds a byte-range lock.
-std::vector<long> lock_holders(const std::filesystem::path& /*path*/) { return {}; }
+std::vector<long> lock_holders(const std::filesystem::path& /*path*/) {
+  return {};
+}
 
 }  // namespace freezeframe

@@ -12,7 +12,11 @@ bool is_console(DWORD which) {
 }
 }  // namespace
 
-bool stdin_is_terminal() { return is_console(STD_INPUT_HANDLE); }
-bool stderr_is_terminal() { return is_console(STD_ERROR_HANDLE); }
+bool stdin_is_terminal() {
+  return is_console(STD_INPUT_HANDLE);
+}
+bool stderr_is_terminal() {
+  return is_console(STD_ERROR_HANDLE);
+}
 
 }  // namespace freezeframe

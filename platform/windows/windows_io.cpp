@@ -21,14 +21,17 @@ std::string narrow(const std::wstring& utf16) {
   if (utf16.empty())
     return std::string();
   const int size = static_cast<int>(std::min<std::size_t>(utf16.size(), INT_MAX));
-  const int bytes = WideCharToMultiByte(CP_UTF8, 0, utf16.data(), size, nullptr, 0, nullptr, nullptr);
+  const int bytes =
+      WideCharToMultiByte(CP_UTF8, 0, utf16.data(), size, nullptr, 0, nullptr, nullptr);
   std::string out(static_cast<std::size_t>(std::max(bytes, 0)), '\0');
   if (bytes > 0)
     WideCharToMultiByte(CP_UTF8, 0, utf16.data(), size, out.data(), bytes, nullptr, nullptr);
   return out;
 }
 
-std::string utf8_path(const std::filesystem::path& path) { return narrow(path.wstring()); }
+std::string utf8_path(const std::filesystem::path& path) {
+  return narrow(path.wstring());
+}
 
 std::string error_reason(DWORD error) {
   wchar_t* text = nullptr;

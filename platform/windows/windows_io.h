@@ -24,7 +24,9 @@ namespace freezeframe::windows {
 std::wstring widen(const std::string& utf8);
 std::string narrow(const std::wstring& utf16);
 // A path as the W calls take it; std::filesystem::path holds UTF-16 on Windows already.
-inline std::wstring wide_path(const std::filesystem::path& path) { return path.wstring(); }
+inline std::wstring wide_path(const std::filesystem::path& path) {
+  return path.wstring();
+}
 // A path in UTF-8, for messages.
 std::string utf8_path(const std::filesystem::path& path);
 

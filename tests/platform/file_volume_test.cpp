@@ -469,8 +469,9 @@ TEST(FileVolume, DiscardReadsBackZerosAndReleasesBlocks) {
     EXPECT_LE(allocated(*volume), before - 2 * kMiB);
   } else {
 #if defined(_WIN32)
-    std::printf("the file system does not punch holes (FSCTL_SET_ZERO_DATA): zeros were "
-                "written, the blocks stay allocated\n");
+    std::printf(
+        "the file system does not punch holes (FSCTL_SET_ZERO_DATA): zeros were "
+        "written, the blocks stay allocated\n");
 #else
     ADD_FAILURE() << "the build tree's file system must punch holes";
 #endif

@@ -53,8 +53,8 @@ class WorkingDirectory {
 
 TEST(RunProgramWindows, ArgumentsArriveAsGivenThroughTheCommandLineQuoting) {
   testing::TempPath out("args");
-  const std::vector<std::string> arguments = {
-      "C:\\backup\\dir", "$HOME", "two words", "\"q\"", "trailing\\", "a\\\"b", "", "%PATH%"};
+  const std::vector<std::string> arguments = {"C:\\backup\\dir", "$HOME",  "two words", "\"q\"",
+                                              "trailing\\",      "a\\\"b", "",          "%PATH%"};
   auto status = run_program(print_args(out.path(), arguments));
   ASSERT_TRUE(status.ok()) << status.status().message();
   EXPECT_EQ(*status, 0);
@@ -79,8 +79,7 @@ TEST(RunProgramWindows, SetsItsEnvironmentOnTopOfTheInheritedOneTheLaterValueWin
   launch.environment = {{"FF_PROCESS_TEST", "first"}, {"FF_PROCESS_TEST", "second"}};
   auto status = run_program(launch);
   ASSERT_TRUE(status.ok()) << status.status().message();
-  EXPECT_EQ(read_all(out.path()),
-            "env=second|" + environment_variable("PATH").value_or("") + "\n");
+  EXPECT_EQ(read_all(out.path()), "env=second|" + environment_variable("PATH").value_or("") + "\n");
   EXPECT_FALSE(environment_variable("FF_PROCESS_TEST").has_value());
 }
 

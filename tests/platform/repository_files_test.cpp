@@ -25,8 +25,8 @@ class ScratchDir {
     static std::atomic<unsigned> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = testing::temp_directory() /
-            ("repository_files." + std::string(info->name()) + "." + std::to_string(current_process_id()) +
-             "." + std::to_string(counter.fetch_add(1)));
+            ("repository_files." + std::string(info->name()) + "." +
+             std::to_string(current_process_id()) + "." + std::to_string(counter.fetch_add(1)));
     std::error_code ignored;
     fs::remove_all(path_, ignored);
     fs::create_directories(path_);

@@ -1,7 +1,7 @@
 // Scratch file paths for tests that touch the file system. Files live in the directory named
-// by FREEZEFRAME_TEST_TMPDIR (CTest sets it to a directory in the build tree), or the system's temporary directory. Each
-// path is unique to the test, the process and the call, so tests may run in parallel; the
-// file is removed when the TempPath goes out of scope.
+// by FREEZEFRAME_TEST_TMPDIR (CTest sets it to a directory in the build tree), or the system's
+// temporary directory. Each path is unique to the test, the process and the call, so tests may run
+// in parallel; the file is removed when the TempPath goes out of scope.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -7,9 +7,9 @@
 
 #include "freezeframe/snapshot_provider.h"
 
-#define FF_SKIP_WITHOUT_ZSTD(compressed)                                                     \
+#define FF_SKIP_WITHOUT_ZSTD(compressed)                                                      \
   do {                                                                                        \
-    if ((compressed) && !::freezeframe::compression_available())                            \
+    if ((compressed) && !::freezeframe::compression_available())                              \
       GTEST_SKIP() << "this build has no zstd (FREEZEFRAME_WITH_ZSTD=OFF), so no compressed " \
                       "diff areas";                                                           \
   } while (false)
