@@ -165,6 +165,9 @@ class UsageFormatter : public CLI::Formatter {
 class Parser {
  public:
   explicit Parser(const std::vector<CommandSpec>& specs) {
+    // The same parsing on every system: CLI11 would read a Windows argument starting with '/'
+    // as an option (`/For=C:`); vssadmin's own syntax is translated before it gets here.
+    app_.allow_windows_style_options(false);
     app_.ignore_case();
     app_.fallthrough();
     app_.require_subcommand(0, 1);

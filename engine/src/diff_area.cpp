@@ -11,6 +11,19 @@
 
 #include "byte_math.h"
 #include "freezeframe/assert.h"
+#include "freezeframe/snapshot_provider.h"
+
+namespace freezeframe {
+
+bool compression_available() noexcept {
+#if FREEZEFRAME_WITH_ZSTD
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace freezeframe
 
 namespace freezeframe::detail {
 
@@ -48,14 +61,6 @@ void DiffArea::CompressorDeleter::operator()(ZSTD_CCtx_s* context) const noexcep
   ZSTD_freeCCtx(context);
 #else
   FF_ASSERT(context == nullptr);
-#endif
-}
-
-bool compression_available() noexcept {
-#if FREEZEFRAME_WITH_ZSTD
-  return true;
-#else
-  return false;
 #endif
 }
 

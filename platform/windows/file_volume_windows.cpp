@@ -9,7 +9,10 @@
 // in its alternate data stream `freezeframe.uuid` where the file system has streams (NTFS),
 // else it comes from the caller or the path, as file_volume.h says.
 // windows.h (through windows_io.h) first: winioctl.h uses its types.
+// clang-format off
+#include "windows_io.h"
 #include <winioctl.h>
+// clang-format on
 
 #include <algorithm>
 #include <atomic>
@@ -20,7 +23,6 @@
 #include <vector>
 
 #include "freezeframe/file_volume.h"
-#include "windows_io.h"
 
 namespace freezeframe {
 

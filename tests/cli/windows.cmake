@@ -16,7 +16,8 @@ add_test(NAME windows.cli.sim
 set_tests_properties(windows.cli.demo windows.cli.sim PROPERTIES LABELS "windows;cli" TIMEOUT 600)
 
 # The Python suites start the binary they are given; this one starts freezeframe.exe in the
-# Wine that CTest uses for everything else.
+# Wine that CTest uses for everything else. The interpreter is named by its path, not by the
+# imported target, which CTest would start through Wine too.
 set(wine_binary ${CMAKE_CURRENT_BINARY_DIR}/freezeframe-wine)
 file(GENERATE OUTPUT ${wine_binary}
      CONTENT "#!/bin/sh\nexec ${CMAKE_CROSSCOMPILING_EMULATOR} $<TARGET_FILE:freezeframe_cli> \"$@\"\n"
@@ -25,10 +26,11 @@ file(GENERATE OUTPUT ${wine_binary}
 function(add_windows_cli_suite script prefix)
   foreach(test_class ${ARGN})
     add_test(NAME windows.${prefix}.${test_class}
-             COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/${script}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/${script}
                      --binary ${wine_binary} ${test_class})
     set_tests_properties(windows.${prefix}.${test_class} PROPERTIES LABELS "windows;cli"
-      ENVIRONMENT "FREEZEFRAME_TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp" TIMEOUT 900)
+      ENVIRONMENT "FREEZEFRAME_TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp;FREEZEFRAME_TEST_WINDOWS=1"
+      TIMEOUT 900)
   endforeach()
 endfunction()
 add_windows_cli_suite(cli_test.py cli ScriptTest)

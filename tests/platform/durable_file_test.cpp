@@ -116,8 +116,9 @@ TEST(DurableFile, ReserveRefusesLinksSoNothingElseIsTruncated) {
     std::ofstream out(victim.path());
     out << "not the store's";
   }
-  if (testing::make_symlink(victim.path(), symlink.path()))
+  if (testing::make_symlink(victim.path(), symlink.path())) {
     EXPECT_EQ(release_reserved_space(symlink.path()).code(), ErrorCode::kInvalidArgument);
+  }
   std::filesystem::create_hard_link(victim.path(), hardlink.path());
   EXPECT_EQ(release_reserved_space(hardlink.path()).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(reserve_space(hardlink.path(), 4096).code(), ErrorCode::kInvalidArgument);
