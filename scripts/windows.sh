@@ -25,7 +25,10 @@ wineserver=$(command -v wineserver || echo /usr/lib/wine/wineserver)
 if [[ ! -f "$WINEPREFIX/system.reg" ]]; then
   "$wine" wineboot --init >/dev/null 2>&1 || true
 fi
-"$wineserver" -p
+# wineboot's own server lingers for a few seconds: wait for it to go, then start ours. One that
+# is already up (another run on this prefix) serves as well.
+"$wineserver" -w || true
+"$wineserver" -p || true
 trap '"$wineserver" -k 2>/dev/null || true' EXIT
 
 cd "$build_dir"
