@@ -27,7 +27,7 @@ if [[ ! -f "$WINEPREFIX/system.reg" ]]; then
 fi
 # wineboot's own server lingers for a few seconds: wait for it to go, then start ours. One that
 # is already up (another run on this prefix) serves as well.
-"$wineserver" -w || true
+timeout 30 "$wineserver" -w || true
 "$wineserver" -p || true
 trap '"$wineserver" -k 2>/dev/null || true' EXIT
 
