@@ -30,6 +30,10 @@ fi
 timeout 30 "$wineserver" -w || true
 "$wineserver" -p || true
 trap '"$wineserver" -k 2>/dev/null || true' EXIT
+# Start Wine's services (services.exe, winedevice.exe...) now, with their output going nowhere:
+# started by the first test instead, they would inherit CTest's pipe and hold that test open
+# until its timeout.
+"$wine" wineboot >/dev/null 2>&1 </dev/null || true
 
 cd "$build_dir"
 status=0
