@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "freezeframe/vss.h"
 #include "parse.h"
 #include "snapshot_sets.h"
 #include "store.h"
@@ -128,7 +129,14 @@ std::string volume_spec(const VolumeEntry& volume);
 // Where a shadow copy can be read: its exposure, else how to export it.
 std::string shadow_copy_volume(Store& store, const SnapshotInfo& info);
 
-// `shadow create --provider vss` (commands_vss.cpp): the set taken by Windows' VSS.
+// --provider vss (commands_vss.cpp): Windows' VSS, no store. `shadow create` takes a set,
+// `shadow list` lists what VSS holds (--for, --set, --shadow filter it), `shadow delete
+// --shadow ID` deletes one.
 Status shadow_create_vss(Context& ctx, const std::string& names, SnapshotContext context);
+Status shadow_list_vss(Context& ctx);
+Status shadow_delete_vss(Context& ctx);
+// VSS's shadow copies as vssadmin prints them (grouped by set), and as `--json` gives them.
+void print_vss_shadows(const std::vector<VssShadowCopy>& shadows, std::ostream& out);
+json vss_shadow_json(const VssShadowCopy& shadow);
 
 }  // namespace freezeframe::cli::command

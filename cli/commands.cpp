@@ -192,6 +192,17 @@ Status providers_list(Context& ctx) {
               << "   Provider Id: " << braced(p.id) << "\n"
               << "   Version: " << p.version << "\n\n";
   }
+  // A Windows build also offers VSS itself (shadow create --provider vss).
+  if (vss_built_in()) {
+    const Uuid id = Uuid::from_name(kVssProviderName);
+    all.push_back(
+        {{"name", kVssProviderName}, {"kind", "vss"}, {"id", id.to_string()}, {"version", "1.0"}});
+    if (!ctx.json)
+      ctx.out << "Provider name: '" << kVssProviderName << "'\n"
+              << "   Provider type: System (Windows' Volume Shadow Copy Service, no store)\n"
+              << "   Provider Id: " << braced(id) << "\n"
+              << "   Version: 1.0\n\n";
+  }
   if (ctx.json)
     ctx.out << all.dump(2) << "\n";
   return Status();

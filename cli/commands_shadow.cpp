@@ -170,6 +170,13 @@ void warn_damaged(Context& ctx, Store& store) {
 
 Status shadow_list(Context& ctx) {
   FF_TRY(no_positionals(ctx));
+  if (auto provider = ctx.options.get("provider")) {
+    if (*provider != "vss")
+      return usage_error(ctx,
+                         "shadow list --provider takes only vss (the store's shadow copies "
+                         "are listed without it)");
+    return shadow_list_vss(ctx);
+  }
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   FF_ASSIGN_OR_RETURN(std::vector<ShadowRef> shadows, filtered_shadows(ctx, *store));
   warn_damaged(ctx, *store);
@@ -190,6 +197,13 @@ Status shadow_list(Context& ctx) {
 
 Status shadow_delete(Context& ctx) {
   FF_TRY(no_positionals(ctx));
+  if (auto provider = ctx.options.get("provider")) {
+    if (*provider != "vss")
+      return usage_error(ctx,
+                         "shadow delete --provider takes only vss (the store's shadow "
+                         "copies are deleted without it)");
+    return shadow_delete_vss(ctx);
+  }
   bool oldest = ctx.options.has("oldest");
   bool all = ctx.options.has("all");
   int selectors = ctx.options.has("shadow") + ctx.options.has("set") + oldest +
@@ -301,7 +315,7 @@ std::vector<CommandSpec> shadow_commands() {
       {"shadow list",
        "",
        "Lists shadow copies grouped by set; --json gives an array of objects.",
-       {for_volume, set, shadow},
+       {for_volume, set, shadow, {"provider", "vss", "the shadow copies Windows' VSS holds"}},
        shadow_list},
       {"shadow delete",
        "",
@@ -312,7 +326,8 @@ std::vector<CommandSpec> shadow_commands() {
         shadow,
         {"oldest", "", "with --for: only the volume's oldest shadow copy"},
         {"all", "", "every shadow copy (of the --for volume, if given)"},
-        {"quiet", "", "do not ask"}},
+        {"quiet", "", "do not ask"},
+        {"provider", "vss", "with --shadow ID: a shadow copy Windows' VSS holds"}},
        shadow_delete},
       {"shadow export",
        "ID",

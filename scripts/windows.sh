@@ -11,11 +11,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:-"$root/build-win"}
 jobs=${FREEZEFRAME_JOBS:-2}
 
+started=$SECONDS
 bash "$root/scripts/setup.sh" --windows
 bash "$root/scripts/build.sh" "$build_dir" \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1 \
   -DFREEZEFRAME_BUILD_TESTS=ON -DFREEZEFRAME_BUILD_PYTHON=OFF -DFREEZEFRAME_BUILD_BENCH=OFF
+built=$SECONDS
 
 # One Wine prefix per build, made once (about 15 s), and one wineserver kept up for the whole
 # run, so that each executable starts in well under a second.
@@ -38,6 +40,7 @@ trap '"$wineserver" -k 2>/dev/null || true' EXIT
 cd "$build_dir"
 status=0
 ctest -L windows -j "$jobs" --output-on-failure --timeout 600 || status=$?
+echo "windows: setup and cross-build $((built - started)) s, Wine prefix and tests $((SECONDS - built)) s"
 
 # What ran, from CTest's log of this run: GoogleTest's summary of each executable, the C tests'
 # and the Python suites' counts; any other entry (the demo, a fuzz replay) is one test.

@@ -201,12 +201,14 @@ Status CoordinatorSession::add_to_snapshot_set(const std::string& volume, const 
     if (it != coordinator.volumes.end())
       hold = it->second;
   }
-  if (hold == nullptr)
+  // A volume the coordinator does not hold is fine for a provider that holds I/O itself.
+  auto provider = coordinator.registry.select(volume, provider_id);
+  if (hold == nullptr && (!provider.ok() || !(*provider)->holds_io_itself()))
     return not_found("volume '" + volume +
                      "' is not known to the coordinator (Coordinator::add_volume)");
-  FF_ASSIGN_OR_RETURN(ProtocolProvider * provider,
-                      coordinator.registry.select(volume, provider_id));
-  volumes.push_back({volume, provider, hold});
+  if (!provider.ok())
+    return provider.status();
+  volumes.push_back({volume, *provider, hold});
   return Status();
 }
 

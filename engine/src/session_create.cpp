@@ -123,6 +123,8 @@ Status CoordinatorSession::create(const std::shared_ptr<Race>& race, Holds& hold
     auto token = std::make_shared<HoldToken>();
     holds.push_back(token);
     HoldableVolume* hold = volume.hold;
+    if (hold == nullptr)  // its provider holds I/O itself (holds_io_itself)
+      continue;
     begin(Participant::kVolume, volume.name, ProtocolPhase::kHoldIo);
     const Nanoseconds start = clock().now();
     // Raise the hold here, so the release below or in fail_set always undoes it, even while
@@ -199,6 +201,8 @@ Status CoordinatorSession::create(const std::shared_ptr<Race>& race, Holds& hold
 
 void CoordinatorSession::release_holds(Holds& holds, bool log_release) {
   for (std::size_t i = 0; i < holds.size(); ++i) {
+    if (volumes[i].hold == nullptr)  // its provider holds I/O itself: never held here
+      continue;
     const Nanoseconds start = clock().now();
     {
       std::lock_guard lock(holds[i]->mutex);

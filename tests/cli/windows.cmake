@@ -2,7 +2,7 @@
 # its parsers' unit tests, the demo, a short simulator run, and suites of the Python tests with
 # freezeframe.exe as the binary, through a wrapper that starts it under Wine.
 file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/tmp)
-foreach(name cli_parse_test script_parser_test)
+foreach(name cli_parse_test script_parser_test vss_listing_test)
   add_executable(${name} ${name}.cpp)
   freezeframe_target_settings(${name})
   target_link_libraries(${name} PRIVATE freezeframe_cli_lib GTest::gtest GTest::gtest_main)

@@ -30,23 +30,6 @@ ProgramLaunch shell_script(const std::string& script, const fs::path& out,
   return launch;
 }
 
-// Changes the working directory for one test and changes it back.
-class WorkingDirectory {
- public:
-  explicit WorkingDirectory(const fs::path& dir) : saved_(fs::current_path()) {
-    fs::current_path(dir);
-  }
-  ~WorkingDirectory() {
-    std::error_code ignored;
-    fs::current_path(saved_, ignored);
-  }
-  WorkingDirectory(const WorkingDirectory&) = delete;
-  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
-
- private:
-  fs::path saved_;
-};
-
 void write_program(const fs::path& path, const std::string& body) {
   std::ofstream(path) << "#!/bin/sh\n" << body;
   fs::permissions(path, fs::perms::owner_all);
@@ -87,7 +70,7 @@ TEST(FindProgram, ABareNameIsLookedForInTheWorkingDirectoryFirst) {
   fs::create_directories(dir.path());
   write_program(dir.path() / "sh", "exit 0\n");
   {
-    WorkingDirectory here(dir.path());
+    testing::WorkingDirectory here(dir.path());
     auto found = find_program("sh");
     ASSERT_TRUE(found.ok()) << found.status().message();
     EXPECT_EQ(*found, dir.path() / "sh");

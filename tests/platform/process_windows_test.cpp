@@ -35,22 +35,6 @@ std::string env_line() {
   return "env=|" + environment_variable("PATH").value_or("") + "\n";
 }
 
-class WorkingDirectory {
- public:
-  explicit WorkingDirectory(const fs::path& dir) : saved_(fs::current_path()) {
-    fs::current_path(dir);
-  }
-  ~WorkingDirectory() {
-    std::error_code ignored;
-    fs::current_path(saved_, ignored);
-  }
-  WorkingDirectory(const WorkingDirectory&) = delete;
-  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
-
- private:
-  fs::path saved_;
-};
-
 TEST(RunProgramWindows, ArgumentsArriveAsGivenThroughTheCommandLineQuoting) {
   testing::TempPath out("args");
   const std::vector<std::string> arguments = {"C:\\backup\\dir", "$HOME",  "two words", "\"q\"",
@@ -97,7 +81,7 @@ TEST(FindProgramWindows, ABareNameTakesPathextExtensionsInTheWorkingDirectoryFir
   testing::TempPath dir("dir");
   fs::create_directories(dir.path());
   std::ofstream(dir.path() / "ff-tool.cmd") << "@exit /b 0\r\n";
-  WorkingDirectory here(dir.path());
+  testing::WorkingDirectory here(dir.path());
   auto found = find_program("ff-tool");
   ASSERT_TRUE(found.ok()) << found.status().message();
   EXPECT_EQ(found->filename(), fs::path("ff-tool.cmd"));

@@ -254,6 +254,19 @@ TEST(VssSession, IsUnsupportedOutsideWindows) {
   EXPECT_EQ(session.status().message().rfind("VSS is not available on this system", 0), 0u);
   EXPECT_NE(session.status().message().find("only on Windows"), std::string::npos);
 }
+
+TEST(VssSession, ShadowCopiesAndTheProviderAreUnsupportedOutsideWindows) {
+  EXPECT_FALSE(vss_built_in());
+  auto listed = list_vss_shadows();
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.status().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(listed.status().message().find("only on Windows"), std::string::npos);
+  EXPECT_EQ(delete_vss_shadow(Uuid::from_name("x")).code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(open_vss_shadow(VssShadowCopy{}).status().code(), ErrorCode::kUnsupported);
+  auto provider = create_vss_provider();
+  ASSERT_FALSE(provider.ok());
+  EXPECT_EQ(provider.status().code(), ErrorCode::kUnsupported);
+}
 #endif
 
 }  // namespace

@@ -26,6 +26,24 @@ inline std::filesystem::path temp_directory() {
   return path;
 }
 
+// Changes the working directory for one test and changes it back.
+class WorkingDirectory {
+ public:
+  explicit WorkingDirectory(const std::filesystem::path& dir)
+      : saved_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ~WorkingDirectory() {
+    std::error_code ignored;
+    std::filesystem::current_path(saved_, ignored);
+  }
+  WorkingDirectory(const WorkingDirectory&) = delete;
+  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+ private:
+  std::filesystem::path saved_;
+};
+
 // Makes `link` a symbolic link to `target`. Where the system will not (Windows without the
 // privilege to, and Wine), it prints why and returns false, and the caller leaves out only the
 // case that needs the link; on POSIX that is a test failure.

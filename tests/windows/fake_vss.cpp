@@ -240,10 +240,60 @@ struct WriterProgress {
   HRESULT failure = S_OK;
 };
 
+// A shadow copy's properties as GetSnapshotProperties and Query hand them out (strings in
+// CoTaskMem, freed by VssFreeSnapshotProperties).
+void fill_properties(const FakeShadow& shadow, VSS_SNAPSHOT_PROP& properties) {
+  properties = VSS_SNAPSHOT_PROP{};
+  properties.m_SnapshotId = shadow.id;
+  properties.m_SnapshotSetId = shadow.set_id;
+  properties.m_lSnapshotsCount = shadow.set_size;
+  co_string_copy(shadow.device, properties.m_pwszSnapshotDeviceObject);
+  co_string_copy(shadow.original_volume, properties.m_pwszOriginalVolumeName);
+  co_string_copy(L"fakehost", properties.m_pwszOriginatingMachine);
+  co_string_copy(L"fakehost", properties.m_pwszServiceMachine);
+  properties.m_ProviderId =
+      GUID{0xb5946137, 0x7b9f, 0x4925, {0xaf, 0x80, 0x51, 0xab, 0xd6, 0x0b, 0x20, 0xd5}};
+  properties.m_lSnapshotAttributes = shadow.attributes;
+  // 2026-01-01T00:00:00Z in 100 ns units since 1601.
+  properties.m_tsCreationTimestamp = 116444736000000000LL + 17672256000000000LL;
+  properties.m_eStatus = VSS_SS_CREATED;
+}
+
+// Query's IVssEnumObject over a copy of the shadow copies at the time of the query.
+class FakeEnum final : public FakeUnknown<IVssEnumObject> {
+ public:
+  FakeEnum(FakeVss& vss, std::vector<FakeShadow> shadows)
+      : FakeUnknown(vss), shadows_(std::move(shadows)) {}
+  HRESULT STDMETHODCALLTYPE Next(ULONG count, VSS_OBJECT_PROP* out, ULONG* fetched) override {
+    ULONG given = 0;
+    for (; given < count && next_ < shadows_.size(); ++given, ++next_) {
+      out[given] = VSS_OBJECT_PROP{};
+      out[given].Type = VSS_OBJECT_SNAPSHOT;
+      fill_properties(shadows_[next_], out[given].Obj.Snap);
+      ++vss_.properties_out;
+    }
+    *fetched = given;
+    return given == count ? S_OK : S_FALSE;
+  }
+  HRESULT STDMETHODCALLTYPE Skip(ULONG count) override {
+    next_ = std::min(shadows_.size(), next_ + count);
+    return S_OK;
+  }
+  HRESULT STDMETHODCALLTYPE Reset() override {
+    next_ = 0;
+    return S_OK;
+  }
+  HRESULT STDMETHODCALLTYPE Clone(IVssEnumObject**) override { return E_NOTIMPL; }
+
+ private:
+  std::vector<FakeShadow> shadows_;
+  std::size_t next_ = 0;
+};
+
 class FakeComponents final : public FakeUnknown<IVssBackupComponents> {
  public:
-  explicit FakeComponents(FakeVss& vss) : FakeUnknown(vss) {
-    ++vss_.components_made;
+  explicit FakeComponents(FakeVss& vss)
+      : FakeUnknown(vss), ordinal_(static_cast<unsigned short>(++vss.components_made - 1)) {
     progress_.resize(vss_.script.writers.size());
   }
 
@@ -401,12 +451,16 @@ class FakeComponents final : public FakeUnknown<IVssBackupComponents> {
     return start_async("PostRestore", out);
   }
   HRESULT STDMETHODCALLTYPE SetContext(LONG context) override {
-    return record("SetContext", "SetContext(" + hex(static_cast<std::uint32_t>(context)) + ")");
+    const HRESULT hr =
+        record("SetContext", "SetContext(" + hex(static_cast<std::uint32_t>(context)) + ")");
+    if (SUCCEEDED(hr))
+      context_ = context;
+    return hr;
   }
   HRESULT STDMETHODCALLTYPE StartSnapshotSet(VSS_ID* id) override {
     const HRESULT hr = record("StartSnapshotSet");
     if (SUCCEEDED(hr))
-      *id = kSetId;
+      *id = set_id();
     return hr;
   }
   HRESULT STDMETHODCALLTYPE AddToSnapshotSet(VSS_PWSZ volume, VSS_ID, VSS_ID* id) override {
@@ -421,25 +475,43 @@ class FakeComponents final : public FakeUnknown<IVssBackupComponents> {
   HRESULT STDMETHODCALLTYPE DoSnapshotSet(IVssAsync** out) override {
     const HRESULT hr = start_async("DoSnapshotSet", out);
     // The shadow copies exist (or half exist) from here until DeleteSnapshots removes them.
-    if (SUCCEEDED(hr))
+    if (SUCCEEDED(hr)) {
       vss_.live_snapshots = static_cast<int>(volumes_.size());
+      for (std::size_t i = 0; i < volumes_.size(); ++i)
+        vss_.shadows.push_back({.id = snapshot_id(i),
+                                .set_id = set_id(),
+                                .original_volume = volumes_[i],
+                                .device = device_of(i),
+                                .attributes = context_ | 0x20000,
+                                .set_size = static_cast<LONG>(volumes_.size())});
+    }
     return hr;
   }
   HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID source, VSS_OBJECT_TYPE type, WINBOOL force,
                                             LONG* deleted, VSS_ID* not_deleted) override {
-    const bool whole_set = type == VSS_OBJECT_SNAPSHOT_SET && IsEqualGUID(source, kSetId);
-    const HRESULT hr =
-        record("DeleteSnapshots", std::string("DeleteSnapshots(") + (whole_set ? "set" : "other") +
-                                      (force ? ",force" : "") + ")");
+    const bool whole_set = type == VSS_OBJECT_SNAPSHOT_SET && IsEqualGUID(source, set_id());
+    const bool one = type == VSS_OBJECT_SNAPSHOT;
+    const HRESULT hr = record("DeleteSnapshots", std::string("DeleteSnapshots(") +
+                                                     (whole_set ? "set"
+                                                      : one     ? "snapshot"
+                                                                : "other") +
+                                                     (force ? ",force" : "") + ")");
     *deleted = 0;
     *not_deleted = GUID{};
     if (FAILED(hr))
       return hr;
-    if (!whole_set || vss_.live_snapshots == 0)
-      return static_cast<HRESULT>(0x80042308);  // VSS_E_OBJECT_NOT_FOUND
-    *deleted = vss_.live_snapshots;
-    vss_.live_snapshots = 0;
-    return S_OK;
+    const auto gone =
+        std::remove_if(vss_.shadows.begin(), vss_.shadows.end(), [&](const FakeShadow& shadow) {
+          return (whole_set && IsEqualGUID(shadow.set_id, source)) ||
+                 (one && IsEqualGUID(shadow.id, source));
+        });
+    *deleted = static_cast<LONG>(vss_.shadows.end() - gone);
+    vss_.shadows.erase(gone, vss_.shadows.end());
+    if (whole_set)
+      vss_.live_snapshots = 0;
+    else if (one && *deleted > 0 && vss_.live_snapshots > 0)
+      --vss_.live_snapshots;
+    return *deleted == 0 ? static_cast<HRESULT>(0x80042308) : S_OK;  // VSS_E_OBJECT_NOT_FOUND
   }
   HRESULT STDMETHODCALLTYPE ImportSnapshots(IVssAsync** out) override {
     return start_async("ImportSnapshots", out);
@@ -453,31 +525,29 @@ class FakeComponents final : public FakeUnknown<IVssBackupComponents> {
     for (std::size_t i = 0; i < volumes_.size(); ++i) {
       if (!IsEqualGUID(id, snapshot_id(i)))
         continue;
-      *properties = VSS_SNAPSHOT_PROP{};
-      properties->m_SnapshotId = id;
-      properties->m_SnapshotSetId = kSetId;
-      properties->m_lSnapshotsCount = static_cast<LONG>(volumes_.size());
-      auto device = vss_.script.devices.find(volumes_[i]);
-      co_string_copy(
-          device != vss_.script.devices.end()
-              ? device->second
-              : L"\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy" + std::to_wstring(i + 1),
-          properties->m_pwszSnapshotDeviceObject);
-      co_string_copy(volumes_[i], properties->m_pwszOriginalVolumeName);
-      co_string_copy(L"fakehost", properties->m_pwszOriginatingMachine);
-      co_string_copy(L"fakehost", properties->m_pwszServiceMachine);
-      properties->m_lSnapshotAttributes = 0x20000;  // VSS_VOLSNAP_ATTR_DIFFERENTIAL
-      // 2026-01-01T00:00:00Z in 100 ns units since 1601.
-      properties->m_tsCreationTimestamp = 116444736000000000LL + 17672256000000000LL;
-      properties->m_eStatus = VSS_SS_CREATED;
+      fill_properties({.id = id,
+                       .set_id = set_id(),
+                       .original_volume = volumes_[i],
+                       .device = device_of(i),
+                       .attributes = 0x20000,  // VSS_VOLSNAP_ATTR_DIFFERENTIAL
+                       .set_size = static_cast<LONG>(volumes_.size())},
+                      *properties);
       ++vss_.properties_out;
       return S_OK;
     }
     return static_cast<HRESULT>(0x80042308);
   }
-  HRESULT STDMETHODCALLTYPE Query(VSS_ID, VSS_OBJECT_TYPE, VSS_OBJECT_TYPE,
-                                  IVssEnumObject**) override {
-    return record("Query");
+  HRESULT STDMETHODCALLTYPE Query(VSS_ID query, VSS_OBJECT_TYPE query_type,
+                                  VSS_OBJECT_TYPE result_type, IVssEnumObject** out) override {
+    *out = nullptr;
+    const HRESULT hr = record("Query");
+    if (FAILED(hr))
+      return hr;
+    if (!IsEqualGUID(query, GUID_NULL) || query_type != VSS_OBJECT_NONE ||
+        result_type != VSS_OBJECT_SNAPSHOT)
+      return E_INVALIDARG;
+    *out = new FakeEnum(vss_, vss_.shadows);
+    return S_OK;
   }
   HRESULT STDMETHODCALLTYPE IsVolumeSupported(VSS_ID, VSS_PWSZ, WINBOOL*) override {
     return record("IsVolumeSupported");
@@ -501,16 +571,36 @@ class FakeComponents final : public FakeUnknown<IVssBackupComponents> {
     return start_async("QueryRevertStatus", out);
   }
 
-  static constexpr GUID kSetId = {0x5e7f00d1, 0x1111, 0x4222, {1, 2, 3, 4, 5, 6, 7, 8}};
+  // The first object's set is 5e7f00d1-1111-4222-0102-030405060708; each later object's
+  // differs in its second group.
+  GUID set_id() const {
+    return GUID{0x5e7f00d1,
+                static_cast<unsigned short>(0x1111 + ordinal_),
+                0x4222,
+                {1, 2, 3, 4, 5, 6, 7, 8}};
+  }
 
  protected:
   void last_release() override { vss_.calls.push_back("Release"); }
 
  private:
-  static GUID snapshot_id(std::size_t index) {
-    return GUID{
-        0x5a000000u + static_cast<unsigned long>(index), 0x2222, 0x4333, {9, 9, 9, 9, 9, 9, 9, 9}};
+  GUID snapshot_id(std::size_t index) const {
+    return GUID{0x5a000000u + static_cast<unsigned long>(index),
+                static_cast<unsigned short>(0x2222 + ordinal_),
+                0x4333,
+                {9, 9, 9, 9, 9, 9, 9, 9}};
   }
+  std::wstring device_of(std::size_t index) const {
+    auto device = vss_.script.devices.find(volumes_[index]);
+    if (device != vss_.script.devices.end())
+      return device->second;
+    return L"\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy" +
+           std::to_wstring(ordinal_ * kVolumesPerObject + index + 1);
+  }
+
+  static constexpr std::size_t kVolumesPerObject = 64;
+  unsigned short ordinal_;
+  LONG context_ = 0;
 
   std::vector<std::wstring> volumes_;
   std::vector<WriterProgress> progress_;

@@ -54,6 +54,17 @@ struct FakeVssScript {
   std::function<void(const std::string&)> on_poll{};
 };
 
+// A shadow copy the fake system holds: made by DoSnapshotSet, or put there by a test (one
+// another requestor made); Query lists them and DeleteSnapshots removes them.
+struct FakeShadow {
+  GUID id{};
+  GUID set_id{};
+  std::wstring original_volume = L"C:\\";
+  std::wstring device = L"\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy9";
+  LONG attributes = 0x2001d;  // client-accessible, differential
+  LONG set_size = 1;
+};
+
 // The shared state of one fake session: the script, and what happened.
 class FakeVss {
  public:
@@ -68,6 +79,8 @@ class FakeVss {
   int live_snapshots = 0;  // shadow copies DoSnapshotSet made and DeleteSnapshots did not delete
   int properties_out = 0;  // GetSnapshotProperties results not yet freed
   int components_made = 0;
+  // The shadow copies that exist on the fake system, in creation order.
+  std::vector<FakeShadow> shadows;
   HRESULT create_result = S_OK;  // what the factory returns (E_NOTIMPL: as Wine)
 
   // The factory and free function for VssBackend::create.

@@ -92,7 +92,8 @@ class Coordinator {
   const ProviderRegistry& providers() const;
 
   // The volume applications write through, held during the commit window; registered under
-  // its name. Every volume added to a set must have one (kNotFound otherwise).
+  // its name. Every volume added to a set must have one (kNotFound otherwise), but for a
+  // volume taken by a provider that holds I/O itself (ProtocolProvider::holds_io_itself).
   Status add_volume(HoldableVolume& volume);
 
   std::unique_ptr<BackupSession> create_session();

@@ -53,6 +53,12 @@ class ProtocolProvider {
   virtual const std::string& name() const noexcept = 0;
   virtual ProviderKind kind() const noexcept = 0;
   virtual bool is_volume_supported(std::string_view volume) const = 0;
+  // True for a provider that holds its volumes' I/O itself while it commits, as VSS does
+  // through the volume's driver (the vss provider of freezeframe/vss.h). The coordinator then
+  // needs no HoldableVolume for a volume this provider takes (Coordinator::add_volume), and
+  // holds none: the provider's commit is the point in time, taken while the writers are
+  // frozen. False for the block engine's adapter, whose volumes the coordinator holds.
+  virtual bool holds_io_itself() const noexcept { return false; }
 
   // `attributes`: the context's bits (writer.h kAttr*); the provider adds its own.
   virtual Status begin_prepare(const Uuid& set_id, std::string_view volume,

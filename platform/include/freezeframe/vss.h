@@ -41,14 +41,46 @@
 // time, as backup_session.h says). abort() may come from any thread; during an asynchronous
 // step it makes that step fail at its next poll. gather_writer_status() returns the writer
 // status VSS last reported (after prepare_for_backup, do_snapshot_set and backup_complete).
+//
+// Shadow copies outside a session, as vssadmin sees them: list_vss_shadows() lists every shadow
+// copy VSS holds on the system (IVssBackupComponents::Query in VSS_CTX_ALL), whoever made it;
+// delete_vss_shadow() deletes one by id (DeleteSnapshots); open_vss_shadow() opens one's device
+// read-only. Each makes its own VSS object and releases it before returning.
+//
+// The `vss` provider (create_vss_provider): a ProtocolProvider (protocol_provider.h) that takes
+// its snapshots with VSS, so a Coordinator's set can freeze freezeframe's writers and take a
+// Windows volume's shadow copy at the same time:
+//   end_prepare    VSS object: InitializeForBackup, SetContext (the set's context),
+//                  GatherWriterMetadata, StartSnapshotSet, AddToSnapshotSet per volume,
+//                  PrepareForBackup (VSS's own writers take part as the context says)
+//   pre_commit     DoSnapshotSet: the point in time, taken while freezeframe's writers are
+//                  frozen; VSS holds the volumes' I/O itself (holds_io_itself()), so the
+//                  coordinator needs no HoldableVolume for them
+//   commit         nothing left to do
+//   post_commit    a persistent set: BackupComplete, and the object is released (the shadow
+//                  copies stay until deleted); an auto-release set keeps its object, and so its
+//                  shadow copies, until its last snapshot is deleted (BackupComplete then) or
+//                  the provider is destroyed
+//   abort          AbortBackup and DeleteSnapshots of the set, at any stage
+// query() lists the shadow copies this provider made (never another requestor's: the
+// coordinator auto-releases what query() lists at registration), with the coordinator's set id.
+// Volumes are named as VSS names them (see above). changed_extents() is kUnsupported: a
+// backup of a VSS shadow copy reads everything.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "freezeframe/backup_session.h"
 #include "freezeframe/clock.h"
+#include "freezeframe/protocol_provider.h"
 #include "freezeframe/status.h"
+#include "freezeframe/uuid.h"
+#include "freezeframe/volume.h"
 
 namespace freezeframe {
 
@@ -68,5 +100,38 @@ struct VssSessionOptions {
 
 // A BackupSession over VSS; see above. kUnsupported where VSS is not available.
 Result<std::unique_ptr<BackupSession>> create_vss_session(const VssSessionOptions& options = {});
+
+// True in a build for Windows, where VSS may be there (it still may not: Wine has none).
+bool vss_built_in() noexcept;
+
+// A shadow copy VSS holds (VSS_SNAPSHOT_PROP).
+struct VssShadowCopy {
+  Uuid id{};
+  Uuid set_id{};
+  std::uint32_t set_size = 0;     // shadow copies in its set
+  std::string original_volume{};  // \\?\Volume{GUID}\ as VSS names it
+  std::string device{};           // \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN
+  std::string originating_machine{};
+  std::string service_machine{};
+  Uuid provider_id{};            // the VSS provider that made it
+  std::uint32_t attributes = 0;  // VSS_VOLSNAP_ATTR_* (writer.h kAttr* bits)
+  Nanoseconds created{0};        // since the Unix epoch
+};
+
+// Every shadow copy VSS holds on this system, oldest first. kUnsupported where VSS is not
+// available (as create_vss_session); kIoError for E_ACCESSDENIED (not elevated).
+Result<std::vector<VssShadowCopy>> list_vss_shadows();
+// Deletes one shadow copy (DeleteSnapshots, VSS_OBJECT_SNAPSHOT, forced). kNotFound if VSS
+// holds none with this id.
+Status delete_vss_shadow(const Uuid& shadow_id);
+// The shadow copy's device as a read-only Volume named after its original volume.
+Result<std::unique_ptr<Volume>> open_vss_shadow(const VssShadowCopy& shadow);
+
+// The `vss` provider; see above. Its name is kVssProviderName, its id
+// Uuid::from_name(kVssProviderName). kUnsupported where VSS is not available (checked by making
+// and releasing one VSS object).
+inline constexpr std::string_view kVssProviderName = "vss";
+Result<std::unique_ptr<ProtocolProvider>> create_vss_provider(
+    const VssSessionOptions& options = {});
 
 }  // namespace freezeframe

@@ -8,6 +8,7 @@
 #include "freezeframe/assert.h"
 #include "freezeframe/file_volume.h"
 #include "freezeframe/vss_errors.h"
+#include "vss_shadows.h"
 
 namespace freezeframe::windows {
 
@@ -44,17 +45,7 @@ ProtocolPhase phase_of_failed_state(WriterState state) {
 Result<std::unique_ptr<VssBackend>> VssBackend::create(VssApi api, VssBackendOptions options) {
   FF_ASSERT(options.clock != nullptr);
   FF_ASSERT(api.create && api.free_snapshot_properties);
-  ComRef<IVssBackupComponents> components;
-  const HRESULT created = api.create(components.put());
-  // Not an administrator or backup operator: VSS is there, the rights are not.
-  if (bits(created) == vss::hr::kAccessDenied)
-    return vss::hresult_status("CreateVssBackupComponents", bits(created));
-  if (FAILED(created) || !components)
-    return vss::vss_unavailable("CreateVssBackupComponents", bits(created));
-  const HRESULT initialized = components->InitializeForBackup(nullptr);
-  if (initialized == E_NOTIMPL)
-    return vss::vss_unavailable("InitializeForBackup", bits(initialized));
-  FF_TRY(vss::hresult_status("InitializeForBackup", bits(initialized)));
+  FF_ASSIGN_OR_RETURN(ComRef<IVssBackupComponents> components, make_backup_components(api));
   return std::unique_ptr<VssBackend>(
       new VssBackend(std::move(api), std::move(options), std::move(components)));
 }
@@ -642,34 +633,34 @@ std::optional<SetFailure> VssBackend::failure() const {
   return failure_;
 }
 
+Result<std::wstring> VssBackend::snapshot_device(const std::string& volume) const {
+  std::lock_guard lock(mutex_);
+  const bool released = stage_ == Stage::kCompleted && auto_release();
+  if ((stage_ != Stage::kCreated && stage_ != Stage::kCompleted) || released) {
+    return released ? bad_state("the snapshots of set " + set_id_.to_string() +
+                                " were released at backup_complete")
+                    : out_of_order("open_snapshot", "after a successful do_snapshot_set");
+  }
+  const std::wstring path = vss_volume_path(volume);
+  auto entry = std::find_if(volumes_.begin(), volumes_.end(),
+                            [&](const VolumeEntry& e) { return e.path == path; });
+  if (entry == volumes_.end())
+    return not_found("volume '" + volume + "' is not in snapshot set " + set_id_.to_string());
+  return entry->device;
+}
+
 Result<std::unique_ptr<Volume>> VssBackend::open_snapshot(const std::string& volume) {
-  std::wstring device;
+  FF_ASSIGN_OR_RETURN(std::wstring device, snapshot_device(volume));
+  return open_shadow_device(std::move(device), volume);
+}
+
+Status VssBackend::delete_snapshot(const Uuid& snapshot_id) {
   {
     std::lock_guard lock(mutex_);
-    const bool released = stage_ == Stage::kCompleted && auto_release();
-    if ((stage_ != Stage::kCreated && stage_ != Stage::kCompleted) || released) {
-      return released ? bad_state("the snapshots of set " + set_id_.to_string() +
-                                  " were released at backup_complete")
-                      : out_of_order("open_snapshot", "after a successful do_snapshot_set");
-    }
-    const std::wstring path = vss_volume_path(volume);
-    auto entry = std::find_if(volumes_.begin(), volumes_.end(),
-                              [&](const VolumeEntry& e) { return e.path == path; });
-    if (entry == volumes_.end())
-      return not_found("volume '" + volume + "' is not in snapshot set " + set_id_.to_string());
-    device = entry->device;
+    if (stage_ != Stage::kCreated && stage_ != Stage::kCompleted)
+      return out_of_order("delete_snapshot", "after a successful do_snapshot_set");
   }
-  // VSS names the device \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN; as \\.\GLOBALROOT\...
-  // it is opened as the device it is (sized by IOCTL), not as a file.
-  constexpr std::wstring_view kWin32Prefix = L"\\\\?\\GLOBALROOT\\";
-  if (device.rfind(kWin32Prefix, 0) == 0)
-    device[2] = L'.';
-  FileVolumeOpenOptions options;
-  options.read_only = true;
-  options.name = volume;
-  FF_ASSIGN_OR_RETURN(std::unique_ptr<FileVolume> opened,
-                      FileVolume::open(narrow(device), options));
-  return std::unique_ptr<Volume>(std::move(opened));
+  return delete_shadow(*components_.get(), snapshot_id);
 }
 
 Result<ChangedExtents> VssBackend::changed_extents(const std::string& volume,

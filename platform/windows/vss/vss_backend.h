@@ -102,6 +102,12 @@ class VssBackend final : public BackupBackend {
   Result<ChangedExtents> changed_extents(const std::string& volume,
                                          std::string_view since_change_id) const override;
 
+  // The device of the volume's shadow copy, once the set exists (open_snapshot's errors).
+  Result<std::wstring> snapshot_device(const std::string& volume) const;
+  // DeleteSnapshots of one shadow copy of the set on this object (the vss provider deleting
+  // one snapshot of an auto-release set that keeps the others). kNotFound if VSS has none.
+  Status delete_snapshot(const Uuid& snapshot_id);
+
   // The most volumes VSS takes in one set.
   static constexpr std::size_t kVolumesPerSetMax = 64;
 
