@@ -168,15 +168,23 @@ void warn_damaged(Context& ctx, Store& store) {
               << "' is damaged and its shadow copies are not listed: " << entry->damage << "\n";
 }
 
+// --provider on list and delete: only vss, Windows' shadow copies instead of the store's.
+Result<bool> wants_vss(const Context& ctx, const char* command) {
+  auto provider = ctx.options.get("provider");
+  if (!provider)
+    return false;
+  if (*provider != "vss")
+    return usage_error(ctx, concat(command,
+                                   " --provider takes only vss (the store's shadow copies "
+                                   "need no --provider)"));
+  return true;
+}
+
 Status shadow_list(Context& ctx) {
   FF_TRY(no_positionals(ctx));
-  if (auto provider = ctx.options.get("provider")) {
-    if (*provider != "vss")
-      return usage_error(ctx,
-                         "shadow list --provider takes only vss (the store's shadow copies "
-                         "are listed without it)");
+  FF_ASSIGN_OR_RETURN(bool vss, wants_vss(ctx, "shadow list"));
+  if (vss)
     return shadow_list_vss(ctx);
-  }
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx, StoreAccess::kRead));
   FF_ASSIGN_OR_RETURN(std::vector<ShadowRef> shadows, filtered_shadows(ctx, *store));
   warn_damaged(ctx, *store);
@@ -197,13 +205,9 @@ Status shadow_list(Context& ctx) {
 
 Status shadow_delete(Context& ctx) {
   FF_TRY(no_positionals(ctx));
-  if (auto provider = ctx.options.get("provider")) {
-    if (*provider != "vss")
-      return usage_error(ctx,
-                         "shadow delete --provider takes only vss (the store's shadow "
-                         "copies are deleted without it)");
+  FF_ASSIGN_OR_RETURN(bool vss, wants_vss(ctx, "shadow delete"));
+  if (vss)
     return shadow_delete_vss(ctx);
-  }
   bool oldest = ctx.options.has("oldest");
   bool all = ctx.options.has("all");
   int selectors = ctx.options.has("shadow") + ctx.options.has("set") + oldest +

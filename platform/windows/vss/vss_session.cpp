@@ -41,6 +41,24 @@ class ComScope {
   HRESULT result_;
 };
 
+// The backend's options from the caller's: its clock, or a SystemClock of the backend's own.
+VssBackendOptions backend_options(const VssSessionOptions& options,
+                                  std::function<void()> on_release) {
+  std::shared_ptr<Clock> own_clock;
+  Clock* clock = options.clock;
+  if (clock == nullptr) {
+    own_clock = std::make_shared<SystemClock>();
+    clock = own_clock.get();
+  }
+  return VssBackendOptions{.clock = clock,
+                           .own_clock = std::move(own_clock),
+                           .do_snapshot_set_duration_max = options.do_snapshot_set_duration_max,
+                           .async_duration_max = options.async_duration_max,
+                           .poll_interval = options.poll_interval,
+                           .backup_bootable_system_state = options.backup_bootable_system_state,
+                           .on_release = std::move(on_release)};
+}
+
 }  // namespace
 
 }  // namespace windows
@@ -73,20 +91,8 @@ Result<std::unique_ptr<ProtocolProvider>> create_vss_provider(const VssSessionOp
   const HRESULT mta = CoIncrementMTAUsage(&cookie);
   if (FAILED(mta))
     return vss::hresult_status("CoIncrementMTAUsage", static_cast<std::uint32_t>(mta));
-  std::shared_ptr<Clock> own_clock;
-  Clock* clock = options.clock;
-  if (clock == nullptr) {
-    own_clock = std::make_shared<SystemClock>();
-    clock = own_clock.get();
-  }
-  windows::VssBackendOptions backend_options{
-      .clock = clock,
-      .own_clock = std::move(own_clock),
-      .do_snapshot_set_duration_max = options.do_snapshot_set_duration_max,
-      .async_duration_max = options.async_duration_max,
-      .poll_interval = options.poll_interval,
-      .backup_bootable_system_state = options.backup_bootable_system_state,
-      .on_release = [cookie] { CoDecrementMTAUsage(cookie); }};
+  windows::VssBackendOptions backend_options =
+      windows::backend_options(options, [cookie] { CoDecrementMTAUsage(cookie); });
   auto provider =
       windows::VssProvider::create(windows::VssApi::system(), std::move(backend_options));
   if (!provider.ok()) {
@@ -103,23 +109,10 @@ Result<std::unique_ptr<BackupSession>> create_vss_session(const VssSessionOption
   const bool uninitialize = SUCCEEDED(com);
   if (FAILED(com) && com != RPC_E_CHANGED_MODE)
     return vss::hresult_status("CoInitializeEx", static_cast<std::uint32_t>(com));
-  std::shared_ptr<Clock> own_clock;
-  Clock* clock = options.clock;
-  if (clock == nullptr) {
-    own_clock = std::make_shared<SystemClock>();
-    clock = own_clock.get();
-  }
-  windows::VssBackendOptions backend_options{
-      .clock = clock,
-      .own_clock = std::move(own_clock),
-      .do_snapshot_set_duration_max = options.do_snapshot_set_duration_max,
-      .async_duration_max = options.async_duration_max,
-      .poll_interval = options.poll_interval,
-      .backup_bootable_system_state = options.backup_bootable_system_state,
-      .on_release = [uninitialize] {
-        if (uninitialize)
-          CoUninitialize();
-      }};
+  windows::VssBackendOptions backend_options = windows::backend_options(options, [uninitialize] {
+    if (uninitialize)
+      CoUninitialize();
+  });
   auto backend = windows::VssBackend::create(windows::VssApi::system(), std::move(backend_options));
   if (!backend.ok()) {
     if (uninitialize)
