@@ -493,6 +493,62 @@ class BadRequestTest(ServeTest):
         self.assertFalse(os.path.exists(socket_path), "the socket was left behind")
 
 
+class ForwardingTest(ServeTest):
+    """The command line while a daemon serves the store: the shadow-copy commands go through
+    the daemon, with the output they have without one. Needs no root."""
+
+    def setUp(self):
+        if sys.platform != "linux":
+            self.skipTest("serve is Linux only")
+        super().setUp()
+
+    def test_shadow_commands_go_through_the_daemon(self):
+        self.ff("volume", "create", "data", "--size", "8M", "--provider", "row")
+        daemon = Daemon(self, self.store)
+        client = Client(os.path.join(self.store, "serve.sock"))
+        UNDO.append(client.close)
+        old = b"old!" * 1024
+        new = b"new!" * 1024
+        self.assertEqual(client.call({"op": "write", "export": "data", "offset": 0,
+                                      "length": len(old), "fua": True}, old)["code"], "ok")
+        created = json.loads(self.ff("shadow", "create", "--for", "data", "--json").stdout)
+        self.assertEqual(sorted(created), ["context", "released_at_exit", "set_id", "shadows"])
+        shadow = created["shadows"][0]["id"]
+        text = self.ff("shadow", "create", "--for", "data").stdout
+        self.assertIn("Successfully created shadow copy set", text)
+        self.assertEqual(client.call({"op": "write", "export": "data", "offset": 0,
+                                      "length": len(new)}, new)["code"], "ok")
+        listed = json.loads(self.ff("shadow", "list", "--json").stdout)
+        self.assertEqual(len(listed), 2)
+        # A relative --to is the caller's, not the daemon's.
+        cwd = os.getcwd()
+        os.chdir(self.dir)
+        try:
+            self.ff("shadow", "export", shadow, "--to", "exported.img")
+        finally:
+            os.chdir(cwd)
+        with open(os.path.join(self.dir, "exported.img"), "rb") as f:
+            self.assertEqual(f.read(len(old)), old)
+        # Errors keep their exit codes and messages.
+        missing = self.ff("shadow", "delete", "--shadow", "00000000-0000-0000-0000-000000000001",
+                          check=False)
+        self.assertEqual(missing.returncode, 4, missing.stderr)
+        self.assertIn("no shadow copy matches", missing.stderr)
+        self.ff("shadow", "revert", shadow)
+        reply = client.call({"op": "read", "export": "data", "offset": 0, "length": len(old)})
+        self.assertEqual(reply["data"], old, "revert did not reach the served volume")
+        remaining = json.loads(self.ff("shadow", "list", "--json").stdout)
+        self.assertIn(shadow, [s["id"] for s in remaining])
+        deleted = json.loads(self.ff("shadow", "delete", "--all", "--json").stdout)
+        self.assertEqual(sorted(deleted["deleted"]), sorted(s["id"] for s in remaining))
+        names = {e["name"] for e in client.call({"op": "list"})["exports"]}
+        self.assertEqual(names, {"data"})
+        client.close()
+        self.assertEqual(daemon.stop(), 0, daemon.output())
+        # Without a daemon the same commands run here.
+        self.assertEqual(json.loads(self.ff("shadow", "list", "--json").stdout), [])
+
+
 def main():
     global BINARY
     parser = argparse.ArgumentParser(add_help=False)
