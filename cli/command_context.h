@@ -45,6 +45,11 @@ struct Context {
   // Inside `freezeframe serve`: the daemon's open store, which open_store() lends instead of
   // opening the store again (the daemon holds its lock).
   Store* served_store = nullptr;
+  // Inside the daemon: presents export `name` (NAME@ID) as the file at `path` (over the
+  // placeholder Store::expose_in_place() made), and takes it away again (kNotFound when
+  // nothing is presented there). Empty elsewhere: `shadow expose` writes a copy.
+  std::function<Status(const std::string& name, const std::filesystem::path& path)> present_file;
+  std::function<Status(const std::filesystem::path& path)> withdraw_file;
 };
 
 // A store a command uses: its own (opened and locked by the command), or one lent by the
@@ -64,8 +69,11 @@ struct CommandHooks {
   // when a daemon serving ctx.store_dir ran it (its output already written to ctx.out and
   // ctx.err), nullopt to run it here (no daemon). `args` is the whole command line.
   std::function<std::optional<int>(Context& ctx, const std::vector<std::string>& args)> forward;
-  // Set inside the daemon: commands use this store (Context::served_store).
+  // Set inside the daemon: commands use this store (Context::served_store) and these
+  // (Context::present_file, withdraw_file).
   Store* served_store = nullptr;
+  std::function<Status(const std::string& name, const std::filesystem::path& path)> present_file;
+  std::function<Status(const std::filesystem::path& path)> withdraw_file;
 };
 
 // The commands a running `freezeframe serve` runs for the command line, so that they work

@@ -491,10 +491,12 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
       out,        err,  parser.json(), Store::resolve_dir(parser.store()), options_of(*leaf),
       spec.words, *wait};
   ctx.served_store = hooks.served_store;
+  ctx.present_file = hooks.present_file;
+  ctx.withdraw_file = hooks.withdraw_file;
   if (hooks.served_store != nullptr && !forwarded_command(spec.words)) {
     err << "freezeframe " << spec.words
-        << ": error: the serve daemon runs only shadow create, delete, revert, list and export, "
-           "volume list and shadowstorage list\n";
+        << ": error: the serve daemon runs only shadow create, delete, revert, list, export, "
+           "expose and unexpose, volume list and shadowstorage list\n";
     return kExitUsage;
   }
   if (hooks.forward && hooks.served_store == nullptr && forwarded_command(spec.words))

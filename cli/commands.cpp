@@ -44,8 +44,8 @@ Status no_positionals(const Context& ctx) {
 // exclusively.
 bool forwarded_command(std::string_view words) {
   return words == "shadow create" || words == "shadow delete" || words == "shadow revert" ||
-         words == "shadow list" || words == "shadow export" || words == "volume list" ||
-         words == "shadowstorage list";
+         words == "shadow list" || words == "shadow export" || words == "shadow expose" ||
+         words == "shadow unexpose" || words == "volume list" || words == "shadowstorage list";
 }
 
 Result<StoreHandle> open_store(const Context& ctx, StoreAccess access) {

@@ -89,6 +89,18 @@ void Daemon::rebuild() {
       exports_.insert_or_assign(name, std::move(e));
     }
   }
+  std::lock_guard lock(info_mutex_);
+  info_.clear();
+  for (const auto& [name, e] : exports_)
+    info_.emplace(name, e.info);
+}
+
+std::string Daemon::canonical_name(const std::string& name) {
+  auto parsed = parse_export_name(name);
+  if (!parsed.ok() || parsed->snapshot.empty())
+    return name;
+  auto id = Uuid::parse(parsed->snapshot);
+  return id.ok() ? parsed->volume + "@" + id->to_string() : name;
 }
 
 Result<Daemon::Export*> Daemon::find(const std::string& name) {
@@ -111,17 +123,21 @@ Result<Daemon::Export*> Daemon::find(const std::string& name) {
 }
 
 std::vector<ExportInfo> Daemon::exports() const {
-  std::shared_lock lock(mutex_);
+  std::lock_guard lock(info_mutex_);
   std::vector<ExportInfo> out;
-  for (const auto& [name, e] : exports_)
-    out.push_back(e.info);
+  for (const auto& [name, info] : info_)
+    out.push_back(info);
   return out;
 }
 
 Result<ExportInfo> Daemon::export_info(const std::string& name) const {
-  std::shared_lock lock(mutex_);
-  FF_ASSIGN_OR_RETURN(Export * e, const_cast<Daemon*>(this)->find(name));
-  return e->info;
+  std::lock_guard lock(info_mutex_);
+  auto it = info_.find(name);
+  if (it == info_.end())
+    it = info_.find(canonical_name(name));
+  if (it == info_.end())
+    return not_found("no export named '" + name + "' (volumes by name, snapshots as NAME@ID)");
+  return it->second;
 }
 
 Status Daemon::check_range(const Export& e, const char* operation, std::uint64_t offset,
@@ -233,7 +249,33 @@ Status Daemon::flush_all() {
   return first_error;
 }
 
+void Daemon::set_file_hooks(
+    std::function<Status(const std::string&, const std::filesystem::path&)> present,
+    std::function<Status(const std::filesystem::path&)> withdraw,
+    std::function<void()> after_command) {
+  present_file_ = std::move(present);
+  withdraw_file_ = std::move(withdraw);
+  after_command_ = std::move(after_command);
+}
+
+std::vector<std::pair<std::string, std::filesystem::path>> Daemon::recorded_exposures() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::pair<std::string, std::filesystem::path>> out;
+  for (const cli::Exposure& exposure : store_->catalog().exposures)
+    for (const auto& [name, e] : exports_)
+      if (e.snapshot && e.info.snapshot == exposure.shadow.to_string())
+        out.emplace_back(name, exposure.path);
+  return out;
+}
+
 Reply Daemon::run_command(const Request& request) {
+  Reply reply = run_command_locked(request);
+  if (after_command_)
+    after_command_();
+  return reply;
+}
+
+Reply Daemon::run_command_locked(const Request& request) {
   std::unique_lock lock(mutex_);
   // Snapshot volumes must not outlive their providers, which a command may close.
   exports_.clear();
@@ -241,6 +283,8 @@ Reply Daemon::run_command(const Request& request) {
   std::ostringstream err;
   cli::command::CommandHooks hooks;
   hooks.served_store = store_.get();
+  hooks.present_file = present_file_;
+  hooks.withdraw_file = withdraw_file_;
   Reply reply;
   reply.id = request.id;
   reply.exit_code = cli::command::run_command_line(request.argv, out, err, {}, hooks);

@@ -13,11 +13,15 @@
 // Concurrency: I/O from any number of threads runs concurrently (the provider stacks are
 // thread-safe, snapshot_provider.h). A forwarded command (`shadow create` ...) runs alone: it
 // takes the exports exclusively, so the volumes' I/O waits until it is done (writes are held
-// across a snapshot set's creation), then the exports are rebuilt from the store.
+// across a snapshot set's creation), then the exports are rebuilt from the store. exports()
+// and export_info() never wait for a command (they answer from the list as it was before
+// it), so looking up a file of the FUSE export cannot deadlock with a command that looks at
+// it.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,6 +69,16 @@ class Daemon {
   // Flushes every live volume.
   Status flush_all();
 
+  // What forwarded commands use to present snapshots as files of their own (`shadow expose`;
+  // Context::present_file, withdraw_file), and what runs after each command once the exports
+  // are free again (to finish what withdraw started). Set before any request.
+  void set_file_hooks(
+      std::function<Status(const std::string&, const std::filesystem::path&)> present,
+      std::function<Status(const std::filesystem::path&)> withdraw,
+      std::function<void()> after_command);
+  // The exposures the store records whose snapshot is exported: export name and path.
+  std::vector<std::pair<std::string, std::filesystem::path>> recorded_exposures() const;
+
  private:
   struct Export {
     ExportInfo info;
@@ -75,21 +89,29 @@ class Daemon {
 
   Daemon(std::filesystem::path dir, std::unique_ptr<cli::Store> store, std::ostream& log)
       : store_dir_(std::move(dir)), store_(std::move(store)), log_(log) {}
-  // Rebuilds exports_ from the store. Exclusive lock held.
+  // Rebuilds exports_ (and info_) from the store. Exclusive lock held.
   void rebuild();
+  // The canonical form of an export name: "NAME@ID" with the id in lower case, no braces.
+  static std::string canonical_name(const std::string& name);
   // The export, the lock shared held by the caller.
   Result<Export*> find(const std::string& name);
   Status check_range(const Export& e, const char* operation, std::uint64_t offset,
                      std::uint64_t length) const;
   Status write_locked(Export& e, std::uint64_t offset, std::span<const std::byte> data);
   Reply run_command(const Request& request);
+  Reply run_command_locked(const Request& request);
 
   std::filesystem::path store_dir_;
   std::unique_ptr<cli::Store> store_;
   std::ostream& log_;
   mutable std::shared_mutex mutex_;  // exports_: shared for I/O, exclusive for commands
   std::map<std::string, Export> exports_;
+  mutable std::mutex info_mutex_;  // info_
+  std::map<std::string, ExportInfo> info_;
   std::mutex partial_mutex_;  // read-modify-write of partial sectors
+  std::function<Status(const std::string&, const std::filesystem::path&)> present_file_;
+  std::function<Status(const std::filesystem::path&)> withdraw_file_;
+  std::function<void()> after_command_;
 };
 
 }  // namespace freezeframe::serve

@@ -22,6 +22,7 @@ namespace freezeframe::serve {
 struct FuseExport::Impl {
   Daemon& daemon;
   std::filesystem::path mountpoint;
+  std::string only;  // the one export shown at the mount point itself; empty: a directory
   struct fuse* fuse = nullptr;
   bool mounted = false;
   std::atomic<bool> running{false};
@@ -63,8 +64,11 @@ int errno_of(const Status& status) {
   }
 }
 
-// "/NAME" -> "NAME"; empty for the root.
+// "/NAME" -> "NAME"; empty for the root directory. A single-file mount: its export at the root.
 std::string export_of(const char* path) {
+  const FuseExport::Impl& self = impl();
+  if (!self.only.empty())
+    return std::strcmp(path, "/") == 0 ? self.only : std::string();
   return path[0] == '/' ? std::string(path + 1) : std::string(path);
 }
 
@@ -87,6 +91,8 @@ int op_getattr(const char* path, struct stat* st, struct fuse_file_info* /*file*
   st->st_atim = st->st_mtim = st->st_ctim = self.started;
   std::string name = export_of(path);
   if (name.empty()) {
+    if (!self.only.empty())
+      return -ENOENT;
     st->st_mode = S_IFDIR | 0755;
     st->st_nlink = 2;
     return 0;
@@ -104,7 +110,7 @@ int op_getattr(const char* path, struct stat* st, struct fuse_file_info* /*file*
 
 int op_readdir(const char* path, void* buffer, fuse_fill_dir_t fill, off_t /*offset*/,
                struct fuse_file_info* /*file*/, enum fuse_readdir_flags /*flags*/) {
-  if (!export_of(path).empty())
+  if (!export_of(path).empty() || !impl().only.empty())
     return -ENOTDIR;
   fill(buffer, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
   fill(buffer, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
@@ -236,11 +242,15 @@ struct fuse_operations make_operations() {
 FuseExport::FuseExport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<FuseExport>> FuseExport::mount(Daemon& daemon,
-                                                      const std::filesystem::path& mountpoint) {
+                                                      const std::filesystem::path& mountpoint,
+                                                      const std::string& only) {
   std::error_code error;
-  if (!std::filesystem::is_directory(mountpoint, error))
+  if (only.empty() && !std::filesystem::is_directory(mountpoint, error))
     return invalid_argument("--fuse '" + mountpoint.string() + "' is not a directory");
+  if (!only.empty() && !std::filesystem::is_regular_file(mountpoint, error))
+    return invalid_argument("'" + mountpoint.string() + "' is not a regular file to mount on");
   auto self = std::make_unique<Impl>(daemon, std::filesystem::absolute(mountpoint));
+  self->only = only;
   std::timespec_get(&self->started, TIME_UTC);
   // Default permissions: the kernel checks the modes above (snapshots read-only for all).
   const char* argv[] = {
@@ -289,6 +299,14 @@ void FuseExport::run() {
     fuse_loop_cfg_destroy(config);
   }
   impl_->running = false;
+}
+
+void FuseExport::unmount() {
+  if (!impl_->mounted)
+    return;
+  impl_->mounted = false;
+  fuse_exit(impl_->fuse);
+  fuse_unmount(impl_->fuse);
 }
 
 void FuseExport::stop() {

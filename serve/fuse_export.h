@@ -26,9 +26,12 @@ namespace freezeframe::serve {
 
 class FuseExport {
  public:
-  // Mounts the file system on `mountpoint` (an existing directory).
+  // Mounts the file system on `mountpoint` (an existing directory) showing every export; or,
+  // given `only`, on `mountpoint` an existing regular file which then shows that export alone
+  // (how `shadow expose` presents a snapshot at a path of its own).
   static Result<std::unique_ptr<FuseExport>> mount(Daemon& daemon,
-                                                   const std::filesystem::path& mountpoint);
+                                                   const std::filesystem::path& mountpoint,
+                                                   const std::string& only = {});
   // Unmounts (lazily: a loop device still open on a file keeps its connection until then)
   // if stop() did not.
   ~FuseExport();
@@ -37,8 +40,11 @@ class FuseExport {
 
   // Serves requests until stop() or an unmount from outside.
   void run();
-  // Makes run() return (from any thread other than run()'s).
+  // Makes run() return (from any thread other than run()'s) and waits until it has.
   void stop();
+  // Unmounts now (lazily), without waiting for run(): the loop then ends by itself or at
+  // stop(). Safe while another thread holds the Daemon's exports.
+  void unmount();
 
   struct Impl;
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "connection.h"
 #include "daemon.h"
+#include "file_exposures.h"
 #include "fuse_export.h"
 #include "server.h"
 
@@ -38,6 +39,8 @@ Status serve(Context& ctx) {
   if (auto s = ctx.options.get("socket"))
     socket = *s;
   FF_ASSIGN_OR_RETURN(auto daemon, Daemon::open(ctx.store_dir, ctx.err));
+  auto exposures = std::make_unique<FileExposures>(*daemon);
+  exposures->restore(ctx.err);
   FF_ASSIGN_OR_RETURN(auto server, Server::listen(*daemon, socket));
   std::unique_ptr<FuseExport> fuse;
   if (auto dir = ctx.options.get("fuse")) {
@@ -64,6 +67,7 @@ Status serve(Context& ctx) {
   server->stop();
   server_thread.join();
   server.reset();
+  exposures.reset();
   Status flushed = daemon->flush_all();
   daemon.reset();
   if (!flushed.ok())

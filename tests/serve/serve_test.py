@@ -253,10 +253,19 @@ class ServeTest(unittest.TestCase):
             self.assertIn(actual, allowed, "%s has content it never had at that point" % name)
 
     def check_snapshot(self, files_dir, volume, shadow_id, expected):
-        """Exposes the snapshot read-only: e2fsck finds it clean and its files are those
-        recorded at the freeze."""
-        image = os.path.join(files_dir, "%s@%s" % (volume, shadow_id))
-        self.assertTrue(os.path.exists(image), "the daemon does not show %s" % image)
+        """Exposes the snapshot through the daemon (a FUSE file, no copy) and mounts it
+        read-only: e2fsck finds it clean and its files are those recorded at the freeze. Then
+        unexposes it: the file and its mount are gone."""
+        self.assertTrue(os.path.exists(os.path.join(files_dir, "%s@%s" % (volume, shadow_id))),
+                        "the daemon's directory does not show snapshot %s" % shadow_id)
+        image = os.path.join(self.dir, "exposed-%s.img" % shadow_id)
+        exposed = json.loads(self.ff("shadow", "expose", shadow_id, "--to", image,
+                                     "--json").stdout)
+        self.assertEqual(exposed, {"id": shadow_id, "exposed": image, "copy": False})
+        UNDO.append(lambda: quiet("fusermount3", "-u", "-z", image))
+        self.assertEqual(os.stat(image).st_size, os.stat(os.path.join(files_dir, volume)).st_size)
+        listed = json.loads(self.ff("shadow", "list", "--json").stdout)
+        self.assertIn(image, [s["exposed"] for s in listed])
         device = self.losetup(image, read_only=True)
         fsck = subprocess.run(["e2fsck", "-fn", device], capture_output=True, text=True)
         self.assertEqual(fsck.returncode, 0, "e2fsck on %s:\n%s%s"
@@ -266,6 +275,8 @@ class ServeTest(unittest.TestCase):
         self.check_files(mountpoint, expected)
         self.unmount(mountpoint)
         self.detach(device)
+        self.ff("shadow", "unexpose", shadow_id)
+        self.assertFalse(os.path.exists(image), "unexpose left %s" % image)
 
 
 class ExtFourTest(ServeTest):
