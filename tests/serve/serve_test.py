@@ -560,6 +560,52 @@ class ForwardingTest(ServeTest):
         self.assertEqual(json.loads(self.ff("shadow", "list", "--json").stdout), [])
 
 
+class ExposeTest(ServeTest):
+    """`shadow expose` through the daemon: a FUSE file at a path of its own, kept across a
+    restart of the daemon, withdrawn when the shadow copy is deleted."""
+
+    def setUp(self):
+        reason = root_skip_reason()
+        if reason:
+            self.skipTest(reason)
+        super().setUp()
+
+    def test_exposure_survives_a_restart_and_goes_with_its_shadow_copy(self):
+        self.ff("volume", "create", "data", "--size", "8M")
+        files_dir = self.path("files")
+        daemon = Daemon(self, self.store, files_dir)
+        old = os.urandom(64 * 1024)
+        with open(os.path.join(files_dir, "data"), "r+b") as f:
+            f.write(old)
+            os.fsync(f.fileno())
+        created = json.loads(self.ff("shadow", "create", "--for", "data", "--json").stdout)
+        shadow = created["shadows"][0]["id"]
+        with open(os.path.join(files_dir, "data"), "r+b") as f:
+            f.write(os.urandom(64 * 1024))
+        image = os.path.join(self.dir, "exposed.img")
+        UNDO.append(lambda: quiet("fusermount3", "-u", "-z", image))
+        self.ff("shadow", "expose", shadow, "--to", image)
+        taken = self.ff("shadow", "expose", shadow, "--to", image + "2", check=False)
+        self.assertNotEqual(taken.returncode, 0)
+        self.assertIn("already exposed", taken.stderr)
+        with open(image, "rb") as f:
+            self.assertEqual(f.read(len(old)), old)
+        with self.assertRaises(OSError):
+            open(image, "r+b")
+        self.assertEqual(daemon.stop(), 0, daemon.output())
+        self.assertFalse(os.path.ismount(image))
+        self.assertEqual(os.path.getsize(image), 0, "the placeholder is not empty")
+        daemon = Daemon(self, self.store, files_dir)
+        deadline = time.monotonic() + READY_SECONDS
+        while not os.path.ismount(image) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(image, "rb") as f:
+            self.assertEqual(f.read(len(old)), old, "not presented again after a restart")
+        self.ff("shadow", "delete", "--shadow", shadow)
+        self.assertFalse(os.path.exists(image), "deleting the shadow copy left its file")
+        self.assertEqual(daemon.stop(), 0, daemon.output())
+
+
 def main():
     global BINARY
     parser = argparse.ArgumentParser(add_help=False)
