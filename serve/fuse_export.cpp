@@ -38,6 +38,8 @@ namespace {
 // run()'s thread is woken from the loop's wait by this signal; its handler does nothing.
 constexpr int kWakeSignal = SIGUSR1;
 constexpr int kWakeAttemptsMax = 1000;
+// st_blksize: the providers' chunk, the unit in which I/O costs least.
+constexpr blksize_t kBlockBytes = blksize_t{64} * 1024;
 
 extern "C" void wake_handler(int) {}
 
@@ -103,7 +105,7 @@ int op_getattr(const char* path, struct stat* st, struct fuse_file_info* /*file*
   st->st_mode = S_IFREG | (info->read_only ? 0444 : 0644);
   st->st_nlink = 1;
   st->st_size = static_cast<off_t>(info->size_bytes);
-  st->st_blksize = 64 * 1024;
+  st->st_blksize = kBlockBytes;
   st->st_blocks = static_cast<blkcnt_t>((info->size_bytes + 511) / 512);
   return 0;
 }
