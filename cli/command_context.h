@@ -43,7 +43,43 @@ struct Context {
   // The exit code of a command that ran to the end but has a verdict to give (`check`: damage
   // found); 0 otherwise. Used only when the command's Status is OK.
   int exit_code = 0;
+  // Inside `freezeframe serve`: the daemon's open store, which open_store() lends instead of
+  // opening the store again (the daemon holds its lock).
+  Store* served_store = nullptr;
+  // Inside the daemon: presents export `name` (NAME@ID) as the file at `path` (over the
+  // placeholder Store::expose_in_place() made), and takes it away again (kNotFound when
+  // nothing is presented there). Empty elsewhere: `shadow expose` writes a copy.
+  std::function<Status(const std::string& name, const std::filesystem::path& path)> present_file;
+  std::function<Status(const std::filesystem::path& path)> withdraw_file;
 };
+
+// A store a command uses: its own (opened and locked by the command), or one lent by the
+// daemon that serves it (Context::served_store), which outlives the command.
+struct StoreRelease {
+  bool owned = true;
+  void operator()(Store* store) const noexcept {
+    if (owned)
+      delete store;
+  }
+};
+using StoreHandle = std::unique_ptr<Store, StoreRelease>;
+
+// What run_command_line() does beyond parsing and running a command.
+struct CommandHooks {
+  // Called for a command that forwarded_command() names before it runs here: the exit code
+  // when a daemon serving ctx.store_dir ran it (its output already written to ctx.out and
+  // ctx.err), nullopt to run it here (no daemon). `args` is the whole command line.
+  std::function<std::optional<int>(Context& ctx, const std::vector<std::string>& args)> forward;
+  // Set inside the daemon: commands use this store (Context::served_store) and these
+  // (Context::present_file, withdraw_file).
+  Store* served_store = nullptr;
+  std::function<Status(const std::string& name, const std::filesystem::path& path)> present_file;
+  std::function<Status(const std::filesystem::path& path)> withdraw_file;
+};
+
+// The commands a running `freezeframe serve` runs for the command line, so that they work
+// while it holds the store: those that change served volumes' shadow copies and the listings.
+bool forwarded_command(std::string_view words);
 
 Status usage_error(const Context& ctx, const std::string& message);
 Result<std::string> required(const Context& ctx, const std::string& name);
@@ -51,8 +87,8 @@ Result<std::string> one_positional(const Context& ctx, const std::string& what);
 Status no_positionals(const Context& ctx);
 // Reading commands take the store's lock shared and change nothing; writing ones take it
 // exclusively.
-Result<std::unique_ptr<Store>> open_store(const Context& ctx,
-                                          StoreAccess access = StoreAccess::kWrite);
+// Inside the daemon, the daemon's store (Context::served_store).
+Result<StoreHandle> open_store(const Context& ctx, StoreAccess access = StoreAccess::kWrite);
 std::string braced(const Uuid& id);
 std::vector<std::string> split_commas(const std::string& text);
 Result<std::uint64_t> bytes_option(const Context& ctx, const std::string& name,
@@ -91,7 +127,7 @@ struct CommandSpec {
 // above, vssadmin, and `extra` (the executable's own: demo, version). Output to `out`, errors
 // to `err`; returns the exit code.
 int run_command_line(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-                     const std::vector<CommandSpec>& extra);
+                     const std::vector<CommandSpec>& extra, const CommandHooks& hooks = {});
 
 // The commands of each group, in the order the usage text lists them.
 std::vector<CommandSpec> volume_commands();
@@ -117,7 +153,7 @@ const CommandSpec& native_command(std::string_view words);
 // The engine lives as long as the TakenSet (and goes before the store): an auto-release set
 // is deleted when it goes.
 struct TakenSet {
-  std::unique_ptr<Store> store;
+  StoreHandle store;
   std::unique_ptr<SetEngine> engine;
   CreatedSet set;
 };

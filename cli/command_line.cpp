@@ -443,7 +443,7 @@ Options options_of(const Leaf& leaf) {
 }
 
 int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std::ostream& err,
-                  const std::vector<CommandSpec>& extra) {
+                  const std::vector<CommandSpec>& extra, const CommandHooks& hooks) {
   std::vector<CommandSpec> specs = native_commands();
   specs.push_back(vssadmin_command());
   specs.insert(specs.end(), extra.begin(), extra.end());
@@ -490,6 +490,18 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
   Context ctx{
       out,        err,  parser.json(), Store::resolve_dir(parser.store()), options_of(*leaf),
       spec.words, *wait};
+  ctx.served_store = hooks.served_store;
+  ctx.present_file = hooks.present_file;
+  ctx.withdraw_file = hooks.withdraw_file;
+  if (hooks.served_store != nullptr && !forwarded_command(spec.words)) {
+    err << "freezeframe " << spec.words
+        << ": error: the serve daemon runs only shadow create, delete, revert, list, export, "
+           "expose and unexpose, volume list and shadowstorage list\n";
+    return kExitUsage;
+  }
+  if (hooks.forward && hooks.served_store == nullptr && forwarded_command(spec.words))
+    if (std::optional<int> code = hooks.forward(ctx, given))
+      return *code;
   Status status = spec.run(ctx);
   if (!status.ok()) {
     out.flush();
@@ -504,8 +516,8 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
 namespace command {
 
 int run_command_line(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-                     const std::vector<CommandSpec>& extra) {
-  return parse_and_run(args, out, err, extra);
+                     const std::vector<CommandSpec>& extra, const CommandHooks& hooks) {
+  return parse_and_run(args, out, err, extra, hooks);
 }
 
 }  // namespace command

@@ -42,7 +42,15 @@ Status no_positionals(const Context& ctx) {
 
 // Reading commands take the store's lock shared and change nothing; writing ones take it
 // exclusively.
-Result<std::unique_ptr<Store>> open_store(const Context& ctx, StoreAccess access) {
+bool forwarded_command(std::string_view words) {
+  return words == "shadow create" || words == "shadow delete" || words == "shadow revert" ||
+         words == "shadow list" || words == "shadow export" || words == "shadow expose" ||
+         words == "shadow unexpose" || words == "volume list" || words == "shadowstorage list";
+}
+
+Result<StoreHandle> open_store(const Context& ctx, StoreAccess access) {
+  if (ctx.served_store != nullptr)
+    return StoreHandle(ctx.served_store, StoreRelease{false});
   StoreOpenOptions options;
   options.access = access;
   options.wait = ctx.wait;
@@ -58,7 +66,8 @@ Result<std::unique_ptr<Store>> open_store(const Context& ctx, StoreAccess access
     }
     err << "...\n" << std::flush;
   };
-  return Store::open(ctx.store_dir, options);
+  FF_ASSIGN_OR_RETURN(auto store, Store::open(ctx.store_dir, options));
+  return StoreHandle(store.release(), StoreRelease{true});
 }
 
 std::string braced(const Uuid& id) {
@@ -126,7 +135,8 @@ json volume_json(Store& store, VolumeEntry& entry) {
 }
 
 bool confirm(Context& ctx, std::size_t count) {
-  if (ctx.options.has("quiet") || ctx.json || !stdin_is_terminal())
+  // Inside the daemon the terminal, if any, is not the user's.
+  if (ctx.options.has("quiet") || ctx.json || ctx.served_store != nullptr || !stdin_is_terminal())
     return true;
   ctx.out << "Do you really want to delete " << count << " shadow copies (Y/N): [N]? "
           << std::flush;

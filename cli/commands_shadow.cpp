@@ -122,6 +122,15 @@ Status shadow_create(Context& ctx) {
   return Status();
 }
 
+// Inside the daemon: takes away the file presenting `id`, if any, before the snapshot goes,
+// so that the store finds its placeholder again and removes it with the record.
+void withdraw_exposure(Context& ctx, Store& store, const Uuid& id) {
+  if (!ctx.withdraw_file)
+    return;
+  if (auto exposed = store.exposure_of(id))
+    (void)ctx.withdraw_file(*exposed).ok();  // kNotFound: nothing presented there
+}
+
 Result<std::vector<ShadowRef>> filtered_shadows(Context& ctx, Store& store) {
   FF_ASSIGN_OR_RETURN(std::vector<ShadowRef> all, store.shadows());
   std::vector<ShadowRef> out;
@@ -242,6 +251,7 @@ Status shadow_delete(Context& ctx) {
   }
   json deleted = json::array();
   for (const ShadowRef& shadow : shadows) {
+    withdraw_exposure(ctx, *store, shadow.info.id);
     FF_TRY(store->delete_shadow(shadow));
     deleted.push_back(shadow.info.id.to_string());
   }
@@ -283,11 +293,71 @@ Status shadow_export(Context& ctx) {
   return Status();
 }
 
+// Through a serve daemon: the snapshot appears as a file at --to (FUSE, no copy). Without
+// one: a full copy is written there, as the script's `expose` does.
+Status shadow_expose(Context& ctx) {
+  FF_ASSIGN_OR_RETURN(std::string id, one_positional(ctx, "a shadow copy ID"));
+  FF_ASSIGN_OR_RETURN(std::string to, required(ctx, "to"));
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+  FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
+  const bool copy = !ctx.present_file;
+  if (copy) {
+    FF_TRY(store->expose(shadow, to));
+  } else {
+    std::string name = shadow.volume->name + "@" + shadow.info.id.to_string();
+    std::filesystem::path path = std::filesystem::absolute(to);
+    FF_TRY(store->expose_in_place(shadow, path, [&] { return ctx.present_file(name, path); }));
+  }
+  std::string exposed = store->exposure_of(shadow.info.id).value_or(to);
+  if (ctx.json)
+    ctx.out << json{{"id", shadow.info.id.to_string()}, {"exposed", exposed}, {"copy", copy}}.dump()
+            << "\n";
+  else
+    ctx.out << "The shadow copy was successfully exposed as " << exposed
+            << (copy ? " (a copy).\n" : ".\n");
+  return Status();
+}
+
+Status shadow_unexpose(Context& ctx) {
+  FF_ASSIGN_OR_RETURN(std::string id, one_positional(ctx, "a shadow copy ID"));
+  FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+  FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
+  auto exposed = store->exposure_of(shadow.info.id);
+  if (!exposed)
+    return not_found("shadow copy " + braced(shadow.info.id) + " is not exposed");
+  if (ctx.withdraw_file) {
+    Status withdrawn = ctx.withdraw_file(*exposed);
+    if (!withdrawn.ok() && withdrawn.code() != ErrorCode::kNotFound)
+      return withdrawn;
+  }
+  FF_ASSIGN_OR_RETURN(std::string path, store->unexpose(shadow.info.id));
+  if (ctx.json)
+    ctx.out << json{{"id", shadow.info.id.to_string()}, {"unexposed", path}}.dump() << "\n";
+  else
+    ctx.out << "The shadow copy is no longer exposed as " << path << ".\n";
+  return Status();
+}
+
 Status shadow_revert(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string id, one_positional(ctx, "a shadow copy ID"));
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
   FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
+  // Revert deletes the newer shadow copies of the volume; their files go first. (The daemon
+  // presents the remaining ones again after the command.)
+  std::vector<Uuid> siblings;
+  if (ctx.withdraw_file) {
+    FF_ASSIGN_OR_RETURN(std::vector<ShadowRef> all, store->shadows());
+    for (const ShadowRef& other : all)
+      if (other.volume == shadow.volume) {
+        withdraw_exposure(ctx, *store, other.info.id);
+        siblings.push_back(other.info.id);
+      }
+  }
   FF_TRY(revert_shadow(*store, shadow));
+  // The exposures of the shadow copies the revert deleted go with them.
+  for (const Uuid& sibling : siblings)
+    if (!store->find_shadow(sibling).ok() && store->exposure_of(sibling))
+      (void)store->unexpose(sibling).ok();
   if (ctx.json)
     ctx.out << json{{"reverted", shadow.volume->name}, {"to", shadow.info.id.to_string()}}.dump()
             << "\n";
@@ -338,6 +408,17 @@ std::vector<CommandSpec> shadow_commands() {
        "Writes the shadow copy's full image to FILE.",
        {{"to", "FILE", "the file to write", true}},
        shadow_export},
+      {"shadow expose",
+       "ID",
+       "Presents the shadow copy as the file PATH: through a running `serve`, a read-only "
+       "FUSE file (no copy); without one, a full copy.",
+       {{"to", "PATH", "where the file appears (nothing may exist there)", true}},
+       shadow_expose},
+      {"shadow unexpose",
+       "ID",
+       "Takes the shadow copy's exposed file away (a copy is deleted if unchanged).",
+       {},
+       shadow_unexpose},
       {"shadow revert",
        "ID",
        "Makes the volume read as the shadow copy did; newer shadow copies of the volume are "

@@ -7,6 +7,9 @@
 
 #include "command_context.h"
 #include "demo.h"
+#ifdef FREEZEFRAME_SERVE
+#include "serve_command.h"
+#endif
 
 namespace {
 
@@ -50,6 +53,12 @@ std::vector<CommandSpec> program_commands() {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return freezeframe::cli::command::run_command_line(args, std::cout, std::cerr,
-                                                     program_commands());
+  std::vector<CommandSpec> commands = program_commands();
+  freezeframe::cli::command::CommandHooks hooks;
+#ifdef FREEZEFRAME_SERVE
+  // Linux: `serve`, and the commands a running daemon must run go to it.
+  commands.push_back(freezeframe::serve::serve_command());
+  hooks.forward = freezeframe::serve::forward_to_daemon;
+#endif
+  return freezeframe::cli::command::run_command_line(args, std::cout, std::cerr, commands, hooks);
 }

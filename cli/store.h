@@ -277,6 +277,13 @@ class Store {
   // Writes the snapshot's image to `path` (made absolute; refused if anything exists there),
   // fsyncs it and records the exposure.
   Status expose(const ShadowRef& shadow, const std::filesystem::path& path);
+  // Exposes the snapshot at `path` without a copy: creates an empty placeholder file there
+  // (refused if anything exists), records the exposure, then calls `present`, which makes
+  // the snapshot appear at `path` (the serve daemon mounts a FUSE file over the placeholder).
+  // If `present` fails, the exposure is forgotten and the placeholder removed. unexpose()
+  // removes the placeholder once whatever `present` put over it is gone.
+  Status expose_in_place(const ShadowRef& shadow, const std::filesystem::path& path,
+                         const std::function<Status()>& present);
   // Forgets the exposure of `shadow` and unlinks its file if it is still the one the store
   // wrote. Returns the path.
   Result<std::string> unexpose(const Uuid& shadow);

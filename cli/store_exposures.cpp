@@ -101,6 +101,47 @@ Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
   return Status();
 }
 
+Status Store::expose_in_place(const ShadowRef& shadow, const fs::path& given,
+                              const std::function<Status()>& present) {
+  FF_TRY(check_writable());
+  std::error_code error;
+  fs::path path = fs::absolute(given, error);
+  if (error)
+    return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
+  FF_TRY(validate_utf8_path(path));
+  if (auto exposed = exposure_of(shadow.info.id))
+    return Status(ErrorCode::kAlreadyExists, "shadow copy " + shadow.info.id.to_string() +
+                                                 " is already exposed as '" + *exposed + "'");
+  for (const Exposure& e : catalog_.exposures)
+    if (fs::path(e.path) == path)
+      return Status(ErrorCode::kAlreadyExists,
+                    "'" + path.string() + "' already exposes shadow copy " + e.shadow.to_string());
+  FF_TRY(check_output_path(path));
+  FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(path, /*exclusive=*/true));
+  Status status = file.finish();
+  std::optional<ExposedFile> placeholder = exposed_file_at(path);
+  if (status.ok() && !placeholder)
+    status = io_error("cannot examine '" + path.string() + "' after creating it");
+  if (status.ok()) {
+    catalog_.exposures.push_back({shadow.info.id, path.string(), placeholder});
+    status = save();
+    if (!status.ok())
+      catalog_.exposures.pop_back();
+  }
+  if (!status.ok()) {
+    std::error_code ignored;
+    if (placeholder && exposed_file_at(path) == placeholder)
+      fs::remove(path, ignored);
+    return status.with_context("exposing shadow copy " + shadow.info.id.to_string());
+  }
+  status = present();
+  if (!status.ok()) {
+    (void)unexpose(shadow.info.id).ok();
+    return status.with_context("exposing shadow copy " + shadow.info.id.to_string());
+  }
+  return Status();
+}
+
 Result<std::string> Store::unexpose(const Uuid& shadow) {
   FF_TRY(check_writable());
   auto it = std::find_if(catalog_.exposures.begin(), catalog_.exposures.end(),

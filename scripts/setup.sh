@@ -13,6 +13,9 @@ packages=(
   clang libclang-rt-dev
   # The C API's ABI check (abidw, abidiff) and the Python module (pybind11, pytest).
   abigail-tools pybind11-dev python3-dev python3-pytest
+  # `freezeframe serve` (FUSE) and its end-to-end tests and benchmark: real file systems on
+  # loop devices over its files.
+  libfuse3-dev fuse3 e2fsprogs util-linux mount fio
 )
 
 # --windows: the mingw-w64 cross toolchain (GCC's posix-threads variant, the Windows headers

@@ -17,9 +17,9 @@ bash "$root/scripts/setup.sh"
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFREEZEFRAME_BUILD_TESTS=ON \
   -DFREEZEFRAME_BUILD_BENCH=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 if [[ $scope == sources ]]; then
-  files="$root/(engine|platform|backup|sim|cli|bindings)/.*\.cpp$"
+  files="$root/(engine|platform|backup|sim|cli|serve|bindings)/.*\.cpp$"
 else
-  files="$root/(engine|platform|backup|sim|cli|bindings|bench|tests|examples)/.*\.cpp$"
+  files="$root/(engine|platform|backup|sim|cli|serve|bindings|bench|tests|examples)/.*\.cpp$"
 fi
 # GCC-only warning flags in the compile commands are unknown to clang: tell it to ignore them.
 run-clang-tidy -p "$build_dir" -j "${FREEZEFRAME_JOBS:-2}" -quiet \
