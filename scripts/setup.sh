@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-dev
   # The C API's ABI check (abidw, abidiff) and the Python module (pybind11, pytest).
   abigail-tools pybind11-dev python3-dev python3-pytest
+  # The nbdkit plugin (serve/nbdkit) and the NBD clients its tests run (tests/nbd).
+  nbdkit nbdkit-plugin-dev libnbd-bin
 )
 
 # --windows: the mingw-w64 cross toolchain (GCC's posix-threads variant, the Windows headers
