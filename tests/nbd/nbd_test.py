@@ -223,6 +223,16 @@ class LiveExportTest(NbdTest):
         self.tool("nbdcopy", uri, copy)
         with open(copy, "rb") as f:
             self.assertEqual(f.read(), bytes(source))
+        self.check_map_is_honest(self.map_of(uri), source, size)
+        # nbdcopy writes over several connections at once (multi-conn), in parallel threads.
+        later = bytearray(self.rng.randbytes(size))
+        later[5 * MIB:6 * MIB] = bytes(MIB)
+        with open(self.path("later.img"), "wb") as f:
+            f.write(later)
+        self.tool("nbdcopy", "--connections=4", "--flush", self.path("later.img"), uri)
+        self.tool("qemu-img", "compare", "-f", "raw", "-F", "raw", self.path("later.img"), uri)
+        self.check_map_is_honest(self.map_of(uri), later, size)
+        source = later
         self.stop(server)
         self.assertEqual(self.read_live("C:"), bytes(source))
         # Every write went through the provider: the snapshot still reads as before.
