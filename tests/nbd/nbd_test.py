@@ -306,6 +306,25 @@ class ChangesSinceTest(NbdTest):
     def test_row_changes_between_snapshots_and_since_one(self):
         self.check("row")
 
+    def test_a_backups_change_id_maps_what_was_written_after_it(self):
+        # A backup records the change id of its (auto-release, since deleted) snapshot.
+        self.run_ff("volume", "create", "C:", "--size", "4M")
+        self.write("C:", 0, self.rng.randbytes(4 * MIB))
+        made = json.loads(self.run_ff("backup", "--for", "C:", "--repo", self.path("repo"),
+                                      "--json").stdout)
+        change_id = made["backups"][0]["change_id"]
+        self.assertTrue(change_id.startswith("ffcbt1:"), change_id)
+        self.write("C:", 3 * MIB + 4 * KIB, self.rng.randbytes(40 * KIB))  # chunks 192 to 194
+        server, uri = self.start("store=" + self.store, "volume=C:", "changes-since=" + change_id)
+        runs = self.map_of(uri)
+        self.assertEqual([(r[0], r[1]) for r in runs if not r[2]], [(3 * MIB, 3 * CHUNK)], runs)
+        # A write through the export shows in the map of the same export at once.
+        self.tool("qemu-io", "-f", "raw", "-c", "write -P 0x33 65536 512", uri)
+        runs = self.map_of(uri)
+        self.assertEqual([(r[0], r[1]) for r in runs if not r[2]],
+                         [(4 * CHUNK, CHUNK), (3 * MIB, 3 * CHUNK)], runs)
+        self.stop(server)
+
     def test_a_bad_change_id_is_refused_at_open(self):
         self.run_ff("volume", "create", "C:", "--size", "4M")
         self.snapshot("C:")
