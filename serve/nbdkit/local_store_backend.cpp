@@ -231,7 +231,7 @@ Result<std::vector<Extent>> LocalStoreBackend::changes_now() const {
 
 std::vector<Extent> LocalStoreBackend::suspects() const {
   const SnapshotProvider* provider = opened_->provider.get();
-  const std::vector<Extent> everything{{0, view_->size_bytes()}};
+  std::vector<Extent> everything{{0, view_->size_bytes()}};
   if (provider == nullptr)
     return {};  // the view is the image file itself
   if (provider->kind() != ProviderKind::kCopyOnWrite)

@@ -31,14 +31,15 @@ class VolumeIoModelTest : public ::testing::TestWithParam<std::uint32_t> {};
 
 TEST_P(VolumeIoModelTest, EveryRequestActsAsOnAByteArray) {
   const std::uint32_t sector = GetParam();
-  const std::uint64_t size = 64 * sector;
+  const std::uint64_t size = std::uint64_t{64} * sector;
   auto volume = make_volume(size, sector);
   VolumeIo io(*volume);
   std::vector<std::byte> model(size);
   std::mt19937_64 rng(sector);
   for (int step = 0; step < 2000; ++step) {
     const std::uint64_t offset = rng() % size;
-    const std::uint64_t length = 1 + rng() % std::min<std::uint64_t>(size - offset, 5 * sector);
+    const std::uint64_t length =
+        1 + rng() % std::min<std::uint64_t>(size - offset, std::uint64_t{5} * sector);
     switch (rng() % 5) {
       case 0: {
         std::vector<std::byte> data(length);
@@ -77,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(SectorSizes, VolumeIoModelTest, ::testing::Values(512u,
 
 TEST(VolumeIo, ConcurrentUnalignedWritesSharingSectorsAllLand) {
   const std::uint32_t sector = 512;
-  const std::uint64_t size = 16 * sector;
+  const std::uint64_t size = std::uint64_t{16} * sector;
   auto volume = make_volume(size, sector);
   VolumeIo io(*volume);
   // Each thread owns the bytes i, i + threads, i + 2 * threads, ... in runs of 3 bytes, so
@@ -85,6 +86,7 @@ TEST(VolumeIo, ConcurrentUnalignedWritesSharingSectorsAllLand) {
   constexpr int kThreads = 4;
   constexpr std::uint64_t kRun = 3;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       const std::vector<std::byte> data(kRun, static_cast<std::byte>(t + 1));
