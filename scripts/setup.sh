@@ -16,6 +16,8 @@ packages=(
   # `freezeframe serve` (FUSE) and its end-to-end tests and benchmark: real file systems on
   # loop devices over its files.
   libfuse3-dev fuse3 e2fsprogs util-linux mount fio
+  # The nbdkit plugin (serve/nbdkit) and the NBD clients its tests run (tests/nbd).
+  nbdkit nbdkit-plugin-dev libnbd-bin
 )
 
 # --windows: the mingw-w64 cross toolchain (GCC's posix-threads variant, the Windows headers

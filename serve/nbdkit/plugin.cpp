@@ -1,0 +1,256 @@
+// The nbdkit plugin `freezeframe`: exports a volume (read-write) or a snapshot (read-only) of a
+// freezeframe store over NBD. Parameters, the map it reports and the process model are in
+// docs/nbd.md.
+//
+//   nbdkit freezeframe store=DIR volume=NAME [snapshot=ID] [changes-since=CHANGEID|SNAPSHOT]
+//
+// nbdkit's own work (the protocol, structured replies, multi-connection, TLS, request bounds)
+// stays nbdkit's; this file turns its callbacks into ExportBackend calls, and Status codes into
+// errno values.
+//
+// Threads: NBDKIT_THREAD_MODEL_PARALLEL. Every connection shares one backend, opened once in
+// get_ready (so a bad parameter or a locked store stops nbdkit before it serves anything);
+// the provider stack under it is safe for any number of threads (snapshot_provider.h).
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "export_backend.h"
+#include "local_store_backend.h"
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+
+namespace {
+
+using freezeframe::ErrorCode;
+using freezeframe::Status;
+using freezeframe::nbd::ExportBackend;
+using freezeframe::nbd::ExportSpec;
+
+ExportSpec spec;
+std::unique_ptr<ExportBackend> backend;
+
+int errno_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return EINVAL;
+    case ErrorCode::kReadOnly:
+      return EROFS;
+    case ErrorCode::kNoSpace:
+    case ErrorCode::kLimitExceeded:
+      return ENOSPC;
+    case ErrorCode::kBusy:
+      return EBUSY;
+    case ErrorCode::kUnsupported:
+      return ENOTSUP;
+    default:
+      return EIO;
+  }
+}
+
+// nbdkit's convention: 0, or -1 after nbdkit_error (which also sets the errno sent).
+int report(const Status& status) {
+  if (status.ok())
+    return 0;
+  nbdkit_error("%s", status.message().c_str());
+  nbdkit_set_error(errno_of(status.code()));
+  return -1;
+}
+
+int ff_config(const char* key, const char* value) {
+  const std::string name = key;
+  std::string* field = nullptr;
+  if (name == "store")
+    field = nullptr;
+  else if (name == "volume")
+    field = &spec.volume;
+  else if (name == "snapshot")
+    field = &spec.snapshot;
+  else if (name == "changes-since")
+    field = &spec.changes_since;
+  else {
+    nbdkit_error(
+        "freezeframe: unknown parameter '%s' (known: store, volume, snapshot, "
+        "changes-since)",
+        key);
+    return -1;
+  }
+  if (value[0] == '\0') {
+    nbdkit_error("freezeframe: %s= needs a value", key);
+    return -1;
+  }
+  if (field == nullptr) {
+    char* absolute = nbdkit_absolute_path(value);
+    if (absolute == nullptr)
+      return -1;
+    spec.store = absolute;
+    std::free(absolute);
+  } else {
+    *field = value;
+  }
+  return 0;
+}
+
+int ff_config_complete() {
+  if (spec.store.empty()) {
+    nbdkit_error("freezeframe: store=DIR is required (the freezeframe store to serve from)");
+    return -1;
+  }
+  if (spec.volume.empty() && spec.snapshot.empty()) {
+    nbdkit_error(
+        "freezeframe: give volume=NAME (the live volume, read-write), snapshot=ID "
+        "(read-only), or both");
+    return -1;
+  }
+  return 0;
+}
+
+int ff_get_ready() {
+  auto opened = freezeframe::nbd::open_local_store_backend(spec);
+  if (!opened.ok())
+    return report(opened.status());
+  backend = std::move(opened).value();
+  nbdkit_debug("freezeframe: serving %s", backend->description().c_str());
+  return 0;
+}
+
+void ff_unload() {
+  if (backend && backend->writable())
+    backend->flush().ignore_error();  // clients flush what they need; this is a courtesy
+  backend.reset();
+}
+
+void* ff_open(int /*readonly*/) {
+  // One backend for every connection: the handle only has to be non-null.
+  return backend.get();
+}
+
+int64_t ff_get_size(void* /*handle*/) {
+  return static_cast<int64_t>(backend->size_bytes());
+}
+
+int ff_can_write(void* /*handle*/) {
+  return backend->writable() ? 1 : 0;
+}
+int ff_can_flush(void* /*handle*/) {
+  return 1;
+}
+int ff_can_trim(void* /*handle*/) {
+  return backend->writable() ? 1 : 0;
+}
+int ff_can_zero(void* /*handle*/) {
+  return backend->writable() ? 1 : 0;
+}
+// A zero request with may_trim is a discard, never slower than writing zeros; one without it
+// writes zeros, so a fast-zero request without may_trim is refused at once (ENOTSUP).
+int ff_can_fast_zero(void* /*handle*/) {
+  return backend->writable() ? 1 : 0;
+}
+int ff_can_fua(void* /*handle*/) {
+  return NBDKIT_FUA_EMULATE;
+}
+// Every connection shares one provider stack: a flush on one makes every connection's
+// completed writes durable.
+int ff_can_multi_conn(void* /*handle*/) {
+  return 1;
+}
+int ff_can_extents(void* /*handle*/) {
+  return 1;
+}
+
+int ff_block_size(void* /*handle*/, uint32_t* minimum, uint32_t* preferred, uint32_t* maximum) {
+  *minimum = 1;  // unaligned requests are served (read-modify-write)
+  *preferred = std::max<uint32_t>(backend->preferred_bytes(), 4096);
+  *maximum = 0xffffffff;
+  return 0;
+}
+
+int ff_pread(void* /*handle*/, void* buffer, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
+  return report(backend->read(offset, {static_cast<std::byte*>(buffer), count}));
+}
+
+int ff_pwrite(void* /*handle*/, const void* buffer, uint32_t count, uint64_t offset,
+              uint32_t /*flags: FUA is emulated by nbdkit with a flush*/) {
+  return report(backend->write(offset, {static_cast<const std::byte*>(buffer), count}));
+}
+
+int ff_flush(void* /*handle*/, uint32_t /*flags*/) {
+  return report(backend->flush());
+}
+
+int ff_trim(void* /*handle*/, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
+  return report(backend->trim(offset, count));
+}
+
+int ff_zero(void* /*handle*/, uint32_t count, uint64_t offset, uint32_t flags) {
+  const bool may_trim = (flags & NBDKIT_FLAG_MAY_TRIM) != 0;
+  if ((flags & NBDKIT_FLAG_FAST_ZERO) != 0 && !may_trim) {
+    nbdkit_set_error(ENOTSUP);
+    return -1;
+  }
+  return report(backend->zero(offset, count, may_trim));
+}
+
+int ff_extents(void* /*handle*/, uint32_t count, uint64_t offset, uint32_t flags,
+               struct nbdkit_extents* extents) {
+  auto map = backend->extents(offset, count);
+  if (!map.ok())
+    return report(map.status());
+  for (const auto& run : *map) {
+    uint32_t type = (run.hole ? NBDKIT_EXTENT_HOLE : 0) | (run.zero ? NBDKIT_EXTENT_ZERO : 0);
+    if (nbdkit_add_extent(extents, run.offset, run.length, type) == -1)
+      return -1;
+    if ((flags & NBDKIT_FLAG_REQ_ONE) != 0)
+      break;
+  }
+  return 0;
+}
+
+nbdkit_plugin make_plugin() {
+  nbdkit_plugin p{};
+  p.name = "freezeframe";
+  p.longname = "freezeframe volume and snapshot export";
+  p.version = "0.1.0";
+  p.description =
+      "Exports a freezeframe volume (read-write, through its CoW or RoW provider) or a snapshot "
+      "(read-only).";
+  p.config = ff_config;
+  p.config_complete = ff_config_complete;
+  p.config_help =
+      "store=DIR              (required) the freezeframe store\n"
+      "volume=NAME            the live volume, read-write (locks the store exclusively)\n"
+      "snapshot=ID            a snapshot, read-only (locks the store shared)\n"
+      "changes-since=ID       map only what changed since a change id or snapshot";
+  p.magic_config_key = "volume";
+  p.get_ready = ff_get_ready;
+  p.unload = ff_unload;
+  p.open = ff_open;
+  p.get_size = ff_get_size;
+  p.can_write = ff_can_write;
+  p.can_flush = ff_can_flush;
+  p.can_trim = ff_can_trim;
+  p.can_zero = ff_can_zero;
+  p.can_fast_zero = ff_can_fast_zero;
+  p.can_fua = ff_can_fua;
+  p.can_multi_conn = ff_can_multi_conn;
+  p.can_extents = ff_can_extents;
+  p.block_size = ff_block_size;
+  p.pread = ff_pread;
+  p.pwrite = ff_pwrite;
+  p.flush = ff_flush;
+  p.trim = ff_trim;
+  p.zero = ff_zero;
+  p.extents = ff_extents;
+  return p;
+}
+
+nbdkit_plugin plugin = make_plugin();
+
+}  // namespace
+
+NBDKIT_REGISTER_PLUGIN(plugin)
