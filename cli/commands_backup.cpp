@@ -92,6 +92,7 @@ json backup_json(const BackupInfo& info) {
           {"change_id", info.change_id},
           {"volume_bytes", info.volume_bytes},
           {"chunk_bytes", info.chunk_bytes},
+          {"kind", backup_kind_name(info.kind)},
           {"parent", info.parent_id ? json(*info.parent_id) : json(nullptr)},
           {"data_chunks", info.data_chunks},
           {"zero_chunks", info.zero_chunks}};
@@ -176,6 +177,7 @@ Status backup_command(Context& ctx) {
         plan.mode = kind == Kind::kIncremental ? "incremental" : "differential";
         plan.changed_bytes = extent_bytes(changed.extents);
         backup.parent_backup_id = base->id;
+        backup.differential = kind == Kind::kDifferential;
         backup.changed = std::move(changed.extents);
       }
     }
@@ -258,9 +260,8 @@ Status backup_list_command(Context& ctx) {
     ctx.out << "Backup set " << set.id << " at " << time_text(set.time_ns) << "\n";
     for (const BackupInfo& info : set.volumes) {
       ctx.out << "   " << info.id << "  " << info.volume_name << "  "
-              << format_bytes(info.volume_bytes) << "  "
-              << (info.parent_id ? "incremental on " + *info.parent_id : std::string("full"))
-              << "\n";
+              << format_bytes(info.volume_bytes) << "  " << backup_kind_name(info.kind)
+              << (info.parent_id ? " on " + *info.parent_id : "") << "\n";
     }
   }
   return Status();
@@ -305,6 +306,9 @@ Status restore_command(Context& ctx) {
                                                      " bytes; backup " + info.id + " holds " +
                                                      std::to_string(info.volume_bytes));
     options.zeros = ZeroPolicy::kWrite;
+    // The volume holds data of its own: every chunk is checked before the first write, so a
+    // damaged repository leaves it as it was.
+    options.verify_before_writing = true;
     FF_TRY(restore(*repository, info.id, live, options));
     target_text = "volume '" + *volume_name + "'";
   }
@@ -349,6 +353,64 @@ Status verify_command(Context& ctx) {
   ctx.out << ")\n";
   if (!report.first_problem.ok())
     ctx.out << "   first problem: " << report.first_problem.to_string() << "\n";
+  return Status();
+}
+
+Status backup_check_command(Context& ctx) {
+  FF_TRY(no_positionals(ctx));
+  FF_ASSIGN_OR_RETURN(auto repository, open_repository(ctx, LockMode::kShared, false));
+  CheckOptions options;
+  options.read_data = !ctx.options.has("metadata-only");
+  FF_ASSIGN_OR_RETURN(CheckReport report, check_repository(*repository, options));
+  if (!report.ok())
+    ctx.exit_code = kExitDamaged;
+  if (ctx.json) {
+    json problems = json::array();
+    for (const Status& problem : report.problems)
+      problems.push_back(problem.to_string());
+    ctx.out << json{{"repository", repository->path().string()},
+                    {"status", report.ok() ? "ok" : "damaged"},
+                    {"read_data", options.read_data},
+                    {"index_files_checked", report.index_files_checked},
+                    {"packs_checked", report.packs_checked},
+                    {"frames_checked", report.frames_checked},
+                    {"chunks_checked", report.chunks_checked},
+                    {"bytes_checked", report.bytes_checked},
+                    {"set_records_checked", report.set_records_checked},
+                    {"manifests_checked", report.manifests_checked},
+                    {"damaged_backups", report.damaged_backups},
+                    {"unindexed_packs", report.unindexed_packs},
+                    {"uncommitted_manifests", report.uncommitted_manifests},
+                    {"unreferenced_chunks", report.unreferenced_chunks},
+                    {"temporary_files", report.temporary_files},
+                    {"problems_total", report.problems_total},
+                    {"problems", std::move(problems)}}
+                   .dump(2)
+            << "\n";
+    return Status();
+  }
+  ctx.out << "Repository " << repository->path().string() << ": "
+          << (report.ok() ? "OK" : "DAMAGED") << "\n"
+          << "   " << report.packs_checked << " packs, " << report.index_files_checked
+          << " index files, " << report.set_records_checked << " set records, "
+          << report.manifests_checked << " manifests checked";
+  if (options.read_data)
+    ctx.out << "; " << report.chunks_checked << " chunks (" << format_bytes(report.bytes_checked)
+            << ") read back";
+  ctx.out << "\n";
+  if (report.unindexed_packs + report.uncommitted_manifests + report.unreferenced_chunks +
+          report.temporary_files !=
+      0)
+    ctx.out << "   left for prune: " << report.unindexed_packs << " unindexed packs, "
+            << report.uncommitted_manifests << " uncommitted manifests, "
+            << report.unreferenced_chunks << " unreferenced chunks, " << report.temporary_files
+            << " temporary files\n";
+  if (!report.ok()) {
+    ctx.out << "   " << report.problems_total << " problems, " << report.damaged_backups
+            << " backups cannot be restored:\n";
+    for (const Status& problem : report.problems)
+      ctx.out << "   " << problem.to_string() << "\n";
+  }
   return Status();
 }
 
@@ -406,6 +468,13 @@ std::vector<CommandSpec> backup_commands() {
        {repo},
        backup_list_command,
        ""},
+      {"backup check",
+       "",
+       "Checks the whole repository: every pack, index file, set record and manifest.",
+       {repo, {"metadata-only", "", "skip reading the packs' data (headers and trailers only)"}},
+       backup_check_command,
+       "Every frame is read, decompressed and re-hashed unless --metadata-only. Exit status 5\n"
+       "when anything is damaged or missing; each problem names its file and offset.\n"},
       {"restore",
        "ID",
        "Restores a backup (ID or a unique prefix) to a new image file or over a volume.",

@@ -25,6 +25,7 @@ constexpr std::uint64_t kMemoryBytesMin = std::uint64_t{8} << 20;
 struct VolumePlan {
   const VolumeBackupRequest* request = nullptr;
   std::optional<ChunkHash> parent_id{};
+  bool differential = false;
   std::vector<ChunkHash> chunks{};  // the parent's, or zero hashes
   std::vector<ChunkRun> runs{};
   std::uint64_t bytes_to_read = 0;
@@ -81,9 +82,15 @@ Result<VolumePlan> plan_volume(Repository& repository, const VolumeBackupRequest
                             std::to_string(plan.compression_level) + " is not from 1 to 19");
   if (request.changed && !request.parent_backup_id)
     return invalid_argument(describe(request) + ": changed extents need a parent backup");
+  if (request.differential && !request.parent_backup_id)
+    return invalid_argument(describe(request) + ": a differential backup needs a parent backup");
   if (request.parent_backup_id) {
     FF_ASSIGN_OR_RETURN(ChunkHash parent, resolve_backup(repository, *request.parent_backup_id));
     FF_ASSIGN_OR_RETURN(Manifest manifest, load_manifest(repository.impl(), parent));
+    if (request.differential && manifest.parent)
+      return invalid_argument(describe(request) + ": a differential backup counts from a full " +
+                              "backup, and parent backup " + parent.hex() + " is not one");
+    plan.differential = request.differential;
     if (manifest.volume_bytes != size || manifest.chunk_bytes != chunk_bytes)
       return invalid_argument(describe(request) + ": parent backup " + parent.hex() + " holds " +
                               std::to_string(manifest.volume_bytes) + " bytes in " +
@@ -182,6 +189,7 @@ Result<BackupSetResult> backup_set(Repository& repository,
     manifest.volume_bytes = request.source->size_bytes();
     manifest.chunk_bytes = repo.config.chunk_bytes;
     manifest.parent = plan.parent_id;
+    manifest.differential = plan.differential;
     manifest.chunks = std::move(plan.chunks);
     settings.compression_level = plan.compression_level;
     const std::uint64_t done_before = counters.bytes_read;

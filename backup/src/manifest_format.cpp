@@ -50,6 +50,9 @@ Uuid read_uuid(ByteReader& in, const char* field) {
 
 }  // namespace
 
+constexpr std::uint32_t kManifestHasParent = 1u << 0;
+constexpr std::uint32_t kManifestDifferential = 1u << 1;
+
 std::uint64_t chunk_count_of(std::uint64_t volume_bytes, std::uint32_t chunk_bytes) {
   return (volume_bytes + chunk_bytes - 1) / chunk_bytes;
 }
@@ -58,7 +61,8 @@ std::vector<std::byte> encode_manifest(const Manifest& manifest) {
   ByteWriter out;
   out.raw(std::as_bytes(std::span(kManifestMagic, 8)));
   out.u32(kFormatVersion);
-  out.u32(manifest.parent ? 1 : 0);
+  out.u32((manifest.parent ? kManifestHasParent : 0u) |
+          (manifest.parent && manifest.differential ? kManifestDifferential : 0u));
   out.u32(manifest.chunk_bytes);
   out.u32(0);
   out.u64(manifest.volume_bytes);
@@ -122,10 +126,13 @@ Result<Manifest> parse_manifest(std::span<const std::byte> bytes, const std::str
   ChunkHash parent;
   in.raw("parent", parent.bytes);
   FF_TRY(in.status());
-  if ((flags & ~1u) != 0 || reserved != 0)
+  if ((flags & ~(kManifestHasParent | kManifestDifferential)) != 0 || reserved != 0)
     return in.error_at(12, "unknown flags or reserved field set");
-  if ((flags & 1u) != 0)
+  if ((flags & kManifestDifferential) != 0 && (flags & kManifestHasParent) == 0)
+    return in.error_at(12, "flags mark a differential backup without a parent");
+  if ((flags & kManifestHasParent) != 0)
     manifest.parent = parent;
+  manifest.differential = (flags & kManifestDifferential) != 0;
   if (!is_power_of_two(manifest.chunk_bytes) || manifest.chunk_bytes < kRepositoryChunkBytesMin ||
       manifest.chunk_bytes > kRepositoryChunkBytesMax)
     return in.error_at(16, "chunk size " + std::to_string(manifest.chunk_bytes) + " is not valid");

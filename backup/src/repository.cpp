@@ -21,6 +21,18 @@ constexpr const char* kSubdirectories[] = {"packs", "index", "manifests", "sets"
 
 }  // namespace
 
+const char* backup_kind_name(BackupKind kind) {
+  switch (kind) {
+    case BackupKind::kFull:
+      return "full";
+    case BackupKind::kIncremental:
+      return "incremental";
+    case BackupKind::kDifferential:
+      return "differential";
+  }
+  return "unknown";
+}
+
 Repository::Repository(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Repository::~Repository() = default;
 

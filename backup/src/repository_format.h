@@ -130,6 +130,8 @@ struct Manifest {
   std::uint64_t volume_bytes = 0;
   std::uint32_t chunk_bytes = 0;
   std::optional<ChunkHash> parent{};
+  // With a parent: counted from a full backup (flag bit 1) rather than incremental.
+  bool differential = false;
   // One entry per chunk of the volume; the zero hash marks an all-zero chunk.
   std::vector<ChunkHash> chunks{};
 };

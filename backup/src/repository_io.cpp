@@ -212,8 +212,10 @@ BackupInfo backup_info_of(const ChunkHash& id, const ChunkHash& set_record,
   info.change_id = manifest.change_id;
   info.volume_bytes = manifest.volume_bytes;
   info.chunk_bytes = manifest.chunk_bytes;
-  if (manifest.parent)
+  if (manifest.parent) {
     info.parent_id = manifest.parent->hex();
+    info.kind = manifest.differential ? BackupKind::kDifferential : BackupKind::kIncremental;
+  }
   for (const ChunkHash& chunk : manifest.chunks)
     ++(chunk.is_zero() ? info.zero_chunks : info.data_chunks);
   return info;

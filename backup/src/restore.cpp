@@ -37,14 +37,18 @@ class TargetWriter {
   Status flush() {
     if (buffer_.empty())
       return Status();
+    touched_end_ = start_ + buffer_.size();
     Status written = target_.write(start_, buffer_);
     buffer_.clear();
     return written;
   }
+  // The end of the last range written or discarded; 0 while the target is untouched.
+  std::uint64_t touched_end() const { return touched_end_; }
   Status zeros(std::uint64_t offset, std::uint64_t length, ZeroPolicy policy) {
     FF_TRY(flush());
     if (policy == ZeroPolicy::kSkip)
       return Status();
+    touched_end_ = offset + length;
     if (policy == ZeroPolicy::kDiscard)
       return target_.discard(offset, length);
     if (zero_block_.empty())
@@ -60,6 +64,7 @@ class TargetWriter {
  private:
   Volume& target_;
   std::uint64_t start_ = 0;
+  std::uint64_t touched_end_ = 0;
   std::vector<std::byte> buffer_;
   std::vector<std::byte> zero_block_;
 };
@@ -78,9 +83,27 @@ Status restore(Repository& repository, std::string_view backup_id, Volume& targe
   if (manifest.volume_bytes % target.sector_bytes() != 0)
     return invalid_argument(what + ": the backup's size is not a multiple of the volume's " +
                             std::to_string(target.sector_bytes()) + "-byte sectors");
+  if (options.verify_before_writing) {
+    auto checked = verify(repository, id.hex());
+    if (!checked.ok())
+      return checked.status().with_context(what + ": nothing was written");
+    if (!checked->ok())
+      return checked->first_problem.with_context(
+          what + ": checked before writing, " + std::to_string(checked->bad_chunks) +
+          " bad chunks and " + std::to_string(checked->bad_packs) +
+          " bad packs; nothing was written");
+  }
   FF_ASSIGN_OR_RETURN(LoadedIndex loaded, load_index(repo));
   ChunkReader reader(repo, loaded.index, options.frame_cache_bytes_max);
   TargetWriter writer(target);
+  // An error after the first write says how much of the target it changed.
+  auto failed = [&](Status status) {
+    if (writer.touched_end() == 0)
+      return status.with_context(what + ": nothing was written");
+    return status.with_context(what + ": the target was partly overwritten, up to offset " +
+                               std::to_string(writer.touched_end()) +
+                               ", and holds neither its old content nor the backup");
+  };
   ProgressMeter meter(options.on_progress, options.progress_interval, options.clock,
                       manifest.volume_bytes);
   const std::uint64_t chunk_bytes = manifest.chunk_bytes;
@@ -92,24 +115,28 @@ Status restore(Repository& repository, std::string_view backup_id, Volume& targe
       while (end < chunks.size() && chunks[end].is_zero())
         ++end;
       std::uint64_t end_offset = std::min<std::uint64_t>(end * chunk_bytes, manifest.volume_bytes);
-      FF_TRY(writer.zeros(offset, end_offset - offset, options.zeros).with_context(what));
+      if (Status status = writer.zeros(offset, end_offset - offset, options.zeros); !status.ok())
+        return failed(std::move(status));
       i = end;
     } else {
       const std::uint64_t length = std::min(chunk_bytes, manifest.volume_bytes - offset);
       auto bytes = reader.read(chunks[i]);
       if (!bytes.ok())
-        return bytes.status().with_context(what + ", volume offset " + std::to_string(offset));
+        return failed(bytes.status().with_context("volume offset " + std::to_string(offset)));
       if (bytes->size() != length)
-        return corrupt(what + ": chunk " + chunks[i].hex() + " at volume offset " +
-                       std::to_string(offset) + " holds " + std::to_string(bytes->size()) +
-                       " bytes, not " + std::to_string(length));
-      FF_TRY(writer.append(offset, *bytes).with_context(what));
+        return failed(corrupt("chunk " + chunks[i].hex() + " at volume offset " +
+                              std::to_string(offset) + " holds " + std::to_string(bytes->size()) +
+                              " bytes, not " + std::to_string(length)));
+      if (Status status = writer.append(offset, *bytes); !status.ok())
+        return failed(std::move(status));
       ++i;
     }
     meter.update(std::min<std::uint64_t>(i * chunk_bytes, manifest.volume_bytes));
   }
-  FF_TRY(writer.flush().with_context(what));
-  FF_TRY(target.flush().with_context(what));
+  if (Status status = writer.flush(); !status.ok())
+    return failed(std::move(status));
+  if (Status status = target.flush(); !status.ok())
+    return failed(std::move(status));
   meter.finish();
   return Status();
 }

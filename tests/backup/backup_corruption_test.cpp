@@ -25,6 +25,7 @@ struct Outcome {
   int exact = 0;    // restore succeeded with the right bytes
   int refused = 0;  // restore failed naming the file
   int verify_found = 0;
+  int check_found = 0;  // by the whole-repository check
 };
 
 class BackupCorruption : public ::testing::Test {
@@ -84,6 +85,27 @@ class BackupCorruption : public ::testing::Test {
     } else {
       EXPECT_TRUE(restored.ok()) << "verify passed a backup that restore refused";
     }
+    // The whole-repository check finds every damage, whichever file it is in: every byte of
+    // every file is covered by a checksum or by the file's name.
+    auto whole = check_repository(**repo);
+    ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+    EXPECT_FALSE(whole->ok()) << "the repository check passed a damaged repository";
+    if (!whole->ok()) {
+      EXPECT_EQ(whole->problems_total, whole->problems.size());
+      bool named = false;
+      for (const Status& problem : whole->problems) {
+        // A pack header's version byte damaged reads as a newer format.
+        EXPECT_TRUE(problem.code() == ErrorCode::kCorrupt ||
+                    problem.code() == ErrorCode::kNotFound ||
+                    problem.code() == ErrorCode::kUnsupportedVersion)
+            << problem.to_string();
+        named = named || problem.message().find(damaged.filename().string()) != std::string::npos;
+      }
+      EXPECT_TRUE(named) << "no problem names " << damaged.filename()
+                         << "; first: " << whole->problems.front().to_string();
+      EXPECT_GT(whole->damaged_backups + whole->damaged_set_records, 0u);
+      ++outcome.check_found;
+    }
   }
 
   // Flips one byte at each of `offsets` of `file` in turn (restoring it after each).
@@ -107,9 +129,9 @@ class BackupCorruption : public ::testing::Test {
         break;
     }
     testing::write_file_bytes(file, pristine);
-    std::printf("%-10s %7zu bytes: %3d exact, %3d refused, verify found %3d\n",
+    std::printf("%-10s %7zu bytes: %3d exact, %3d refused, verify found %3d, check found %3d\n",
                 file.parent_path().filename().c_str(), pristine.size(), outcome.exact,
-                outcome.refused, outcome.verify_found);
+                outcome.refused, outcome.verify_found, outcome.check_found);
     return outcome;
   }
 
@@ -124,6 +146,7 @@ TEST_F(BackupCorruption, FlippedPackBytesAreFoundByVerifyAndNeverRestoredWrong) 
   Outcome outcome = flip_matrix(only_file("packs"), 200);
   // Every byte of a pack is covered by a checksum verify reads: header, frames, trailer.
   EXPECT_EQ(outcome.verify_found, outcome.exact + outcome.refused);
+  EXPECT_EQ(outcome.check_found, outcome.exact + outcome.refused);
   EXPECT_GT(outcome.refused, 0);
 }
 
@@ -131,16 +154,19 @@ TEST_F(BackupCorruption, FlippedIndexBytesAreRefused) {
   Outcome outcome = flip_matrix(only_file("index"), 100);
   EXPECT_EQ(outcome.exact, 0);
   EXPECT_EQ(outcome.verify_found, outcome.refused);
+  EXPECT_EQ(outcome.check_found, outcome.refused);
 }
 
 TEST_F(BackupCorruption, FlippedManifestBytesAreRefused) {
   Outcome outcome = flip_matrix(only_file("manifests"), 100);
   EXPECT_EQ(outcome.exact, 0);
+  EXPECT_EQ(outcome.check_found, outcome.refused);
 }
 
 TEST_F(BackupCorruption, FlippedSetRecordBytesAreRefused) {
   Outcome outcome = flip_matrix(only_file("sets"), 50);
   EXPECT_EQ(outcome.exact, 0);
+  EXPECT_EQ(outcome.check_found, outcome.refused);
 }
 
 TEST_F(BackupCorruption, TruncatedFilesAreRefused) {
@@ -156,6 +182,7 @@ TEST_F(BackupCorruption, TruncatedFilesAreRefused) {
     }
     testing::write_file_bytes(file, pristine);
     EXPECT_EQ(outcome.verify_found, 5) << sub;
+    EXPECT_EQ(outcome.check_found, 5) << sub;
   }
 }
 

@@ -279,5 +279,50 @@ TEST(BackupRoundTrip, MalformedRequestsAreRefused) {
   EXPECT_EQ(sets->size(), 1u);
 }
 
+TEST(BackupRoundTrip, EachBackupRecordsWhetherItIsFullIncrementalOrDifferential) {
+  ScratchDir dir;
+  RepoRig rig(dir.repo());
+  auto volume = testing::memory_volume(1 << 20);
+  Random random(5);
+  testing::write_bytes(*volume, 0, testing::random_bytes(random, 1 << 19));
+  const std::string full = rig.backup_one(*volume);
+  testing::write_bytes(*volume, 0, testing::random_bytes(random, 4096));
+  const std::string incremental = rig.backup_one(*volume, full, std::vector<Extent>{{0, 4096}});
+  testing::write_bytes(*volume, 65536, testing::random_bytes(random, 4096));
+  auto request = rig.request(*volume, full, std::vector<Extent>{{0, 4096}, {65536, 4096}});
+  request.differential = true;
+  auto made = rig.backup(std::span(&request, 1));
+  ASSERT_TRUE(made.ok()) << made.status().to_string();
+  const std::string differential = made->set.volumes.at(0).id;
+  EXPECT_EQ(made->set.volumes.at(0).kind, BackupKind::kDifferential);
+
+  // The kind is read back from each manifest, by find() and by list().
+  const std::pair<std::string, BackupKind> expected[] = {{full, BackupKind::kFull},
+                                                         {incremental, BackupKind::kIncremental},
+                                                         {differential, BackupKind::kDifferential}};
+  for (const auto& [id, kind] : expected) {
+    auto info = rig.repo().find(id);
+    ASSERT_TRUE(info.ok()) << info.status().to_string();
+    EXPECT_EQ(info->kind, kind) << id;
+    EXPECT_STREQ(backup_kind_name(info->kind), backup_kind_name(kind));
+  }
+  auto sets = rig.repo().list();
+  ASSERT_TRUE(sets.ok()) << sets.status().to_string();
+  ASSERT_EQ(sets->size(), 3u);
+  EXPECT_EQ(sets->at(2).volumes.at(0).kind, BackupKind::kDifferential);
+  EXPECT_EQ(sets->at(2).volumes.at(0).parent_id, full);
+  auto image = rig.restore_image(differential, 1 << 20);
+  ASSERT_TRUE(image.ok()) << image.status().to_string();
+  EXPECT_TRUE(*image == testing::read_all(*volume));
+
+  // A differential backup counts from a full one, and needs a parent at all.
+  auto on_incremental = rig.request(*volume, incremental, std::vector<Extent>{{0, 4096}});
+  on_incremental.differential = true;
+  EXPECT_EQ(rig.backup(std::span(&on_incremental, 1)).status().code(), ErrorCode::kInvalidArgument);
+  auto without_parent = rig.request(*volume);
+  without_parent.differential = true;
+  EXPECT_EQ(rig.backup(std::span(&without_parent, 1)).status().code(), ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace freezeframe

@@ -3,7 +3,9 @@
 of backups of two volumes taken through the protocol restores every generation exactly, an
 incremental backup reads only what change tracking lists (though the backup context released
 the snapshots it compared), differential counts from the last full backup, a damaged pack is
-found by verify (exit 5) and refused by restore, and prune keeps what it must.
+found by verify and by the whole-repository check (exit 5) and refused by restore (which
+leaves a volume untouched), the listing tells the backup kinds apart, and prune keeps what it
+must.
 
 usage: backup_test.py --binary PATH [unittest arguments, e.g. a test class name]
 """
@@ -92,6 +94,13 @@ class BackupTest(StoreTest):
         self.assertEqual(made["parent"], full["id"])
         self.assertEqual(made["planned_read_bytes"], len(set(first) | set(second)) * CHUNK)
         self.assertEqual(self.restored(made["id"]), bytes(image))
+        # The listing tells the three kinds apart, in JSON and in text.
+        listed = [s["backups"][0] for s in self.json_of("backup", "list", "--repo", self.repo)]
+        self.assertEqual([b["kind"] for b in listed], ["full", "incremental", "differential"])
+        self.assertEqual(listed[2]["parent"], full["id"])
+        text = self.run_ff("backup", "list", "--repo", self.repo).stdout
+        self.assertIn("differential on " + full["id"], text)
+        self.assertEqual(text.count("incremental on "), 1, text)
 
     def test_restore_over_a_volume_and_verify(self):
         self.run_ff("volume", "create", "v", "--size", "2M")
@@ -128,6 +137,62 @@ class BackupTest(StoreTest):
         self.assertNotEqual(done.returncode, 0)
         self.assertIn(".pack", done.stderr)
         self.assertFalse(os.path.exists(out), "a failed restore left its image behind")
+
+    def flip_pack_byte(self, at_from_end):
+        packs = glob.glob(os.path.join(self.repo, "packs", "*.pack"))
+        self.assertEqual(len(packs), 1)
+        with open(packs[0], "r+b") as f:
+            f.seek(-at_from_end, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-at_from_end, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0x40]))
+        return packs[0]
+
+    def test_a_restore_over_a_volume_from_a_damaged_repository_writes_nothing(self):
+        self.run_ff("volume", "create", "v", "--size", "2M")
+        image = bytearray(2 * MIB)
+        offsets = self.change("v", image, 8)
+        made = self.backup("v")["backups"][0]
+        self.change("v", image, 8)
+        before = self.read_volume("v")
+        # A byte of the last frame's payload (the trailer is 32 bytes per chunk and 32 more).
+        pack = self.flip_pack_byte(32 * len(offsets) + 32 + 100)
+        done = self.run_ff("restore", made["id"], "--repo", self.repo, "--volume", "v",
+                           check=False)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn(os.path.basename(pack), done.stderr)
+        self.assertIn("nothing was written", done.stderr)
+        self.assertEqual(self.read_volume("v"), before, "a failed restore changed the volume")
+
+    def test_backup_check_reads_the_whole_repository(self):
+        self.run_ff("volume", "create", "v", "--size", "2M")
+        image = bytearray(2 * MIB)
+        self.change("v", image, 8)
+        self.backup("v")
+        self.change("v", image, 2)
+        self.backup("v")
+        report = self.json_of("backup", "check", "--repo", self.repo)
+        self.assertEqual(report["status"], "ok", report)
+        self.assertEqual(report["manifests_checked"], 2)
+        self.assertEqual(report["chunks_checked"], 10)
+        self.assertIn("OK", self.run_ff("backup", "check", "--repo", self.repo).stdout)
+        # The first backup's pack, damaged in its trailer: restore of the newest backup and
+        # its own verify need not read it, the whole-repository check does.
+        packs = sorted(glob.glob(os.path.join(self.repo, "packs", "*.pack")),
+                       key=os.path.getmtime)
+        with open(packs[0], "r+b") as f:
+            f.seek(-40, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-40, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0x01]))
+        for extra in ([], ["--metadata-only"]):
+            done = self.run_ff("--json", "backup", "check", "--repo", self.repo, *extra,
+                               check=False)
+            self.assertEqual(done.returncode, EXIT_DAMAGED, done.stderr)
+            report = json.loads(done.stdout)
+            self.assertEqual(report["status"], "damaged")
+            self.assertIn(os.path.basename(packs[0]), report["problems"][0])
+            self.assertIn("offset", report["problems"][0])
 
     def test_prune_keeps_the_newest_and_they_restore(self):
         self.run_ff("volume", "create", "v", "--size", "2M")

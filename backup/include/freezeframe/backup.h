@@ -31,6 +31,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -72,6 +73,10 @@ struct VolumeBackupRequest {
   std::string change_id{};
   // Id (or unique prefix) of the backup this one is based on.
   std::optional<std::string> parent_backup_id{};
+  // With a parent: the backup is differential (the parent must be a full backup, one without
+  // a parent; kInvalidArgument otherwise) rather than incremental. Recorded in the manifest.
+  // Needs a parent (kInvalidArgument otherwise).
+  bool differential = false;
   // With a parent: the byte ranges that may differ from it (any granularity); every
   // repository chunk they overlap is read, the others are taken from the parent. Needs a
   // parent (kInvalidArgument otherwise).
@@ -126,6 +131,11 @@ enum class ZeroPolicy {
 
 struct RestoreOptions {
   ZeroPolicy zeros = ZeroPolicy::kDiscard;
+  // Read and check every chunk the backup needs (as verify() does) before writing anything,
+  // so a damaged or incomplete repository fails the restore with the target untouched. It
+  // reads the backup's data twice; worth it when the target holds data of its own (a
+  // volume), not for a fresh image file that the caller removes on failure.
+  bool verify_before_writing = false;
   // Bound on decompressed frames kept for reuse.
   std::uint64_t frame_cache_bytes_max = std::uint64_t{16} << 20;
   ProgressCallback on_progress{};
@@ -137,8 +147,11 @@ struct RestoreOptions {
 // sequential writes and flushes it. kInvalidArgument when the target is smaller than the
 // backed-up volume or its sector size does not divide it. Every chunk is verified before it
 // is written; on the first bad one restore stops with kCorrupt (kNotFound for a missing
-// pack) naming the file and offset, having written only verified bytes (the target is then
-// partly restored). To restore a set, restore each of its volumes.
+// pack) naming the file and offset, having written only verified bytes. The error says
+// whether the target was touched: "nothing was written" (the manifest or index could not be
+// read, or options.verify_before_writing found the damage), or "the target was partly
+// overwritten up to offset N" (it then holds neither its old content nor the backup). To
+// restore a set, restore each of its volumes.
 Status restore(Repository& repository, std::string_view backup_id, Volume& target,
                const RestoreOptions& options = {});
 
@@ -158,6 +171,53 @@ struct VerifyReport {
 // and chunks is a verdict in the report; a damaged or missing manifest, set record or index
 // file is an error (kCorrupt, kNotFound).
 Result<VerifyReport> verify(Repository& repository, std::string_view backup_id);
+
+struct CheckOptions {
+  // Read every frame of every pack, decompress it and re-hash every chunk, and hash each pack
+  // against its name (as `restic check --read-data`). false: headers, trailers, index files,
+  // set records and manifests only.
+  bool read_data = true;
+  // Problems kept in CheckReport::problems (all are counted).
+  std::size_t problems_max = 1000;
+};
+
+struct CheckReport {
+  std::uint64_t index_files_checked = 0;
+  std::uint64_t packs_checked = 0;
+  std::uint64_t frames_checked = 0;  // read_data only
+  std::uint64_t chunks_checked = 0;  // chunks read back intact (read_data only)
+  std::uint64_t bytes_checked = 0;   // their plain bytes
+  std::uint64_t set_records_checked = 0;
+  std::uint64_t manifests_checked = 0;  // those a set record lists
+  // Committed backups that cannot be restored: a damaged or missing manifest, or a chunk
+  // that is not indexed or lies in a damaged or missing pack.
+  std::uint64_t damaged_backups = 0;
+  // Set records that cannot be read: the backups they commit are lost from the listing.
+  std::uint64_t damaged_set_records = 0;
+  // Not damage: what interrupted backups and forget leave, which prune removes (packs no
+  // index lists, manifests no set record lists, indexed chunks no committed backup uses,
+  // temporary files).
+  std::uint64_t unindexed_packs = 0;
+  std::uint64_t uncommitted_manifests = 0;
+  std::uint64_t unreferenced_chunks = 0;
+  std::uint64_t temporary_files = 0;
+  // Every problem found: kCorrupt (kNotFound for a missing file) naming the file and offset,
+  // in the order found; at most CheckOptions::problems_max are kept.
+  std::vector<Status> problems{};
+  std::uint64_t problems_total = 0;
+  bool ok() const { return problems_total == 0; }
+};
+
+// Checks the whole repository, as `restic check` and `borg check` do: every index file
+// (checksum, bounds, content against its name); every pack (header and trailer, and with
+// read_data every frame's checksum and decompression, every chunk against its key, that the
+// frames fill the pack from header to trailer, and the file against its name); that every
+// index entry's pack exists and its trailer lists the chunk where the index says; every set
+// record and every manifest it lists; and that every chunk a committed backup references is
+// indexed and intact. Damage is a verdict in the report, never an error: the error channel is
+// for what stops the check (the repository's directories cannot be listed). Needs the
+// repository open (either mode); reads only.
+Result<CheckReport> check_repository(Repository& repository, const CheckOptions& options = {});
 
 // Removes volume backup `backup_id` from its set record (the record is rewritten without it,
 // or removed with its last volume). Its data stays until prune. Needs the repository open

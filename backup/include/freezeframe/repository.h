@@ -72,6 +72,16 @@ struct RepositoryOpenOptions {
   std::chrono::milliseconds lock_wait{0};
 };
 
+// What a volume backup counts from. A full backup has no parent. An incremental one holds the
+// changes since its parent, any earlier backup of the volume (usually its newest). A
+// differential one holds the changes since its parent, a full backup (usually the newest), so
+// a chain of differentials all start from the same full backup. Every backup restores from its
+// own manifest alone; the kind tells how it was taken (docs/formats/repository.md, flags).
+enum class BackupKind { kFull, kIncremental, kDifferential };
+
+// "full", "incremental", "differential".
+const char* backup_kind_name(BackupKind kind);
+
 // One volume backup.
 struct BackupInfo {
   // 32 lower-case hex digits: the XXH3-128 of the backup's manifest file.
@@ -89,6 +99,8 @@ struct BackupInfo {
   std::uint64_t volume_bytes = 0;
   std::uint32_t chunk_bytes = 0;
   std::optional<std::string> parent_id{};
+  // kFull exactly when there is no parent.
+  BackupKind kind = BackupKind::kFull;
   // Chunks of the volume that hold data, and that are all zero.
   std::uint64_t data_chunks = 0;
   std::uint64_t zero_chunks = 0;
