@@ -74,8 +74,9 @@ class Checker {
       for (const IndexFileEntry& entry : file->entries)
         index_.add(entry.hash, ordinals[entry.pack], entry.location);
       for (const IndexFileEntry& entry : file->entries)
-        listed_.emplace_back(file->packs[entry.pack], PackEntry{entry.hash, entry.location},
-                             path.string());
+        listed_.push_back(Listed{.pack = file->packs[entry.pack],
+                                 .entry = PackEntry{entry.hash, entry.location},
+                                 .file = path.string()});
     }
     index_.finish();
     return Status();
