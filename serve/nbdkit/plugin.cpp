@@ -3,23 +3,30 @@
 // docs/nbd.md.
 //
 //   nbdkit freezeframe store=DIR volume=NAME [snapshot=ID] [changes-since=CHANGEID|SNAPSHOT]
+//                      [socket=PATH]
 //
 // nbdkit's own work (the protocol, structured replies, multi-connection, TLS, request bounds)
 // stays nbdkit's; this file turns its callbacks into ExportBackend calls, and Status codes into
 // errno values.
 //
 // Threads: NBDKIT_THREAD_MODEL_PARALLEL. Every connection shares one backend, opened once in
-// get_ready (so a bad parameter or a locked store stops nbdkit before it serves anything);
-// the provider stack under it is safe for any number of threads (snapshot_provider.h).
+// get_ready (so a bad parameter or a locked store stops nbdkit before it serves anything):
+// the daemon's (DaemonBackend, a pool of control connections) when a `freezeframe serve`
+// daemon serves the store, else the store opened here (LocalStoreBackend, whose provider stack
+// is safe for any number of threads, snapshot_provider.h).
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "connection.h"
+#include "daemon_backend.h"
 #include "export_backend.h"
 #include "local_store_backend.h"
 
@@ -33,6 +40,8 @@ using freezeframe::nbd::ExportBackend;
 using freezeframe::nbd::ExportSpec;
 
 ExportSpec spec;
+// socket=PATH: the serve daemon to forward to (then it must answer there).
+std::string daemon_socket;
 std::unique_ptr<ExportBackend> backend;
 
 int errno_of(ErrorCode code) {
@@ -73,10 +82,12 @@ int ff_config(const char* key, const char* value) {
     field = &spec.snapshot;
   else if (name == "changes-since")
     field = &spec.changes_since;
+  else if (name == "socket")
+    field = &daemon_socket;
   else {
     nbdkit_error(
         "freezeframe: unknown parameter '%s' (known: store, volume, snapshot, "
-        "changes-since)",
+        "changes-since, socket)",
         key);
     return -1;
   }
@@ -90,6 +101,12 @@ int ff_config(const char* key, const char* value) {
       return -1;
     spec.store = absolute;
     std::free(absolute);
+  } else if (field == &daemon_socket) {
+    char* absolute = nbdkit_absolute_path(value);
+    if (absolute == nullptr)
+      return -1;
+    daemon_socket = absolute;
+    std::free(absolute);
   } else {
     *field = value;
   }
@@ -97,8 +114,10 @@ int ff_config(const char* key, const char* value) {
 }
 
 int ff_config_complete() {
-  if (spec.store.empty()) {
-    nbdkit_error("freezeframe: store=DIR is required (the freezeframe store to serve from)");
+  if (spec.store.empty() && daemon_socket.empty()) {
+    nbdkit_error(
+        "freezeframe: store=DIR is required (the freezeframe store to serve from), or "
+        "socket=PATH (its serve daemon's socket)");
     return -1;
   }
   if (spec.volume.empty() && spec.snapshot.empty()) {
@@ -110,7 +129,31 @@ int ff_config_complete() {
   return 0;
 }
 
+// The serve daemon of the store, when one answers: at socket=PATH (which must answer), else at
+// the store's DIR/serve.sock. nullopt when no daemon listens there.
+std::optional<freezeframe::Result<std::unique_ptr<ExportBackend>>> open_through_daemon() {
+  const std::filesystem::path socket = daemon_socket.empty()
+                                           ? freezeframe::serve::default_socket_path(spec.store)
+                                           : std::filesystem::path(daemon_socket);
+  auto connection = freezeframe::serve::Connection::connect(socket);
+  if (!connection.ok()) {
+    if (connection.status().code() == ErrorCode::kNotFound && daemon_socket.empty())
+      return std::nullopt;
+    return connection.status().with_context("freezeframe: socket=" + socket.string());
+  }
+  return freezeframe::nbd::open_daemon_backend(std::move(connection).value(), socket, spec);
+}
+
 int ff_get_ready() {
+  // A store its daemon serves is used only through the daemon, its only writer; without one
+  // the plugin opens the store itself, with the store's lock.
+  if (auto forwarded = open_through_daemon()) {
+    if (!forwarded->ok())
+      return report(forwarded->status());
+    backend = std::move(*forwarded).value();
+    nbdkit_debug("freezeframe: serving %s", backend->description().c_str());
+    return 0;
+  }
   auto opened = freezeframe::nbd::open_local_store_backend(spec);
   if (!opened.ok())
     return report(opened.status());
@@ -225,7 +268,9 @@ nbdkit_plugin make_plugin() {
       "store=DIR              (required) the freezeframe store\n"
       "volume=NAME            the live volume, read-write (locks the store exclusively)\n"
       "snapshot=ID            a snapshot, read-only (locks the store shared)\n"
-      "changes-since=ID       map only what changed since a change id or snapshot";
+      "changes-since=ID       map only what changed since a change id or snapshot\n"
+      "socket=PATH            forward to the serve daemon on PATH (default: DIR/serve.sock\n"
+      "                       when a daemon answers there; else the store is opened here)";
   p.magic_config_key = "volume";
   p.get_ready = ff_get_ready;
   p.unload = ff_unload;
