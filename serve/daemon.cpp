@@ -340,6 +340,7 @@ Reply Daemon::run_command_locked(const Request& request) {
   cli::command::CommandHooks hooks;
   hooks.served_store = store_.get();
   hooks.present_file = present_file_;
+  hooks.nbd_uri = nbd_uri_;
   hooks.withdraw_file = withdraw_file_;
   Reply reply;
   reply.id = request.id;

@@ -84,6 +84,11 @@ class Daemon {
       std::function<Status(const std::string&, const std::filesystem::path&)> present,
       std::function<Status(const std::filesystem::path&)> withdraw,
       std::function<void()> after_command);
+  // What forwarded commands use for `shadow expose --nbd`: the NBD URI of an export. Set
+  // before any request (by `serve --nbd`).
+  void set_nbd_uri(std::function<std::string(const std::string&)> nbd_uri) {
+    nbd_uri_ = std::move(nbd_uri);
+  }
   // The exposures the store records whose snapshot is exported: export name and path.
   std::vector<std::pair<std::string, std::filesystem::path>> recorded_exposures() const;
 
@@ -124,6 +129,7 @@ class Daemon {
   std::function<Status(const std::string&, const std::filesystem::path&)> present_file_;
   std::function<Status(const std::filesystem::path&)> withdraw_file_;
   std::function<void()> after_command_;
+  std::function<std::string(const std::string&)> nbd_uri_;
 };
 
 }  // namespace freezeframe::serve

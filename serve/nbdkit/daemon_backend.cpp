@@ -213,4 +213,68 @@ Result<std::unique_ptr<ExportBackend>> open_daemon_backend(Connection connection
   return std::unique_ptr<ExportBackend>(std::move(backend));
 }
 
+namespace {
+
+Result<std::vector<serve::ExportInfo>> daemon_list(const std::filesystem::path& socket) {
+  FF_ASSIGN_OR_RETURN(Connection connection, Connection::connect(socket));
+  Request list;
+  list.op = Op::kList;
+  FF_ASSIGN_OR_RETURN(Reply reply, connection.call(list));
+  if (!reply.ok())
+    return Status(reply.code, "the serve daemon on '" + socket.string() + "': " + reply.message);
+  return std::move(reply.exports);
+}
+
+constexpr std::string_view kChangesSinceSuffix = "@changes-since=";
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> list_daemon_exports(
+    const std::filesystem::path& socket) {
+  FF_ASSIGN_OR_RETURN(std::vector<serve::ExportInfo> exports, daemon_list(socket));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const serve::ExportInfo& e : exports)
+    out.emplace_back(e.name, e.snapshot.empty() ? "volume '" + e.volume + "', read-write"
+                                                : "snapshot " + e.snapshot + " of volume '" +
+                                                      e.volume + "', read-only");
+  return out;
+}
+
+Result<std::string> default_daemon_export(const std::filesystem::path& socket) {
+  FF_ASSIGN_OR_RETURN(std::vector<serve::ExportInfo> exports, daemon_list(socket));
+  for (const serve::ExportInfo& e : exports)
+    if (e.snapshot.empty())
+      return e.name;  // the list is sorted by name
+  return not_found("the serve daemon on '" + socket.string() +
+                   "' serves no volume: name an export (NAME@SNAPSHOTID)");
+}
+
+Result<ExportSpec> export_spec_from_name(std::string_view name) {
+  ExportSpec spec;
+  std::string_view rest = name;
+  if (auto at = rest.find(kChangesSinceSuffix); at != std::string_view::npos) {
+    spec.changes_since = std::string(rest.substr(at + kChangesSinceSuffix.size()));
+    rest = rest.substr(0, at);
+    if (spec.changes_since.empty())
+      return invalid_argument("export name '" + std::string(name) +
+                              "': nothing after 'changes-since=' (a change id or a snapshot id)");
+  }
+  auto parsed = serve::parse_export_name(rest);
+  if (!parsed.ok())
+    return invalid_argument("export name '" + std::string(name) +
+                            "' is not NAME, NAME@SNAPSHOTID or either with "
+                            "@changes-since=ID: " +
+                            parsed.status().message());
+  spec.volume = parsed->volume;
+  spec.snapshot = parsed->snapshot;
+  return spec;
+}
+
+Result<std::unique_ptr<ExportBackend>> open_daemon_export(const std::filesystem::path& socket,
+                                                          std::string_view name) {
+  FF_ASSIGN_OR_RETURN(ExportSpec spec, export_spec_from_name(name));
+  FF_ASSIGN_OR_RETURN(Connection connection, Connection::connect(socket));
+  return open_daemon_backend(std::move(connection), socket, spec);
+}
+
 }  // namespace freezeframe::nbd

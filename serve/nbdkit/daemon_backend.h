@@ -19,6 +19,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "connection.h"
 #include "export_backend.h"
@@ -35,5 +39,20 @@ inline constexpr std::size_t kDaemonConnectionsMax = 64;
 Result<std::unique_ptr<ExportBackend>> open_daemon_backend(serve::Connection connection,
                                                            const std::filesystem::path& socket,
                                                            const ExportSpec& spec);
+
+// Every export of the daemon on `socket`, for nbdkit's list of exports: each name ("NAME" for a
+// live volume, "NAME@ID" for a snapshot) and a description. kNotFound when no daemon answers.
+Result<std::vector<std::pair<std::string, std::string>>> list_daemon_exports(
+    const std::filesystem::path& socket);
+// The export a client gets when it names none: the daemon's first live volume (by name).
+// kNotFound when the daemon serves no volume.
+Result<std::string> default_daemon_export(const std::filesystem::path& socket);
+// What an NBD export name asks for: "NAME", "NAME@SNAPSHOTID", and either with
+// "@changes-since=ID" after it (ID a change id or a snapshot id). kInvalidArgument naming
+// the name when it is none of these.
+Result<ExportSpec> export_spec_from_name(std::string_view name);
+// Opens the export an NBD client named through the daemon on `socket`.
+Result<std::unique_ptr<ExportBackend>> open_daemon_export(const std::filesystem::path& socket,
+                                                          std::string_view name);
 
 }  // namespace freezeframe::nbd

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nbd_test  # noqa: E402
@@ -77,27 +78,29 @@ class DaemonTest(NbdTest):
             self.stop_daemon(signal.SIGTERM)
         super().tearDown()
 
-    def start_daemon(self):
+    def start_daemon(self, *extra):
+        """Starts `freezeframe serve` and returns its control socket once it is ready (its
+        line printed: with --nbd, that is after nbdkit listens)."""
         sock = os.path.join(self.store, "serve.sock")
         log = open(self.path("serve%d.log" % time.monotonic_ns()), "w+")
         self.addCleanup(log.close)
-        self.daemon = subprocess.Popen([nbd_test.BINARY, "--store", self.store, "serve"],
-                                       stdout=log, stderr=subprocess.STDOUT)
+        self.daemon_log = log
+        self.daemon = subprocess.Popen([nbd_test.BINARY, "--store", self.store, "serve"]
+                                       + list(extra), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.daemon.poll() is not None:
                 log.seek(0)
                 self.fail("freezeframe serve exited %d:\n%s" % (self.daemon.returncode,
                                                                 log.read()))
-            try:
-                with socket.socket(socket.AF_UNIX) as probe:
-                    probe.connect(sock)
+            log.seek(0)
+            if "serving store" in log.read():
                 return sock
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         self.fail("freezeframe serve did not listen within 60 s")
 
     def stop_daemon(self, sig):
+        """Signals the daemon, waits, and returns its exit status."""
         if self.daemon.poll() is None:
             self.daemon.send_signal(sig)
             try:
@@ -105,7 +108,9 @@ class DaemonTest(NbdTest):
             except subprocess.TimeoutExpired:
                 self.daemon.kill()
                 self.daemon.wait()
+        status = self.daemon.returncode
         self.daemon = None
+        return status
 
     def snapshot_via_daemon(self, volume):
         made = json.loads(self.run_ff("shadow", "create", "--for", volume, "--json").stdout)
@@ -176,6 +181,10 @@ class DaemonForwardTest(DaemonTest):
 
     def test_without_a_daemon_the_plugin_opens_the_store_itself(self):
         self.run_ff("volume", "create", "V", "--size", "4M")
+        shadow = self.snapshot("V")
+        refused = self.run_ff("shadow", "expose", shadow, "--nbd", check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("serve --nbd", refused.stderr)
         server, uri = self.start("store=" + self.store, "volume=V")
         self.tool("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 4096", uri)
         self.stop(server)
@@ -274,6 +283,65 @@ class DaemonBadClientTest(DaemonTest):
         with open(good, "rb") as f, open(again, "rb") as g:
             self.assertEqual(f.read(), g.read())
         self.assertIsNone(self.daemon.poll())
+
+
+class DaemonNbdTest(DaemonTest):
+    """`freezeframe serve --nbd`: the daemon's own nbdkit, every export by name on one
+    socket, stopped with the daemon."""
+
+    def uri(self, export):
+        return "nbd+unix:///%s?socket=%s" % (urllib.parse.quote(export, safe=""), self.nbd_sock)
+
+    def test_every_volume_and_snapshot_by_export_name(self):
+        self.run_ff("volume", "create", "V", "--size", "8M")
+        self.run_ff("volume", "create", "W", "--size", "4M", "--provider", "row")
+        content = self.rng.randbytes(2 * MIB)
+        self.write("V", 0, content)
+        self.nbd_sock = self.path("n.sock")
+        control_path = self.start_daemon("--nbd", "--nbd-socket", self.nbd_sock)
+        self.daemon_log.seek(0)
+        nbdkit_pid = int(self.daemon_log.read().split("nbdkit pid ")[1].split(")")[0])
+        shadow = self.snapshot_via_daemon("V")
+        listed = json.loads(self.tool("nbdinfo", "--list", "--json",
+                                      "nbd+unix:///?socket=" + self.nbd_sock).stdout)
+        names = sorted(e["export-name"] for e in listed["exports"])
+        self.assertEqual(names, sorted(["V", "W", "V@" + shadow]), listed)
+        # The snapshot by name: byte-identical to shadow export's image.
+        exported = self.export_file(shadow, "shadow.img")
+        copy = self.path("copy.img")
+        self.tool("nbdcopy", self.uri("V@" + shadow), copy)
+        with open(exported, "rb") as f, open(copy, "rb") as g:
+            self.assertEqual(f.read(), g.read())
+        # shadow expose --nbd, through the daemon: the URI of the same export.
+        uri = self.run_ff("shadow", "expose", shadow, "--nbd").stdout.strip()
+        self.assertTrue(uri.startswith("nbd+unix:///V%40" + shadow), uri)
+        again = self.path("again.img")
+        self.tool("nbdcopy", uri, again)
+        with open(exported, "rb") as f, open(again, "rb") as g:
+            self.assertEqual(f.read(), g.read())
+        # The live volume by name, read-write; the default export is the first volume.
+        self.tool("qemu-io", "-f", "raw", "-c", "write -P 0x77 %d %d" % (6 * MIB, CHUNK), "-c",
+                  "flush", self.uri("V"))
+        control = Control(control_path)
+        try:
+            self.assertEqual(control.read("V", 6 * MIB, CHUNK), b"\x77" * CHUNK)
+        finally:
+            control.close()
+        info = json.loads(self.tool("nbdinfo", "--json",
+                                    "nbd+unix:///?socket=" + self.nbd_sock).stdout)
+        self.assertEqual(info["exports"][0]["export-size"], 8 * MIB, info)
+        # changes-since by name: exactly the chunk written since the snapshot.
+        runs = self.map_of(self.uri("V@changes-since=" + shadow))
+        self.assertEqual([(r[0], r[1]) for r in runs if not r[2]], [(6 * MIB, CHUNK)], runs)
+        # A bad name: the connection is refused with the reason; the others go on.
+        bad = self.tool("nbdinfo", self.uri("nothing"), check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.tool("nbdinfo", self.uri("W"))
+        # SIGTERM stops nbdkit with the daemon and removes its socket.
+        self.assertEqual(self.stop_daemon(signal.SIGTERM), 0)
+        self.assertFalse(os.path.exists(self.nbd_sock))
+        self.assertFalse(os.path.exists("/proc/%d" % nbdkit_pid)
+                         and open("/proc/%d/stat" % nbdkit_pid).read().split()[2] != "Z")
 
 
 if __name__ == "__main__":
