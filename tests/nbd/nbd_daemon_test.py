@@ -216,9 +216,18 @@ class DaemonCrashTest(DaemonTest):
         big = self.path("big.img")
         with open(big, "wb") as f:
             f.write(self.rng.randbytes(size))
-        writer = subprocess.Popen(["nbdcopy", big, uri], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
+        # Copies over and over until the daemon is gone (then nbdcopy fails and the loop ends).
+        writer = subprocess.Popen(["sh", "-c", 'while nbdcopy "$0" "$1"; do :; done', big, uri],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Killed once the writes are seen landing (a bounded poll of the daemon's volume).
+        with open(big, "rb") as f:
+            head = f.read(512)
+        control = Control(control_path)
+        deadline = time.monotonic() + 60
+        while control.read("V", 0, 512) != head:
+            self.assertLess(time.monotonic(), deadline, "nbdcopy's writes never reached the daemon")
+            time.sleep(0.01)
+        control.close()
         self.daemon.send_signal(signal.SIGKILL)
         self.daemon.wait()
         self.daemon = None
