@@ -35,14 +35,10 @@ class DaemonBackend final : public ExportBackend {
   std::uint32_t preferred_bytes() const noexcept override { return kPreferredBytes; }
 
   Status read(std::uint64_t offset, std::span<std::byte> out) override {
-    std::vector<std::byte> data;
     while (!out.empty()) {
       const std::size_t piece = std::min<std::size_t>(out.size(), serve::kDataBytesMax);
-      FF_TRY(call(block_request(Op::kRead, offset, piece), {}, &data).status());
-      if (data.size() != piece)
-        return io_error(description_ + ": the daemon answered a read of " + std::to_string(piece) +
-                        " bytes with " + std::to_string(data.size()));
-      std::copy(data.begin(), data.end(), out.begin());
+      // Straight into nbdkit's buffer: no copy of the plugin's own.
+      FF_TRY(call(block_request(Op::kRead, offset, piece), {}, out.first(piece)).status());
       out = out.subspan(piece);
       offset += piece;
     }
@@ -111,8 +107,9 @@ class DaemonBackend final : public ExportBackend {
 
   // Sends `request` on an idle connection (or a new one) and returns the reply; an error reply
   // becomes a Status with the daemon's code and message.
+  // A read's data lands in `read_into`.
   Result<Reply> call(Request request, std::span<const std::byte> data = {},
-                     std::vector<std::byte>* data_out = nullptr);
+                     std::span<std::byte> read_into = {});
 
   std::filesystem::path socket_;
   std::string description_;
@@ -124,7 +121,7 @@ class DaemonBackend final : public ExportBackend {
 };
 
 Result<Reply> DaemonBackend::call(Request request, std::span<const std::byte> data,
-                                  std::vector<std::byte>* data_out) {
+                                  std::span<std::byte> read_into) {
   std::optional<Connection> connection;
   {
     std::lock_guard lock(mutex_);
@@ -140,7 +137,8 @@ Result<Reply> DaemonBackend::call(Request request, std::span<const std::byte> da
       return made.status().with_context(description_);
     connection.emplace(std::move(made).value());
   }
-  auto reply = connection->call(request, data, data_out);
+  auto reply = request.op == Op::kRead ? connection->call_into(request, read_into)
+                                       : connection->call(request, data);
   if (!reply.ok())  // the stream is unusable: the connection is dropped
     return reply.status().with_context(description_ + ": the serve daemon on '" + socket_.string() +
                                        "'");
