@@ -6,8 +6,11 @@ A store gets one CoW volume of SIZE (default 1 GiB) with data written over DATA 
 all of it), a snapshot, and then 64 MiB rewritten at the start of every 640 MiB, so that the
 snapshot reads those chunks from the diff area. The snapshot is exported to an image file with
 `freezeframe shadow export`; then each server is started on a Unix socket in turn and
-`nbdcopy URI null:` reads the whole export, ROUNDS times, alternating. It prints each time and
-the ratio of the file plugin's best time to the freezeframe plugin's best (1.0: as fast).
+`nbdcopy URI null:` reads the whole export, ROUNDS times, alternating with the file plugin:
+first the freezeframe plugin on its own (it opens the store), then with `freezeframe serve`
+running on the store and the plugin forwarding to it. It prints each time, the ratio of the
+file plugin's best time to the freezeframe plugin's best (1.0: as fast) in each phase, and the
+daemon's best time over the standalone plugin's.
 The page cache holds both (the files are read once first), so this compares the servers and not
 the disk.
 
@@ -45,6 +48,16 @@ def timed_copy(uri):
     return time.monotonic() - started
 
 
+def rounds_against_file(ff_uri, file_uri, rounds):
+    """Times nbdcopy of both URIs, alternating, after one warm-up copy of the first."""
+    timed_copy(ff_uri)
+    ff_times, file_times = [], []
+    for _ in range(rounds):
+        ff_times.append(timed_copy(ff_uri))
+        file_times.append(timed_copy(file_uri))
+    return ff_times, file_times
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -78,27 +91,39 @@ def main():
         run(*ff, "shadow", "export", shadow, "--to", image)
         os.unlink(block)
 
-        plugin = serve([os.path.abspath(args.plugin), "store=" + store, "snapshot=" + shadow],
-                       os.path.join(work, "ff.sock"))
-        servers.append(plugin)
         files = serve(["file", image], os.path.join(work, "file.sock"))
         servers.append(files)
-        ff_uri = "nbd+unix:///?socket=" + os.path.join(work, "ff.sock")
         file_uri = "nbd+unix:///?socket=" + os.path.join(work, "file.sock")
-        timed_copy(ff_uri)  # warm the page cache for both
-        timed_copy(file_uri)
-        ff_times, file_times = [], []
-        for _ in range(args.rounds):
-            ff_times.append(timed_copy(ff_uri))
-            file_times.append(timed_copy(file_uri))
+        timed_copy(file_uri)  # warm the page cache
         mib = args.size / MIB
+        plugin_argv = [os.path.abspath(args.plugin), "store=" + store, "snapshot=" + shadow]
+        results = {}
+        # Standalone: the plugin opens the store itself (shared lock).
+        plugin = serve(plugin_argv, os.path.join(work, "ff.sock"))
+        results["standalone"] = rounds_against_file(
+            "nbd+unix:///?socket=" + os.path.join(work, "ff.sock"), file_uri, args.rounds)
+        plugin.terminate()
+        plugin.wait()
+        # Through the daemon: `freezeframe serve` holds the store; the plugin forwards to it.
+        daemon = subprocess.Popen(ff + ["serve"], stdout=subprocess.PIPE, text=True)
+        servers.append(daemon)
+        if "serving store" not in daemon.stdout.readline():
+            raise SystemExit("freezeframe serve did not start")
+        forwarding = serve(plugin_argv, os.path.join(work, "ffd.sock"))
+        servers.insert(0, forwarding)
+        results["daemon"] = rounds_against_file(
+            "nbd+unix:///?socket=" + os.path.join(work, "ffd.sock"), file_uri, args.rounds)
         print("nbdcopy of a %d MiB snapshot (%d MiB written, 64 MiB of every 640 MiB rewritten "
-              "after it)" % (mib, data / MIB))
-        print("  freezeframe plugin: %s s (best %.0f MiB/s)"
-              % (", ".join("%.2f" % t for t in ff_times), mib / min(ff_times)))
-        print("  file plugin:        %s s (best %.0f MiB/s)"
-              % (", ".join("%.2f" % t for t in file_times), mib / min(file_times)))
-        print("  ratio (file best / freezeframe best): %.2f" % (min(file_times) / min(ff_times)))
+              "after it), %d rounds" % (mib, data / MIB, args.rounds))
+        for name, (ff_times, file_times) in results.items():
+            print("  %-10s plugin: %s s (best %.0f MiB/s); file plugin: %s s (best %.0f MiB/s); "
+                  "ratio (file best / plugin best): %.2f"
+                  % (name, ", ".join("%.2f" % t for t in ff_times), mib / min(ff_times),
+                     ", ".join("%.2f" % t for t in file_times), mib / min(file_times),
+                     min(file_times) / min(ff_times)))
+        standalone = min(results["standalone"][0])
+        through = min(results["daemon"][0])
+        print("  daemon / standalone time (best): %.2f" % (through / standalone))
     finally:
         for server in servers:
             server.terminate()

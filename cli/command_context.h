@@ -51,6 +51,9 @@ struct Context {
   // nothing is presented there). Empty elsewhere: `shadow expose` writes a copy.
   std::function<Status(const std::string& name, const std::filesystem::path& path)> present_file;
   std::function<Status(const std::filesystem::path& path)> withdraw_file;
+  // Inside a daemon started with --nbd: the NBD URI of export `name` (NAME@ID). Empty
+  // elsewhere: `shadow expose --nbd` then says a daemon with --nbd is needed.
+  std::function<std::string(const std::string& name)> nbd_uri;
 };
 
 // A store a command uses: its own (opened and locked by the command), or one lent by the
@@ -75,6 +78,7 @@ struct CommandHooks {
   Store* served_store = nullptr;
   std::function<Status(const std::string& name, const std::filesystem::path& path)> present_file;
   std::function<Status(const std::filesystem::path& path)> withdraw_file;
+  std::function<std::string(const std::string& name)> nbd_uri;
 };
 
 // The commands a running `freezeframe serve` runs for the command line, so that they work

@@ -492,6 +492,7 @@ int parse_and_run(const std::vector<std::string>& given, std::ostream& out, std:
       spec.words, *wait};
   ctx.served_store = hooks.served_store;
   ctx.present_file = hooks.present_file;
+  ctx.nbd_uri = hooks.nbd_uri;
   ctx.withdraw_file = hooks.withdraw_file;
   if (hooks.served_store != nullptr && !forwarded_command(spec.words)) {
     err << "freezeframe " << spec.words

@@ -297,6 +297,21 @@ Status shadow_export(Context& ctx) {
 // one: a full copy is written there, as the script's `expose` does.
 Status shadow_expose(Context& ctx) {
   FF_ASSIGN_OR_RETURN(std::string id, one_positional(ctx, "a shadow copy ID"));
+  if (ctx.options.has("nbd")) {
+    // The export of a running `serve --nbd`: its URI, nothing recorded in the store.
+    if (!ctx.nbd_uri)
+      return invalid_argument(
+          "shadow expose --nbd needs a running 'freezeframe serve --nbd' on the store (its "
+          "nbdkit serves every snapshot)");
+    FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
+    FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
+    const std::string uri = ctx.nbd_uri(shadow.volume->name + "@" + shadow.info.id.to_string());
+    if (ctx.json)
+      ctx.out << json{{"id", shadow.info.id.to_string()}, {"nbd", uri}}.dump() << "\n";
+    else
+      ctx.out << uri << "\n";
+    return Status();
+  }
   FF_ASSIGN_OR_RETURN(std::string to, required(ctx, "to"));
   FF_ASSIGN_OR_RETURN(auto store, open_store(ctx));
   FF_ASSIGN_OR_RETURN(ShadowRef shadow, store->find_shadow(id));
@@ -411,8 +426,9 @@ std::vector<CommandSpec> shadow_commands() {
       {"shadow expose",
        "ID",
        "Presents the shadow copy as the file PATH: through a running `serve`, a read-only "
-       "FUSE file (no copy); without one, a full copy.",
-       {{"to", "PATH", "where the file appears (nothing may exist there)", true}},
+       "FUSE file (no copy); without one, a full copy. With --nbd, prints its NBD URI.",
+       {{"to", "PATH", "where the file appears (nothing may exist there)"},
+        {"nbd", "", "prints the snapshot's NBD URI (needs a running `serve --nbd`)"}},
        shadow_expose},
       {"shadow unexpose",
        "ID",

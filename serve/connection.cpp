@@ -124,6 +124,22 @@ Result<Reply> Connection::call(const Request& request, std::span<const std::byte
   return reply;
 }
 
+Result<Reply> Connection::call_into(const Request& request, std::span<std::byte> read_into) {
+  FF_TRY(send(encode_request(request)));
+  FF_ASSIGN_OR_RETURN(auto header, receive_header());
+  if (!header)
+    return io_error("the daemon closed the connection without replying");
+  FF_ASSIGN_OR_RETURN(Reply reply, decode_reply(*header));
+  std::uint64_t bytes = reply_data_bytes(request, reply);
+  if (bytes != 0) {
+    if (bytes != read_into.size())
+      return io_error("the daemon answered a read of " + std::to_string(read_into.size()) +
+                      " bytes with " + std::to_string(bytes));
+    FF_TRY(receive(read_into));
+  }
+  return reply;
+}
+
 std::filesystem::path default_socket_path(const std::filesystem::path& store_dir) {
   return store_dir / "serve.sock";
 }

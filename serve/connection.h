@@ -39,6 +39,9 @@ class Connection {
   // read's data lands in `data_out`.
   Result<Reply> call(const Request& request, std::span<const std::byte> data = {},
                      std::vector<std::byte>* data_out = nullptr);
+  // The same for a read whose data lands straight in `read_into` (no buffer of its own);
+  // kIoError when the daemon answers with another length.
+  Result<Reply> call_into(const Request& request, std::span<std::byte> read_into);
 
  private:
   int fd_ = -1;

@@ -1,11 +1,15 @@
 // The serve daemon's store, exports and request handling (daemon.h).
 #include "daemon.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <sstream>
 
 #include "command_context.h"
+#include "export_map.h"
 
 namespace freezeframe::serve {
 
@@ -53,8 +57,12 @@ void Daemon::rebuild() {
       continue;
     }
     cli::OpenVolume* volume = *opened;
+    auto image = store_->image_path(entry);
     Export live;
     live.live = &volume->live();
+    live.opened = volume;
+    if (image.ok())
+      live.image = *image;
     live.info =
         ExportInfo{entry.name,
                    entry.name,
@@ -78,6 +86,10 @@ void Daemon::rebuild() {
       }
       Export e;
       e.snapshot = std::move(*snapshot);
+      e.opened = volume;
+      e.snapshot_info = info;
+      if (image.ok())
+        e.image = *image;
       std::string name = entry.name + "@" + info.id.to_string();
       e.info = ExportInfo{name,
                           entry.name,
@@ -156,10 +168,14 @@ Status Daemon::check_range(const Export& e, const char* operation, std::uint64_t
 Status Daemon::read(const std::string& name, std::uint64_t offset, std::span<std::byte> out) {
   std::shared_lock lock(mutex_);
   FF_ASSIGN_OR_RETURN(Export * e, find(name));
-  FF_TRY(check_range(*e, "read", offset, out.size()));
+  return read_locked(*e, offset, out);
+}
+
+Status Daemon::read_locked(Export& e, std::uint64_t offset, std::span<std::byte> out) {
+  FF_TRY(check_range(e, "read", offset, out.size()));
   if (out.empty())
     return Status();
-  Volume& volume = e->volume();
+  Volume& volume = e.volume();
   const std::uint64_t sector = volume.sector_bytes();
   const std::uint64_t first = offset / sector * sector;
   const std::uint64_t end = (offset + out.size() + sector - 1) / sector * sector;
@@ -236,6 +252,46 @@ Status Daemon::zero(const std::string& name, std::uint64_t offset, std::uint64_t
   return Status();
 }
 
+Result<std::vector<ExtentInfo>> Daemon::extents(const std::string& name, std::uint64_t offset,
+                                                std::uint64_t length, const std::string& since) {
+  std::shared_lock lock(mutex_);
+  FF_ASSIGN_OR_RETURN(Export * e, find(name));
+  FF_TRY(check_range(*e, "read", offset, length));
+  const SnapshotProvider* provider = e->opened ? e->opened->provider.get() : nullptr;
+  const SnapshotInfo* snapshot = e->snapshot_info ? &*e->snapshot_info : nullptr;
+  const std::uint64_t end = offset + length;
+  std::vector<MapRun> runs;
+  if (!since.empty()) {
+    const std::string what = "export '" + e->info.name + "': changes since " + since;
+    FF_ASSIGN_OR_RETURN(ChangeBase base, parse_change_base(provider, since, what));
+    FF_ASSIGN_OR_RETURN(std::vector<Extent> changed,
+                        changes_since(*provider, snapshot, base, what));
+    runs = change_map(changed, offset, end);
+  } else if (length != 0) {
+    MapSource source;
+    source.size_bytes = e->info.size_bytes;
+    source.provider = provider;
+    source.snapshot = snapshot;
+    // The image's holes, from a descriptor of this request's own (closed below).
+    source.image_fd = e->image.empty() ? -1 : ::open(e->image.c_str(), O_RDONLY | O_CLOEXEC);
+    source.read = [this, e](std::uint64_t at, std::span<std::byte> out) {
+      return read_locked(*e, at, out);
+    };
+    auto map = allocation_map(source, offset, end);
+    if (source.image_fd >= 0)
+      ::close(source.image_fd);
+    FF_TRY(map.status());
+    runs = std::move(map).value();
+  }
+  std::vector<ExtentInfo> out;
+  for (const MapRun& run : runs) {
+    if (out.size() == kExtentRunsMax)
+      break;  // the client asks again for the rest
+    out.push_back({run.offset, run.length, !run.hole});
+  }
+  return out;
+}
+
 Status Daemon::flush_all() {
   std::shared_lock lock(mutex_);
   Status first_error;
@@ -284,6 +340,7 @@ Reply Daemon::run_command_locked(const Request& request) {
   cli::command::CommandHooks hooks;
   hooks.served_store = store_.get();
   hooks.present_file = present_file_;
+  hooks.nbd_uri = nbd_uri_;
   hooks.withdraw_file = withdraw_file_;
   Reply reply;
   reply.id = request.id;
@@ -333,14 +390,10 @@ Reply Daemon::handle(const Request& request, std::span<const std::byte> data,
       status = zero(request.export_name, request.offset, request.length);
       break;
     case Op::kExtents: {
-      // Allocation is not tracked per range yet: the whole range reads as data.
-      std::shared_lock lock(mutex_);
-      auto e = find(request.export_name);
-      if (!e.ok())
-        return error_reply(request.id, e.status());
-      status = check_range(**e, "read", request.offset, request.length);
-      if (status.ok() && request.length != 0)
-        reply.extents.push_back({request.offset, request.length, true});
+      auto map = extents(request.export_name, request.offset, request.length, request.since);
+      if (!map.ok())
+        return error_reply(request.id, map.status());
+      reply.extents = std::move(map).value();
       break;
     }
   }

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <shared_mutex>
 #include <span>
@@ -66,6 +67,13 @@ class Daemon {
   Status trim(const std::string& name, std::uint64_t offset, std::uint64_t length);
   // The range reads back as zeros afterwards.
   Status zero(const std::string& name, std::uint64_t offset, std::uint64_t length);
+  // The map of [offset, offset + length) (export_map.h): with `since` empty, allocation (a run
+  // unallocated only where it reads as zeros and the image holds no data); else what changed
+  // since `since` (a change id or a snapshot of the volume). Contiguous runs from `offset`, at
+  // most kExtentRunsMax, possibly short of the end. kInvalidArgument for a `since` that cannot
+  // be answered, with the reason.
+  Result<std::vector<ExtentInfo>> extents(const std::string& name, std::uint64_t offset,
+                                          std::uint64_t length, const std::string& since);
   // Flushes every live volume.
   Status flush_all();
 
@@ -76,14 +84,22 @@ class Daemon {
       std::function<Status(const std::string&, const std::filesystem::path&)> present,
       std::function<Status(const std::filesystem::path&)> withdraw,
       std::function<void()> after_command);
+  // What forwarded commands use for `shadow expose --nbd`: the NBD URI of an export. Set
+  // before any request (by `serve --nbd`).
+  void set_nbd_uri(std::function<std::string(const std::string&)> nbd_uri) {
+    nbd_uri_ = std::move(nbd_uri);
+  }
   // The exposures the store records whose snapshot is exported: export name and path.
   std::vector<std::pair<std::string, std::filesystem::path>> recorded_exposures() const;
 
  private:
   struct Export {
     ExportInfo info;
-    Volume* live = nullptr;            // a live volume: the store's open volume
-    std::unique_ptr<Volume> snapshot;  // a snapshot: its read-only volume
+    Volume* live = nullptr;             // a live volume: the store's open volume
+    std::unique_ptr<Volume> snapshot;   // a snapshot: its read-only volume
+    cli::OpenVolume* opened = nullptr;  // the volume (its provider), for the map
+    std::optional<SnapshotInfo> snapshot_info;
+    std::filesystem::path image;  // the volume's image file; empty when unknown
     Volume& volume() { return snapshot ? *snapshot : *live; }
   };
 
@@ -97,6 +113,7 @@ class Daemon {
   Result<Export*> find(const std::string& name);
   Status check_range(const Export& e, const char* operation, std::uint64_t offset,
                      std::uint64_t length) const;
+  Status read_locked(Export& e, std::uint64_t offset, std::span<std::byte> out);
   Status write_locked(Export& e, std::uint64_t offset, std::span<const std::byte> data);
   Reply run_command(const Request& request);
   Reply run_command_locked(const Request& request);
@@ -112,6 +129,7 @@ class Daemon {
   std::function<Status(const std::string&, const std::filesystem::path&)> present_file_;
   std::function<Status(const std::filesystem::path&)> withdraw_file_;
   std::function<void()> after_command_;
+  std::function<std::string(const std::string&)> nbd_uri_;
 };
 
 }  // namespace freezeframe::serve

@@ -145,6 +145,8 @@ std::string encode_request(const Request& request) {
   }
   if (request.op == Op::kWrite && request.fua)
     header["fua"] = true;
+  if (request.op == Op::kExtents && !request.since.empty())
+    header["since"] = request.since;
   if (request.op == Op::kCommand)
     header["argv"] = request.argv;
   return framed(header);
@@ -179,6 +181,11 @@ Result<Request> decode_request(std::span<const std::byte> header) {
       return bad(what, "'length' " + std::to_string(request.length) + " is over the limit of " +
                            std::to_string(kDataBytesMax) + " bytes per request");
     FF_TRY(read_bool(object, "fua", request.fua, what));
+    if (request.op == Op::kExtents) {
+      FF_TRY(read_string(object, "since", request.since, what, kSinceBytesMax));
+    } else if (object.contains("since")) {
+      return bad(what, "'since' is only for 'extents'");
+    }
   }
   if (request.op == Op::kCommand) {
     auto it = object.find("argv");
@@ -280,6 +287,8 @@ Result<Reply> decode_reply(std::span<const std::byte> header) {
   if (auto it = object.find("extents"); it != object.end()) {
     if (!it->is_array())
       return bad(what, "'extents' is not an array");
+    if (it->size() > kExtentRunsMax)
+      return bad(what, "'extents' has more than " + std::to_string(kExtentRunsMax) + " runs");
     for (const json& e : *it) {
       if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() ||
           !e[1].is_number_unsigned() || !e[2].is_boolean())

@@ -35,6 +35,11 @@ inline constexpr std::uint32_t kHeaderBytesMax = 1024 * 1024;
 inline constexpr std::uint64_t kDataBytesMax = 32 * 1024 * 1024;
 // The most arguments one forwarded command line has.
 inline constexpr std::size_t kCommandArgsMax = 256;
+// The most runs one extents reply holds (the map may stop short of the range; the client asks
+// again for the rest), so that a reply stays well under kHeaderBytesMax.
+inline constexpr std::size_t kExtentRunsMax = 16384;
+// The longest `since` of an extents request (a change id or a snapshot id).
+inline constexpr std::size_t kSinceBytesMax = 256;
 inline constexpr std::uint32_t kProtocolVersion = 1;
 
 enum class Op {
@@ -45,7 +50,7 @@ enum class Op {
   kFlush,    // export
   kTrim,     // export, offset, length: discard (reads back as zeros)
   kZero,     // export, offset, length: write zeros
-  kExtents,  // export, offset, length -> allocation extents
+  kExtents,  // export, offset, length [since] -> allocation (or change) extents
   kCommand,  // argv: a freezeframe command line run by the daemon on its open store
 };
 
@@ -63,6 +68,9 @@ struct Request {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   bool fua = false;  // write: durable before the reply (a flush follows)
+  // extents: empty for the allocation map; else a change id (ffcbt1:...) or a snapshot id of
+  // the volume, and the reply maps what changed since then (docs/serve.md).
+  std::string since;
   std::vector<std::string> argv;
 };
 

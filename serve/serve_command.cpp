@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "file_exposures.h"
 #include "fuse_export.h"
+#include "nbd_server.h"
 #include "server.h"
 
 namespace freezeframe::serve {
@@ -41,6 +42,13 @@ Status serve(Context& ctx) {
   FF_ASSIGN_OR_RETURN(auto daemon, Daemon::open(ctx.store_dir, ctx.err));
   auto exposures = std::make_unique<FileExposures>(*daemon);
   exposures->restore(ctx.err);
+  // serve --nbd: the URIs `shadow expose --nbd` prints, known before the first request.
+  const bool want_nbd = ctx.options.has("nbd") || ctx.options.has("nbd-socket");
+  const std::filesystem::path nbd_socket = std::filesystem::absolute(
+      ctx.options.get("nbd-socket").value_or((ctx.store_dir / "nbd.sock").string()));
+  if (want_nbd)
+    daemon->set_nbd_uri(
+        [nbd_socket](const std::string& name) { return nbd_uri(name, nbd_socket); });
   FF_ASSIGN_OR_RETURN(auto server, Server::listen(*daemon, socket));
   std::unique_ptr<FuseExport> fuse;
   if (auto dir = ctx.options.get("fuse")) {
@@ -50,15 +58,40 @@ Status serve(Context& ctx) {
   std::thread fuse_thread;
   if (fuse)
     fuse_thread = std::thread([&] { fuse->run(); });
+  // nbdkit forwards to the control socket, so it starts once the server accepts.
+  std::unique_ptr<NbdServer> nbd;
+  if (want_nbd) {
+    const std::string plugin = ctx.options.get("nbd-plugin").value_or(default_nbd_plugin());
+    auto started = NbdServer::start(plugin, nbd_socket, std::filesystem::absolute(socket));
+    if (!started.ok()) {
+      if (fuse) {
+        fuse->stop();
+        fuse_thread.join();
+        fuse.reset();
+      }
+      server->stop();
+      server_thread.join();
+      return started.status();
+    }
+    nbd = std::move(started).value();
+  }
   ctx.out << "freezeframe serve: serving store '" << ctx.store_dir.string() << "' on socket '"
           << socket.string() << "'";
   if (auto dir = ctx.options.get("fuse"))
     ctx.out << ", files in '" << *dir << "'";
+  if (nbd)
+    ctx.out << ", NBD on '" << nbd->socket().string() << "' (nbdkit pid " << nbd->pid() << ")";
   ctx.out << " (pid " << ::getpid() << ")" << std::endl;
 
   int signal_number = 0;
   sigwait(&stopping, &signal_number);
   ctx.err << "freezeframe serve: signal " << signal_number << ", stopping" << std::endl;
+  if (nbd) {
+    Status stopped = nbd->stop();  // before the control socket its requests go to
+    if (!stopped.ok())
+      ctx.err << "freezeframe serve: " << stopped.message() << std::endl;
+    nbd.reset();
+  }
   if (fuse) {
     fuse->stop();
     fuse_thread.join();
@@ -79,14 +112,18 @@ Status serve(Context& ctx) {
 }  // namespace
 
 CommandSpec serve_command() {
-  return {"serve",
-          "",
-          "Serves the store's volumes and snapshots until SIGTERM: control socket, FUSE files.",
-          {{"fuse", "DIR", "presents each volume and snapshot as a file in DIR (FUSE)"},
-           {"socket", "PATH", "the control socket (default DIR/serve.sock of the store)"}},
-          serve,
-          "While it runs, shadow create, delete, revert, list and export and volume list go\n"
-          "through it. See docs/serve.md."};
+  return {
+      "serve",
+      "",
+      "Serves the store's volumes and snapshots until SIGTERM: control socket, FUSE files, NBD.",
+      {{"fuse", "DIR", "presents each volume and snapshot as a file in DIR (FUSE)"},
+       {"socket", "PATH", "the control socket (default DIR/serve.sock of the store)"},
+       {"nbd", "", "starts nbdkit exporting every volume and snapshot over NBD (docs/nbd.md)"},
+       {"nbd-socket", "PATH", "the NBD Unix socket (default DIR/nbd.sock of the store)"},
+       {"nbd-plugin", "PATH", "the nbdkit plugin (default: the one built or installed)"}},
+      serve,
+      "While it runs, shadow create, delete, revert, list and export and volume list go\n"
+      "through it. See docs/serve.md."};
 }
 
 std::optional<int> forward_to_daemon(Context& ctx, const std::vector<std::string>& args) {

@@ -2,8 +2,8 @@
 //
 // The nbdkit plugin (plugin.cpp) speaks only to this interface. LocalStoreBackend
 // (local_store_backend.h) opens a store itself and serves through the volume's provider stack;
-// a backend that forwards every request to the `freezeframe serve` daemon's socket fits the
-// same interface.
+// DaemonBackend (daemon_backend.h) forwards every request to the `freezeframe serve` daemon's
+// socket.
 //
 // Requests: byte offsets and lengths with no alignment required (NBD clients may send any);
 // nbdkit has already checked that each lies within [0, size_bytes()). A backend whose device
@@ -19,20 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "export_map.h"
 #include "freezeframe/status.h"
 
 namespace freezeframe::nbd {
 
-// One run of the export's map, as NBD's base:allocation context reports it.
-struct ExportExtent {
-  std::uint64_t offset = 0;
-  std::uint64_t length = 0;
-  // Not allocated (NBD_STATE_HOLE) and reading as zeros (NBD_STATE_ZERO). A changes-since
-  // export sets both on every unchanged run (see docs/nbd.md): it is a map of what changed.
-  bool hole = false;
-  bool zero = false;
-  friend bool operator==(const ExportExtent&, const ExportExtent&) = default;
-};
+// One run of the export's map, as NBD's base:allocation context reports it (export_map.h). A
+// changes-since export sets hole and zero on every unchanged run (see docs/nbd.md): it is a
+// map of what changed.
+using ExportExtent = serve::MapRun;
 
 class ExportBackend {
  public:

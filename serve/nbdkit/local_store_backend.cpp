@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "export_map.h"
 #include "freezeframe/extent.h"
 #include "store.h"
 #include "volume_io.h"
@@ -17,34 +18,6 @@ namespace freezeframe::nbd {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Change ids are texts of this prefix (docs/providers.md, "Change tracking"); anything else
-// given as changes-since is taken for a snapshot id.
-constexpr std::string_view kChangeIdPrefix = "ffcbt";
-// A hole of the image file that the view may read from elsewhere is read to tell whether it
-// is zero: a piece at a time, and at most this much per map request (the client asks again
-// for the rest).
-constexpr std::uint64_t kConfirmPieceBytes = 1 << 20;
-constexpr std::uint64_t kConfirmBytesMax = 64ull << 20;
-
-// Appends a run to `out`, merged with the last one when they have the same flags.
-void add_run(std::vector<ExportExtent>& out, std::uint64_t offset, std::uint64_t length,
-             bool hole) {
-  if (length == 0)
-    return;
-  if (!out.empty() && out.back().hole == hole && out.back().offset + out.back().length == offset) {
-    out.back().length += length;
-    return;
-  }
-  out.push_back({.offset = offset, .length = length, .hole = hole, .zero = hole});
-}
-
-// The first extent of sorted, merged `extents` that ends after `pos`, or nullptr.
-const Extent* extent_after(const std::vector<Extent>& extents, std::uint64_t pos) {
-  auto it = std::upper_bound(extents.begin(), extents.end(), pos,
-                             [](std::uint64_t p, const Extent& e) { return p < e.end(); });
-  return it == extents.end() ? nullptr : &*it;
-}
 
 class LocalStoreBackend final : public ExportBackend {
  public:
@@ -85,13 +58,8 @@ class LocalStoreBackend final : public ExportBackend {
   Status open_changes(const std::string& text);
   // The changed extents the map of a changes-since export shows now.
   Result<std::vector<Extent>> changes_now() const;
-  // Where the view may read something other than the image file: the runs a hole of the file
-  // must be read through the view to be reported as zero.
-  std::vector<Extent> suspects() const;
-  // The run of the image file from `pos` (before `end`): its end, and whether it is a hole.
-  std::pair<std::uint64_t, bool> image_run(std::uint64_t pos, std::uint64_t end) const;
-  Result<std::vector<ExportExtent>> allocation(std::uint64_t offset, std::uint64_t end);
-  Result<std::vector<ExportExtent>> change_map(std::uint64_t offset, std::uint64_t end) const;
+  // "changes-since=ID for ...", for messages.
+  std::string changes_what_;
 
   std::unique_ptr<cli::Store> store_;
   cli::OpenVolume* opened_ = nullptr;
@@ -103,8 +71,7 @@ class LocalStoreBackend final : public ExportBackend {
   std::string description_;
   // A changes-since export: the change id, and the snapshot it was given as (if it was).
   bool changes_ = false;
-  std::string since_;
-  std::optional<Uuid> since_snapshot_;
+  serve::ChangeBase since_;
   // The changes a snapshot view shows, fixed at open (a snapshot does not change).
   std::optional<std::vector<Extent>> fixed_changes_;
 };
@@ -175,165 +142,22 @@ Status LocalStoreBackend::open(const ExportSpec& spec) {
 }
 
 Status LocalStoreBackend::open_changes(const std::string& text) {
-  const std::string what = "changes-since=" + text + " for " + description_;
-  SnapshotProvider* provider = opened_->provider.get();
-  if (provider == nullptr)
-    return invalid_argument(what +
-                            ": the volume has no shadow storage, so nothing tracks its "
-                            "changes (create shadow storage or a snapshot first)");
+  changes_what_ = "changes-since=" + text + " for " + description_;
+  FF_ASSIGN_OR_RETURN(since_,
+                      serve::parse_change_base(opened_->provider.get(), text, changes_what_));
   changes_ = true;
-  if (text.starts_with(kChangeIdPrefix)) {
-    since_ = text;
-  } else {
-    auto id = Uuid::parse(text);
-    if (!id.ok())
-      return invalid_argument(what + ": neither a change id (ffcbt1:...) nor a snapshot id");
-    auto info = provider->snapshot_info(*id);
-    if (!info.ok())
-      return invalid_argument(what + ": " + id->to_string() + " is not a snapshot of the volume");
-    since_snapshot_ = *id;
-    since_ = info->change_id;
-  }
-  Result<ChangedExtents> changed = invalid_argument("unset");
-  if (snapshot_info_ && since_snapshot_) {
-    // Two snapshots: exact from their ids or the version index, never a reset.
-    changed = provider->changed_extents(*since_snapshot_, snapshot_info_->id);
-  } else if (since_.empty()) {
-    return invalid_argument(what + ": that snapshot was taken before change tracking began");
-  } else if (snapshot_info_) {
-    if (snapshot_info_->change_id.empty())
-      return invalid_argument(what +
-                              ": the exported snapshot was taken before change tracking "
-                              "began");
-    changed = provider->changed_extents(since_, snapshot_info_->change_id);
-  } else {
-    changed = provider->changed_extents(since_);
-  }
-  if (!changed.ok())
-    return changed.status().with_context(what);
-  if (changed->reset)
-    return invalid_argument(what + ": what changed since then is no longer known (" +
-                            changed->reset_reason + "); copy the whole volume instead");
+  // Checked now, so that an id that cannot be answered stops nbdkit before it serves.
+  FF_ASSIGN_OR_RETURN(std::vector<Extent> changed, changes_now());
   if (snapshot_info_)
-    fixed_changes_ = std::move(changed->extents);
+    fixed_changes_ = std::move(changed);  // a snapshot does not change
   return Status();
 }
 
 Result<std::vector<Extent>> LocalStoreBackend::changes_now() const {
   if (fixed_changes_)
     return *fixed_changes_;
-  FF_ASSIGN_OR_RETURN(ChangedExtents changed, opened_->provider->changed_extents(since_));
-  if (changed.reset)
-    return io_error("changes since " + since_ + " of " + description_ +
-                    " are no longer known: " + changed.reset_reason);
-  return std::move(changed.extents);
-}
-
-std::vector<Extent> LocalStoreBackend::suspects() const {
-  const SnapshotProvider* provider = opened_->provider.get();
-  std::vector<Extent> everything{{0, view_->size_bytes()}};
-  if (provider == nullptr)
-    return {};  // the view is the image file itself
-  if (provider->kind() != ProviderKind::kCopyOnWrite)
-    return everything;  // RoW: any chunk may be redirected into the diff area
-  // CoW: a snapshot reads a chunk from the diff area only if it was written after the
-  // snapshot; the live volume differs from its image only in chunks held since the newest one.
-  std::string since;
-  if (snapshot_info_) {
-    since = snapshot_info_->change_id;
-  } else {
-    std::vector<SnapshotInfo> all = provider->snapshots();
-    if (all.empty())
-      return {};
-    since = all.back().change_id;
-  }
-  if (since.empty())
-    return everything;
-  auto changed = provider->changed_extents(since);
-  if (!changed.ok() || changed->reset)
-    return everything;
-  return std::move(changed->extents);
-}
-
-std::pair<std::uint64_t, bool> LocalStoreBackend::image_run(std::uint64_t pos,
-                                                            std::uint64_t end) const {
-  if (image_fd_ < 0)
-    return {end, false};
-  off_t data = ::lseek(image_fd_, static_cast<off_t>(pos), SEEK_DATA);
-  if (data < 0)
-    return {end, errno == ENXIO};  // ENXIO: no data after pos
-  if (static_cast<std::uint64_t>(data) > pos)
-    return {std::min<std::uint64_t>(static_cast<std::uint64_t>(data), end), true};
-  off_t hole = ::lseek(image_fd_, static_cast<off_t>(pos), SEEK_HOLE);
-  if (hole < 0 || static_cast<std::uint64_t>(hole) <= pos)
-    return {end, false};
-  return {std::min<std::uint64_t>(static_cast<std::uint64_t>(hole), end), false};
-}
-
-Result<std::vector<ExportExtent>> LocalStoreBackend::allocation(std::uint64_t offset,
-                                                                std::uint64_t end) {
-  const std::vector<Extent> suspect = suspects();
-  std::vector<ExportExtent> out;
-  std::vector<std::byte> piece;
-  std::uint64_t confirmed = 0;
-  std::uint64_t pos = offset;
-  while (pos < end) {
-    auto [run_end, hole] = image_run(pos, end);
-    if (!hole) {
-      add_run(out, pos, run_end - pos, false);
-      pos = run_end;
-      continue;
-    }
-    while (pos < run_end) {
-      const Extent* s = extent_after(suspect, pos);
-      if (s == nullptr || s->offset >= run_end) {
-        add_run(out, pos, run_end - pos, true);
-        pos = run_end;
-        break;
-      }
-      if (s->offset > pos) {
-        add_run(out, pos, s->offset - pos, true);
-        pos = s->offset;
-        continue;
-      }
-      // A hole of the file that the view may read from the diff area: read it.
-      const std::uint64_t stop = std::min(s->end(), run_end);
-      while (pos < stop) {
-        if (confirmed >= kConfirmBytesMax && !out.empty())
-          return out;
-        const std::uint64_t next =
-            std::min(stop, (pos / kConfirmPieceBytes + 1) * kConfirmPieceBytes);
-        piece.resize(next - pos);
-        FF_TRY(io_->read(pos, piece));
-        add_run(out, pos, next - pos, all_zero(piece));
-        confirmed += next - pos;
-        pos = next;
-      }
-    }
-  }
-  return out;
-}
-
-Result<std::vector<ExportExtent>> LocalStoreBackend::change_map(std::uint64_t offset,
-                                                                std::uint64_t end) const {
-  FF_ASSIGN_OR_RETURN(std::vector<Extent> changed, changes_now());
-  std::vector<ExportExtent> out;
-  std::uint64_t pos = offset;
-  while (pos < end) {
-    const Extent* c = extent_after(changed, pos);
-    if (c == nullptr || c->offset >= end) {
-      add_run(out, pos, end - pos, true);
-      break;
-    }
-    if (c->offset > pos) {
-      add_run(out, pos, c->offset - pos, true);
-      pos = c->offset;
-    }
-    const std::uint64_t stop = std::min(c->end(), end);
-    add_run(out, pos, stop - pos, false);
-    pos = stop;
-  }
-  return out;
+  return serve::changes_since(*opened_->provider, snapshot_info_ ? &*snapshot_info_ : nullptr,
+                              since_, changes_what_);
 }
 
 Result<std::vector<ExportExtent>> LocalStoreBackend::extents(std::uint64_t offset,
@@ -342,7 +166,17 @@ Result<std::vector<ExportExtent>> LocalStoreBackend::extents(std::uint64_t offse
   if (offset >= end)
     return invalid_argument("map of " + description_ + ": offset " + std::to_string(offset) +
                             " is past the end");
-  return changes_ ? change_map(offset, end) : allocation(offset, end);
+  if (changes_) {
+    FF_ASSIGN_OR_RETURN(std::vector<Extent> changed, changes_now());
+    return serve::change_map(changed, offset, end);
+  }
+  serve::MapSource source;
+  source.size_bytes = view_->size_bytes();
+  source.provider = opened_->provider.get();
+  source.snapshot = snapshot_info_ ? &*snapshot_info_ : nullptr;
+  source.image_fd = image_fd_;
+  source.read = [this](std::uint64_t at, std::span<std::byte> out) { return io_->read(at, out); };
+  return serve::allocation_map(source, offset, end);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ std::span<const std::byte> header_of(const std::string& frame) {
 bool same(const serve::Request& a, const serve::Request& b) {
   return a.id == b.id && a.op == b.op && a.export_name == b.export_name &&
          (a.op == serve::Op::kFlush || (a.offset == b.offset && a.length == b.length)) &&
-         (a.op != serve::Op::kWrite || a.fua == b.fua) && a.argv == b.argv;
+         (a.op != serve::Op::kWrite || a.fua == b.fua) && a.since == b.since && a.argv == b.argv;
 }
 
 bool same(const serve::Reply& a, const serve::Reply& b) {

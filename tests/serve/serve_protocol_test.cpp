@@ -56,6 +56,52 @@ TEST(ServeProtocol, RequestsRoundTrip) {
   EXPECT_EQ(request_data_bytes(*decoded), 0u);
 }
 
+TEST(ServeProtocol, ExtentsRequestsCarryTheirSincePoint) {
+  Request extents;
+  extents.id = 3;
+  extents.op = Op::kExtents;
+  extents.export_name = "data@6dde9e8a-7698-4d6c-b318-a84676309a9a";
+  extents.offset = 0;
+  extents.length = 1 << 20;
+  extents.since = "ffcbt1:0123";
+  auto decoded = decode_request(bytes_of(header_of(encode_request(extents))));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
+  EXPECT_EQ(decoded->since, "ffcbt1:0123");
+  EXPECT_EQ(decoded->length, 1u << 20);
+  extents.since.clear();
+  decoded = decode_request(bytes_of(header_of(encode_request(extents))));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->since.empty());
+
+  EXPECT_NE(decode_error(R"({"op":"extents","export":"a","offset":0,"length":1,"since":7})")
+                .message()
+                .find("'since'"),
+            std::string::npos);
+  const std::string long_since(kSinceBytesMax + 1, 'x');
+  EXPECT_NE(decode_error(R"({"op":"extents","export":"a","offset":0,"length":1,"since":")" +
+                         long_since + R"("})")
+                .message()
+                .find("longer than"),
+            std::string::npos);
+  EXPECT_NE(decode_error(R"({"op":"read","export":"a","offset":0,"length":1,"since":"x"})")
+                .message()
+                .find("only for 'extents'"),
+            std::string::npos);
+}
+
+TEST(ServeProtocol, ExtentsRepliesOverTheRunLimitAreRefused) {
+  std::string runs;
+  for (std::size_t i = 0; i <= kExtentRunsMax; ++i)
+    runs += (i == 0 ? "" : ",") + std::string("[0,1,true]");
+  auto reply = decode_reply(bytes_of(R"({"code":"ok","extents":[)" + runs + "]}"));
+  ASSERT_FALSE(reply.ok());
+  EXPECT_NE(reply.status().message().find("runs"), std::string::npos);
+  runs = "[0,1,true]";
+  reply = decode_reply(bytes_of(R"({"code":"ok","extents":[)" + runs + "]}"));
+  ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+  EXPECT_EQ(reply->extents.size(), 1u);
+}
+
 TEST(ServeProtocol, RepliesRoundTrip) {
   Reply reply;
   reply.id = 3;
