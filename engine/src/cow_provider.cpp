@@ -17,70 +17,24 @@ Status CowWritePath::read(std::uint64_t offset, std::span<std::byte> out) const 
 }
 
 Status CowWritePath::write(std::uint64_t offset, std::span<const std::byte> data) {
-  FF_TRY(prepare(offset, data.size(), false));
+  FF_TRY(prepare(offset, data.size()));
   return apply(offset, data.size(), data);
 }
 
 Status CowWritePath::discard(std::uint64_t offset, std::uint64_t length) {
-  FF_TRY(prepare(offset, length, true));
+  FF_TRY(prepare(offset, length));
   return apply(offset, length, {});
 }
 
-Status CowWritePath::prepare(std::uint64_t offset, std::uint64_t length, bool discard) {
+Status CowWritePath::prepare(std::uint64_t offset, std::uint64_t length) {
   const std::uint64_t first = geometry_.chunk_of(offset);
   const std::uint64_t last = geometry_.chunk_of(offset + length - 1);
   // preserve() marks the chunks it copies, in the commit that makes their copies durable.
   FF_TRY(preserve(offset, length));
-  // The others would go straight to the origin (no snapshot, or already preserved): their
-  // marks must be durable first. Held, they wait in memory for the next group commit, as
-  // preserved chunks do, so a first write pays no journal commit of its own.
-  const std::vector<Extent> unmarked = state_.tracker().unmarked_runs(first, last);
-  if (unmarked.empty())
-    return Status();
-  if (!discard && write_back_chunks_ != 0)
-    FF_TRY(hold_for_marks(offset, length, unmarked));
-  // Held chunks reach the origin only after write_back()'s commit; others need one now.
-  bool all_held = true;
-  for (const Extent& run : unmarked) {
-    for (std::uint64_t chunk = run.offset; chunk < run.end() && all_held; ++chunk)
-      all_held = held_.count(chunk) != 0;
-  }
-  state_.mark_changed(first, last);
-  return all_held ? Status() : state_.commit();
-}
-
-Status CowWritePath::hold_for_marks(std::uint64_t offset, std::uint64_t length,
-                                    std::span<const Extent> unmarked) {
-  needed_.clear();
-  for (const Extent& run : unmarked) {
-    for (std::uint64_t chunk = run.offset; chunk < run.end(); ++chunk) {
-      if (held_.count(chunk) == 0)
-        needed_.push_back(chunk);
-    }
-  }
-  if (needed_.empty() || needed_.size() > write_back_chunks_)
-    return Status();  // all held already, or too large to hold: marked and committed now
-  if (held_next_ + needed_.size() > write_back_chunks_) {
-    FF_TRY(write_back());
-    needed_.clear();
-    for (const Extent& run : unmarked) {
-      for (std::uint64_t chunk = run.offset; chunk < run.end(); ++chunk)
-        needed_.push_back(chunk);
-    }
-  }
-  if (held_arena_.empty())
-    held_arena_.resize(write_back_chunks_ * geometry_.chunk_bytes);
-  for (std::uint64_t chunk : needed_) {
-    const std::uint64_t chunk_offset = geometry_.chunk_offset(chunk);
-    const std::uint64_t chunk_length = geometry_.chunk_length(chunk);
-    std::byte* target = held_data(held_next_);
-    // A chunk the write covers whole needs no read: apply() fills it.
-    if (offset > chunk_offset || offset + length < chunk_offset + chunk_length)
-      FF_TRY(origin_.read(chunk_offset, std::span<std::byte>(target, chunk_length)));
-    held_.emplace(chunk, held_next_);
-    ++held_next_;
-    ++stats_.chunks_held_for_marks;
-  }
+  // The others go straight to the origin (no snapshot, or already preserved): their marks
+  // must be durable first.
+  if (state_.mark_changed(first, last))
+    return state_.commit();
   return Status();
 }
 

@@ -9,12 +9,6 @@
 // is preserved for the newest snapshot, which is why the buffer is written back before a
 // snapshot is created. Reads of the live volume see held chunks at once.
 //
-// Change tracking: a write that reaches a chunk not yet marked in the current generation
-// must not let the chunk's new data reach the origin before the mark is durable. Without a
-// snapshot to preserve for (the case after a backup released its snapshot), such chunks are
-// held too, their unwritten parts read from the origin, so the mark is committed with the
-// next group commit (flush, a full buffer, a snapshot) rather than by a commit per write.
-//
 // A revert copies the chunks the target snapshot preserved back into the origin, then
 // records that it is done; it is idempotent, and a reopen finishes an interrupted one.
 //
@@ -57,14 +51,7 @@ class CowWritePath final : public WritePath {
   // Before a write or discard of [offset, offset + length): marks its chunks for change
   // tracking and preserves them; the marks are durable, or ride with the held chunks'
   // group commit, before anything reaches the origin.
-  Status prepare(std::uint64_t offset, std::uint64_t length, bool discard);
-  // Holds the chunks of `unmarked` (change-tracking marks not yet logged in the current
-  // generation) that are not held yet, reading the parts of them the write does not cover,
-  // so their marks ride with the next group commit instead of a commit of their own.
-  // Holds nothing when they are more than the buffer takes (or writes the buffer back first
-  // when it is too full). Discards are not held: they reach the origin as discards.
-  Status hold_for_marks(std::uint64_t offset, std::uint64_t length,
-                        std::span<const Extent> unmarked);
+  Status prepare(std::uint64_t offset, std::uint64_t length);
   // Copies the held chunks that overlap [offset, offset + out.size()) over `out`.
   void overlay_held(std::uint64_t offset, std::span<std::byte> out) const;
   // Group commit: commits every preserved copy and map record, then writes the held chunks

@@ -112,39 +112,6 @@ TEST_P(ChangeTrackingTest, OutlivesTheSnapshotItWasTakenWith) {
   EXPECT_EQ(listed_since(*rig->provider, snapshot->change_id), written);
 }
 
-TEST(ChangeTrackingCost, CowFirstWritesWithoutASnapshotShareTheNextGroupCommit) {
-  auto rig = rig_for(ProviderKind::kCopyOnWrite);
-  ASSERT_NE(rig, nullptr);
-  SnapshotProvider& provider = *rig->provider;
-  Random random(17);
-  auto snapshot = provider.create_snapshot();
-  ASSERT_TRUE(snapshot.ok());
-  ASSERT_TRUE(provider.delete_snapshot(snapshot->id).ok());
-  const Bytes before = testing::read_all(*rig->origin_base);
-  const ProviderStats start = provider.stats();
-  // First writes to 23 chunks, none of them preserved for a snapshot: partial chunks, and
-  // chunk-long writes across two chunks.
-  std::set<std::uint64_t> written;
-  for (std::uint64_t i = 0; i < 14; ++i)
-    write(provider, (2 + 3 * i) * kChunk + 512 * (i % 8), i % 2 == 0 ? 512 : kChunk, written,
-          random);
-  write(provider, 60 * kChunk + 2048, kChunk, written, random);
-  ASSERT_EQ(written.size(), 23u);
-  // No commit per write, and nothing reached the origin before its mark is durable.
-  EXPECT_EQ(provider.stats().metadata_commits, start.metadata_commits);
-  EXPECT_EQ(provider.stats().chunks_held_for_marks - start.chunks_held_for_marks, 23u);
-  EXPECT_TRUE(testing::read_all(*rig->origin_base) == before);
-  const Bytes live = testing::read_all(provider);
-  // One commit at the flush covers every mark, then the data reaches the origin.
-  ASSERT_TRUE(provider.flush().ok());
-  EXPECT_EQ(provider.stats().metadata_commits - start.metadata_commits, 1u);
-  EXPECT_TRUE(testing::read_all(*rig->origin_base) == live);
-  EXPECT_EQ(listed_since(provider, snapshot->change_id), written);
-  ASSERT_TRUE(rig->reopen().ok());
-  EXPECT_EQ(listed_since(*rig->provider, snapshot->change_id), written);
-  EXPECT_TRUE(testing::read_all(*rig->provider) == live);
-}
-
 TEST_P(ChangeTrackingTest, UntilAnIdListsOnlyTheGenerationsBetween) {
   auto rig = rig_for(GetParam());
   ASSERT_NE(rig, nullptr);

@@ -197,9 +197,6 @@ struct ProviderStats {
   // how many times held chunks were written out (each after one group commit).
   std::uint64_t chunks_held = 0;
   std::uint64_t write_backs = 0;
-  // CoW: chunks held in the same buffer only so that their change-tracking marks ride with
-  // the next group commit (a write with no snapshot to preserve for), not in chunks_held.
-  std::uint64_t chunks_held_for_marks = 0;
 };
 
 // Whether this build compresses (zstd): false in a build with FREEZEFRAME_WITH_ZSTD=OFF (the
@@ -346,9 +343,8 @@ extern template class TypedProvider<RowProvider, ProviderKind::kRedirectOnWrite>
 class CowProvider final : public TypedProvider<CowProvider, ProviderKind::kCopyOnWrite> {
  public:
   // Chunks whose new content is held in the write-back buffer now, waiting for the group
-  // commit that makes their preserved copies, or their change-tracking marks (the first
-  // write to a chunk since the last change id, with no snapshot to preserve for), durable;
-  // flush() writes them back. Always 0 when ProviderOptions::write_back_bytes is 0.
+  // commit that makes their preserved copies durable; flush() writes them back. Always 0
+  // when ProviderOptions::write_back_bytes is 0.
   std::uint64_t held_chunks() const;
 
  private:
