@@ -78,6 +78,7 @@ Result<std::unique_ptr<NbdServer>> NbdServer::start(const std::string& plugin,
                                    plugin,
                                    "socket=" + control_socket.string()};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& arg : args)
     argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -97,7 +97,7 @@ Status restore(Repository& repository, std::string_view backup_id, Volume& targe
   ChunkReader reader(repo, loaded.index, options.frame_cache_bytes_max);
   TargetWriter writer(target);
   // An error after the first write says how much of the target it changed.
-  auto failed = [&](Status status) {
+  auto failed = [&](const Status& status) {
     if (writer.touched_end() == 0)
       return status.with_context(what + ": nothing was written");
     return status.with_context(what + ": the target was partly overwritten, up to offset " +
@@ -116,7 +116,7 @@ Status restore(Repository& repository, std::string_view backup_id, Volume& targe
         ++end;
       std::uint64_t end_offset = std::min<std::uint64_t>(end * chunk_bytes, manifest.volume_bytes);
       if (Status status = writer.zeros(offset, end_offset - offset, options.zeros); !status.ok())
-        return failed(std::move(status));
+        return failed(status);
       i = end;
     } else {
       const std::uint64_t length = std::min(chunk_bytes, manifest.volume_bytes - offset);
@@ -128,15 +128,15 @@ Status restore(Repository& repository, std::string_view backup_id, Volume& targe
                               std::to_string(offset) + " holds " + std::to_string(bytes->size()) +
                               " bytes, not " + std::to_string(length)));
       if (Status status = writer.append(offset, *bytes); !status.ok())
-        return failed(std::move(status));
+        return failed(status);
       ++i;
     }
     meter.update(std::min<std::uint64_t>(i * chunk_bytes, manifest.volume_bytes));
   }
   if (Status status = writer.flush(); !status.ok())
-    return failed(std::move(status));
+    return failed(status);
   if (Status status = target.flush(); !status.ok())
-    return failed(std::move(status));
+    return failed(status);
   meter.finish();
   return Status();
 }

@@ -231,6 +231,7 @@ Result<std::vector<std::pair<std::string, std::string>>> list_daemon_exports(
     const std::filesystem::path& socket) {
   FF_ASSIGN_OR_RETURN(std::vector<serve::ExportInfo> exports, daemon_list(socket));
   std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(exports.size());
   for (const serve::ExportInfo& e : exports)
     out.emplace_back(e.name, e.snapshot.empty() ? "volume '" + e.volume + "', read-write"
                                                 : "snapshot " + e.snapshot + " of volume '" +
