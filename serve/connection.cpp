@@ -102,6 +102,13 @@ Result<std::optional<std::vector<std::byte>>> Connection::receive_header() {
   return std::optional<std::vector<std::byte>>(std::move(header));
 }
 
+Result<Reply> Connection::receive_reply() {
+  FF_ASSIGN_OR_RETURN(auto header, receive_header());
+  if (!header)
+    return io_error("the daemon closed the connection without replying");
+  return decode_reply(*header);
+}
+
 Result<Reply> Connection::call(const Request& request, std::span<const std::byte> data,
                                std::vector<std::byte>* data_out) {
   if (data.size() != request_data_bytes(request))
@@ -110,10 +117,7 @@ Result<Reply> Connection::call(const Request& request, std::span<const std::byte
                             std::to_string(data.size()) + " data bytes");
   FF_TRY(send(encode_request(request)));
   FF_TRY(send(data));
-  FF_ASSIGN_OR_RETURN(auto header, receive_header());
-  if (!header)
-    return io_error("the daemon closed the connection without replying");
-  FF_ASSIGN_OR_RETURN(Reply reply, decode_reply(*header));
+  FF_ASSIGN_OR_RETURN(Reply reply, receive_reply());
   std::uint64_t bytes = reply_data_bytes(request, reply);
   if (bytes != 0) {
     std::vector<std::byte> buffer(bytes);
@@ -126,10 +130,7 @@ Result<Reply> Connection::call(const Request& request, std::span<const std::byte
 
 Result<Reply> Connection::call_into(const Request& request, std::span<std::byte> read_into) {
   FF_TRY(send(encode_request(request)));
-  FF_ASSIGN_OR_RETURN(auto header, receive_header());
-  if (!header)
-    return io_error("the daemon closed the connection without replying");
-  FF_ASSIGN_OR_RETURN(Reply reply, decode_reply(*header));
+  FF_ASSIGN_OR_RETURN(Reply reply, receive_reply());
   std::uint64_t bytes = reply_data_bytes(request, reply);
   if (bytes != 0) {
     if (bytes != read_into.size())

@@ -44,6 +44,9 @@ class Connection {
   Result<Reply> call_into(const Request& request, std::span<std::byte> read_into);
 
  private:
+  // Client side: the reply's header, decoded (a closed connection is kIoError).
+  Result<Reply> receive_reply();
+
   int fd_ = -1;
 };
 
