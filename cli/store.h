@@ -289,6 +289,10 @@ class Store {
   Result<std::string> unexpose(const Uuid& shadow);
 
  private:
+  // Where `given` exposes `shadow`: made absolute and checked (writable store, UTF-8, not
+  // exposed yet, no other exposure there, an output path the store may write).
+  Result<std::filesystem::path> exposure_path(const ShadowRef& shadow,
+                                              const std::filesystem::path& given);
   // The image of `entry`, or its diff area, opened as open_volume() does.
   Result<std::unique_ptr<FileVolume>> open_image_file(const VolumeEntry& entry,
                                                       bool read_only) const;

@@ -60,7 +60,7 @@ std::optional<std::string> Store::exposure_of(const Uuid& shadow) const {
   return std::nullopt;
 }
 
-Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
+Result<fs::path> Store::exposure_path(const ShadowRef& shadow, const fs::path& given) {
   FF_TRY(check_writable());
   std::error_code error;
   fs::path path = fs::absolute(given, error);
@@ -75,6 +75,11 @@ Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
       return Status(ErrorCode::kAlreadyExists,
                     "'" + path.string() + "' already exposes shadow copy " + e.shadow.to_string());
   FF_TRY(check_output_path(path));
+  return path;
+}
+
+Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
+  FF_ASSIGN_OR_RETURN(fs::path path, exposure_path(shadow, given));
   FF_ASSIGN_OR_RETURN(OpenVolume * opened, open_volume(*shadow.volume));
   auto volume = opened->provider->open_snapshot(shadow.info.id);
   if (!volume.ok())
@@ -103,20 +108,7 @@ Status Store::expose(const ShadowRef& shadow, const fs::path& given) {
 
 Status Store::expose_in_place(const ShadowRef& shadow, const fs::path& given,
                               const std::function<Status()>& present) {
-  FF_TRY(check_writable());
-  std::error_code error;
-  fs::path path = fs::absolute(given, error);
-  if (error)
-    return invalid_argument("cannot resolve '" + given.string() + "': " + error.message());
-  FF_TRY(validate_utf8_path(path));
-  if (auto exposed = exposure_of(shadow.info.id))
-    return Status(ErrorCode::kAlreadyExists, "shadow copy " + shadow.info.id.to_string() +
-                                                 " is already exposed as '" + *exposed + "'");
-  for (const Exposure& e : catalog_.exposures)
-    if (fs::path(e.path) == path)
-      return Status(ErrorCode::kAlreadyExists,
-                    "'" + path.string() + "' already exposes shadow copy " + e.shadow.to_string());
-  FF_TRY(check_output_path(path));
+  FF_ASSIGN_OR_RETURN(fs::path path, exposure_path(shadow, given));
   FF_ASSIGN_OR_RETURN(OutputFile file, OutputFile::create(path, /*exclusive=*/true));
   Status status = file.finish();
   std::optional<ExposedFile> placeholder = exposed_file_at(path);
